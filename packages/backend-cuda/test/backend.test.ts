@@ -1,0 +1,158 @@
+// The TypeScript layer of the CUDA backend against a recording stand-in for the addon: argument
+// order and codes for every kernel family, the memory tracker, and the errors raised before
+// anything reaches the GPU. Runs everywhere, GPU or not.
+import { CpuBackend } from '@galore-ts/core';
+import { describe, expect, it } from 'vitest';
+import type { NativeCuda } from '../src/addon.js';
+import { CudaBackend } from '../src/backend.js';
+
+type Call = [name: string, ...args: unknown[]];
+
+function fakeNative(): { native: NativeCuda; calls: Call[] } {
+  const calls: Call[] = [];
+  let nextHandle = 1;
+  const native = new Proxy({} as NativeCuda, {
+    get(_target, name: string) {
+      return (...args: unknown[]) => {
+        calls.push([name, ...args]);
+        if (name === 'alloc') return nextHandle++;
+        if (name === 'download') return Promise.resolve(new ArrayBuffer((args[2] as number) * 4));
+        if (name === 'synchronize') return Promise.resolve(new ArrayBuffer(0));
+        return undefined;
+      };
+    },
+  });
+  return { native, calls };
+}
+
+const DEVICE = {
+  index: 0,
+  name: 'stand-in',
+  computeCapability: '9.0',
+  totalMemory: 0,
+  multiprocessors: 1,
+  runtimeVersion: 13000,
+  driverVersion: 13000,
+  cublas: null,
+  cusolver: null,
+};
+
+function setup() {
+  const { native, calls } = fakeNative();
+  const backend = new CudaBackend(native, DEVICE);
+  return { backend, calls };
+}
+
+describe('CudaBackend (TypeScript layer)', () => {
+  it('allocates through the addon and reports bytes to the tracker by category', () => {
+    const { backend, calls } = setup();
+    const s = backend.alloc(10, 'bfloat16', 'optimizer');
+    expect(calls.at(-1)).toEqual(['alloc', 20]);
+    expect(backend.tracker.snapshot().live.optimizer).toBe(20);
+    backend.retag(s, 'gradient');
+    expect(backend.tracker.snapshot().live).toMatchObject({ optimizer: 0, gradient: 20 });
+    backend.free(s);
+    expect(calls.at(-1)).toEqual(['free', 1]);
+    expect(backend.tracker.snapshot().totalLive).toBe(0);
+  });
+
+  it('gives empty storages no device memory', () => {
+    const { backend, calls } = setup();
+    const s = backend.alloc(0, 'float32', 'activation');
+    expect(calls).toEqual([]);
+    backend.free(s);
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses float64 and bad sizes with what it expected', () => {
+    const { backend } = setup();
+    expect(backend.supportsDType('float64')).toBe(false);
+    expect(() => backend.alloc(4, 'float64', 'activation')).toThrow(/float64 is not supported on CUDA; supported: float32/);
+    expect(() => backend.alloc(-1, 'float32', 'activation')).toThrow(/non-negative integer; got -1/);
+  });
+
+  it('checks host arrays on write', () => {
+    const { backend } = setup();
+    const s = backend.alloc(3, 'bfloat16', 'activation');
+    expect(() => backend.write(s, new Float32Array(3))).toThrow(/bfloat16 storage takes a Uint16Array.*got Float32Array/);
+    expect(() => backend.write(s, new Uint16Array(2))).toThrow(/holds 3 elements; data has 2/);
+  });
+
+  it('returns reads as the dtype host array', async () => {
+    const { backend } = setup();
+    const s = backend.alloc(5, 'int32', 'activation');
+    const data = await backend.read(s);
+    expect(data).toBeInstanceOf(Int32Array);
+    expect(data.length).toBe(5);
+  });
+
+  it('rejects freed and foreign storages', () => {
+    const { backend } = setup();
+    const s = backend.alloc(2, 'float32', 'activation');
+    backend.free(s);
+    expect(() => backend.fill(s, 1)).toThrow(/fill: out \(storage #\d+, float32\[2\]\) was used after free/);
+    expect(() => backend.free(s)).toThrow(/used after free/);
+    const cpu = new CpuBackend();
+    const foreign = cpu.alloc(2, 'float32', 'activation');
+    expect(() => backend.fill(foreign, 1)).toThrow(/out belongs to the cpu backend/);
+  });
+
+  it('passes buffers as handle, dtype code, size and parameters in the addon order', () => {
+    const { backend, calls } = setup();
+    const a = backend.alloc(6, 'bfloat16', 'activation'); // handle 1, code 1
+    const b = backend.alloc(6, 'bfloat16', 'activation'); // handle 2
+    const out = backend.alloc(4, 'float32', 'activation'); // handle 3, code 0
+    backend.matmul(a, b, out, { batch: 1, m: 2, n: 2, k: 3, transA: true, transB: false, aBatchStride: 6, bBatchStride: 0 });
+    expect(calls.at(-1)).toEqual(['matmul', 1, 1, 6, 2, 1, 6, 3, 0, 4, 1, 2, 2, 3, true, false, 6, 0, false]);
+    backend.binary('ge', a, b, out, { shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] });
+    expect(calls.at(-1)).toEqual(['binary', 12, 1, 1, 6, 2, 1, 6, 3, 0, 4, [2, 3], [3, 1], [0, 1]]);
+    backend.unary('cos', a, b);
+    expect(calls.at(-1)?.slice(0, 2)).toEqual(['unary', 14]);
+    backend.reduce('min', a, out, { outer: 2, reduce: 3, inner: 1 });
+    expect(calls.at(-1)).toEqual(['reduce', 2, 1, 1, 6, 3, 0, 4, 2, 3, 1]);
+    backend.softmax(a, b, { rows: 2, cols: 3, causal: { queryLen: 2, offset: 1 } });
+    expect(calls.at(-1)).toEqual(['softmax', 1, 1, 6, 2, 1, 6, 2, 3, 2, 1, false]);
+    backend.logSoftmax(a, b, { rows: 2, cols: 3 });
+    expect(calls.at(-1)).toEqual(['softmax', 1, 1, 6, 2, 1, 6, 2, 3, 0, 0, true]);
+    backend.random(out, { distribution: 'normal', seed: [5, 6], offset: 2 ** 40, a: 0, b: 1 });
+    expect(calls.at(-1)).toEqual(['random', 3, 0, 4, 1, 5, 6, 2 ** 40, 0, 1]);
+    backend.copy(a, { shape: [3, 2], strides: [1, 3], offset: 0 }, b, { shape: [3, 2], strides: [2, 1], offset: 0 });
+    expect(calls.at(-1)).toEqual(['copy', 1, 1, 6, [3, 2], [1, 3], 0, 2, 1, 6, [2, 1], 0]);
+    backend.adamw(a, b, out, out, {
+      lr: 0.1,
+      beta1: 0.9,
+      beta2: 0.99,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      biasCorrection1: 0.1,
+      biasCorrection2: 0.01,
+    });
+    expect(calls.at(-1)?.slice(13)).toEqual([0.1, 0.9, 0.99, 1e-8, 0.01, 0.1, 0.01]);
+  });
+
+  it('validates parameters the addon cannot see', () => {
+    const { backend } = setup();
+    const s = backend.alloc(4, 'float32', 'activation');
+    expect(() => backend.random(s, { distribution: 'uniform', seed: [-1, 0], offset: 0, a: 0, b: 1 })).toThrow(
+      /seed\[0\] must be an unsigned 32-bit integer; got -1/,
+    );
+    expect(() => backend.softmax(s, s, { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } })).toThrow(
+      /causal.queryLen must be a positive integer; got 0/,
+    );
+    expect(() => backend.where(s, s, s, s, { shape: [4], aStrides: [1], bStrides: [1] })).toThrow(/condStrides is required/);
+    expect(() => backend.copy(s, { shape: [4], strides: [1], offset: 0 }, s, { shape: [2, 2], strides: [2, 1], offset: 0 })).toThrow(
+      /source view shape \[4\] differs from destination \[2, 2\]/,
+    );
+  });
+
+  it('is unusable after destroy', () => {
+    const { native, calls } = fakeNative();
+    let destroyed = 0;
+    const backend = new CudaBackend(native, DEVICE, () => destroyed++);
+    backend.destroy();
+    backend.destroy();
+    expect(calls.filter(([name]) => name === 'shutdown')).toHaveLength(1);
+    expect(destroyed).toBe(1);
+    expect(() => backend.alloc(1, 'float32', 'activation')).toThrow(/the backend was destroyed/);
+  });
+});

@@ -1,0 +1,69 @@
+/** In-place AdamW (PyTorch's formulation) as one elementwise pass over param, m and v. */
+import type { AdamWParams } from '@galore-ts/core';
+import type { GpuStorage } from '../storage.js';
+import { expectFloating, expectSize } from './checks.js';
+import type { KernelContext } from './context.js';
+import { runMap } from './map.js';
+
+const KERNEL = 'WebGPUBackend.adamw';
+
+function checkParams(params: AdamWParams): void {
+  for (const name of ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'biasCorrection1', 'biasCorrection2'] as const) {
+    const value = params[name];
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`${KERNEL}: ${name} must be a finite number; got ${value}`);
+  }
+  for (const name of ['biasCorrection1', 'biasCorrection2'] as const) {
+    if (!(params[name] > 0)) throw new RangeError(`${KERNEL}: ${name} must be > 0 (it is 1 - beta^t); got ${params[name]}`);
+  }
+}
+
+export function adamw(ctx: KernelContext, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, params: AdamWParams): void {
+  checkParams(params);
+  for (const [role, s] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) {
+    expectFloating(s, KERNEL, role);
+    expectSize(s, param.size, KERNEL, role, 'param.size');
+  }
+  if (new Set([param, grad, m, v]).size !== 4) throw new Error(`${KERNEL}: param, grad, m and v must be four different storages`);
+  const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;
+  runMap(ctx, {
+    kernel: KERNEL,
+    size: param.size,
+    inputs: [
+      { name: 'p_in', storage: param },
+      { name: 'grad', storage: grad },
+      { name: 'm_in', storage: m },
+      { name: 'v_in', storage: v },
+    ],
+    outputs: [
+      { name: 'param', storage: param },
+      { name: 'm', storage: m },
+      { name: 'v', storage: v },
+    ],
+    pre: `    let gi = ld_grad(i_grad);
+    let mi = p.beta1 * ld_m_in(i_m_in) + p.oneMinusBeta1 * gi;
+    let vi = p.beta2 * ld_v_in(i_v_in) + p.oneMinusBeta2 * gi * gi;
+    let decayed = ld_p_in(i_p_in) * p.decay;
+    let updated = decayed - p.stepSize * mi / (sqrt(vi / p.bc2) + p.eps);`,
+    values: { param: 'updated', m: 'mi', v: 'vi' },
+    params: [
+      ['beta1', 'f32'],
+      ['beta2', 'f32'],
+      ['oneMinusBeta1', 'f32'],
+      ['oneMinusBeta2', 'f32'],
+      ['decay', 'f32'],
+      ['stepSize', 'f32'],
+      ['bc2', 'f32'],
+      ['eps', 'f32'],
+    ],
+    paramValues: {
+      beta1,
+      beta2,
+      oneMinusBeta1: 1 - beta1,
+      oneMinusBeta2: 1 - beta2,
+      decay: 1 - lr * weightDecay,
+      stepSize: lr / biasCorrection1,
+      bc2: biasCorrection2,
+      eps,
+    },
+  });
+}

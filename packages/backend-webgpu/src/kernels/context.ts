@@ -1,0 +1,71 @@
+/** What every kernel module needs from the backend: the executor, limits, and checked bindings. */
+import type { DType, Storage } from '@galore-ts/core';
+import { DTYPE_BYTES } from '@galore-ts/core';
+import { alignUp, type Binding, type Executor } from '../executor.js';
+import { GpuStorage } from '../storage.js';
+import { groupsFor, type Operand } from '../wgsl.js';
+import type { BindingKind } from '../executor.js';
+
+/** The layout of a kernel with a parameter block at binding 0 and `ops` after it. */
+export function bindingKinds(ops: readonly Operand[], withParams = true): BindingKind[] {
+  const kinds: BindingKind[] = ops.map((op) => (op.mode === 'read' ? 'read' : 'write'));
+  return withParams ? ['uniform', ...kinds] : kinds;
+}
+
+export class KernelContext {
+  constructor(
+    readonly executor: Executor,
+    readonly owner: unknown,
+    /** The largest storage binding the kernels may use, in bytes. */
+    readonly maxBindingBytes: number,
+    readonly maxGroupsPerDimension: number,
+    readonly minOffsetAlignment: number,
+  ) {}
+
+  /** Narrows a Storage to a live GpuStorage of this backend. */
+  storage(s: Storage, kernel: string, role: string): GpuStorage {
+    if (!(s instanceof GpuStorage)) {
+      const from = (s as Partial<Storage> | undefined)?.backend?.name ?? typeof s;
+      throw new TypeError(`${kernel}: ${role} must be a WebGPU storage; got one from backend "${from}"`);
+    }
+    if (s.backend !== this.owner) throw new Error(`${kernel}: ${role} belongs to another WebGPU backend instance`);
+    if (s.freed) throw new Error(`${kernel}: ${role} (storage #${s.id}, ${s.dtype}[${s.size}]) was already freed`);
+    return s;
+  }
+
+  /** The whole storage as one binding; fails naming the limit when it is larger than one binding may be. */
+  binding(s: GpuStorage, kernel: string, role: string): Binding {
+    const size = Math.min(alignUp(Math.max(s.byteLength, 16), 16), s.buffer.size);
+    if (size > this.maxBindingBytes) {
+      throw new RangeError(
+        `${kernel}: ${role} (${s.dtype}[${s.size}], ${s.byteLength} bytes) is larger than one storage binding may be ` +
+          `(maxStorageBufferBindingSize = ${this.maxBindingBytes} bytes on this adapter); this kernel cannot split it`,
+      );
+    }
+    return { buffer: s.buffer, offset: 0, size };
+  }
+
+  /** Elements [start, start + count) of `s` as a binding (start aligned by `chunkElements`). */
+  rangeBinding(s: GpuStorage, start: number, count: number): Binding {
+    const bytes = DTYPE_BYTES[s.dtype];
+    const offset = start * bytes;
+    const size = Math.min(alignUp(Math.max(count * bytes, 16), 16), s.buffer.size - offset);
+    return { buffer: s.buffer, offset, size };
+  }
+
+  /**
+   * Elements per chunk when a same-index kernel must split storages larger than one binding: a
+   * multiple of 1024 elements, so every chunk starts on a word and on the offset alignment.
+   */
+  chunkElements(dtypes: readonly DType[]): number {
+    const widest = Math.max(...dtypes.map((d) => DTYPE_BYTES[d]));
+    const unit = Math.max(1024, this.minOffsetAlignment);
+    const chunk = Math.floor((this.maxBindingBytes - 16) / widest / unit) * unit;
+    if (chunk <= 0) throw new RangeError(`WebGPU backend: maxStorageBufferBindingSize ${this.maxBindingBytes} is too small`);
+    return chunk;
+  }
+
+  groups(count: number): [number, number] {
+    return groupsFor(count, this.maxGroupsPerDimension);
+  }
+}

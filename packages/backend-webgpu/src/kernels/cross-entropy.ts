@@ -1,0 +1,102 @@
+/**
+ * Per-row cross-entropy against int32 targets and its gradient: a workgroup per row. Targets
+ * cannot be checked on the host without a download, so an out-of-range target gives a NaN loss
+ * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
+ */
+import type { GpuStorage } from '../storage.js';
+import type { Operand, ParamField } from '../wgsl.js';
+import { expectCount, expectDistinct, expectDType, expectFloating, expectSize } from './checks.js';
+import type { KernelContext } from './context.js';
+import { runRows } from './softmax.js';
+
+const FIELDS: ParamField[] = [
+  ['rows', 'u32'],
+  ['cols', 'u32'],
+  ['ignore', 'i32'],
+];
+
+function check(kernel: string, logits: GpuStorage, targets: GpuStorage, rows: number, cols: number, ignoreIndex: number): void {
+  expectCount(rows, kernel, 'rows');
+  expectCount(cols, kernel, 'cols');
+  expectFloating(logits, kernel, 'logits');
+  expectSize(logits, rows * cols, kernel, 'logits', 'rows * cols');
+  expectDType(targets, ['int32'], kernel, 'targets');
+  expectSize(targets, rows, kernel, 'targets', 'rows');
+  if (!Number.isSafeInteger(ignoreIndex) || Math.abs(ignoreIndex) > 2 ** 31 - 1) {
+    throw new RangeError(`${kernel}: ignoreIndex must be a 32-bit integer; got ${ignoreIndex}`);
+  }
+}
+
+/** Row max and log-sum-exp, then the label's logit (NaN when the label is out of range). */
+const ROW_STATS = `  let base = row * p.cols;
+  let label = targets[row];
+  var mx = -f32_inf();
+  for (var j = lid; j < p.cols; j += 256u) { mx = max(mx, ld_logits(base + j)); }
+  mx = wg_max(mx, lid);
+  var sum = 0.0;
+  for (var j = lid; j < p.cols; j += 256u) { sum += exp(ld_logits(base + j) - mx); }
+  sum = wg_sum(sum, lid);
+  let ignored = label == p.ignore;
+  let valid = label >= 0 && u32(label) < p.cols;`;
+
+export function crossEntropy(ctx: KernelContext, logits: GpuStorage, targets: GpuStorage, loss: GpuStorage, rows: number, cols: number, ignoreIndex: number): void {
+  const kernel = 'WebGPUBackend.crossEntropy';
+  check(kernel, logits, targets, rows, cols, ignoreIndex);
+  expectFloating(loss, kernel, 'loss');
+  expectSize(loss, rows, kernel, 'loss', 'rows');
+  expectDistinct(logits, loss, kernel, 'logits and loss');
+  if (rows === 0) return;
+  const body = `${ROW_STATS}
+  if (lid == 0u) {
+    var value = 0.0;
+    if (!ignored) {
+      value = f32_nan();
+      if (valid) { value = mx + log(sum) - ld_logits(base + u32(label)); }
+    }
+    st_loss(row, value);
+  }`;
+  const ops: [Operand, GpuStorage][] = [
+    [{ name: 'logits', dtype: logits.dtype, mode: 'read' }, logits],
+    [{ name: 'targets', dtype: 'int32', mode: 'read' }, targets],
+    [{ name: 'loss', dtype: loss.dtype, mode: 'atomic' }, loss],
+  ];
+  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows);
+}
+
+export function crossEntropyBackward(
+  ctx: KernelContext,
+  logits: GpuStorage,
+  targets: GpuStorage,
+  dloss: GpuStorage,
+  dx: GpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): void {
+  const kernel = 'WebGPUBackend.crossEntropyBackward';
+  check(kernel, logits, targets, rows, cols, ignoreIndex);
+  expectFloating(dloss, kernel, 'dloss');
+  expectSize(dloss, rows, kernel, 'dloss', 'rows');
+  expectFloating(dx, kernel, 'dx');
+  expectSize(dx, rows * cols, kernel, 'dx', 'rows * cols');
+  expectDistinct(logits, dx, kernel, 'logits and dx');
+  if (rows * cols === 0) return;
+  const body = `${ROW_STATS}
+  let scale = ld_dloss(row);
+  let inv = 1.0 / sum;
+  for (var j = lid; j < p.cols; j += 256u) {
+    var g = 0.0;
+    if (!ignored) {
+      g = f32_nan();
+      if (valid) { g = scale * (exp(ld_logits(base + j) - mx) * inv - select(0.0, 1.0, j == u32(label))); }
+    }
+    st_dx(base + j, g);
+  }`;
+  const ops: [Operand, GpuStorage][] = [
+    [{ name: 'logits', dtype: logits.dtype, mode: 'read' }, logits],
+    [{ name: 'targets', dtype: 'int32', mode: 'read' }, targets],
+    [{ name: 'dloss', dtype: dloss.dtype, mode: 'read' }, dloss],
+    [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
+  ];
+  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows);
+}

@@ -1,0 +1,206 @@
+/** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
+import type { BinaryOp, BroadcastLayout, UnaryOp } from '@galore-ts/core';
+import type { GpuStorage } from '../storage.js';
+import { isIntegral } from '../wgsl.js';
+import { expectSize } from './checks.js';
+import type { KernelContext } from './context.js';
+import { runMap } from './map.js';
+
+/** f32 expressions of `x`; sin and cos reduce their argument first (GPU sin/cos lose accuracy far from 0). */
+const UNARY: Readonly<Record<UnaryOp, string>> = {
+  neg: '-x',
+  exp: 'exp(x)',
+  log: 'log(x)',
+  sqrt: 'sqrt(x)',
+  rsqrt: '1.0 / sqrt(x)',
+  abs: 'abs(x)',
+  sigmoid: '1.0 / (1.0 + exp(-x))',
+  silu: 'x / (1.0 + exp(-x))',
+  tanh: 'tanh_stable(x)',
+  relu: 'select(x, 0.0, x < 0.0)',
+  sign: 'select(select(select(x, -1.0, x < 0.0), 1.0, x > 0.0), x, x == 0.0)',
+  square: 'x * x',
+  reciprocal: '1.0 / x',
+  sin: 'sin(reduce_angle(x))',
+  cos: 'cos(reduce_angle(x))',
+};
+
+
+const UNARY_OPS = Object.keys(UNARY);
+
+export function unary(ctx: KernelContext, op: UnaryOp, x: GpuStorage, out: GpuStorage): void {
+  const kernel = `WebGPUBackend.unary(${op})`;
+  const expr = Object.hasOwn(UNARY, op) ? UNARY[op] : undefined;
+  if (!expr) throw new RangeError(`${kernel}: unknown unary op "${op}"; expected one of ${UNARY_OPS.join(', ')}`);
+  expectSize(out, x.size, kernel, 'out', 'x.size');
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    inputs: [{ name: 'x', storage: x }],
+    outputs: [{ name: 'out', storage: out }],
+    pre: '    let x = ld_x(i_x);',
+    values: { out: expr },
+  });
+}
+
+const ARITHMETIC_F32: Readonly<Record<string, string>> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'pow_js(a, b)',
+  maximum: 'max_js(a, b)',
+  minimum: 'min_js(a, b)',
+};
+
+const ARITHMETIC_I32: Readonly<Record<string, string>> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'select(0, a / b, b != 0)',
+  pow: 'i32_of(pow_js(f32(a), f32(b)))',
+  maximum: 'max(a, b)',
+  minimum: 'min(a, b)',
+};
+
+const COMPARISON: Readonly<Record<string, string>> = {
+  eq: 'a == b',
+  ne: 'a != b',
+  lt: 'a < b',
+  le: 'a <= b',
+  gt: 'a > b',
+  ge: 'a >= b',
+};
+
+const BINARY_OPS = [...Object.keys(ARITHMETIC_F32), ...Object.keys(COMPARISON)];
+
+function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function checkLayout(layout: BroadcastLayout, out: GpuStorage, kernel: string, operands: [string, GpuStorage, readonly number[] | undefined][]): void {
+  for (const d of layout.shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`${kernel}: shape [${layout.shape.join(', ')}] must hold non-negative integers`);
+  }
+  expectSize(out, shapeSize(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
+  if (out.size === 0) return;
+  for (const [role, s, strides] of operands) {
+    if (!strides || strides.length !== layout.shape.length) {
+      throw new RangeError(`${kernel}: ${role} strides must have ${layout.shape.length} entries (the rank of shape); got ${strides ? strides.length : 'none'}`);
+    }
+    let last = 0;
+    strides.forEach((st, d) => {
+      if (!Number.isSafeInteger(st) || st < 0) throw new RangeError(`${kernel}: ${role} strides must be non-negative integers; got [${strides.join(', ')}]`);
+      last += st * ((layout.shape[d] as number) - 1);
+    });
+    if (last >= s.size) {
+      throw new RangeError(`${kernel}: ${role} strides [${strides.join(', ')}] over shape [${layout.shape.join(', ')}] reach element ${last}; ${role} has ${s.size}`);
+    }
+  }
+}
+
+export function binary(ctx: KernelContext, op: BinaryOp, a: GpuStorage, b: GpuStorage, out: GpuStorage, layout: BroadcastLayout): void {
+  const kernel = `WebGPUBackend.binary(${op})`;
+  const comparison = Object.hasOwn(COMPARISON, op) ? COMPARISON[op] : undefined;
+  if (!comparison && !Object.hasOwn(ARITHMETIC_F32, op)) {
+    throw new RangeError(`${kernel}: unknown binary op "${op}"; expected one of ${BINARY_OPS.join(', ')}`);
+  }
+  if (comparison && out.dtype !== 'uint8') throw new TypeError(`${kernel}: comparison output must be uint8; got ${out.dtype}`);
+  checkLayout(layout, out, kernel, [['a', a, layout.aStrides], ['b', b, layout.bStrides]]);
+  const intInputs = isIntegral(a.dtype) && isIntegral(b.dtype);
+  const integer = comparison ? intInputs : intInputs && isIntegral(out.dtype);
+  const load = integer ? 'ldi' : 'ld';
+  const value = comparison
+    ? `select(0, 1, ${comparison})`
+    : ((integer ? ARITHMETIC_I32 : ARITHMETIC_F32)[op] as string);
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    shape: layout.shape,
+    inputs: [
+      { name: 'a', storage: a, strides: layout.aStrides },
+      { name: 'b', storage: b, strides: layout.bStrides },
+    ],
+    outputs: [{ name: 'out', storage: out, integer: integer || comparison !== undefined }],
+    pre: `    let a = ${load}_a(i_a);\n    let b = ${load}_b(i_b);`,
+    values: { out: value },
+  });
+}
+
+export function where(ctx: KernelContext, cond: GpuStorage, a: GpuStorage, b: GpuStorage, out: GpuStorage, layout: BroadcastLayout): void {
+  const kernel = 'WebGPUBackend.where';
+  if (!layout.condStrides) throw new TypeError(`${kernel}: layout.condStrides is required`);
+  checkLayout(layout, out, kernel, [['cond', cond, layout.condStrides], ['a', a, layout.aStrides], ['b', b, layout.bStrides]]);
+  const integer = isIntegral(a.dtype) && isIntegral(b.dtype) && isIntegral(out.dtype);
+  const load = integer ? 'ldi' : 'ld';
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    shape: layout.shape,
+    inputs: [
+      { name: 'cond', storage: cond, strides: layout.condStrides },
+      { name: 'a', storage: a, strides: layout.aStrides },
+      { name: 'b', storage: b, strides: layout.bStrides },
+    ],
+    outputs: [{ name: 'out', storage: out, integer }],
+    pre: `    let c = ld_cond(i_cond) != 0.0;`,
+    values: { out: `select(${load}_b(i_b), ${load}_a(i_a), c)` },
+  });
+}
+
+export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
+  const kernel = 'WebGPUBackend.cast';
+  expectSize(out, x.size, kernel, 'out', 'x.size');
+  const integer = isIntegral(x.dtype) && isIntegral(out.dtype);
+  runMap(ctx, {
+    kernel: `${kernel}(${x.dtype}->${out.dtype})`,
+    size: out.size,
+    inputs: [{ name: 'x', storage: x }],
+    outputs: [{ name: 'out', storage: out, integer }],
+    values: { out: integer ? 'ldi_x(i_x)' : 'ld_x(i_x)' },
+  });
+}
+
+export function siluMul(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, out: GpuStorage): void {
+  const kernel = 'WebGPUBackend.siluMul';
+  expectSize(up, gate.size, kernel, 'up', 'gate.size');
+  expectSize(out, gate.size, kernel, 'out', 'gate.size');
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    inputs: [
+      { name: 'gate', storage: gate },
+      { name: 'up', storage: up },
+    ],
+    outputs: [{ name: 'out', storage: out }],
+    pre: '    let g = ld_gate(i_gate);',
+    values: { out: 'g / (1.0 + exp(-g)) * ld_up(i_up)' },
+  });
+}
+
+export function siluMulBackward(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, dy: GpuStorage, dgate: GpuStorage, dup: GpuStorage): void {
+  const kernel = 'WebGPUBackend.siluMulBackward';
+  for (const [role, s] of [['up', up], ['dy', dy], ['dgate', dgate], ['dup', dup]] as const) {
+    expectSize(s, gate.size, kernel, role, 'gate.size');
+  }
+  runMap(ctx, {
+    kernel,
+    size: gate.size,
+    inputs: [
+      { name: 'gate', storage: gate },
+      { name: 'up', storage: up },
+      { name: 'dy', storage: dy },
+    ],
+    outputs: [
+      { name: 'dgate', storage: dgate },
+      { name: 'dup', storage: dup },
+    ],
+    pre: [
+      '    let g = ld_gate(i_gate);',
+      '    let s = 1.0 / (1.0 + exp(-g));',
+      '    let d = ld_dy(i_dy);',
+    ].join('\n'),
+    values: { dgate: 'd * ld_up(i_up) * s * (1.0 + g * (1.0 - s))', dup: 'd * g * s' },
+  });
+}
+

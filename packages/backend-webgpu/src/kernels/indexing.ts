@@ -1,0 +1,103 @@
+/**
+ * Row gather (embedding lookup) and row scatter-add (its gradient). ids cannot be checked on the
+ * host without a download: a gathered row with an out-of-range id reads as zeros, and a
+ * scattered row with one is dropped.
+ */
+import type { GpuStorage } from '../storage.js';
+import {
+  declareBindings,
+  declareParams,
+  intLoader,
+  isIntegral,
+  linearMain,
+  loader,
+  type Operand,
+  type ParamField,
+  PRELUDE,
+  packParams,
+  storer,
+  WG,
+} from '../wgsl.js';
+import { expectCount, expectDistinct, expectDType, expectPositive } from './checks.js';
+import { bindingKinds, type KernelContext } from './context.js';
+import { runMap } from './map.js';
+
+function rowsOf(s: GpuStorage, dim: number, kernel: string, role: string): number {
+  if (s.size % dim !== 0) throw new RangeError(`${kernel}: ${role} has ${s.size} elements, not a whole number of rows of dim ${dim}`);
+  return s.size / dim;
+}
+
+export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
+  const kernel = 'WebGPUBackend.gatherRows';
+  expectDType(ids, ['int32'], kernel, 'ids');
+  expectPositive(dim, kernel, 'dim');
+  const rows = rowsOf(table, dim, kernel, 'table');
+  if (out.size !== ids.size * dim) throw new RangeError(`${kernel}: out has ${out.size} elements; expected ids.size * dim = ${ids.size * dim}`);
+  if (table.dtype !== out.dtype) throw new TypeError(`${kernel}: out is ${out.dtype} but table is ${table.dtype}; they must match`);
+  expectDistinct(table, out, kernel, 'table and out');
+  const integer = isIntegral(table.dtype);
+  const zero = integer ? '0' : '0.0';
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    inputs: [],
+    extras: [
+      { name: 'table', storage: table },
+      { name: 'ids', storage: ids },
+    ],
+    outputs: [{ name: 'out', storage: out, integer }],
+    pre: `    let id = ldi_ids(g / p.dim);
+    let valid = id >= 0 && u32(id) < p.rows;
+    let at = select(0u, u32(id) * p.dim + g % p.dim, valid);
+    let v = select(${zero}, ${integer ? 'ldi_table' : 'ld_table'}(at), valid);`,
+    values: { out: 'v' },
+    params: [
+      ['dim', 'u32'],
+      ['rows', 'u32'],
+    ],
+    paramValues: { dim, rows },
+  });
+}
+
+const SCATTER_FIELDS: ParamField[] = [
+  ['n', 'u32'],
+  ['dim', 'u32'],
+  ['rows', 'u32'],
+];
+
+export function scatterAddRows(ctx: KernelContext, src: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
+  const kernel = 'WebGPUBackend.scatterAddRows';
+  expectDType(ids, ['int32'], kernel, 'ids');
+  expectCount(dim, kernel, 'dim');
+  expectDistinct(src, out, kernel, 'src and out');
+  if (src.size !== ids.size * dim) throw new RangeError(`${kernel}: src has ${src.size} elements; expected ids.size * dim = ${ids.size * dim}`);
+  if (dim === 0 || ids.size === 0) return;
+  const rows = rowsOf(out, dim, kernel, 'out');
+  const integer = isIntegral(out.dtype) && isIntegral(src.dtype);
+  const ops: Operand[] = [
+    { name: 'src', dtype: src.dtype, mode: 'read' },
+    { name: 'ids', dtype: 'int32', mode: 'read' },
+    { name: 'out', dtype: out.dtype, mode: 'atomic' },
+  ];
+  const ld = integer ? 'ldi' : 'ld';
+  // One invocation per column walks the ids in order: duplicates add up without atomics, in the
+  // same order as the CPU backend.
+  const body = `  if (index >= p.dim) { return; }
+  for (var i = 0u; i < p.n; i++) {
+    let id = ids[i];
+    if (id < 0 || u32(id) >= p.rows) { continue; }
+    let at = u32(id) * p.dim + index;
+    st_out(at, ${ld}_out(at) + ${ld}_src(i * p.dim + index));
+  }`;
+  const code = [
+    PRELUDE,
+    declareParams(SCATTER_FIELDS),
+    declareBindings(1, ops),
+    ...ops.map((op) => `${loader(op)}\n${intLoader(op)}`),
+    storer(ops[2] as Operand, integer),
+    linearMain(body),
+  ].join('\n');
+  const compiled = ctx.executor.kernel(kernel, code, bindingKinds(ops));
+  const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(ids, kernel, 'ids'), ctx.binding(out, kernel, 'out')];
+  ctx.executor.dispatch(compiled, bindings, packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }), ctx.groups(Math.ceil(dim / WG)));
+}

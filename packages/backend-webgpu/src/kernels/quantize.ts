@@ -1,0 +1,108 @@
+/**
+ * Blockwise 8-bit quantisation against a sorted codebook: a workgroup per block finds absmax, then
+ * an elementwise pass picks each element's nearest code (binary search, ties to the lower code)
+ * against the scale as stored, so dequantisation reproduces the choice. Non-finite input cannot
+ * raise an exception on the GPU: it gives a non-finite absmax for its block.
+ */
+import type { QuantizeParams } from '@galore-ts/core';
+import type { GpuStorage } from '../storage.js';
+import type { Operand, ParamField } from '../wgsl.js';
+import { expectDType, expectFloating, expectPositive, expectSize } from './checks.js';
+import type { KernelContext } from './context.js';
+import { runMap } from './map.js';
+import { runRows } from './softmax.js';
+
+function checkCodebook(codebook: GpuStorage, kernel: string): void {
+  expectFloating(codebook, kernel, 'codebook');
+  if (codebook.size < 1 || codebook.size > 256) {
+    throw new RangeError(`${kernel}: codebook must have 1..256 entries (codes are uint8); got ${codebook.size}`);
+  }
+}
+
+function blockCount(size: number, params: QuantizeParams, kernel: string): number {
+  expectPositive(params.blockSize, kernel, 'blockSize');
+  return Math.ceil(size / params.blockSize);
+}
+
+const ABSMAX_FIELDS: ParamField[] = [
+  ['rows', 'u32'],
+  ['n', 'u32'],
+  ['blockSize', 'u32'],
+];
+
+export function quantizeBlockwise(ctx: KernelContext, x: GpuStorage, codebook: GpuStorage, codes: GpuStorage, absmax: GpuStorage, params: QuantizeParams): void {
+  const kernel = 'WebGPUBackend.quantizeBlockwise';
+  expectFloating(x, kernel, 'x');
+  expectDType(codes, ['uint8'], kernel, 'codes');
+  expectSize(codes, x.size, kernel, 'codes', 'x.size');
+  const blocks = blockCount(x.size, params, kernel);
+  expectDType(absmax, ['float32'], kernel, 'absmax');
+  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
+  checkCodebook(codebook, kernel);
+  if (x.size === 0) return;
+  const { blockSize } = params;
+  const body = `  let start = row * p.blockSize;
+  let end = min(start + p.blockSize, p.n);
+  var mx = 0.0;
+  for (var i = start + lid; i < end; i += 256u) { mx = max(mx, abs(ld_x(i))); }
+  mx = wg_max(mx, lid);
+  if (lid == 0u) { st_absmax(row, mx); }`;
+  const ops: [Operand, GpuStorage][] = [
+    [{ name: 'x', dtype: x.dtype, mode: 'read' }, x],
+    [{ name: 'absmax', dtype: 'float32', mode: 'atomic' }, absmax],
+  ];
+  runRows(ctx, `${kernel}(absmax)`, ops, ABSMAX_FIELDS, { rows: blocks, n: x.size, blockSize }, body, blocks);
+  runMap(ctx, {
+    kernel: `${kernel}(codes)`,
+    size: x.size,
+    inputs: [{ name: 'x', storage: x }],
+    extras: [
+      { name: 'codebook', storage: codebook },
+      { name: 'absmax', storage: absmax },
+    ],
+    outputs: [{ name: 'codes', storage: codes, integer: true }],
+    pre: `    let scale = ld_absmax(g / p.blockSize);
+    var value = 0.0;
+    if (scale != 0.0) { value = ld_x(i_x) / scale; }
+    var low = 0u;
+    var high = p.entries - 1u;
+    while (low < high) {
+      let mid = (low + high) >> 1u;
+      if (ld_codebook(mid) < value) { low = mid + 1u; } else { high = mid; }
+    }
+    if (low > 0u && value - ld_codebook(low - 1u) <= ld_codebook(low) - value) { low = low - 1u; }`,
+    values: { codes: 'i32(low)' },
+    params: [
+      ['blockSize', 'u32'],
+      ['entries', 'u32'],
+    ],
+    paramValues: { blockSize, entries: codebook.size },
+  });
+}
+
+export function dequantizeBlockwise(ctx: KernelContext, codes: GpuStorage, codebook: GpuStorage, absmax: GpuStorage, out: GpuStorage, params: QuantizeParams): void {
+  const kernel = 'WebGPUBackend.dequantizeBlockwise';
+  expectDType(codes, ['uint8'], kernel, 'codes');
+  expectFloating(out, kernel, 'out');
+  expectSize(out, codes.size, kernel, 'out', 'codes.size');
+  const blocks = blockCount(codes.size, params, kernel);
+  expectFloating(absmax, kernel, 'absmax');
+  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
+  checkCodebook(codebook, kernel);
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    inputs: [{ name: 'codes', storage: codes }],
+    extras: [
+      { name: 'codebook', storage: codebook },
+      { name: 'absmax', storage: absmax },
+    ],
+    outputs: [{ name: 'out', storage: out }],
+    values: { out: 'ld_codebook(min(u32(ldi_codes(i_codes)), p.entries - 1u)) * ld_absmax(g / p.blockSize)' },
+    params: [
+      ['blockSize', 'u32'],
+      ['entries', 'u32'],
+    ],
+    paramValues: { blockSize: params.blockSize, entries: codebook.size },
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Reductions over the middle axis of [outer, reduce, inner], and argmax. Rows that are long and
+ * contiguous (inner = 1) get a workgroup each and a tree reduction; otherwise each invocation walks
+ * one output's column, which reads memory coalesced across invocations.
+ */
+import type { ReduceLayout, ReduceOp } from '@galore-ts/core';
+import type { GpuStorage } from '../storage.js';
+import {
+  declareBinding,
+  declareParams,
+  intLoader,
+  isIntegral,
+  linearMain,
+  loader,
+  type Operand,
+  type ParamField,
+  PRELUDE,
+  packParams,
+  storer,
+  WG,
+} from '../wgsl.js';
+import { expectCount, expectDType, expectSize } from './checks.js';
+import { bindingKinds, type KernelContext } from './context.js';
+import { rowMain } from './rowwise.js';
+
+const FIELDS: ParamField[] = [
+  ['rows', 'u32'],
+  ['outer', 'u32'],
+  ['reduce', 'u32'],
+  ['inner', 'u32'],
+];
+
+/** Reductions of at least this length with inner = 1 use a workgroup per output. */
+const WORKGROUP_THRESHOLD = 256;
+
+interface Combine {
+  type: 'f32' | 'i32';
+  init: string;
+  step: (acc: string, v: string) => string;
+}
+
+function combineFor(op: ReduceOp, integer: boolean): Combine {
+  const type = integer ? 'i32' : 'f32';
+  switch (op) {
+    case 'sum':
+      return { type, init: integer ? '0' : '0.0', step: (a, v) => `${a} + ${v}` };
+    case 'max':
+      return { type, init: integer ? '-2147483647 - 1' : '-f32_inf()', step: (a, v) => (integer ? `max(${a}, ${v})` : `max_js(${a}, ${v})`) };
+    case 'min':
+      return { type, init: integer ? '2147483647' : 'f32_inf()', step: (a, v) => (integer ? `min(${a}, ${v})` : `min_js(${a}, ${v})`) };
+  }
+}
+
+function checkLayout(x: GpuStorage, out: GpuStorage, layout: ReduceLayout, kernel: string): void {
+  expectCount(layout.outer, kernel, 'layout.outer');
+  expectCount(layout.reduce, kernel, 'layout.reduce');
+  expectCount(layout.inner, kernel, 'layout.inner');
+  expectSize(x, layout.outer * layout.reduce * layout.inner, kernel, 'x', 'outer * reduce * inner');
+  expectSize(out, layout.outer * layout.inner, kernel, 'out', 'outer * inner');
+}
+
+export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
+  const kernel = `WebGPUBackend.reduce(${op})`;
+  if (op !== 'sum' && op !== 'max' && op !== 'min') throw new RangeError(`${kernel}: unknown reduce op; expected sum, max or min`);
+  checkLayout(x, out, layout, kernel);
+  if (out.size === 0) return;
+  if (layout.reduce === 0 && op !== 'sum') throw new RangeError(`${kernel}: cannot take the ${op} of an empty axis`);
+  const integer = isIntegral(x.dtype) && isIntegral(out.dtype);
+  const c = combineFor(op, integer);
+  const xo: Operand = { name: 'x', dtype: x.dtype, mode: 'read' };
+  const oo: Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
+  const load = integer ? 'ldi_x' : 'ld_x';
+  const rowwise = layout.inner === 1 && layout.reduce >= WORKGROUP_THRESHOLD && !integer;
+  let body: string;
+  let extra = '';
+  if (rowwise) {
+    extra = `var<workgroup> part: array<f32, ${WG}>;`;
+    body = `  var acc: f32 = ${c.init};
+  for (var r = lid; r < p.reduce; r += ${WG}u) { acc = ${c.step('acc', `${load}(row * p.reduce + r)`)}; }
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { part[lid] = ${c.step('part[lid]', 'part[lid + s]')}; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { st_out(row, part[0]); }`;
+  } else {
+    body = `  if (index >= p.outer * p.inner) { return; }
+  let o = index / p.inner;
+  let i = index % p.inner;
+  var acc: ${c.type} = ${c.init};
+  var at = o * p.reduce * p.inner + i;
+  for (var r = 0u; r < p.reduce; r++) { acc = ${c.step('acc', `${load}(at)`)}; at += p.inner; }
+  st_out(index, acc);`;
+  }
+  const code = [
+    PRELUDE,
+    declareParams(FIELDS),
+    declareBinding(1, xo),
+    declareBinding(2, oo),
+    loader(xo),
+    intLoader(xo),
+    storer(oo, integer),
+    extra,
+    rowwise ? rowMain(body) : linearMain(body),
+  ].join('\n');
+  const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
+  const params = packParams(FIELDS, { rows: layout.outer, ...layout });
+  const groups = rowwise ? layout.outer : Math.ceil(out.size / WG);
+  ctx.executor.dispatch(compiled, [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')], params, ctx.groups(groups));
+}
+
+export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
+  const kernel = 'WebGPUBackend.argmax';
+  checkLayout(x, out, layout, kernel);
+  expectDType(out, ['int32'], kernel, 'out');
+  if (out.size === 0) return;
+  if (layout.reduce === 0) throw new RangeError(`${kernel}: cannot take the argmax of an empty axis`);
+  const xo: Operand = { name: 'x', dtype: x.dtype, mode: 'read' };
+  const oo: Operand = { name: 'out', dtype: 'int32', mode: 'write' };
+  // NaN counts as the maximum, as in PyTorch; the first of equal maxima wins.
+  const body = `  if (index >= p.outer * p.inner) { return; }
+  let o = index / p.inner;
+  let i = index % p.inner;
+  var at = o * p.reduce * p.inner + i;
+  var best = ld_x(at);
+  var arg = 0u;
+  for (var r = 1u; r < p.reduce; r++) {
+    at += p.inner;
+    let v = ld_x(at);
+    if (best == best && (v > best || v != v)) { best = v; arg = r; }
+  }
+  out[index] = i32(arg);`;
+  const code = [PRELUDE, declareParams(FIELDS), declareBinding(1, xo), declareBinding(2, oo), loader(xo), linearMain(body)].join('\n');
+  const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
+  const params = packParams(FIELDS, { rows: layout.outer, ...layout });
+  ctx.executor.dispatch(compiled, [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')], params, ctx.groups(Math.ceil(out.size / WG)));
+}

@@ -1,0 +1,117 @@
+/**
+ * RMSNorm forward (a workgroup per row; rstd is saved for backward) and backward: dx by rows, and
+ * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
+ */
+import type { GpuStorage } from '../storage.js';
+import {
+  declareBindings,
+  declareParams,
+  linearMain,
+  loader,
+  type Operand,
+  type ParamField,
+  PRELUDE,
+  packParams,
+  storer,
+  WG,
+} from '../wgsl.js';
+import { expectCount, expectDistinct, expectFloating, expectSize } from './checks.js';
+import { bindingKinds, type KernelContext } from './context.js';
+import { runRows } from './softmax.js';
+
+const FIELDS: ParamField[] = [
+  ['rows', 'u32'],
+  ['cols', 'u32'],
+  ['eps', 'f32'],
+];
+
+function check(kernel: string, rows: number, cols: number, full: Record<string, GpuStorage>, partial: Record<string, [GpuStorage, number, string]>): void {
+  expectCount(rows, kernel, 'rows');
+  expectCount(cols, kernel, 'cols');
+  for (const [role, s] of Object.entries(full)) {
+    expectFloating(s, kernel, role);
+    expectSize(s, rows * cols, kernel, role, 'rows * cols');
+  }
+  for (const [role, [s, size, formula]] of Object.entries(partial)) {
+    expectFloating(s, kernel, role);
+    expectSize(s, size, kernel, role, formula);
+  }
+}
+
+const read = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
+const written = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'atomic' }, s];
+
+export function rmsNorm(ctx: KernelContext, x: GpuStorage, weight: GpuStorage, out: GpuStorage, rstd: GpuStorage, rows: number, cols: number, eps: number): void {
+  const kernel = 'WebGPUBackend.rmsNorm';
+  check(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
+  if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
+  expectDistinct(x, out, kernel, 'x and out');
+  if (rows === 0) return;
+  // out is computed with rstd as stored, so backward sees the same factor.
+  const body = `  let base = row * p.cols;
+  var ss = 0.0;
+  for (var j = lid; j < p.cols; j += 256u) { let v = ld_x(base + j); ss += v * v; }
+  ss = wg_sum(ss, lid);
+  if (lid == 0u) { st_rstd(row, 1.0 / sqrt(ss / f32(p.cols) + p.eps)); }
+  let factor = 1.0 / sqrt(ss / f32(p.cols) + p.eps);
+  for (var j = lid; j < p.cols; j += 256u) { st_out(base + j, ld_x(base + j) * factor * ld_weight(j)); }`;
+  const ops = [read('x', x), read('weight', weight), written('out', out), written('rstd', rstd)];
+  runRows(ctx, kernel, ops, FIELDS, { rows, cols, eps }, body, rows);
+}
+
+export function rmsNormBackward(
+  ctx: KernelContext,
+  x: GpuStorage,
+  weight: GpuStorage,
+  rstd: GpuStorage,
+  dy: GpuStorage,
+  dx: GpuStorage,
+  dweight: GpuStorage,
+  rows: number,
+  cols: number,
+): void {
+  const kernel = 'WebGPUBackend.rmsNormBackward';
+  check(kernel, rows, cols, { x, dy, dx }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] });
+  for (const [role, s] of [['x', x], ['dy', dy], ['weight', weight], ['rstd', rstd]] as const) {
+    expectDistinct(s, dx, kernel, `${role} and dx`);
+    expectDistinct(s, dweight, kernel, `${role} and dweight`);
+  }
+  if (rows > 0 && cols > 0) {
+    const body = `  let base = row * p.cols;
+  let factor = ld_rstd(row);
+  var dot = 0.0;
+  for (var j = lid; j < p.cols; j += 256u) { dot += ld_dy(base + j) * ld_weight(j) * ld_x(base + j); }
+  dot = wg_sum(dot, lid);
+  let correction = factor * factor * dot / f32(p.cols);
+  for (var j = lid; j < p.cols; j += 256u) {
+    st_dx(base + j, factor * (ld_weight(j) * ld_dy(base + j) - ld_x(base + j) * correction));
+  }`;
+    const ops = [read('x', x), read('weight', weight), read('rstd', rstd), read('dy', dy), written('dx', dx)];
+    runRows(ctx, kernel, ops, FIELDS, { rows, cols, eps: 0 }, body, rows);
+  }
+  if (cols === 0) return;
+  // dweight[j] = sum over rows of dy[r, j] * x[r, j] * rstd[r]
+  const columnOps: Operand[] = [
+    { name: 'x', dtype: x.dtype, mode: 'read' },
+    { name: 'rstd', dtype: rstd.dtype, mode: 'read' },
+    { name: 'dy', dtype: dy.dtype, mode: 'read' },
+    { name: 'dweight', dtype: dweight.dtype, mode: 'atomic' },
+  ];
+  const code = [
+    PRELUDE,
+    declareParams(FIELDS),
+    declareBindings(1, columnOps),
+    ...columnOps.map((op) => loader(op)),
+    storer(columnOps[3] as Operand),
+    linearMain(`  if (index >= p.cols) { return; }
+  var acc = 0.0;
+  for (var r = 0u; r < p.rows; r++) {
+    let at = r * p.cols + index;
+    acc += ld_dy(at) * ld_x(at) * ld_rstd(r);
+  }
+  st_dweight(index, acc);`),
+  ].join('\n');
+  const compiled = ctx.executor.kernel(`${kernel}(dweight)`, code, bindingKinds(columnOps));
+  const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as Operand).name));
+  ctx.executor.dispatch(compiled, bindings, packParams(FIELDS, { rows, cols, eps: 0 }), ctx.groups(Math.ceil(cols / WG)));
+}

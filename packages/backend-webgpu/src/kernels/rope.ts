@@ -1,0 +1,53 @@
+/**
+ * Rotary embedding (Hugging Face rotate_half) as an elementwise kernel over the output: element d
+ * of a head reads itself and its partner d +- headDim/2, so each invocation still owns whole
+ * output words.
+ */
+import type { RopeParams } from '@galore-ts/core';
+import type { GpuStorage } from '../storage.js';
+import { expectCount, expectDistinct, expectFloating, expectSize } from './checks.js';
+import type { KernelContext } from './context.js';
+import { runMap } from './map.js';
+
+export function rope(ctx: KernelContext, x: GpuStorage, cos: GpuStorage, sin: GpuStorage, out: GpuStorage, params: RopeParams): void {
+  const kernel = 'WebGPUBackend.rope';
+  const { batch, seq, heads, headDim, inverse } = params;
+  for (const [name, value] of Object.entries({ batch, seq, heads, headDim })) expectCount(value, kernel, name);
+  if (headDim % 2 !== 0) throw new RangeError(`${kernel}: headDim must be even; got ${headDim}`);
+  const half = headDim / 2;
+  for (const [role, s] of Object.entries({ x, cos, sin, out })) expectFloating(s, kernel, role);
+  expectSize(x, batch * seq * heads * headDim, kernel, 'x', 'batch * seq * heads * headDim');
+  expectSize(out, x.size, kernel, 'out', 'x.size');
+  expectSize(cos, seq * half, kernel, 'cos', 'seq * headDim / 2');
+  expectSize(sin, seq * half, kernel, 'sin', 'seq * headDim / 2');
+  expectDistinct(x, out, kernel, 'x and out');
+  runMap(ctx, {
+    kernel,
+    size: out.size,
+    inputs: [],
+    extras: [
+      { name: 'x', storage: x },
+      { name: 'cs', storage: cos },
+      { name: 'sn', storage: sin },
+    ],
+    outputs: [{ name: 'out', storage: out }],
+    // The inverse rotation (RoPE's backward) is the same formula with sin negated.
+    pre: `    let d = g % p.headDim;
+    let half = p.headDim / 2u;
+    let t = (g / (p.headDim * p.heads)) % p.seq;
+    let i = d % half;
+    let c = ld_cs(t * half + i);
+    let s = p.sign * ld_sn(t * half + i);
+    let v = ld_x(g);
+    var r = 0.0;
+    if (d < half) { r = v * c - ld_x(g + half) * s; } else { r = v * c + ld_x(g - half) * s; }`,
+    values: { out: 'r' },
+    params: [
+      ['headDim', 'u32'],
+      ['heads', 'u32'],
+      ['seq', 'u32'],
+      ['sign', 'f32'],
+    ],
+    paramValues: { headDim, heads, seq, sign: inverse ? -1 : 1 },
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * `galore-ts memory`: the peak memory of one training step of any model size, measured by running
+ * real steps on the meta backend (nothing is allocated or computed), next to the closed-form
+ * figures and the GaLore paper's.
+ */
+import { Command, Option } from 'commander';
+import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
+import type { CliIO } from '../io.js';
+import { positiveInteger } from '../parse.js';
+
+interface MemoryFlags {
+  model: string;
+  optimizer: string;
+  rank?: number;
+  batchSize: number;
+  seqLen: number;
+  dtype: 'bf16' | 'f32';
+  gradientCheckpointing?: boolean;
+  updateProjGap?: number;
+  json?: boolean;
+}
+
+export function memoryCommand(io: CliIO): Command {
+  return new Command('memory')
+    .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
+    .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_NAMES]).default('galore_adamw_8bit_layerwise'))
+    .option('--rank <n>', 'GaLore rank (default: 128; the paper used 1024 for 7B)', positiveInteger)
+    .option('--batch-size <n>', 'sequences per step', positiveInteger, 1)
+    .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
+    .addOption(new Option('--dtype <dtype>', 'weights and activations dtype').choices(['bf16', 'f32']).default('bf16'))
+    .option('--gradient-checkpointing', 'recompute activations in backward')
+    .option('--json', 'print the plan as JSON')
+    .action(async (flags: MemoryFlags) => {
+      const plan = runMemory(flags);
+      io.stdout(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMemoryPlan(plan)}\n`);
+    });
+}
+
+export function runMemory(flags: MemoryFlags): MemoryPlan {
+  return planMemory({
+    model: flags.model,
+    optimizer: flags.optimizer,
+    batchSize: flags.batchSize,
+    seqLen: flags.seqLen,
+    dtype: flags.dtype,
+    ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
+    ...(flags.gradientCheckpointing ? { gradientCheckpointing: true } : {}),
+  });
+}

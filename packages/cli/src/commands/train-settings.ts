@@ -1,0 +1,94 @@
+/**
+ * The settings of a training run: the defaults (a run of llama_tiny on the shipped corpus that
+ * finishes in a few minutes on two CPU cores), and how a resumed run takes the saved ones for
+ * every flag not given again.
+ */
+import { resolve } from 'node:path';
+import { DEFAULT_CORPUS } from '../paths.js';
+
+export interface RunSettings {
+  model: string;
+  data: string;
+  tokenizer: string;
+  optimizer: string;
+  lr: number;
+  weightDecay: number;
+  batchSize: number;
+  seqLen: number;
+  gradAccum: number;
+  steps: number;
+  /** Warmup steps; undefined means 10% of steps (the GaLore recipe). */
+  warmup?: number;
+  minLrRatio: number;
+  /** 0 disables clipping; undefined means 1.0, or 0 for layerwise optimizers (which cannot clip). */
+  maxGradNorm?: number;
+  evalEvery: number;
+  evalBatches: number;
+  saveEvery: number;
+  keepCheckpoints: number;
+  seed: number;
+  dtype: 'float32' | 'bfloat16';
+  rank?: number;
+  updateProjGap?: number;
+  galoreScale?: number;
+  projType?: string;
+  targetModules?: string[];
+}
+
+export const DEFAULT_SETTINGS: RunSettings = {
+  model: 'llama_tiny',
+  data: DEFAULT_CORPUS,
+  tokenizer: 'byte',
+  optimizer: 'adamw',
+  lr: 3e-3,
+  weightDecay: 0,
+  batchSize: 8,
+  seqLen: 64,
+  gradAccum: 1,
+  steps: 150,
+  minLrRatio: 0.1,
+  evalEvery: 50,
+  evalBatches: 4,
+  saveEvery: 50,
+  keepCheckpoints: 2,
+  seed: 0,
+  dtype: 'float32',
+};
+
+/** Settings keys that change what a resumed run computes, so a resume keeps the saved values unless re-given. */
+export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat([
+  'warmup',
+  'maxGradNorm',
+  'rank',
+  'updateProjGap',
+  'galoreScale',
+  'projType',
+  'targetModules',
+]) as (keyof RunSettings)[];
+
+/**
+ * defaults <- saved (a resumed run's) <- flags given on this command line (`given` holds only
+ * those). Paths are made absolute so a run resumes from any working folder.
+ */
+export function mergeSettings(given: Partial<RunSettings>, saved?: Partial<RunSettings>): RunSettings {
+  const out: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const key of SETTING_KEYS) {
+    const value = given[key] ?? saved?.[key];
+    if (value !== undefined) out[key] = value;
+  }
+  const settings = out as unknown as RunSettings;
+  settings.data = resolve(settings.data);
+  if (settings.tokenizer !== 'byte' && settings.tokenizer !== 'gpt2') settings.tokenizer = resolve(settings.tokenizer);
+  if (!isPresetLike(settings.model)) settings.model = resolve(settings.model);
+  return settings;
+}
+
+/** Preset names have no path separators or extension; anything else is a path. */
+function isPresetLike(model: string): boolean {
+  return /^[A-Za-z0-9_]+$/.test(model);
+}
+
+/** The warmup the schedule uses: the setting, or 10% of the steps. */
+export function warmupOf(settings: RunSettings): number {
+  return settings.warmup ?? Math.floor(settings.steps / 10);
+}

@@ -1,0 +1,11 @@
+/** --backend: the CPU backend ships with core; webgpu and cuda are loaded on demand. */
+import { type Backend, useBackend } from '@galore-ts/core';
+
+export const BACKEND_NAMES = ['cpu', 'webgpu', 'cuda'] as const;
+
+export async function selectBackend(name: string): Promise<Backend> {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`--backend '${name}' is not one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  return useBackend(name);
+}

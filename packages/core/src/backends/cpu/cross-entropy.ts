@@ -1,0 +1,109 @@
+/** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
+import { expectCount, expectDType, expectFloating, expectSize } from './checks.js';
+import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import type { CpuStorage } from './storage.js';
+
+function checkTargets(
+  targets: CpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  kernel: string,
+): Int32Array {
+  expectDType(targets, ['int32'], kernel, 'targets');
+  expectSize(targets, rows, kernel, 'targets', 'rows');
+  if (!Number.isSafeInteger(ignoreIndex))
+    throw new RangeError(`${kernel}: ignoreIndex must be an integer; got ${ignoreIndex}`);
+  const values = targets.data as Int32Array;
+  for (let r = 0; r < rows; r++) {
+    const t = values[r] as number;
+    if (t !== ignoreIndex && (t < 0 || t >= cols)) {
+      throw new RangeError(
+        `${kernel}: targets[${r}] = ${t} is neither a class in 0..${cols - 1} nor ignoreIndex ${ignoreIndex}`,
+      );
+    }
+  }
+  return values;
+}
+
+function checkLogits(logits: CpuStorage, rows: number, cols: number, kernel: string): void {
+  expectCount(rows, kernel, 'rows');
+  expectCount(cols, kernel, 'cols');
+  expectFloating(logits, kernel, 'logits');
+  expectSize(logits, rows * cols, kernel, 'logits', 'rows * cols');
+}
+
+/** max and log(sum(exp(x - max))) of one row. */
+function rowLogSumExp(x: FloatValues, base: number, cols: number): { max: number; logSum: number } {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < cols; j++) max = Math.max(max, x[base + j] as number);
+  let sum = 0;
+  for (let j = 0; j < cols; j++) sum += Math.exp((x[base + j] as number) - max);
+  return { max, logSum: Math.log(sum) };
+}
+
+export function crossEntropy(
+  logits: CpuStorage,
+  targets: CpuStorage,
+  loss: CpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): void {
+  const kernel = 'CpuBackend.crossEntropy';
+  checkLogits(logits, rows, cols, kernel);
+  expectFloating(loss, kernel, 'loss');
+  expectSize(loss, rows, kernel, 'loss', 'rows');
+  const t = checkTargets(targets, rows, cols, ignoreIndex, kernel);
+  const x = readFloats(logits);
+  const target = openFloatOutput(loss, precisionOf(logits));
+  const out = target.values;
+  for (let r = 0; r < rows; r++) {
+    const label = t[r] as number;
+    if (label === ignoreIndex) {
+      out[r] = 0;
+      continue;
+    }
+    const base = r * cols;
+    const { max, logSum } = rowLogSumExp(x, base, cols);
+    out[r] = max + logSum - (x[base + label] as number);
+  }
+  target.commit();
+}
+
+export function crossEntropyBackward(
+  logits: CpuStorage,
+  targets: CpuStorage,
+  dloss: CpuStorage,
+  dx: CpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): void {
+  const kernel = 'CpuBackend.crossEntropyBackward';
+  checkLogits(logits, rows, cols, kernel);
+  expectFloating(dloss, kernel, 'dloss');
+  expectSize(dloss, rows, kernel, 'dloss', 'rows');
+  expectFloating(dx, kernel, 'dx');
+  expectSize(dx, rows * cols, kernel, 'dx', 'rows * cols');
+  const t = checkTargets(targets, rows, cols, ignoreIndex, kernel);
+  const x = readFloats(logits);
+  const g = readFloats(dloss);
+  const target = openFloatOutput(dx, precisionOf(logits, dloss));
+  const out = target.values;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    const label = t[r] as number;
+    if (label === ignoreIndex) {
+      out.fill(0, base, base + cols);
+      continue;
+    }
+    const { max, logSum } = rowLogSumExp(x, base, cols);
+    const scale = g[r] as number;
+    for (let j = 0; j < cols; j++) {
+      const p = Math.exp((x[base + j] as number) - max - logSum);
+      out[base + j] = scale * (j === label ? p - 1 : p);
+    }
+  }
+  target.commit();
+}

@@ -1,0 +1,147 @@
+/** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
+import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
+import { expectSize } from './checks.js';
+import { openOutput, precisionOf, readValues } from './numeric.js';
+import type { CpuStorage } from './storage.js';
+import { checkShape, checkStridedBounds, contiguousStrides, forEachRow, shapeSize } from './strided.js';
+
+type Unary = (x: number) => number;
+type Binary = (a: number, b: number) => number;
+
+const UNARY: Readonly<Record<UnaryOp, Unary>> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  abs: Math.abs,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  silu: (x) => x / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+  relu: (x) => Math.max(x, 0),
+  sign: Math.sign,
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  sin: Math.sin,
+  cos: Math.cos,
+};
+
+const ARITHMETIC: Readonly<Record<string, Binary>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+};
+
+const COMPARISON: Readonly<Record<string, Binary>> = {
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+};
+
+export function isComparison(op: BinaryOp): boolean {
+  return Object.hasOwn(COMPARISON, op);
+}
+
+export function unary(op: UnaryOp, x: CpuStorage, out: CpuStorage): void {
+  const kernel = `CpuBackend.unary(${op})`;
+  const f = Object.hasOwn(UNARY, op) ? UNARY[op] : undefined;
+  if (!f) throw new RangeError(`${kernel}: unknown unary op; expected one of ${Object.keys(UNARY).join(', ')}`);
+  expectSize(out, x.size, kernel, 'out', 'x.size');
+  const input = readValues(x);
+  const target = openOutput(out, precisionOf(x));
+  const values = target.values;
+  for (let i = 0; i < input.length; i++) values[i] = f(input[i] as number);
+  target.commit();
+}
+
+function checkBroadcast(layout: BroadcastLayout, out: CpuStorage, kernel: string): void {
+  checkShape(layout.shape, kernel);
+  expectSize(out, shapeSize(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
+}
+
+/** Integer outputs keep integer semantics: products wrap like int32 instead of losing low bits. */
+function binaryFunction(op: BinaryOp, out: CpuStorage, kernel: string): Binary {
+  const comparison = Object.hasOwn(COMPARISON, op) ? COMPARISON[op] : undefined;
+  if (comparison) {
+    if (out.dtype !== 'uint8') throw new TypeError(`${kernel}: comparison output must be uint8; got ${out.dtype}`);
+    return comparison;
+  }
+  const arithmetic = Object.hasOwn(ARITHMETIC, op) ? ARITHMETIC[op] : undefined;
+  if (!arithmetic) {
+    const known = [...Object.keys(ARITHMETIC), ...Object.keys(COMPARISON)];
+    throw new RangeError(`${kernel}: unknown binary op; expected one of ${known.join(', ')}`);
+  }
+  if (op === 'mul' && out.dtype === 'int32') return Math.imul;
+  return arithmetic;
+}
+
+export function binary(op: BinaryOp, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
+  const kernel = `CpuBackend.binary(${op})`;
+  const f = binaryFunction(op, out, kernel);
+  checkBroadcast(layout, out, kernel);
+  const shape = layout.shape;
+  const aOperand = { strides: layout.aStrides, offset: 0 };
+  const bOperand = { strides: layout.bStrides, offset: 0 };
+  checkStridedBounds(shape, aOperand, a.size, kernel, 'a');
+  checkStridedBounds(shape, bOperand, b.size, kernel, 'b');
+  const av = readValues(a);
+  const bv = readValues(b);
+  const target = openOutput(out, precisionOf(a, b));
+  const ov = target.values;
+  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
+  forEachRow(shape, [outOperand, aOperand, bOperand], (starts, length, inner) => {
+    let o = starts[0] as number;
+    let ia = starts[1] as number;
+    let ib = starts[2] as number;
+    const sa = inner[1] as number;
+    const sb = inner[2] as number;
+    for (let i = 0; i < length; i++) {
+      ov[o++] = f(av[ia] as number, bv[ib] as number);
+      ia += sa;
+      ib += sb;
+    }
+  });
+  target.commit();
+}
+
+export function where(cond: CpuStorage, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
+  const kernel = 'CpuBackend.where';
+  checkBroadcast(layout, out, kernel);
+  if (!layout.condStrides) throw new TypeError(`${kernel}: layout.condStrides is required`);
+  const shape = layout.shape;
+  const cOperand = { strides: layout.condStrides, offset: 0 };
+  const aOperand = { strides: layout.aStrides, offset: 0 };
+  const bOperand = { strides: layout.bStrides, offset: 0 };
+  checkStridedBounds(shape, cOperand, cond.size, kernel, 'cond');
+  checkStridedBounds(shape, aOperand, a.size, kernel, 'a');
+  checkStridedBounds(shape, bOperand, b.size, kernel, 'b');
+  const cv = readValues(cond);
+  const av = readValues(a);
+  const bv = readValues(b);
+  const target = openOutput(out, precisionOf(a, b));
+  const ov = target.values;
+  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
+  forEachRow(shape, [outOperand, cOperand, aOperand, bOperand], (starts, length, inner) => {
+    let o = starts[0] as number;
+    let ic = starts[1] as number;
+    let ia = starts[2] as number;
+    let ib = starts[3] as number;
+    const sc = inner[1] as number;
+    const sa = inner[2] as number;
+    const sb = inner[3] as number;
+    for (let i = 0; i < length; i++) {
+      ov[o++] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
+      ic += sc;
+      ia += sa;
+      ib += sb;
+    }
+  });
+  target.commit();
+}

@@ -1,0 +1,42 @@
+/** Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. */
+import type { RopeParams } from '../../backend.js';
+import { expectCount, expectFloating, expectSize } from './checks.js';
+import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import type { CpuStorage } from './storage.js';
+
+export function rope(x: CpuStorage, cos: CpuStorage, sin: CpuStorage, out: CpuStorage, params: RopeParams): void {
+  const kernel = 'CpuBackend.rope';
+  const { batch, seq, heads, headDim, inverse } = params;
+  for (const [name, value] of Object.entries({ batch, seq, heads, headDim })) expectCount(value, kernel, name);
+  if (headDim % 2 !== 0) throw new RangeError(`${kernel}: headDim must be even; got ${headDim}`);
+  const half = headDim / 2;
+  for (const [role, s] of Object.entries({ x, cos, sin, out })) expectFloating(s, kernel, role);
+  expectSize(x, batch * seq * heads * headDim, kernel, 'x', 'batch * seq * heads * headDim');
+  expectSize(out, x.size, kernel, 'out', 'x.size');
+  expectSize(cos, seq * half, kernel, 'cos', 'seq * headDim / 2');
+  expectSize(sin, seq * half, kernel, 'sin', 'seq * headDim / 2');
+  const xv = readFloats(x);
+  const c = readFloats(cos);
+  const s = readFloats(sin);
+  const target = openFloatOutput(out, precisionOf(x, cos, sin));
+  const y = target.values;
+  // The inverse rotation (RoPE's backward) is the same formula with sin negated.
+  const sign = inverse ? -1 : 1;
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < seq; t++) {
+      const angle = t * half;
+      for (let h = 0; h < heads; h++) {
+        const base = ((b * seq + t) * heads + h) * headDim;
+        for (let i = 0; i < half; i++) {
+          const lo = xv[base + i] as number;
+          const hi = xv[base + i + half] as number;
+          const ci = c[angle + i] as number;
+          const si = sign * (s[angle + i] as number);
+          y[base + i] = lo * ci - hi * si;
+          y[base + i + half] = hi * ci + lo * si;
+        }
+      }
+    }
+  }
+  target.commit();
+}

@@ -1,0 +1,102 @@
+/** Row softmax and log-softmax (optionally causal) and their backward passes. */
+import type { SoftmaxParams } from '../../backend.js';
+import { expectCount, expectFloating, expectPositive, expectSize } from './checks.js';
+import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import type { CpuStorage } from './storage.js';
+
+function checkRows(kernel: string, rows: number, cols: number, storages: Record<string, CpuStorage>): void {
+  expectCount(rows, kernel, 'rows');
+  expectCount(cols, kernel, 'cols');
+  for (const [role, s] of Object.entries(storages)) {
+    expectFloating(s, kernel, role);
+    expectSize(s, rows * cols, kernel, role, 'rows * cols');
+  }
+}
+
+/** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
+function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) => number {
+  const { cols, causal } = params;
+  if (!causal) return () => cols;
+  expectPositive(causal.queryLen, kernel, 'causal.queryLen');
+  if (!Number.isSafeInteger(causal.offset))
+    throw new RangeError(`${kernel}: causal.offset must be an integer; got ${causal.offset}`);
+  const { queryLen, offset } = causal;
+  return (row) => Math.max(0, Math.min(cols, (row % queryLen) + offset + 1));
+}
+
+/**
+ * Shared forward pass. Masked columns get probability 0 and log-probability -Infinity; a row with
+ * no visible column (possible only with a negative causal offset) is all 0 / all -Infinity.
+ */
+function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean): void {
+  const kernel = log ? 'CpuBackend.logSoftmax' : 'CpuBackend.softmax';
+  const { rows, cols } = params;
+  checkRows(kernel, rows, cols, { x, out });
+  const visible = visibleColumns(params, kernel);
+  const input = readFloats(x);
+  const target = openFloatOutput(out, precisionOf(x));
+  const y = target.values;
+  const masked = log ? Number.NEGATIVE_INFINITY : 0;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    const seen = visible(r);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < seen; j++) max = Math.max(max, input[base + j] as number);
+    // An all -Infinity row would give NaN; treat it like a fully masked row.
+    if (max === Number.NEGATIVE_INFINITY) {
+      y.fill(masked, base, base + cols);
+      continue;
+    }
+    let sum = 0;
+    for (let j = 0; j < seen; j++) sum += Math.exp((input[base + j] as number) - max);
+    if (log) {
+      const shift = max + Math.log(sum);
+      for (let j = 0; j < seen; j++) y[base + j] = (input[base + j] as number) - shift;
+    } else {
+      const scale = 1 / sum;
+      for (let j = 0; j < seen; j++) y[base + j] = Math.exp((input[base + j] as number) - max) * scale;
+    }
+    y.fill(masked, base + seen, base + cols);
+  }
+  target.commit();
+}
+
+export function softmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams): void {
+  softmaxRows(x, out, params, false);
+}
+
+export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams): void {
+  softmaxRows(x, out, params, true);
+}
+
+export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
+  checkRows('CpuBackend.softmaxBackward', rows, cols, { y, dy, dx });
+  const yv = readFloats(y);
+  const dyv = readFloats(dy);
+  const target = openFloatOutput(dx, precisionOf(y, dy));
+  const out = target.values;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += (dyv[base + j] as number) * (yv[base + j] as number);
+    for (let j = 0; j < cols; j++) out[base + j] = (yv[base + j] as number) * ((dyv[base + j] as number) - dot);
+  }
+  target.commit();
+}
+
+export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
+  checkRows('CpuBackend.logSoftmaxBackward', rows, cols, { y, dy, dx });
+  const yv = readFloats(y);
+  const dyv = readFloats(dy);
+  const target = openFloatOutput(dx, precisionOf(y, dy));
+  const out = target.values;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += dyv[base + j] as number;
+    for (let j = 0; j < cols; j++) {
+      out[base + j] = (dyv[base + j] as number) - Math.exp(yv[base + j] as number) * sum;
+    }
+  }
+  target.commit();
+}

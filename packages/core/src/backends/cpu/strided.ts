@@ -1,0 +1,152 @@
+/**
+ * Strided iteration for elementwise kernels and copies. Dimensions are first simplified (size-1
+ * dimensions dropped, neighbours merged when every operand walks them as one), then the kernel
+ * body runs once per innermost row with each operand's start offset and inner stride, so the hot
+ * loop is a plain 1-D loop.
+ */
+
+export interface StridedOperand {
+  strides: readonly number[];
+  offset: number;
+}
+
+/** Row-major contiguous strides of `shape`. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = step;
+    step *= shape[d] as number;
+  }
+  return strides;
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let size = 1;
+  for (const extent of shape) size *= extent;
+  return size;
+}
+
+export function checkShape(shape: readonly number[], kernel: string): void {
+  if (!Array.isArray(shape)) throw new TypeError(`${kernel}: shape must be an array of integers; got ${typeof shape}`);
+  for (const extent of shape) {
+    if (!Number.isSafeInteger(extent) || extent < 0) {
+      throw new RangeError(`${kernel}: shape [${shape.join(', ')}] must hold non-negative integers`);
+    }
+  }
+}
+
+/**
+ * Checks that every element an operand addresses lies inside a storage of `size` elements, so a
+ * wrong stride fails here instead of reading `undefined`.
+ */
+export function checkStridedBounds(
+  shape: readonly number[],
+  operand: StridedOperand,
+  size: number,
+  kernel: string,
+  role: string,
+): void {
+  const { strides, offset } = operand;
+  if (!Array.isArray(strides) || strides.length !== shape.length) {
+    throw new RangeError(
+      `${kernel}: ${role} strides [${strides}] must have one entry per dimension of shape [${shape.join(', ')}]`,
+    );
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`${kernel}: ${role} offset must be a non-negative integer; got ${offset}`);
+  }
+  if (shapeSize(shape) === 0) return;
+  let low = offset;
+  let high = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const stride = strides[d] as number;
+    if (!Number.isSafeInteger(stride)) throw new RangeError(`${kernel}: ${role} stride ${stride} is not an integer`);
+    const span = ((shape[d] as number) - 1) * stride;
+    if (span < 0) low += span;
+    else high += span;
+  }
+  if (low < 0 || high >= size) {
+    throw new RangeError(
+      `${kernel}: ${role} with shape [${shape.join(', ')}], strides [${strides.join(', ')}] and offset ${offset} ` +
+        `reaches elements ${low}..${high}, outside its storage of ${size} elements`,
+    );
+  }
+}
+
+interface Simplified {
+  shape: number[];
+  strides: number[][];
+}
+
+/** Drops size-1 dimensions and merges neighbours that every operand walks contiguously. */
+function simplify(shape: readonly number[], operands: readonly StridedOperand[]): Simplified {
+  const outShape: number[] = [];
+  const outStrides: number[][] = operands.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const extent = shape[d] as number;
+    if (extent === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable =
+      last >= 0 && operands.every((op, k) => (outStrides[k] as number[])[last] === (op.strides[d] as number) * extent);
+    if (mergeable) {
+      outShape[last] = (outShape[last] as number) * extent;
+      operands.forEach((op, k) => {
+        (outStrides[k] as number[])[last] = op.strides[d] as number;
+      });
+    } else {
+      outShape.push(extent);
+      operands.forEach((op, k) => {
+        (outStrides[k] as number[]).push(op.strides[d] as number);
+      });
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Calls `row(starts, length, innerStrides)` once per innermost row; `starts[k]` is operand k's
+ * element offset at the row start. `starts` is reused between calls.
+ */
+export function forEachRow(
+  shape: readonly number[],
+  operands: readonly StridedOperand[],
+  row: (starts: number[], length: number, innerStrides: readonly number[]) => void,
+): void {
+  if (shapeSize(shape) === 0) return;
+  const { shape: dims, strides } = simplify(shape, operands);
+  const count = operands.length;
+  const starts = operands.map((op) => op.offset);
+  if (dims.length === 0) {
+    row(
+      starts,
+      1,
+      operands.map(() => 0),
+    );
+    return;
+  }
+  const rank = dims.length;
+  const length = dims[rank - 1] as number;
+  const inner = strides.map((s) => s[rank - 1] as number);
+  const index = new Array<number>(rank - 1).fill(0);
+  const base = starts.slice();
+  for (;;) {
+    for (let k = 0; k < count; k++) starts[k] = base[k] as number;
+    row(starts, length, inner);
+    // Odometer increment over the outer dimensions.
+    let d = rank - 2;
+    for (; d >= 0; d--) {
+      const next = (index[d] as number) + 1;
+      if (next < (dims[d] as number)) {
+        index[d] = next;
+        for (let k = 0; k < count; k++) base[k] = (base[k] as number) + ((strides[k] as number[])[d] as number);
+        break;
+      }
+      index[d] = 0;
+      for (let k = 0; k < count; k++) {
+        base[k] = (base[k] as number) - ((dims[d] as number) - 1) * ((strides[k] as number[])[d] as number);
+      }
+    }
+    if (d < 0) return;
+  }
+}

@@ -1,0 +1,5 @@
+export { ByteTokenizer } from './byte.js';
+export { GPT2_EOS_ID, Gpt2Tokenizer } from './gpt2.js';
+export { HuggingFaceTokenizer } from './huggingface.js';
+export { loadTokenizer } from './load.js';
+export { checkTokenIds, type Tokenizer } from './tokenizer.js';

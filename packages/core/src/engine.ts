@@ -1,0 +1,236 @@
+/**
+ * Global engine state: the active backend, tidy scopes, grad mode, the memory category new
+ * tensors are counted under, and the random generator's counter.
+ */
+import type { Backend } from './backend.js';
+import type { MemoryCategory } from './memory.js';
+import { philoxBlocks, seedWords } from './random.js';
+import type { Tensor } from './tensor.js';
+
+export type BackendName = 'cpu' | 'meta' | 'webgpu' | 'cuda';
+
+type BackendFactory = () => Promise<Backend> | Backend;
+
+const factories = new Map<string, BackendFactory>();
+const instances = new Map<string, Backend>();
+let active: Backend | undefined;
+
+/** Makes a backend available under `name` (core registers cpu and meta; GPU packages are imported lazily). */
+export function registerBackend(name: string, factory: BackendFactory): void {
+  factories.set(name, factory);
+}
+
+const lazyPackages: Record<string, { pkg: string; factory: string }> = {
+  webgpu: { pkg: '@galore-ts/backend-webgpu', factory: 'createWebGPUBackend' },
+  cuda: { pkg: '@galore-ts/backend-cuda', factory: 'createCudaBackend' },
+};
+
+/** Returns (creating once) the backend registered under `name`. */
+export async function getBackendByName(name: BackendName | string): Promise<Backend> {
+  const existing = instances.get(name);
+  if (existing) return existing;
+  let factory = factories.get(name);
+  if (!factory) {
+    const lazy = lazyPackages[name];
+    if (!lazy) {
+      const known = [...new Set([...factories.keys(), ...Object.keys(lazyPackages)])].join(', ');
+      throw new Error(`useBackend: unknown backend '${name}'; expected one of ${known}`);
+    }
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(lazy.pkg)) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(
+        `useBackend('${name}'): the package ${lazy.pkg} could not be loaded (${(err as Error).message}); install it with npm install ${lazy.pkg}`,
+      );
+    }
+    const create = mod[lazy.factory];
+    if (typeof create !== 'function')
+      throw new Error(`useBackend('${name}'): ${lazy.pkg} does not export ${lazy.factory}()`);
+    factory = create as BackendFactory;
+  }
+  const backend = await factory();
+  instances.set(name, backend);
+  return backend;
+}
+
+/** Selects the backend new tensors are created on. */
+export async function useBackend(name: BackendName | string): Promise<Backend> {
+  active = await getBackendByName(name);
+  return active;
+}
+
+/** Selects an already created backend instance. */
+export function setBackend(backend: Backend): void {
+  active = backend;
+}
+
+export function getBackend(): Backend {
+  if (!active) {
+    const cpu = factories.get('cpu');
+    if (!cpu) throw new Error('no backend registered');
+    const made = cpu();
+    if (made instanceof Promise) throw new Error('the cpu backend factory must be synchronous');
+    instances.set('cpu', made);
+    active = made;
+  }
+  return active;
+}
+
+/** Destroys every created backend (GPU devices keep Node alive until released). */
+export async function disposeBackends(): Promise<void> {
+  for (const b of instances.values()) await b.destroy?.();
+  instances.clear();
+  active = undefined;
+}
+
+// --- tidy scopes ---
+
+interface Scope {
+  tensors: Set<Tensor>;
+}
+
+const scopes: Scope[] = [];
+
+/** Called by every Tensor constructor. */
+export function trackTensor(t: Tensor): void {
+  scopes[scopes.length - 1]?.tensors.add(t);
+}
+
+/** Removes a tensor from every open scope: it outlives them and is the caller's to dispose. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.tensors.delete(t);
+  return t;
+}
+
+function collectTensors(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (isTensor(value)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, out, isTensor, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, out, isTensor, depth + 1);
+  }
+}
+
+let tensorCheck: ((v: unknown) => v is Tensor) | undefined;
+export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
+  tensorCheck = check;
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those it returns (a tensor, or
+ * tensors inside a returned array or plain object) and those passed to `keep`. Returned tensors
+ * move to the enclosing scope.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = { tensors: new Set() };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    scopes.pop();
+    for (const t of scope.tensors) t.dispose();
+    throw err;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    throw new Error('tidy: the function returned a Promise; tidy only tracks synchronous work');
+  }
+  const survivors = new Set<Tensor>();
+  if (tensorCheck) collectTensors(result, survivors, tensorCheck);
+  for (const t of scope.tensors) if (!survivors.has(t)) t.dispose();
+  const parent = scopes[scopes.length - 1];
+  // Only tensors this scope owned move up; kept ones stay untracked.
+  if (parent) for (const t of survivors) if (scope.tensors.has(t) && !t.isDisposed) parent.tensors.add(t);
+  return result;
+}
+
+// --- grad mode ---
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording operations for autograd. */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Runs `fn` with grad recording forced on or off. */
+export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+// --- memory categories ---
+
+let category: MemoryCategory = 'activation';
+
+export function currentCategory(): MemoryCategory {
+  return category;
+}
+
+/** Counts every allocation made inside `fn` under `cat` (e.g. optimizer state). */
+export function withCategory<T>(cat: MemoryCategory, fn: () => T): T {
+  const previous = category;
+  category = cat;
+  try {
+    return fn();
+  } finally {
+    category = previous;
+  }
+}
+
+// --- random numbers ---
+
+export interface RngState {
+  seed: string;
+  offset: number;
+}
+
+let rngSeed: bigint = 0n;
+let rngWords = seedWords(0);
+let rngOffset = 0;
+
+/** Seeds the global generator, like torch.manual_seed. */
+export function manualSeed(seed: number | bigint): void {
+  rngSeed = BigInt.asUintN(64, BigInt(seed));
+  rngWords = seedWords(rngSeed);
+  rngOffset = 0;
+}
+
+/** Reserves Philox counters for `size` numbers and returns where they start. */
+export function nextRandomCounters(size: number): { seed: readonly [number, number]; offset: number } {
+  const offset = rngOffset;
+  rngOffset += philoxBlocks(size);
+  return { seed: rngWords, offset };
+}
+
+export function getRngState(): RngState {
+  return { seed: rngSeed.toString(), offset: rngOffset };
+}
+
+export function setRngState(state: RngState): void {
+  manualSeed(BigInt(state.seed));
+  rngOffset = state.offset;
+}

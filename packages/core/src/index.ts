@@ -1,0 +1,45 @@
+/**
+ * @galore-ts/core: tensors, autograd, ops, nn, optimizers, data and I/O, the Backend interface and
+ * the CPU and meta backends.
+ */
+import { createCpuBackend } from './backends/cpu/index.js';
+import { createMetaBackend } from './backends/meta/index.js';
+import { registerBackend } from './engine.js';
+
+registerBackend('cpu', createCpuBackend);
+registerBackend('meta', createMetaBackend);
+
+export type * from './backend.js';
+export * from './dtype.js';
+export * from './memory.js';
+export * from './random.js';
+export * from './shape.js';
+export {
+  type BackendName,
+  disposeBackends,
+  getBackend,
+  getBackendByName,
+  getRngState,
+  isGradEnabled,
+  keep,
+  manualSeed,
+  noGrad,
+  registerBackend,
+  type RngState,
+  setBackend,
+  setRngState,
+  tidy,
+  useBackend,
+  withCategory,
+  withGradEnabled,
+} from './engine.js';
+export { isTensor, type NumberArray, Tensor } from './tensor.js';
+export * from './ops/index.js';
+export * from './optim/index.js';
+export * from './nn/index.js';
+export * from './models/index.js';
+export * from './io/index.js';
+export * from './data/index.js';
+export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
+export { MetaBackend, createMetaBackend } from './backends/meta/index.js';
+export * from './train/index.js';

@@ -1,0 +1,25 @@
+export { LlamaAttention } from './attention.js';
+export {
+  headDim,
+  type LlamaConfig,
+  type LlamaConfigInput,
+  type LlamaTorchDType,
+  llamaConfig,
+  readConfig,
+  validateLlamaConfig,
+  writeConfig,
+} from './config.js';
+export { LlamaDecoderLayer } from './decoder-layer.js';
+export { causalLmLoss, IGNORE_INDEX, shiftLabelsLeft } from './loss.js';
+export { LlamaMLP } from './mlp.js';
+export {
+  type CausalLMForwardOptions,
+  type CausalLMOutput,
+  type FromPretrainedOptions,
+  LlamaForCausalLM,
+  LlamaModel,
+  type LlamaOptions,
+} from './model.js';
+export { isLlamaPresetName, LLAMA_PRESET_NAMES, LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
+export { CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './pretrained.js';
+export { clearRopeTables, type RopeTableSpec, ropeAngles, ropeTables } from './rope-tables.js';

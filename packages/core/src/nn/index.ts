@@ -1,0 +1,17 @@
+export { checkpoint } from './checkpoint.js';
+export { Embedding, type EmbeddingOptions } from './embedding.js';
+export { constantParameter, normalParameter, type ParameterOptions } from './init.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { type LoadStateDictOptions, Module, ModuleList, type NamedParametersOptions } from './module.js';
+export { asParameter, createParameter } from './parameter.js';
+export { pipe } from './pipe.js';
+export { RMSNorm, type RMSNormOptions } from './rms-norm.js';
+export {
+  assertKeysMatch,
+  assertNoMismatches,
+  compareKeys,
+  describeMismatch,
+  formatNames,
+  type KeyComparison,
+  type TensorDescription,
+} from './state-dict.js';

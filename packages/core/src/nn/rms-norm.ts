@@ -1,0 +1,34 @@
+import { rmsNorm } from '../ops/nn.js';
+import type { Tensor } from '../tensor.js';
+import { constantParameter, type ParameterOptions } from './init.js';
+import { assertPositiveInteger } from './linear.js';
+import { Module } from './module.js';
+
+export interface RMSNormOptions extends ParameterOptions {
+  /** Added to the mean square before the square root (default 1e-6, LLaMA's rms_norm_eps). */
+  eps?: number;
+}
+
+/** x / sqrt(mean(x^2) + eps) * weight over the last axis; the weight starts at ones. */
+export class RMSNorm extends Module {
+  readonly eps: number;
+
+  constructor(
+    readonly dim: number,
+    options: RMSNormOptions = {},
+  ) {
+    super();
+    assertPositiveInteger('RMSNorm', 'dim', dim);
+    this.eps = options.eps ?? 1e-6;
+    if (!(this.eps > 0)) throw new RangeError(`RMSNorm: eps must be > 0, got ${this.eps}`);
+    this.registerParameter('weight', constantParameter([dim], 1, options));
+  }
+
+  get weight(): Tensor {
+    return this.getParameter('weight');
+  }
+
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}

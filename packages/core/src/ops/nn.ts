@@ -1,0 +1,271 @@
+/** Neural-network functions, most on fused backend kernels with their own backward kernels. */
+import { isFloating } from '../dtype.js';
+import { formatShape, normalizeAxis } from '../shape.js';
+import { recordOp, type Tensor } from '../tensor.js';
+import { rand, zeros } from './creation.js';
+import { add, cast, div, maximum, mul, ne } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { sum } from './reduce.js';
+import { transpose } from './shape-ops.js';
+import { backendOf, empty } from './util.js';
+
+/** Runs a kernel that validates data (targets, ids); frees `out` if it throws. */
+function runOrFree(out: Tensor, kernel: () => void): void {
+  try {
+    kernel();
+  } catch (err) {
+    out.dispose();
+    throw err;
+  }
+}
+
+function assertFloating(where: string, t: Tensor): void {
+  if (!isFloating(t.dtype)) throw new TypeError(`${where}: expected a floating tensor, got ${t.dtype}`);
+}
+
+/** Moves `axis` last (softmax kernels work on the last axis) and returns the way back. */
+function withLastAxis(x: Tensor, axis: number, where: string, fn: (t: Tensor) => Tensor): Tensor {
+  const a = normalizeAxis(axis, x.rank, where);
+  if (a === x.rank - 1) return fn(x);
+  const moved = transpose(x, a, -1);
+  const y = fn(moved);
+  const back = transpose(y, a, -1);
+  moved.dispose();
+  y.dispose();
+  return back;
+}
+
+function softmaxLike(kind: 'softmax' | 'logSoftmax', x: Tensor, causal?: { queryLen: number; offset: number }): Tensor {
+  assertFloating(kind, x);
+  const cols = x.shape[x.rank - 1] ?? 1;
+  const rows = x.size / Math.max(cols, 1);
+  const out = empty(x.shape, x.dtype, x.backend);
+  const params = causal ? { rows, cols, causal } : { rows, cols };
+  x.backend[kind](x.storage, out.storage, params);
+  recordOp(kind, out, [x], [out], (g, [y]) => {
+    const dx = empty(x.shape, g.dtype, g.backend);
+    if (kind === 'softmax') g.backend.softmaxBackward(y!.storage, g.storage, dx.storage, rows, cols);
+    else g.backend.logSoftmaxBackward(y!.storage, g.storage, dx.storage, rows, cols);
+    return [dx];
+  });
+  return out;
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return withLastAxis(x, axis, 'softmax', (t) => softmaxLike('softmax', t));
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return withLastAxis(x, axis, 'logSoftmax', (t) => softmaxLike('logSoftmax', t));
+}
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are ignored (default -100, as PyTorch). */
+  ignoreIndex?: number;
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/**
+ * Cross-entropy of [N, C] logits against int32 targets [N] (any leading shape is flattened), with
+ * PyTorch's ignore index and mean over the non-ignored targets.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  assertFloating('crossEntropy', logits);
+  if (targets.dtype !== 'int32') throw new TypeError(`crossEntropy: targets must be int32, got ${targets.dtype}`);
+  const cols = logits.shape[logits.rank - 1]!;
+  const rows = logits.size / cols;
+  if (targets.size !== rows || targets.rank !== logits.rank - 1) {
+    throw new RangeError(
+      `crossEntropy: targets ${formatShape(targets.shape)} do not match logits ${formatShape(logits.shape)} (expected ${formatShape(logits.shape.slice(0, -1))})`,
+    );
+  }
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const backend = backendOf('crossEntropy', logits, targets);
+  // float64 logits keep float64 losses (gradient checks); every other dtype gives float32.
+  const lossType = logits.dtype === 'float64' ? 'float64' : 'float32';
+  const perRow = empty(targets.shape, lossType, backend);
+  runOrFree(perRow, () =>
+    backend.crossEntropy(logits.storage, targets.storage, perRow.storage, rows, cols, ignoreIndex),
+  );
+  recordOp('crossEntropy', perRow, [logits], [logits, targets], (g, [x, t]) => {
+    const dx = empty(logits.shape, logits.dtype, g.backend);
+    const g32 = g.dtype === lossType ? g : cast(g, lossType);
+    g.backend.crossEntropyBackward(x!.storage, t!.storage, g32.storage, dx.storage, rows, cols, ignoreIndex);
+    if (g32 !== g) g32.dispose();
+    return [dx];
+  });
+  const reduction = options.reduction ?? 'mean';
+  if (reduction === 'none') return perRow;
+  const total = sum(perRow);
+  perRow.dispose();
+  if (reduction === 'sum') return total;
+  // Mean over the targets that count (the count is data, not part of the graph).
+  const counted = ne(targets, ignoreIndex);
+  const counted32 = cast(counted, 'float32');
+  const count = sum(counted32);
+  const denominator = maximum(count, 1);
+  const out = div(total, denominator);
+  for (const t of [total, counted, counted32, count, denominator]) t.dispose();
+  return out;
+}
+
+/** RMSNorm over the last axis (LLaMA's): x / sqrt(mean(x^2) + eps) * weight. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  assertFloating('rmsNorm', x);
+  const cols = x.shape[x.rank - 1]!;
+  if (weight.rank !== 1 || weight.shape[0] !== cols) {
+    throw new RangeError(
+      `rmsNorm: weight must have shape [${cols}] for input ${formatShape(x.shape)}, got ${formatShape(weight.shape)}`,
+    );
+  }
+  const backend = backendOf('rmsNorm', x, weight);
+  const rows = x.size / cols;
+  const out = empty(x.shape, x.dtype, backend);
+  // float32 unless everything is float64 (then the saved factor keeps float64 precision).
+  const rstd = empty([rows], x.dtype === 'float64' && weight.dtype === 'float64' ? 'float64' : 'float32', backend);
+  backend.rmsNorm(x.storage, weight.storage, out.storage, rstd.storage, rows, cols, eps);
+  recordOp('rmsNorm', out, [x, weight], [x, weight, rstd], (g, [sx, sw, sr]) => {
+    const dx = empty(x.shape, x.dtype, g.backend);
+    const dw = empty(weight.shape, weight.dtype, g.backend);
+    g.backend.rmsNormBackward(sx!.storage, sw!.storage, sr!.storage, g.storage, dx.storage, dw.storage, rows, cols);
+    return [dx, dw];
+  });
+  rstd.dispose();
+  return out;
+}
+
+/** Rotary position embedding tables cos/sin of shape [seq, headDim / 2], computed in float64. */
+export interface RopeTables {
+  cos: Tensor;
+  sin: Tensor;
+}
+
+/**
+ * Applies RoPE (Hugging Face's rotate_half convention) to x of shape [batch, seq, heads, headDim],
+ * with tables for positions 0..seq-1 (or sliced by the caller for an offset).
+ */
+export function rope(x: Tensor, tables: RopeTables): Tensor {
+  assertFloating('rope', x);
+  if (x.rank !== 4)
+    throw new RangeError(`rope: expected x of shape [batch, seq, heads, headDim], got ${formatShape(x.shape)}`);
+  const [batch, seq, heads, headDim] = x.shape as [number, number, number, number];
+  if (headDim % 2 !== 0) throw new RangeError(`rope: headDim must be even, got ${headDim}`);
+  const want = formatShape([seq, headDim / 2]);
+  if (formatShape(tables.cos.shape) !== want || formatShape(tables.sin.shape) !== want) {
+    throw new RangeError(
+      `rope: tables must have shape ${want}, got ${formatShape(tables.cos.shape)} and ${formatShape(tables.sin.shape)}`,
+    );
+  }
+  const backend = backendOf('rope', x, tables.cos, tables.sin);
+  const apply = (input: Tensor, inverse: boolean): Tensor => {
+    const out = empty(input.shape, input.dtype, backend);
+    backend.rope(input.storage, tables.cos.storage, tables.sin.storage, out.storage, {
+      batch,
+      seq,
+      heads,
+      headDim,
+      inverse,
+    });
+    return out;
+  };
+  const out = apply(x, false);
+  recordOp('rope', out, [x], [tables.cos, tables.sin], (g) => [apply(g, true)]);
+  return out;
+}
+
+/** silu(gate) * up, the SwiGLU activation, on one fused kernel. */
+export function siluMul(gate: Tensor, up: Tensor): Tensor {
+  if (formatShape(gate.shape) !== formatShape(up.shape)) {
+    throw new RangeError(
+      `siluMul: gate ${formatShape(gate.shape)} and up ${formatShape(up.shape)} must have the same shape`,
+    );
+  }
+  const backend = backendOf('siluMul', gate, up);
+  const out = empty(gate.shape, gate.dtype, backend);
+  backend.siluMul(gate.storage, up.storage, out.storage);
+  recordOp('siluMul', out, [gate, up], [gate, up], (g, [sg, su]) => {
+    const dg = empty(gate.shape, gate.dtype, g.backend);
+    const du = empty(up.shape, up.dtype, g.backend);
+    g.backend.siluMulBackward(sg!.storage, su!.storage, g.storage, dg.storage, du.storage);
+    return [dg, du];
+  });
+  return out;
+}
+
+/** x @ weight^T + bias, with weight stored [out, in] as PyTorch's nn.Linear; no transpose is copied. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  if (weight.rank !== 2) throw new RangeError(`linear: weight must be 2-D [out, in], got ${formatShape(weight.shape)}`);
+  if (x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new RangeError(
+      `linear: input features differ: x is ${formatShape(x.shape)}, weight is ${formatShape(weight.shape)} (expected x[..., ${weight.shape[1]}])`,
+    );
+  }
+  const wt = transpose(weight);
+  const y = matmul(x, wt);
+  wt.dispose();
+  if (!bias) return y;
+  const out = add(y, bias);
+  y.dispose();
+  return out;
+}
+
+/** Gathers rows of a [vocab, dim] table for int32 ids of any shape; the result is [...ids, dim]. */
+export function embedding(ids: Tensor, table: Tensor): Tensor {
+  if (ids.dtype !== 'int32') throw new TypeError(`embedding: ids must be int32, got ${ids.dtype}`);
+  if (table.rank !== 2)
+    throw new RangeError(`embedding: table must be 2-D [vocab, dim], got ${formatShape(table.shape)}`);
+  const dim = table.shape[1]!;
+  const backend = backendOf('embedding', ids, table);
+  const out = empty([...ids.shape, dim], table.dtype, backend);
+  runOrFree(out, () => backend.gatherRows(table.storage, ids.storage, out.storage, dim));
+  recordOp('embedding', out, [table], [ids], (g, [sids]) => {
+    const grad = zeros(table.shape, { dtype: table.dtype, backend: g.backend });
+    g.backend.scatterAddRows(g.storage, sids!.storage, grad.storage, dim);
+    return [grad];
+  });
+  return out;
+}
+
+/** Inverted dropout: zeroes with probability p and scales the rest by 1 / (1 - p). */
+export function dropout(x: Tensor, p: number, training = true): Tensor {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return x.shareAs(x.shape);
+  const u = rand(x.shape, { backend: x.backend, dtype: 'float32' });
+  const keepMask = u.ge(p);
+  const scale = cast(keepMask, x.dtype);
+  const scaled = mul(scale, 1 / (1 - p));
+  const out = mul(x, scaled);
+  for (const t of [u, keepMask, scale, scaled]) t.dispose();
+  return out;
+}
+
+export interface AttentionOptions {
+  causal?: boolean;
+  /** Defaults to 1 / sqrt(headDim). */
+  scale?: number;
+}
+
+/**
+ * softmax(q k^T * scale [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the causal
+ * mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq).
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const d = q.shape[q.rank - 1]!;
+  const sq = q.shape[q.rank - 2]!;
+  const sk = k.shape[k.rank - 2]!;
+  const scale = options.scale ?? 1 / Math.sqrt(d);
+  const kt = transpose(k);
+  const scores = matmul(q, kt);
+  kt.dispose();
+  const scaled = mul(scores, scale);
+  scores.dispose();
+  const probs = options.causal ? withCausal(scaled, { queryLen: sq, offset: sk - sq }) : softmax(scaled, -1);
+  scaled.dispose();
+  const out = matmul(probs, v);
+  probs.dispose();
+  return out;
+}
+
+function withCausal(scores: Tensor, causal: { queryLen: number; offset: number }): Tensor {
+  return softmaxLike('softmax', scores, causal);
+}

@@ -1,0 +1,85 @@
+/** AdamW with PyTorch semantics (decoupled weight decay, bias correction; no amsgrad). */
+import { zeros } from '../ops/creation.js';
+import type { Tensor } from '../tensor.js';
+import { adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
+import { type GroupOptions, Optimizer, type ParamGroup, type ParamGroupSpec, type ParamState } from './optimizer.js';
+import { computeDTypeOf } from './update-helpers.js';
+import { checkFlag, checkOption, groupLabel, nonNegative } from './validate.js';
+
+export interface AdamWOptions extends GroupOptions {
+  lr: number;
+  /** Decay rates of the first and second moment estimates. */
+  betas: readonly [number, number];
+  /** Added to sqrt(v_hat), outside the square root, as PyTorch does. */
+  eps: number;
+  /** Decoupled: p *= 1 - lr * weightDecay before the Adam step. */
+  weightDecay: number;
+  /**
+   * Use the backend's fused kernel (the default; it reads 16-bit parameters, updates in float32
+   * and rounds once), or the op-by-op reference, which needs several float32 temporaries.
+   */
+  fused?: boolean;
+}
+
+/** torch.optim.AdamW's defaults. */
+export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
+  lr: 1e-3,
+  betas: [0.9, 0.999] as const,
+  eps: 1e-8,
+  weightDecay: 1e-2,
+  fused: undefined,
+});
+
+/**
+ * Per-parameter state, named as in PyTorch: tensors `exp_avg` and `exp_avg_sq` (float32, float64
+ * for float64 params; never 16-bit, so a bf16 param's update computes in float32 and rounds once
+ * when written back) and the value `step`.
+ */
+export class AdamW extends Optimizer<AdamWOptions> {
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<AdamWOptions>[],
+    options: Partial<AdamWOptions> = {},
+  ) {
+    super(params, { ...ADAMW_DEFAULTS, ...options });
+  }
+
+  protected override validateOptions(o: AdamWOptions, index: number): void {
+    const where = groupLabel('AdamW', index);
+    if ((o as Record<string, unknown>).amsgrad) throw new Error(`${where}: amsgrad is not implemented`);
+    checkOption(where, 'lr', o.lr, nonNegative, 'a finite number >= 0');
+    if (!Array.isArray(o.betas) || o.betas.length !== 2) {
+      throw new RangeError(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(o.betas)}`);
+    }
+    const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
+    checkOption(where, 'betas[0]', o.betas[0], inUnitInterval, 'in [0, 1)');
+    checkOption(where, 'betas[1]', o.betas[1], inUnitInterval, 'in [0, 1)');
+    checkOption(where, 'eps', o.eps, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
+    checkOption(where, 'weightDecay', o.weightDecay, nonNegative, 'a finite number >= 0');
+    checkFlag(where, 'fused', o.fused, true);
+  }
+
+  override updateParam(param: Tensor, group: ParamGroup<AdamWOptions>): void {
+    const grad = param.grad;
+    if (!grad) return;
+    // Re-checked each step: a scheduler or setOption may have changed the options since.
+    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    const { lr, betas, eps, weightDecay, fused } = group.options;
+    const state = this.stateOf(param);
+    const expAvg = this.momentOf(state, 'exp_avg', param);
+    const expAvgSq = this.momentOf(state, 'exp_avg_sq', param);
+    const step = (state.values.step ?? 0) + 1;
+    const useFused = fused ?? true;
+    const update = useFused ? adamwUpdateFused : adamwUpdateReference;
+    update(param, grad, expAvg, expAvgSq, { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, step });
+    state.values.step = step;
+  }
+
+  /** The moment tensor `key`, created as zeros on the parameter's first step. */
+  private momentOf(state: ParamState, key: 'exp_avg' | 'exp_avg_sq', param: Tensor): Tensor {
+    const existing = state.tensors[key];
+    if (existing) return existing;
+    const created = this.newState(() => zeros(param.shape, { dtype: computeDTypeOf(param), backend: param.backend }));
+    state.tensors[key] = created;
+    return created;
+  }
+}

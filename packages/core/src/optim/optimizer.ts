@@ -1,0 +1,200 @@
+/**
+ * Optimizer base with PyTorch's shape: parameter groups with their own hyper-parameters, per-
+ * parameter state, `step()`, `zeroGrad()`, and a state dict whose tensors can go to safetensors.
+ */
+import { keep, noGrad, withCategory } from '../engine.js';
+import type { Tensor } from '../tensor.js';
+
+/** Hyper-parameters of a group; subclasses define the names (lr, betas, weightDecay, ...). */
+export type GroupOptions = Record<string, unknown> & { lr?: number };
+
+export interface ParamGroupSpec<O extends GroupOptions> {
+  params: readonly Tensor[];
+  /** Overrides of the optimizer's defaults for this group. */
+  options?: Partial<O>;
+  /** Optional parameter names (Hugging Face names), aligned with params, for messages and state dicts. */
+  names?: readonly string[];
+}
+
+export interface ParamGroup<O extends GroupOptions> {
+  params: Tensor[];
+  names: string[];
+  options: O;
+}
+
+/** Per-parameter state: tensors (moments, projectors) and plain numbers (step counts). */
+export interface ParamState {
+  tensors: Record<string, Tensor>;
+  values: Record<string, number>;
+}
+
+/**
+ * A serialisable optimizer state: tensors keyed `state.<paramIndex>.<name>` (parameters numbered
+ * across groups in order, as PyTorch does) and JSON for everything else.
+ */
+export interface OptimizerStateDict {
+  tensors: Record<string, Tensor>;
+  json: {
+    type: string;
+    groups: Record<string, unknown>[];
+    values: Record<string, Record<string, number>>;
+  };
+}
+
+export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
+  readonly paramGroups: ParamGroup<O>[];
+  protected readonly state = new Map<Tensor, ParamState>();
+
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
+    readonly defaults: O,
+  ) {
+    const specs: readonly ParamGroupSpec<O>[] = isTensorList(params) ? [{ params }] : params;
+    if (specs.length === 0) throw new Error(`${this.constructor.name}: expected at least one parameter group`);
+    const seen = new Set<Tensor>();
+    this.paramGroups = specs.map((spec, g) => {
+      if (spec.params.length === 0) throw new Error(`${this.constructor.name}: parameter group ${g} is empty`);
+      for (const p of spec.params) {
+        if (seen.has(p))
+          throw new Error(
+            `${this.constructor.name}: a parameter appears in more than one group (${p.name ?? 'unnamed'})`,
+          );
+        seen.add(p);
+      }
+      const options = { ...defaults, ...spec.options } as O;
+      this.validateOptions(options, g);
+      return {
+        params: [...spec.params],
+        names: spec.names ? [...spec.names] : spec.params.map((p, i) => p.name ?? `group${g}.param${i}`),
+        options,
+      };
+    });
+  }
+
+  /** Throws a clear error for an invalid hyper-parameter of group `index`. */
+  protected validateOptions(_options: O, _index: number): void {}
+
+  /** Updates one parameter from its gradient. Called by step() and by per-layer updates. */
+  abstract updateParam(param: Tensor, group: ParamGroup<O>): void;
+
+  /** Applies one update to every parameter that has a gradient. */
+  step(): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) if (p.grad) this.stepParam(p, group);
+    }
+  }
+
+  /** Runs updateParam without recording autograd, counting new state as optimizer memory. */
+  stepParam(param: Tensor, group: ParamGroup<O>): void {
+    noGrad(() => withCategory('other', () => this.updateParam(param, group)));
+  }
+
+  zeroGrad(): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.zeroGrad();
+  }
+
+  /** Sets a hyper-parameter (e.g. the scheduled learning rate) on every group. */
+  setOption<K extends keyof O>(key: K, value: O[K]): void {
+    for (const g of this.paramGroups) g.options[key] = value;
+  }
+
+  /** The group a parameter belongs to. */
+  groupOf(param: Tensor): ParamGroup<O> {
+    const group = this.paramGroups.find((g) => g.params.includes(param));
+    if (!group)
+      throw new Error(`${this.constructor.name}: the parameter ${param.name ?? ''} is not managed by this optimizer`);
+    return group;
+  }
+
+  /** The state of `param`, created empty on first use. */
+  protected stateOf(param: Tensor): ParamState {
+    let s = this.state.get(param);
+    if (!s) {
+      s = { tensors: {}, values: {} };
+      this.state.set(param, s);
+    }
+    return s;
+  }
+
+  /** Allocates a persistent state tensor (counted as optimizer memory, kept out of tidy scopes). */
+  protected newState(make: () => Tensor): Tensor {
+    return keep(withCategory('optimizer', make));
+  }
+
+  /** Replaces a persistent state tensor, freeing the old one. */
+  protected setState(state: ParamState, key: string, value: Tensor): void {
+    const old = state.tensors[key];
+    if (old && old !== value) old.dispose();
+    value.backend.retag(value.storage, 'optimizer');
+    state.tensors[key] = keep(value);
+  }
+
+  /** Every parameter, numbered across groups as in a state dict. */
+  protected allParams(): Tensor[] {
+    return this.paramGroups.flatMap((g) => g.params);
+  }
+
+  stateDict(): OptimizerStateDict {
+    const tensors: Record<string, Tensor> = {};
+    const values: Record<string, Record<string, number>> = {};
+    this.allParams().forEach((p, i) => {
+      const s = this.state.get(p);
+      if (!s) return;
+      for (const [k, t] of Object.entries(s.tensors)) tensors[`state.${i}.${k}`] = t;
+      values[String(i)] = { ...s.values };
+    });
+    return {
+      tensors,
+      json: {
+        type: this.constructor.name,
+        groups: this.paramGroups.map((g) => ({ ...g.options, names: g.names })),
+        values,
+      },
+    };
+  }
+
+  /**
+   * Restores state saved by stateDict(): copies of the given tensors are kept, so the caller may
+   * dispose what it passed.
+   */
+  loadStateDict(dict: OptimizerStateDict): void {
+    if (dict.json.type !== this.constructor.name) {
+      throw new Error(`loadStateDict: the state is for ${dict.json.type}, this optimizer is ${this.constructor.name}`);
+    }
+    if (dict.json.groups.length !== this.paramGroups.length) {
+      throw new Error(
+        `loadStateDict: the state has ${dict.json.groups.length} parameter groups, this optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    this.paramGroups.forEach((g, i) => {
+      const { names: _names, ...options } = dict.json.groups[i] as Record<string, unknown>;
+      g.options = { ...g.options, ...options } as O;
+    });
+    const params = this.allParams();
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+    for (const [key, t] of Object.entries(dict.tensors)) {
+      const match = /^state\.(\d+)\.(.+)$/.exec(key);
+      const p = match ? params[Number(match[1])] : undefined;
+      if (!match || !p)
+        throw new Error(`loadStateDict: unexpected state tensor '${key}' (${params.length} parameters)`);
+      const s = this.stateOf(p);
+      s.tensors[match[2]!] = keep(withCategory('optimizer', () => t.clone()));
+    }
+    for (const [index, vals] of Object.entries(dict.json.values)) {
+      const p = params[Number(index)];
+      if (!p) throw new Error(`loadStateDict: state for parameter ${index}, but there are ${params.length}`);
+      this.stateOf(p).values = { ...vals };
+    }
+  }
+
+  /** Frees every state tensor. */
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+  }
+}
+
+function isTensorList(x: readonly unknown[]): x is readonly Tensor[] {
+  return x.length > 0 && typeof (x[0] as { shape?: unknown }).shape !== 'undefined' && !('params' in (x[0] as object));
+}

@@ -1,0 +1,86 @@
+/** Shape arithmetic shared by ops and backends. Shapes are arrays of non-negative integers. */
+export type Shape = readonly number[];
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function assertValidShape(shape: unknown, where: string): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TypeError(`${where}: a shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return shape as number[];
+}
+
+/** Resolves a possibly negative axis against `rank`. */
+export function normalizeAxis(axis: number, rank: number, where: string): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+    throw new RangeError(`${where}: axis ${axis} is out of range for a tensor of rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** NumPy broadcasting of two shapes; throws naming both when they are incompatible. */
+export function broadcastShapes(a: Shape, b: Shape, where: string): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new RangeError(`${where}: shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides to read a contiguous tensor of `shape` as if it had `target` shape (0 on broadcast axes). */
+export function broadcastStrides(shape: Shape, target: Shape): number[] {
+  const own = contiguousStrides(shape);
+  const out = new Array<number>(target.length).fill(0);
+  const lead = target.length - shape.length;
+  for (let i = 0; i < shape.length; i++) out[lead + i] = shape[i] === 1 ? 0 : own[i]!;
+  return out;
+}
+
+/** Resolves a reshape target that may contain one -1. */
+export function inferReshape(size: number, target: Shape, from: Shape): number[] {
+  const out = [...target];
+  const unknown = out.indexOf(-1);
+  if (out.filter((d) => d === -1).length > 1) {
+    throw new RangeError(`reshape: only one dimension may be -1, got ${formatShape(target)}`);
+  }
+  if (unknown >= 0) {
+    const known = out.reduce((p, d, i) => (i === unknown ? p : p * d), 1);
+    if (known === 0 || size % known !== 0) {
+      throw new RangeError(`reshape: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(target)}`);
+    }
+    out[unknown] = size / known;
+  }
+  assertValidShape(out, 'reshape');
+  if (sizeOf(out) !== size) {
+    throw new RangeError(`reshape: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(target)}`);
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from '../../../src/dtype.js';
+import { philoxFill } from '../../../src/random.js';
+import { backend, dotIndex, empty, randomValues, storage, stridesOf, unravel, values } from './helpers.js';
+
+describe('fill', () => {
+  it('fills every dtype, encoding 16-bit floats and truncating integers', () => {
+    const cases = [
+      ['float32', 0.1, Math.fround(0.1)],
+      ['float64', 0.1, 0.1],
+      ['bfloat16', 0.1, bfloat16BitsToFloat32(float32ToBfloat16Bits(0.1))],
+      ['float16', 1.5, 1.5],
+      ['int32', -7.9, -7],
+      ['uint8', 200, 200],
+    ] as const;
+    for (const [dtype, value, expected] of cases) {
+      const out = empty(dtype, 5);
+      backend.fill(out, value);
+      expect(values(out)).toEqual(new Array(5).fill(expected));
+    }
+  });
+});
+
+describe('random', () => {
+  it('draws exactly the philoxFill reference stream for both distributions', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 })),
+        fc.nat({ max: 2 ** 40 }),
+        fc.constantFrom('uniform', 'normal') as fc.Arbitrary<'uniform' | 'normal'>,
+        (size, seed, offset, distribution) => {
+          const [a, b] = distribution === 'uniform' ? [-2, 3] : [1, 0.5];
+          const reference = new Float64Array(size);
+          philoxFill(reference, distribution, seed, offset, a, b);
+          const out64 = empty('float64', size);
+          backend.random(out64, { distribution, seed, offset, a, b });
+          expect(values(out64)).toEqual(Array.from(reference));
+          const out32 = empty('float32', size);
+          backend.random(out32, { distribution, seed, offset, a, b });
+          expect(values(out32)).toEqual(Array.from(reference, Math.fround));
+          const out16 = empty('bfloat16', size);
+          backend.random(out16, { distribution, seed, offset, a, b });
+          expect(values(out16)).toEqual(Array.from(reference, (x) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x))));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('rejects integer outputs and malformed seeds', () => {
+    expect(() =>
+      backend.random(empty('int32', 4), { distribution: 'uniform', seed: [1, 2], offset: 0, a: 0, b: 1 }),
+    ).toThrow(/out must be float32, float64, bfloat16 or float16; got int32/);
+    expect(() =>
+      backend.random(empty('float32', 4), { distribution: 'uniform', seed: [1, -2] as never, offset: 0, a: 0, b: 1 }),
+    ).toThrow(/seed must be two unsigned 32-bit words/);
+    expect(() =>
+      backend.random(empty('float32', 4), { distribution: 'gamma' as never, seed: [1, 2], offset: 0, a: 0, b: 1 }),
+    ).toThrow(/distribution must be "uniform" or "normal"/);
+  });
+});
+
+describe('cast', () => {
+  it('converts between every pair of dtypes', () => {
+    const xs = [-3.75, -1, 0, 0.5, 2.25, 100];
+    const expectedFor: Record<string, (x: number) => number> = {
+      float32: Math.fround,
+      float64: (x) => x,
+      bfloat16: (x) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x)),
+      float16: (x) => x, // all of xs are exact in float16
+      int32: Math.trunc,
+      uint8: (x) => ((Math.trunc(x) % 256) + 256) % 256,
+    };
+    for (const from of ['float32', 'float64', 'bfloat16', 'float16'] as const) {
+      const x = storage(from, xs);
+      for (const [to, expected] of Object.entries(expectedFor)) {
+        const out = empty(to as never, xs.length);
+        backend.cast(x, out);
+        expect(values(out), `${from} -> ${to}`).toEqual(xs.map(expected).map((v) => v + 0));
+      }
+    }
+    const ints = storage('int32', [-5, 0, 300]);
+    const floats = empty('float32', 3);
+    backend.cast(ints, floats);
+    expect(values(floats)).toEqual([-5, 0, 300]);
+  });
+});
+
+describe('copy', () => {
+  it('copies any permuted, offset view into any other view of the same shape', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+          fc.tuple(
+            fc.constant(shape),
+            fc.shuffledSubarray(
+              shape.map((_, d) => d),
+              { minLength: shape.length, maxLength: shape.length },
+            ),
+            fc.nat({ max: 5 }),
+            fc.nat({ max: 5 }),
+          ),
+        ),
+        fc.constantFrom('float32', 'bfloat16', 'int32', 'uint8'),
+        ([shape, perm, srcOffset, dstOffset], dtype) => {
+          const size = shape.reduce((p, e) => p * e, 1);
+          // The source is stored with its axes permuted (a transpose view); the destination is row-major.
+          const storedShape = perm.map((d) => shape[d] as number);
+          const storedStrides = stridesOf(storedShape);
+          const srcStrides = shape.map((_, d) => storedStrides[perm.indexOf(d)] as number);
+          const srcValues = randomValues(size + srcOffset, size, 100).map(Math.round);
+          const src = storage(
+            dtype,
+            srcValues.map((v) => (dtype === 'uint8' ? Math.abs(v) : v)),
+          );
+          const dst = empty(dtype, size + dstOffset);
+          backend.copy(src, { shape, strides: srcStrides, offset: srcOffset }, dst, {
+            shape,
+            strides: stridesOf(shape),
+            offset: dstOffset,
+          });
+          const from = values(src);
+          const got = values(dst);
+          for (let i = 0; i < size; i++) {
+            const index = unravel(i, shape);
+            expect(got[dstOffset + i]).toBe(from[srcOffset + dotIndex(index, srcStrides)]);
+          }
+          for (let i = 0; i < dstOffset; i++) expect(got[i]).toBe(0);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('refuses mismatched shapes, dtypes and out-of-bounds views', () => {
+    const a = storage('float32', [1, 2, 3, 4]);
+    const b = empty('float32', 4);
+    expect(() =>
+      backend.copy(a, { shape: [2, 2], strides: [2, 1], offset: 0 }, b, { shape: [4], strides: [1], offset: 0 }),
+    ).toThrow(/src view shape \[2, 2\] differs from dst view shape \[4\]/);
+    expect(() =>
+      backend.copy(a, { shape: [4], strides: [1], offset: 1 }, b, { shape: [4], strides: [1], offset: 0 }),
+    ).toThrow(/reaches elements 1..4, outside its storage of 4 elements/);
+    expect(() =>
+      backend.copy(a, { shape: [4], strides: [1], offset: 0 }, empty('float64', 4), {
+        shape: [4],
+        strides: [1],
+        offset: 0,
+      }),
+    ).toThrow(/use cast to convert/);
+  });
+});

@@ -1,0 +1,226 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { gemmBlocked, gemmDirect } from '../../../src/backends/cpu/gemm.js';
+import { gemmSimd, simdGemmAvailable } from '../../../src/backends/cpu/gemm-wasm.js';
+import { backend, empty, expectClose, randomValues, storage, values } from './helpers.js';
+
+interface Case {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  broadcastA: boolean;
+  broadcastB: boolean;
+  accumulate: boolean;
+}
+
+/** Triple loop in float64 straight from the definition, reading each operand as stored. */
+function referenceMatmul(a: number[], b: number[], c: Case, initial: number[]): number[] {
+  const { batch, m, n, k, transA, transB } = c;
+  const aStride = c.broadcastA ? 0 : m * k;
+  const bStride = c.broadcastB ? 0 : k * n;
+  const out = c.accumulate ? initial.slice() : new Array<number>(batch * m * n).fill(0);
+  for (let t = 0; t < batch; t++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) {
+          const aip = a[t * aStride + (transA ? p * m + i : i * k + p)] as number;
+          const bpj = b[t * bStride + (transB ? j * k + p : p * n + j)] as number;
+          sum += aip * bpj;
+        }
+        out[(t * m + i) * n + j] = (out[(t * m + i) * n + j] as number) + sum;
+      }
+    }
+  }
+  return out;
+}
+
+const caseArbitrary = (maxDim: number): fc.Arbitrary<Case> =>
+  fc.record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    m: fc.integer({ min: 1, max: maxDim }),
+    n: fc.integer({ min: 1, max: maxDim }),
+    k: fc.integer({ min: 1, max: maxDim }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    broadcastA: fc.boolean(),
+    broadcastB: fc.boolean(),
+    accumulate: fc.boolean(),
+  });
+
+function runCase(c: Case, dtype: 'float32' | 'float64' | 'bfloat16', seed: number) {
+  const aValues = randomValues((c.broadcastA ? 1 : c.batch) * c.m * c.k, seed);
+  const bValues = randomValues((c.broadcastB ? 1 : c.batch) * c.k * c.n, seed + 1);
+  const initial = randomValues(c.batch * c.m * c.n, seed + 2);
+  const a = storage(dtype, aValues);
+  const b = storage(dtype, bValues);
+  const out = storage(dtype, initial);
+  backend.matmul(a, b, out, {
+    batch: c.batch,
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    transA: c.transA,
+    transB: c.transB,
+    aBatchStride: c.broadcastA ? 0 : c.m * c.k,
+    bBatchStride: c.broadcastB ? 0 : c.k * c.n,
+    accumulate: c.accumulate,
+  });
+  const [av, bv, cv] = [values(a), values(b), values(storage(dtype, initial))];
+  const expected = referenceMatmul(av, bv, c, cv);
+  // |C0| + |A| |B|: what float32 rounding errors scale with.
+  const magnitude = referenceMatmul(av.map(Math.abs), bv.map(Math.abs), c, cv.map(Math.abs));
+  return { got: values(out), expected, magnitude };
+}
+
+/**
+ * The classic bound for float32 accumulation of k products in any order, (k + 2) u (|C0| + |A||B|)
+ * with u = 2^-24, plus `outputRel` for rounding the result to a narrower output format.
+ */
+function expectWithinRoundOff(got: number[], expected: number[], magnitude: number[], k: number, outputRel = 0): void {
+  const bounds = magnitude.map((mag, i) => (k + 2) * 2 ** -24 * mag + outputRel * Math.abs(expected[i] as number));
+  got.forEach((g, i) => {
+    if (Math.abs(g - (expected[i] as number)) > (bounds[i] as number)) {
+      expect.fail(`element ${i}: got ${g}, expected ${expected[i]} within ${bounds[i]}`);
+    }
+  });
+}
+
+describe('matmul', () => {
+  it('matches the float64 triple loop for random shapes, transposes, broadcast batches and accumulate', () => {
+    fc.assert(
+      fc.property(caseArbitrary(24), fc.integer(), (c, seed) => {
+        const { got, expected } = runCase(c, 'float64', seed);
+        expectClose(got, expected, 1e-12, 1e-12);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('float32 results are the float64 result within float32 round-off (including the SIMD path)', () => {
+    fc.assert(
+      fc.property(caseArbitrary(70), fc.integer(), (c, seed) => {
+        const { got, expected, magnitude } = runCase(c, 'float32', seed);
+        expectWithinRoundOff(got, expected, magnitude, c.k);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('bfloat16 storages compute in float32 and round the result once', () => {
+    fc.assert(
+      fc.property(caseArbitrary(40), fc.integer(), (c, seed) => {
+        const { got, expected, magnitude } = runCase(c, 'bfloat16', seed);
+        expectWithinRoundOff(got, expected, magnitude, c.k, 2 ** -8);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('the blocked, direct and SIMD GEMM paths agree with the reference on edge-sized tiles', () => {
+    expect(simdGemmAvailable()).toBe(true);
+    // Small m with a wide n crosses the SIMD path's 1024-column blocks; k up to 300 crosses its 256-deep chunks.
+    const shapes = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 })),
+      fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1020, max: 1100 })),
+    );
+    fc.assert(
+      fc.property(
+        shapes,
+        fc.integer({ min: 1, max: 300 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        ([m, n], k, transA, transB, seed) => {
+          const a = Float64Array.from(randomValues(m * k + 3, seed));
+          const b = Float64Array.from(randomValues(k * n + 5, seed + 1));
+          const c: Case = { batch: 1, m, n, k, transA, transB, broadcastA: false, broadcastB: false, accumulate: true };
+          // Offsets into larger arrays exercise the operand offsets the batch loop relies on.
+          const expected = referenceMatmul(
+            Array.from(a.subarray(3)),
+            Array.from(b.subarray(5)),
+            c,
+            new Array(m * n).fill(1),
+          );
+          for (const path of [gemmBlocked, gemmDirect]) {
+            const out = new Float64Array(m * n + 2).fill(1);
+            path(
+              { data: a, offset: 3, transposed: transA },
+              { data: b, offset: 5, transposed: transB },
+              out,
+              2,
+              m,
+              n,
+              k,
+            );
+            expectClose(Array.from(out.subarray(2)), expected, 1e-12, 1e-12);
+            expect(out[0]).toBe(1);
+          }
+          const a32 = Float32Array.from(a);
+          const b32 = Float32Array.from(b);
+          const out32 = new Float32Array(m * n + 2).fill(1);
+          const simd = gemmSimd(
+            { data: a32, offset: 3, transposed: transA },
+            { data: b32, offset: 5, transposed: transB },
+            out32,
+            2,
+            m,
+            n,
+            k,
+          );
+          expect(simd).toBe(true);
+          const magnitude = referenceMatmul(
+            Array.from(a32.subarray(3), Math.abs),
+            Array.from(b32.subarray(5), Math.abs),
+            c,
+            new Array(m * n).fill(1),
+          );
+          const expected32 = referenceMatmul(
+            Array.from(a32.subarray(3)),
+            Array.from(b32.subarray(5)),
+            c,
+            new Array(m * n).fill(1),
+          );
+          expectWithinRoundOff(Array.from(out32.subarray(2)), expected32, magnitude, k);
+          expect(out32[1]).toBe(1);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('handles k = 0 (zero or unchanged output) and batch = 0', () => {
+    const a = empty('float32', 0);
+    const out = storage('float32', [5, 5, 5, 5]);
+    const params = { batch: 1, m: 2, n: 2, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+    backend.matmul(a, a, out, { ...params, accumulate: true });
+    expect(values(out)).toEqual([5, 5, 5, 5]);
+    backend.matmul(a, a, out, params);
+    expect(values(out)).toEqual([0, 0, 0, 0]);
+    backend.matmul(a, a, empty('float32', 0), { ...params, batch: 0 });
+  });
+
+  it('explains bad arguments', () => {
+    const a = storage('float32', randomValues(6, 1));
+    const b = storage('float32', randomValues(6, 2));
+    const params = { batch: 1, m: 2, n: 2, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+    expect(() => backend.matmul(a, b, empty('float32', 5), params)).toThrow(
+      /out has 5 elements; expected batch \* m \* n = 4/,
+    );
+    expect(() =>
+      backend.matmul(a, b, empty('float32', 8), { ...params, batch: 2, aBatchStride: 6, bBatchStride: 0 }),
+    ).toThrow(/a has 6 elements; expected at least \(batch - 1\) \* aBatchStride \+ m \* k = 12/);
+    expect(() => backend.matmul(a, b, a, { ...params, m: 1, n: 6, k: 1 })).toThrow(
+      /out and a must be different storages/,
+    );
+    expect(() => backend.matmul(storage('int32', [1]), b, empty('float32', 4), params)).toThrow(
+      /a must be float32, float64, bfloat16 or float16; got int32/,
+    );
+    expect(() => backend.matmul(a, b, empty('float32', 4), { ...params, m: 1.5 })).toThrow(
+      /m must be a non-negative integer; got 1.5/,
+    );
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Optimizers by their Hugging Face names, for the CLI and for scripts:
+ *   adamw               core AdamW (torch.optim.AdamW)
+ *   adamw_8bit          AdamW8bit (bitsandbytes' AdamW8bit)
+ *   galore_adamw        GaLoreAdamW on the target weights, the official update elsewhere
+ *   galore_adamw_8bit   GaLoreAdamW8bit
+ *   galore_adafactor    GaLoreAdafactor (fixed lr: relativeStep and scaleParameter off, as HF does)
+ * and each galore_* name with `_layerwise`, which adds a LayerwiseUpdater.
+ */
+import { AdamW, type Optimizer, type ParamGroupSpec, type Tensor } from '@galore-ts/core';
+import { LayerwiseUpdater } from './layerwise.js';
+import { type GaLoreAdafactorOptions, GaLoreAdafactor } from './optim/galore-adafactor.js';
+import { type GaLoreAdamWOptions, GaLoreAdamW } from './optim/galore-adamw.js';
+import { AdamW8bit, type GaLoreAdamW8bitOptions, GaLoreAdamW8bit } from './optim/galore-adamw8bit.js';
+import type { GaLoreOptimizerHooks } from './optim/galore-optimizer.js';
+import { GALORE_DEFAULTS, type GaLoreSettings } from './optim/options.js';
+import type { StateDType } from './optim/adam-math.js';
+import type { BlockSize } from './quantization/blockwise.js';
+import { DEFAULT_TARGET_MODULES, selectTargets, type TargetModules } from './targets.js';
+
+const BASE_NAMES = ['adamw', 'adamw_8bit', 'galore_adamw', 'galore_adamw_8bit', 'galore_adafactor'] as const;
+
+/** Every accepted name. */
+export const OPTIMIZER_NAMES = [
+  ...BASE_NAMES,
+  'galore_adamw_layerwise',
+  'galore_adamw_8bit_layerwise',
+  'galore_adafactor_layerwise',
+] as const;
+
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+export function isOptimizerName(name: string): name is OptimizerName {
+  return (OPTIMIZER_NAMES as readonly string[]).includes(name);
+}
+
+export interface CreateOptimizerOptions extends Partial<GaLoreSettings> {
+  lr?: number;
+  weightDecay?: number;
+  /** Adam family. */
+  betas?: readonly [number, number];
+  eps?: number;
+  /** GaLore rank for the target weights (default 128, the paper's). */
+  rank?: number;
+  /** HF `optim_target_modules` (default ["attn", "mlp"]). */
+  targetModules?: TargetModules;
+  /** GaLoreAdamW moments' dtype. */
+  stateDType?: StateDType;
+  /** 8-bit optimizers. */
+  blockSize?: BlockSize;
+  minQuantizedSize?: number;
+  /** Adafactor. */
+  beta1?: number | null;
+  clipThreshold?: number;
+  decayRate?: number;
+  relativeStep?: boolean;
+  scaleParameter?: boolean;
+  warmupInit?: boolean;
+  /**
+   * Layerwise only: micro-batches per optimizer step, and the clipping it refuses. (Without
+   * _layerwise, accumulation and clipping belong to the training loop and are ignored here.)
+   */
+  gradientAccumulationSteps?: number;
+  maxGradNorm?: number;
+  hooks?: GaLoreOptimizerHooks;
+}
+
+export interface OptimizerSetup {
+  name: OptimizerName;
+  optimizer: Optimizer;
+  /** Set for `_layerwise` names: drive training with layerwise.backward(loss), never optimizer.step(). */
+  layerwise: LayerwiseUpdater | null;
+  /** Names of the projected weights (empty for adamw / adamw_8bit). */
+  projected: string[];
+}
+
+/**
+ * Builds the optimizer `name` over `namedParams` (e.g. model.namedParameters()). Options a name does
+ * not use are ignored; invalid values throw before training starts.
+ */
+export function createOptimizer(
+  name: string,
+  namedParams: Iterable<readonly [string, Tensor]>,
+  options: CreateOptimizerOptions = {},
+): OptimizerSetup {
+  if (!isOptimizerName(name)) {
+    throw new RangeError(`createOptimizer: unknown optimizer '${name}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+  }
+  const layerwise = name.endsWith('_layerwise');
+  const base = (layerwise ? name.slice(0, -'_layerwise'.length) : name) as (typeof BASE_NAMES)[number];
+  const adam = pick(options, ['lr', 'betas', 'eps', 'weightDecay']);
+  let optimizer: Optimizer;
+  let projected: string[] = [];
+  if (base === 'adamw' || base === 'adamw_8bit') {
+    const all = [...namedParams].map(([n, t]) => [n, t] as [string, Tensor]);
+    const spec = [{ params: dedupe(all).map(([, t]) => t), names: dedupe(all).map(([n]) => n) }];
+    optimizer =
+      base === 'adamw'
+        ? new AdamW(spec, adam)
+        : new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) }, options.hooks);
+  } else {
+    const { targets, others } = selectTargets(namedParams, options.targetModules ?? DEFAULT_TARGET_MODULES);
+    projected = targets.map(([n]) => n);
+    const galore = {
+      rank: options.rank ?? GALORE_DEFAULTS.rank,
+      ...pick(options, ['updateProjGap', 'scale', 'projType', 'svd', 'oversampling', 'powerIterations', 'subspaceChange', 'seed']),
+    };
+    // Regular parameters first, then the projected group, as the official script orders them.
+    const groups = [
+      ...(others.length > 0 ? [{ params: others.map(([, t]) => t), names: others.map(([n]) => n) }] : []),
+      { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), options: galore },
+    ];
+    if (base === 'galore_adamw') {
+      optimizer = new GaLoreAdamW(groups as ParamGroupSpec<GaLoreAdamWOptions>[], { ...adam, ...pick(options, ['stateDType']) }, options.hooks);
+    } else if (base === 'galore_adamw_8bit') {
+      optimizer = new GaLoreAdamW8bit(
+        groups as ParamGroupSpec<GaLoreAdamW8bitOptions>[],
+        { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) },
+        options.hooks,
+      );
+    } else {
+      const adafactor: Partial<GaLoreAdafactorOptions> = {
+        // Hugging Face's galore_adafactor: a fixed, scheduled lr.
+        relativeStep: options.relativeStep ?? false,
+        scaleParameter: options.scaleParameter ?? false,
+        ...pick(options, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
+      };
+      adafactor.lr = adafactor.relativeStep ? undefined : (options.lr ?? 1e-3);
+      optimizer = new GaLoreAdafactor(
+        groups as ParamGroupSpec<GaLoreAdafactorOptions>[],
+        adafactor,
+        options.hooks,
+      );
+    }
+  }
+  const updater = layerwise
+    ? new LayerwiseUpdater(optimizer, { accumulationSteps: options.gradientAccumulationSteps ?? 1, maxGradNorm: options.maxGradNorm })
+    : null;
+  return { name, optimizer, layerwise: updater, projected };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+function dedupe(params: [string, Tensor][]): [string, Tensor][] {
+  const seen = new Set<Tensor>();
+  return params.filter(([, t]) => (seen.has(t) ? false : (seen.add(t), true)));
+}

@@ -1,0 +1,117 @@
+/**
+ * GaLore AdamW, the official update (galore_torch/adamw.py, which follows Hugging Face's AdamW):
+ *
+ *   R = project(G)                                  (projected groups only)
+ *   m = b1 m + (1 - b1) R,  v = b2 v + (1 - b2) R^2
+ *   N = m / (sqrt(v) + eps)
+ *   W -= lr * sqrt(1 - b2^t) / (1 - b1^t) * projectBack(N)       (projectBack scales by alpha)
+ *   W -= lr * weightDecay * W                         (after the step, on the full weight, no alpha)
+ *
+ * with t the parameter's own step count. Groups without `rank` get the same update with R = G and
+ * no projection: that is the official class too, whose eps sits outside the bias correction
+ * (unlike torch.optim.AdamW, whose eps is added to sqrt(v / (1 - b2^t))).
+ *
+ * Both run on the backend's fused AdamW kernel: with eps' = eps / sqrt(1 - b2^t) the kernel's
+ * PyTorch form equals the formula above. For a projected weight the kernel writes -step * N into a
+ * scratch of R's shape, which the projector adds back into W through the matmul's accumulate flag.
+ */
+import { type ParamGroup, type ParamGroupSpec, type ParamState, type Tensor, zeros } from '@galore-ts/core';
+import type { GaLoreProjector } from '../projection/projector.js';
+import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
+import { scaleInPlace } from './decay.js';
+import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
+import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
+import { type GaLoreGroupOptions, GALORE_GROUP_DEFAULTS, groupLabel } from './options.js';
+
+export interface GaLoreAdamWOptions extends GaLoreGroupOptions {
+  lr: number;
+  betas: readonly [number, number];
+  /** Added to sqrt(v) before bias correction (official default 1e-6). */
+  eps: number;
+  weightDecay: number;
+  /** Bias-correct the step size (official `correct_bias`). */
+  correctBias: boolean;
+  /** Dtype of the moments: float32 (default) or bfloat16 (half the memory, as the paper counts BF16). */
+  stateDType: StateDType;
+}
+
+/** The official class's defaults. */
+export const GALORE_ADAMW_DEFAULTS: Readonly<GaLoreAdamWOptions> = Object.freeze({
+  ...GALORE_GROUP_DEFAULTS,
+  lr: 1e-3,
+  betas: [0.9, 0.999] as const,
+  eps: 1e-6,
+  weightDecay: 0,
+  correctBias: true,
+  stateDType: 'float32' as StateDType,
+});
+
+export const MOMENT_KEYS = ['exp_avg', 'exp_avg_sq'] as const;
+
+export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
+    options: Partial<GaLoreAdamWOptions> = {},
+    hooks: GaLoreOptimizerHooks = {},
+  ) {
+    super(params, { ...GALORE_ADAMW_DEFAULTS, ...options }, hooks);
+  }
+
+  protected override validateOptions(o: GaLoreAdamWOptions, index: number): void {
+    const where = groupLabel(this.constructor.name, index);
+    checkAdamOptions(where, o);
+    if (typeof o.correctBias !== 'boolean') throw new TypeError(`${where}: correctBias must be true or false, got ${String(o.correctBias)}`);
+    checkStateDType(where, o.stateDType);
+    this.checkGaLore(where, o);
+  }
+
+  protected override updateFull(param: Tensor, grad: Tensor, group: ParamGroup<GaLoreAdamWOptions>, state: ParamState, t: StepCounts): void {
+    const o = group.options;
+    const { m, v } = this.moments(state, param.shape, param, o.stateDType);
+    param.backend.adamw(param.storage, grad.storage, m.storage, v.storage, officialAdamKernelParams(o, o.correctBias, t.momentStep, o.lr));
+    scaleInPlace(param, 1 - o.lr * o.weightDecay, this.constructor.name);
+  }
+
+  protected override updateLowRank(
+    param: Tensor,
+    low: Tensor,
+    projector: GaLoreProjector,
+    group: ParamGroup<GaLoreAdamWOptions>,
+    state: ParamState,
+    t: StepCounts,
+  ): void {
+    const o = group.options;
+    const { m, v } = this.moments(state, low.shape, low, o.stateDType);
+    const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
+    try {
+      // step = -sqrt(bc2) / bc1 * N: the kernel at lr 1 on a zero "parameter".
+      low.backend.adamw(step.storage, low.storage, m.storage, v.storage, officialAdamKernelParams(o, o.correctBias, t.momentStep, 1));
+      const decay = 1 - o.lr * o.weightDecay;
+      // (W + lr * back(step)) * decay, as W * decay + lr * decay * back(step).
+      scaleInPlace(param, decay, this.constructor.name);
+      projector.projectBackInto(param, step, o.lr * decay);
+    } finally {
+      step.dispose();
+    }
+  }
+
+  protected override resetMoments(state: ParamState): void {
+    this.dropState(state, MOMENT_KEYS);
+  }
+
+  protected override changeMoments(state: ParamState, change: BasisChange): void {
+    const m = state.tensors.exp_avg;
+    const v = state.tensors.exp_avg_sq;
+    if (!m || !v) return;
+    const newV = changeSecondMoment(v, m, change).to(v.dtype);
+    const newM = changeFirstMoment(m, change).to(m.dtype);
+    this.replaceState(state, 'exp_avg', newM);
+    this.replaceState(state, 'exp_avg_sq', newV);
+  }
+
+  private moments(state: ParamState, shape: readonly number[], like: Tensor, stateDType: StateDType): { m: Tensor; v: Tensor } {
+    const dtype = like.dtype === 'float64' ? 'float64' : stateDType;
+    const make = () => zeros(shape, { dtype, backend: like.backend });
+    return { m: this.momentOf(state, 'exp_avg', make), v: this.momentOf(state, 'exp_avg_sq', make) };
+  }
+}

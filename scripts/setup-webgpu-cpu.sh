@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Makes WebGPU (dawn-node, npm package `webgpu`) usable on a GPU-less Debian bookworm machine by
+# installing Mesa's lavapipe, a Vulkan driver that runs on the CPU. Bookworm's own Mesa 22 is too
+# old for dawn, so the driver comes from bookworm-backports. Idempotent; sets no global variables.
+#
+# Usage: sudo scripts/setup-webgpu-cpu.sh       (root is needed for apt)
+# Afterwards: XDG_RUNTIME_DIR should be set when running dawn-node, or it prints warnings; the
+# backend's tests set it to a private temporary folder themselves.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-webgpu-cpu: must run as root (apt-get); try: sudo $0" >&2
+  exit 1
+fi
+
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+if [ "$codename" != "bookworm" ]; then
+  echo "setup-webgpu-cpu: expected Debian bookworm, found '${codename:-unknown}'; install a Mesa >= 23 Vulkan driver (lavapipe) yourself" >&2
+  exit 1
+fi
+
+# Is bookworm-backports (main) already among the apt sources, in either format?
+has_backports() {
+  grep -RqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
+}
+
+if ! has_backports; then
+  echo "setup-webgpu-cpu: adding bookworm-backports to /etc/apt/sources.list.d/bookworm-backports.sources"
+  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers
+
+# Report what dawn will find.
+icd="$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -n 1 || true)"
+if [ -z "$icd" ]; then
+  echo "setup-webgpu-cpu: mesa-vulkan-drivers installed but no lavapipe ICD found in /usr/share/vulkan/icd.d" >&2
+  exit 1
+fi
+version="$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+echo "setup-webgpu-cpu: lavapipe ready (mesa-vulkan-drivers $version, $icd)"
