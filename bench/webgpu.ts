@@ -1,7 +1,7 @@
 /**
  * Matmul GFLOPS of @galore-ts/backend-webgpu next to @tensorflow/tfjs-backend-webgpu on the same
  * dawn adapter, at 256, 512 and 1024 (square, f32). Run by hand: `npx tsx bench/webgpu.ts`.
- * Options: SIZES=256,512 REPS=10 TILING=wgX,wgY,tm,tn,bk (ours) SKIP_TFJS=1.
+ * Options: SIZES=256,512 REPS=10 SKIP_TFJS=1 TILING=... (see tilingFromEnv) DAWN_FLAGS='a=b c=d'.
  */
 import { create, globals } from 'webgpu';
 import { createWebGPUBackend } from '../packages/backend-webgpu/src/index.js';
@@ -10,13 +10,15 @@ import type { AnyTiling } from '../packages/backend-webgpu/src/kernels/matmul.js
 const sizes = (process.env.SIZES ?? '256,512,1024').split(',').map(Number);
 const reps = Number(process.env.REPS ?? 10);
 
+/** TILING=tm,wg,cn (row-block), s,S,rows,cn (subgroup) or wgX,wgY,tm,tn,bk (tiled). */
 function tilingFromEnv(): AnyTiling | undefined {
   const spec = process.env.TILING;
   if (!spec) return undefined;
-  const v = spec.split(',').map(Number) as [number, number, number, number, number];
-  if (v.length === 3) return { tm: v[0], wg: v[1], cn: v[2] };
-  if (v.length === 4) return { subgroup: v[1], rows: v[2], cn: v[3] }; // s,S,rows,cn
-  return { wgX: v[0], wgY: v[1], tm: v[2], tn: v[3], bk: v[4] };
+  const parts = spec.split(',');
+  const v = (i: number) => Number(parts[i]);
+  if (parts[0] === 's') return { subgroup: v(1), rows: v(2), cn: v(3) };
+  if (parts.length === 3) return { tm: v(0), wg: v(1), cn: v(2) };
+  return { wgX: v(0), wgY: v(1), tm: v(2), tn: v(3), bk: v(4) };
 }
 
 function randomMatrix(n: number): Float32Array {

@@ -24,11 +24,24 @@ has_backports() {
   grep -RqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
 }
 
+# The mirror this machine already uses for bookworm itself (deb822 .sources or one-line .list).
+bookworm_mirror() {
+  local uri
+  uri=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ { print u; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+  printf '%s' "$uri"
+}
+
 if ! has_backports; then
-  echo "setup-webgpu-cpu: adding bookworm-backports to /etc/apt/sources.list.d/bookworm-backports.sources"
-  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SOURCES'
+  mirror="$(bookworm_mirror)"
+  if [ -z "$mirror" ]; then
+    echo "setup-webgpu-cpu: no apt source for bookworm found; add bookworm-backports (main) yourself" >&2
+    exit 1
+  fi
+  echo "setup-webgpu-cpu: adding bookworm-backports from $mirror to /etc/apt/sources.list.d/bookworm-backports.sources"
+  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<SOURCES
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

@@ -1,6 +1,6 @@
 // Proves the conformance harness catches wrong backends and honours skip / require.
 import { describe, expect, it } from 'vitest';
-import type { MatmulParams, Storage, UnaryOp } from '../../packages/core/src/backend.js';
+import type { MatmulParams, ReduceLayout, ReduceOp, Storage, UnaryOp } from '../../packages/core/src/backend.js';
 import { CpuBackend, type CpuStorage } from '../../packages/core/src/backends/cpu/index.js';
 import { expectWithin } from './compare.js';
 import { checkKernel, KERNEL_CASES, openOrSkip, requireEnvName, TOLERANCES } from './suite.js';
@@ -37,6 +37,54 @@ class NoAccumulateBackend extends CpuBackend {
   }
 }
 
+/**
+ * Accumulates like a GPU would: float32 after every addition, in another order (sums backwards,
+ * matmul as a plain float32 dot product). The tolerance table must leave room for this.
+ */
+class Float32AccumulationBackend extends CpuBackend {
+  override supportsDType(dtype: Parameters<CpuBackend['supportsDType']>[0]): boolean {
+    return dtype === 'float32' || dtype === 'int32' || dtype === 'uint8';
+  }
+
+  override reduce(op: ReduceOp, x: Storage, out: Storage, layout: ReduceLayout): void {
+    if (op !== 'sum' || x.dtype !== 'float32') {
+      super.reduce(op, x, out, layout);
+      return;
+    }
+    const xs = (x as CpuStorage).data as Float32Array;
+    const ys = (out as CpuStorage).data as Float32Array;
+    const { outer, reduce, inner } = layout;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let acc = 0;
+        for (let r = reduce - 1; r >= 0; r--) acc = Math.fround(acc + (xs[(o * reduce + r) * inner + i] as number));
+        ys[o * inner + i] = acc;
+      }
+    }
+  }
+
+  override matmul(a: Storage, b: Storage, out: Storage, p: MatmulParams): void {
+    const [as, bs, cs] = [a, b, out].map((s) => (s as CpuStorage).data as Float32Array) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    for (let t = 0; t < p.batch; t++) {
+      for (let i = 0; i < p.m; i++) {
+        for (let j = 0; j < p.n; j++) {
+          let acc = p.accumulate ? (cs[(t * p.m + i) * p.n + j] as number) : 0;
+          for (let q = 0; q < p.k; q++) {
+            const x = as[t * p.aBatchStride + (p.transA ? q * p.m + i : i * p.k + q)] as number;
+            const y = bs[t * p.bBatchStride + (p.transB ? j * p.k + q : q * p.n + j)] as number;
+            acc = Math.fround(acc + Math.fround(x * y));
+          }
+          cs[(t * p.m + i) * p.n + j] = acc;
+        }
+      }
+    }
+  }
+}
+
 const reference = new CpuBackend();
 
 describe('conformance harness', () => {
@@ -62,6 +110,12 @@ describe('conformance harness', () => {
     await expect(
       checkKernel(kernelCase('unary(log)'), new SkewedExpBackend(1e-2), reference, { numRuns: 10 }),
     ).resolves.toBeUndefined();
+  });
+
+  it('accepts float32 accumulation in another order (what GPUs do) for sums and matmul', async () => {
+    const gpuLike = new Float32AccumulationBackend();
+    await expect(checkKernel(kernelCase('reduce(sum)'), gpuLike, reference, { numRuns: 60 })).resolves.toBeUndefined();
+    await expect(checkKernel(kernelCase('matmul'), gpuLike, reference, { numRuns: 60 })).resolves.toBeUndefined();
   });
 
   it('has a tolerance entry for every output a case names', () => {

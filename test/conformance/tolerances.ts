@@ -17,7 +17,7 @@ export interface Tolerance {
 
 const EXACT: Tolerance = { abs: 0, rel: 0 };
 const ROUNDING: Tolerance = { abs: 1e-7, rel: 2e-7 };
-const TRANSCENDENTAL: Tolerance = { abs: 1e-6, rel: 4e-6 };
+const TRANSCENDENTAL: Tolerance = { abs: 2e-6, rel: 1e-5 };
 
 export const TOLERANCES: Readonly<Record<string, Tolerance>> = {
   fill: EXACT,
@@ -44,7 +44,7 @@ export const TOLERANCES: Readonly<Record<string, Tolerance>> = {
   'binary(sub)': ROUNDING,
   'binary(mul)': ROUNDING,
   'binary(div)': { abs: 1e-7, rel: 1e-6 },
-  'binary(pow)': { abs: 1e-6, rel: 1e-5 },
+  'binary(pow)': { abs: 1e-6, rel: 2e-5 },
   'binary(maximum)': EXACT,
   'binary(minimum)': EXACT,
   'binary(eq)': EXACT,
@@ -54,24 +54,26 @@ export const TOLERANCES: Readonly<Record<string, Tolerance>> = {
   'binary(gt)': EXACT,
   'binary(ge)': EXACT,
   where: EXACT,
-  'reduce(sum)': { abs: 2e-6, rel: 1e-5 },
+  // Up to 40 values in [-10, 10]: float32 partial sums reach ~30, so cancelling sums need an absolute slack.
+  'reduce(sum)': { abs: 1e-4, rel: 1e-5 },
   'reduce(max)': EXACT,
   'reduce(min)': EXACT,
   argmax: EXACT,
-  matmul: { abs: 2e-5, rel: 1e-4 },
-  'svd.s': { abs: 1e-5, rel: 1e-4 },
+  // k <= 80 products of values in [-1, 1], summed in float32 in any order.
+  matmul: { abs: 5e-5, rel: 1e-4 },
+  'svd.s': { abs: 5e-5, rel: 1e-4 },
   'svd.vectors': { abs: 2e-4, rel: 0 },
   'svd.reconstruction': { abs: 1e-4, rel: 0 },
   qr: { abs: 1e-4, rel: 1e-4 },
   gatherRows: EXACT,
-  scatterAddRows: { abs: 1e-6, rel: 1e-6 },
+  scatterAddRows: { abs: 5e-6, rel: 1e-6 },
   softmax: TRANSCENDENTAL,
   logSoftmax: TRANSCENDENTAL,
   softmaxBackward: { abs: 2e-6, rel: 1e-5 },
   logSoftmaxBackward: { abs: 2e-6, rel: 1e-5 },
-  crossEntropy: { abs: 4e-6, rel: 4e-6 },
+  crossEntropy: { abs: 1e-5, rel: 1e-5 },
   crossEntropyBackward: { abs: 2e-6, rel: 1e-5 },
-  rmsNorm: { abs: 1e-6, rel: 4e-6 },
+  rmsNorm: { abs: 2e-6, rel: 1e-5 },
   rmsNormBackward: { abs: 1e-5, rel: 1e-4 },
   rope: { abs: 1e-6, rel: 1e-6 },
   siluMul: TRANSCENDENTAL,

@@ -213,6 +213,8 @@ extern "C" int gc_matmul(gc_buf a, gc_buf b, gc_buf out, const gc_matmul_params 
   bool handled = false;
   GC_TRY(cublas_gemm(a, b, out, p, &handled));
   if (handled) return GC_OK;
+  if ((p.m + kTile - 1) / kTile > 65535)  // grid y limit of our own kernels (cuBLAS had its chance)
+    return fail(GC_ERR_ARGUMENT, "matmul: m = %lld is larger than our kernels' limit of %d rows", (long long)p.m, 65535 * kTile);
   unsigned batch_grid = static_cast<unsigned>(p.batch < 65535 ? p.batch : 65535);
   if (a.dtype == b.dtype && (a.dtype == GC_BF16 || a.dtype == GC_F16)) {
     dim3 grid(static_cast<unsigned>((p.n + kBN - 1) / kBN), static_cast<unsigned>((p.m + kBM - 1) / kBM), batch_grid);

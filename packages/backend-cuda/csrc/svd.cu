@@ -218,7 +218,7 @@ int complete_rows(float *X, int k, int64_t L, const std::vector<int> &missing) {
   return launch_check("svd (completion)");
 }
 
-int jacobi_svd(float *W, int k, int64_t L, float *Q, const gc_buf &u, const gc_buf &s, const gc_buf &vt, bool wide_is_m) {
+int jacobi_svd(float *W, int k, int64_t L, float *Q, const gc_buf &u, const gc_buf &s, const gc_buf &vt, bool tall) {
   identity_kernel<<<grid_for(int64_t(k) * k, kThreads), kThreads, 0, stream()>>>(Q, k);
   Workspace flag_ws;
   GC_TRY(flag_ws.alloc(sizeof(int)));
@@ -266,11 +266,11 @@ int jacobi_svd(float *W, int k, int64_t L, float *Q, const gc_buf &u, const gc_b
 
   GC_TRY(gc_cast(sorted_ws.buf(GC_F32, k), s));
   // m >= n: rows of X are u's columns and rows of Q are vt's rows; m < n: the other way round.
-  const gc_buf &x_out = wide_is_m ? u : vt;
-  const gc_buf &q_out = wide_is_m ? vt : u;
-  write_rows_kernel<<<grid_for(int64_t(k) * L, kThreads), kThreads, 0, stream()>>>(X, nullptr, k, L, x_out.data, x_out.dtype, wide_is_m);
+  const gc_buf &x_out = tall ? u : vt;
+  const gc_buf &q_out = tall ? vt : u;
+  write_rows_kernel<<<grid_for(int64_t(k) * L, kThreads), kThreads, 0, stream()>>>(X, nullptr, k, L, x_out.data, x_out.dtype, tall);
   write_rows_kernel<<<grid_for(int64_t(k) * k, kThreads), kThreads, 0, stream()>>>(Q, perm_ws.as<int32_t>(), k, k, q_out.data, q_out.dtype,
-                                                                                    !wide_is_m);
+                                                                                    !tall);
   return launch_check("svd (outputs)");
 }
 

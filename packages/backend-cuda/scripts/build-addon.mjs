@@ -23,7 +23,10 @@ const log = (message) => console.log(`[@galore-ts/backend-cuda] ${message}`);
 
 function writeStatus(status) {
   mkdirSync(buildDir, { recursive: true });
-  writeFileSync(join(buildDir, 'status.json'), `${JSON.stringify({ ...status, at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(buildDir, 'status.json'),
+    `${JSON.stringify({ ...status, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }
 
 function skip(reason) {
@@ -86,19 +89,23 @@ function run(command, args) {
 
 if (process.env.GALORE_SKIP_CUDA_BUILD === '1') skip('GALORE_SKIP_CUDA_BUILD=1 was set at install time');
 const nvcc = findNvcc();
-if (!nvcc) skip('nvcc was not found at install time (looked at CUDACXX, CUDA_HOME, CUDA_PATH, PATH and /usr/local/cuda/bin)');
+if (!nvcc)
+  skip('nvcc was not found at install time (looked at CUDACXX, CUDA_HOME, CUDA_PATH, PATH and /usr/local/cuda/bin)');
 const cmake = onPath('cmake');
 if (!cmake) skip('cmake was not found on PATH at install time (CMake 3.18 or newer builds the addon)');
 const nodeHeaders = findNodeHeaders();
-if (!nodeHeaders) skip(`Node's C headers (include/node/node_api.h) were not found next to ${process.execPath}; set npm_config_nodedir`);
+if (!nodeHeaders)
+  skip(`Node's C headers (include/node/node_api.h) were not found next to ${process.execPath}; set npm_config_nodedir`);
 const addonApi = findAddonApi();
 if (!addonApi) skip('the node-addon-api package is not installed');
 
 const archs = process.env.GALORE_CUDA_ARCHS?.trim();
 const jobs = process.env.GALORE_BUILD_JOBS ?? String(Math.max(1, cpus().length));
 const configure = [
-  '-S', packageDir,
-  '-B', buildDir,
+  '-S',
+  packageDir,
+  '-B',
+  buildDir,
   '-DCMAKE_BUILD_TYPE=Release',
   `-DCMAKE_CUDA_COMPILER=${nvcc}`,
   `-DNODE_INCLUDE_DIR=${nodeHeaders}`,
@@ -115,5 +122,10 @@ if (buildError) failBuild(`compilation failed (${buildError}); see the output ab
 
 const addon = join(buildDir, 'Release', 'galore_cuda.node');
 if (!existsSync(addon)) failBuild(`the build finished but ${addon} is missing`);
-writeStatus({ built: true, reason: null, nvcc, archs: archs || 'default (sm_80, sm_86, sm_89, sm_90 + compute_90 PTX)' });
+writeStatus({
+  built: true,
+  reason: null,
+  nvcc,
+  archs: archs || 'default (sm_80, sm_86, sm_89, sm_90 + compute_90 PTX)',
+});
 log(`built ${addon} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

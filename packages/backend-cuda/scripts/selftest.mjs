@@ -7,9 +7,16 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const program = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'build', 'Release', 'galore_cuda_selftest');
+const program = join(
+  resolve(dirname(fileURLToPath(import.meta.url)), '..'),
+  'build',
+  'Release',
+  'galore_cuda_selftest',
+);
 if (!existsSync(program)) {
-  console.error(`${program} is missing: run \`npm run build:addon -w @galore-ts/backend-cuda\` first (needs nvcc and CMake)`);
+  console.error(
+    `${program} is missing: run \`npm run build:addon -w @galore-ts/backend-cuda\` first (needs nvcc and CMake)`,
+  );
   process.exit(1);
 }
 const result = spawnSync(program, process.argv.slice(2), { stdio: 'inherit' });

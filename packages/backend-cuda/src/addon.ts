@@ -56,11 +56,35 @@ export interface NativeCuda {
   copy(...args: [...NativeBuffer, number[], number[], number, ...NativeBuffer, number[], number]): void;
   unary(...args: [number, ...NativeBuffer, ...NativeBuffer]): void;
   binary(...args: [number, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number[], number[], number[]]): void;
-  where(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number[], number[], number[], number[]]): void;
+  where(
+    ...args: [
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      number[],
+      number[],
+      number[],
+      number[],
+    ]
+  ): void;
   reduce(...args: [number, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
   argmax(...args: [...NativeBuffer, ...NativeBuffer, number, number, number]): void;
   matmul(
-    ...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number, number, boolean, boolean, number, number, boolean]
+    ...args: [
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      number,
+      number,
+      number,
+      number,
+      boolean,
+      boolean,
+      number,
+      number,
+      boolean,
+    ]
   ): void;
   svd(...args: [...NativeBuffer, number, number, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
   qr(...args: [...NativeBuffer, number, number, ...NativeBuffer, ...NativeBuffer]): void;
@@ -69,16 +93,51 @@ export interface NativeCuda {
   softmax(...args: [...NativeBuffer, ...NativeBuffer, number, number, number, number, boolean]): void;
   softmaxBackward(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, boolean]): void;
   crossEntropy(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
-  crossEntropyBackward(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
+  crossEntropyBackward(
+    ...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]
+  ): void;
   rmsNorm(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
   rmsNormBackward(
-    ...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number]
+    ...args: [
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      number,
+      number,
+    ]
   ): void;
-  rope(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number, number, boolean]): void;
+  rope(
+    ...args: [
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      number,
+      number,
+      number,
+      number,
+      boolean,
+    ]
+  ): void;
   siluMul(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
   siluMulBackward(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
   adamw(
-    ...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number, number, number, number, number]
+    ...args: [
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      ...NativeBuffer,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ]
   ): void;
   quantizeBlockwise(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;
   dequantizeBlockwise(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;

@@ -33,11 +33,36 @@ const SUPPORTED = Object.keys(DTYPE_CODES).join(', ');
 
 /** Op codes in the order of gc_unary_op / gc_binary_op / gc_reduce_op. */
 const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, abs: 5, sigmoid: 6, silu: 7, tanh: 8, relu: 9, sign: 10, square: 11,
-  reciprocal: 12, sin: 13, cos: 14,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  abs: 5,
+  sigmoid: 6,
+  silu: 7,
+  tanh: 8,
+  relu: 9,
+  sign: 10,
+  square: 11,
+  reciprocal: 12,
+  sin: 13,
+  cos: 14,
 };
 const BINARY_CODES: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  lt: 9,
+  le: 10,
+  gt: 11,
+  ge: 12,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
@@ -192,7 +217,10 @@ export class CudaBackend implements Backend {
 
   random(out: Storage, params: RandomParams): void {
     const [low, high] = params.seed;
-    for (const [name, word] of [['seed[0]', low], ['seed[1]', high]] as const) {
+    for (const [name, word] of [
+      ['seed[0]', low],
+      ['seed[1]', high],
+    ] as const) {
       if (!Number.isInteger(word) || word < 0 || word > 0xffffffff) {
         throw new RangeError(`CudaBackend.random: ${name} must be an unsigned 32-bit integer; got ${word}`);
       }
@@ -201,7 +229,9 @@ export class CudaBackend implements Backend {
       throw new RangeError(`CudaBackend.random: offset must be a non-negative safe integer; got ${params.offset}`);
     }
     if (params.distribution !== 'uniform' && params.distribution !== 'normal') {
-      throw new RangeError(`CudaBackend.random: distribution must be 'uniform' or 'normal'; got ${String(params.distribution)}`);
+      throw new RangeError(
+        `CudaBackend.random: distribution must be 'uniform' or 'normal'; got ${String(params.distribution)}`,
+      );
     }
     const distribution = params.distribution === 'normal' ? 1 : 0;
     this.native.random(...this.buf(out, 'random', 'out'), distribution, low, high, params.offset, params.a, params.b);
@@ -231,7 +261,11 @@ export class CudaBackend implements Backend {
   // --- elementwise ---
 
   unary(op: UnaryOp, x: Storage, out: Storage): void {
-    this.native.unary(this.code(UNARY_CODES, op, 'unary'), ...this.buf(x, 'unary', 'x'), ...this.buf(out, 'unary', 'out'));
+    this.native.unary(
+      this.code(UNARY_CODES, op, 'unary'),
+      ...this.buf(x, 'unary', 'x'),
+      ...this.buf(out, 'unary', 'out'),
+    );
   }
 
   binary(op: BinaryOp, a: Storage, b: Storage, out: Storage, layout: BroadcastLayout): void {
@@ -274,7 +308,13 @@ export class CudaBackend implements Backend {
   }
 
   argmax(x: Storage, out: Storage, layout: ReduceLayout): void {
-    this.native.argmax(...this.buf(x, 'argmax', 'x'), ...this.buf(out, 'argmax', 'out'), layout.outer, layout.reduce, layout.inner);
+    this.native.argmax(
+      ...this.buf(x, 'argmax', 'x'),
+      ...this.buf(out, 'argmax', 'out'),
+      layout.outer,
+      layout.reduce,
+      layout.inner,
+    );
   }
 
   // --- linear algebra ---
@@ -349,7 +389,14 @@ export class CudaBackend implements Backend {
     this.runSoftmaxBackward('logSoftmaxBackward', y, dy, dx, rows, cols, true);
   }
 
-  crossEntropy(logits: Storage, targets: Storage, loss: Storage, rows: number, cols: number, ignoreIndex: number): void {
+  crossEntropy(
+    logits: Storage,
+    targets: Storage,
+    loss: Storage,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+  ): void {
     this.native.crossEntropy(
       ...this.buf(logits, 'crossEntropy', 'logits'),
       ...this.buf(targets, 'crossEntropy', 'targets'),
@@ -429,7 +476,11 @@ export class CudaBackend implements Backend {
   }
 
   siluMul(gate: Storage, up: Storage, out: Storage): void {
-    this.native.siluMul(...this.buf(gate, 'siluMul', 'gate'), ...this.buf(up, 'siluMul', 'up'), ...this.buf(out, 'siluMul', 'out'));
+    this.native.siluMul(
+      ...this.buf(gate, 'siluMul', 'gate'),
+      ...this.buf(up, 'siluMul', 'up'),
+      ...this.buf(out, 'siluMul', 'out'),
+    );
   }
 
   siluMulBackward(gate: Storage, up: Storage, dy: Storage, dgate: Storage, dup: Storage): void {
@@ -499,7 +550,15 @@ export class CudaBackend implements Backend {
     );
   }
 
-  private runSoftmaxBackward(kernel: string, y: Storage, dy: Storage, dx: Storage, rows: number, cols: number, log: boolean): void {
+  private runSoftmaxBackward(
+    kernel: string,
+    y: Storage,
+    dy: Storage,
+    dx: Storage,
+    rows: number,
+    cols: number,
+    log: boolean,
+  ): void {
     this.native.softmaxBackward(
       ...this.buf(y, kernel, 'y'),
       ...this.buf(dy, kernel, 'dy'),
@@ -523,7 +582,9 @@ export class CudaBackend implements Backend {
       );
     }
     if (storage.freed) {
-      throw new Error(`CudaBackend.${kernel}: ${name} (storage #${storage.id}, ${storage.dtype}[${storage.size}]) was used after free`);
+      throw new Error(
+        `CudaBackend.${kernel}: ${name} (storage #${storage.id}, ${storage.dtype}[${storage.size}]) was used after free`,
+      );
     }
     return storage;
   }
@@ -536,7 +597,9 @@ export class CudaBackend implements Backend {
   private code<K extends string>(codes: Record<K, number>, op: K, kernel: string): number {
     const code = codes[op];
     if (code === undefined) {
-      throw new RangeError(`CudaBackend.${kernel}: unknown op ${JSON.stringify(op)}; expected one of ${Object.keys(codes).join(', ')}`);
+      throw new RangeError(
+        `CudaBackend.${kernel}: unknown op ${JSON.stringify(op)}; expected one of ${Object.keys(codes).join(', ')}`,
+      );
     }
     return code;
   }

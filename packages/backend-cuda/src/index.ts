@@ -37,12 +37,15 @@ export async function createCudaBackend(options: CudaBackendOptions = {}): Promi
   const { native } = addon;
   if (live) {
     if (live.device.index !== device) {
-      throw new Error(`createCudaBackend: a CUDA backend is already open on device ${live.device.index}; destroy() it first`);
+      throw new Error(
+        `createCudaBackend: a CUDA backend is already open on device ${live.device.index}; destroy() it first`,
+      );
     }
     return live;
   }
   const { count, error } = native.deviceCount();
-  if (error !== null || count === 0) throw new Error(`cannot create the CUDA backend: ${error ?? 'no CUDA device is visible'}`);
+  if (error !== null || count === 0)
+    throw new Error(`cannot create the CUDA backend: ${error ?? 'no CUDA device is visible'}`);
   if (device >= count) {
     throw new RangeError(`createCudaBackend: device ${device} does not exist (${count} CUDA device(s) visible)`);
   }

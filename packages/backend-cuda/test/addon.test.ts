@@ -7,7 +7,9 @@ import { ADDON_PATH, createCudaBackend, cudaStatus } from '../src/index.js';
 
 const requireBuild = process.env.GALORE_REQUIRE_CUDA_BUILD === '1';
 const status = cudaStatus();
-const skipReason = status.built ? null : `CUDA addon not built (${status.reason}); set GALORE_REQUIRE_CUDA_BUILD=1 to fail instead`;
+const skipReason = status.built
+  ? null
+  : `CUDA addon not built (${status.reason}); set GALORE_REQUIRE_CUDA_BUILD=1 to fail instead`;
 if (skipReason && !requireBuild) console.warn(`[backend-cuda] skipping addon tests: ${skipReason}`);
 
 describe.skipIf(skipReason !== null && !requireBuild)('CUDA addon', () => {
@@ -43,7 +45,16 @@ describe.skipIf(status.deviceCount === 0)('CUDA backend on a GPU', () => {
       const out = backend.alloc(4, 'float32', 'activation');
       backend.write(a, new Float32Array([1, 2, 3, 4, 5, 6])); // 2 x 3
       backend.write(b, new Float32Array([1, 0, 0, 1, 1, 1])); // 3 x 2
-      backend.matmul(a, b, out, { batch: 1, m: 2, n: 2, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
+      backend.matmul(a, b, out, {
+        batch: 1,
+        m: 2,
+        n: 2,
+        k: 3,
+        transA: false,
+        transB: false,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      });
       expect(Array.from(await backend.read(out))).toEqual([4, 5, 10, 11]);
       expect(backend.tracker.snapshot().totalLive).toBe(64);
 

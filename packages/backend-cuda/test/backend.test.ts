@@ -67,14 +67,18 @@ describe('CudaBackend (TypeScript layer)', () => {
   it('refuses float64 and bad sizes with what it expected', () => {
     const { backend } = setup();
     expect(backend.supportsDType('float64')).toBe(false);
-    expect(() => backend.alloc(4, 'float64', 'activation')).toThrow(/float64 is not supported on CUDA; supported: float32/);
+    expect(() => backend.alloc(4, 'float64', 'activation')).toThrow(
+      /float64 is not supported on CUDA; supported: float32/,
+    );
     expect(() => backend.alloc(-1, 'float32', 'activation')).toThrow(/non-negative integer; got -1/);
   });
 
   it('checks host arrays on write', () => {
     const { backend } = setup();
     const s = backend.alloc(3, 'bfloat16', 'activation');
-    expect(() => backend.write(s, new Float32Array(3))).toThrow(/bfloat16 storage takes a Uint16Array.*got Float32Array/);
+    expect(() => backend.write(s, new Float32Array(3))).toThrow(
+      /bfloat16 storage takes a Uint16Array.*got Float32Array/,
+    );
     expect(() => backend.write(s, new Uint16Array(2))).toThrow(/holds 3 elements; data has 2/);
   });
 
@@ -102,7 +106,16 @@ describe('CudaBackend (TypeScript layer)', () => {
     const a = backend.alloc(6, 'bfloat16', 'activation'); // handle 1, code 1
     const b = backend.alloc(6, 'bfloat16', 'activation'); // handle 2
     const out = backend.alloc(4, 'float32', 'activation'); // handle 3, code 0
-    backend.matmul(a, b, out, { batch: 1, m: 2, n: 2, k: 3, transA: true, transB: false, aBatchStride: 6, bBatchStride: 0 });
+    backend.matmul(a, b, out, {
+      batch: 1,
+      m: 2,
+      n: 2,
+      k: 3,
+      transA: true,
+      transB: false,
+      aBatchStride: 6,
+      bBatchStride: 0,
+    });
     expect(calls.at(-1)).toEqual(['matmul', 1, 1, 6, 2, 1, 6, 3, 0, 4, 1, 2, 2, 3, true, false, 6, 0, false]);
     backend.binary('ge', a, b, out, { shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] });
     expect(calls.at(-1)).toEqual(['binary', 12, 1, 1, 6, 2, 1, 6, 3, 0, 4, [2, 3], [3, 1], [0, 1]]);
@@ -139,10 +152,12 @@ describe('CudaBackend (TypeScript layer)', () => {
     expect(() => backend.softmax(s, s, { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } })).toThrow(
       /causal.queryLen must be a positive integer; got 0/,
     );
-    expect(() => backend.where(s, s, s, s, { shape: [4], aStrides: [1], bStrides: [1] })).toThrow(/condStrides is required/);
-    expect(() => backend.copy(s, { shape: [4], strides: [1], offset: 0 }, s, { shape: [2, 2], strides: [2, 1], offset: 0 })).toThrow(
-      /source view shape \[4\] differs from destination \[2, 2\]/,
+    expect(() => backend.where(s, s, s, s, { shape: [4], aStrides: [1], bStrides: [1] })).toThrow(
+      /condStrides is required/,
     );
+    expect(() =>
+      backend.copy(s, { shape: [4], strides: [1], offset: 0 }, s, { shape: [2, 2], strides: [2, 1], offset: 0 }),
+    ).toThrow(/source view shape \[4\] differs from destination \[2, 2\]/);
   });
 
   it('is unusable after destroy', () => {

@@ -42,6 +42,16 @@ import { rope } from './kernels/rope.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './kernels/softmax.js';
 import { GpuStorage } from './storage.js';
 
+/**
+ * CPU adapters run SIMD lanes, not GPU warps, and get kernels built for that (matmul-subgroup.ts,
+ * matmul-rowblock.ts); GPUs get the workgroup-tiled kernel.
+ */
+function chooseMatmulKernel(report: WebGPUAdapterReport): AnyTiling {
+  if (!report.isSoftware) return DEFAULT_TILING;
+  if (report.subgroupSize !== null && report.subgroupSize <= 16) return { subgroup: report.subgroupSize, rows: 2 * report.subgroupSize, cn: 8 };
+  return DEFAULT_ROWBLOCK;
+}
+
 const MEMORY_CATEGORIES: readonly MemoryCategory[] = ['parameter', 'gradient', 'optimizer', 'activation', 'other'];
 
 export class WebGPUBackend implements Backend {
@@ -60,8 +70,7 @@ export class WebGPUBackend implements Backend {
   constructor(context: GpuContext, options: WebGPUOptions = {}) {
     this.gpu = context.gpu;
     this.info = context.report;
-    // CPU adapters run SIMD lanes, not GPU warps: they get the kernel built for that (matmul-rowblock.ts).
-    this.tiling = options.matmulTiling ?? (context.report.isSoftware ? DEFAULT_ROWBLOCK : DEFAULT_TILING);
+    this.tiling = options.matmulTiling ?? chooseMatmulKernel(context.report);
     this.executor = new Executor(context.device);
     this.pool = new BufferPool(context.device, options.poolCacheBytes ?? 2 ** 30, (buffers) => this.executor.destroyWhenIdle(buffers));
     const limits = context.report.limits;
@@ -72,6 +81,7 @@ export class WebGPUBackend implements Backend {
       maxBinding,
       limits.maxComputeWorkgroupsPerDimension,
       limits.minStorageBufferOffsetAlignment,
+      this.pool,
     );
   }
 

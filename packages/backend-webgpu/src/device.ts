@@ -35,6 +35,8 @@ export interface WebGPUAdapterReport {
   features: string[];
   shaderF16: boolean;
   timestampQuery: boolean;
+  /** Lanes per subgroup when the adapter has one fixed size and the subgroups feature; else null. */
+  subgroupSize: number | null;
   limits: {
     maxStorageBufferBindingSize: number;
     maxBufferSize: number;
@@ -104,6 +106,13 @@ function dawnFlags(options: WebGPUOptions): string[] {
   return flags;
 }
 
+function fixedSubgroupSize(info: GPUAdapterInfo, device: GPUDevice): number | null {
+  const sizes = info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  if (!device.features.has('subgroups')) return null;
+  if (!sizes.subgroupMinSize || sizes.subgroupMinSize !== sizes.subgroupMaxSize) return null;
+  return sizes.subgroupMinSize;
+}
+
 function describeAdapter(adapter: GPUAdapter, device: GPUDevice): WebGPUAdapterReport {
   const info = adapter.info;
   const description = info.description ?? '';
@@ -121,6 +130,7 @@ function describeAdapter(adapter: GPUAdapter, device: GPUDevice): WebGPUAdapterR
     features,
     shaderF16: device.features.has('shader-f16'),
     timestampQuery: device.features.has('timestamp-query'),
+    subgroupSize: fixedSubgroupSize(info, device),
     limits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -20,7 +20,10 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   for (const command of [trainCommand(io), evalCommand(io), generateCommand(io), plotCommand(io), memoryCommand(io)]) {
     program.addCommand(
-      command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).showHelpAfterError('(run with --help for usage)'),
+      command
+        .exitOverride()
+        .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+        .showHelpAfterError('(run with --help for usage)'),
     );
   }
   return program;

@@ -7,11 +7,15 @@ function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === '@galore-ts/cli') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === '@galore-ts/cli'
+    ) {
       return dir;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('galore-ts: cannot find the @galore-ts/cli package folder above its own module');
+    if (parent === dir)
+      throw new Error('galore-ts: cannot find the @galore-ts/cli package folder above its own module');
     dir = parent;
   }
 }

@@ -2,8 +2,9 @@
  * Training progress: a live bar (cli-progress) on a terminal, plain log lines otherwise (CI, pipes,
  * tests). Both show the step, loss, tokens/s, ETA and tracked memory.
  */
-import cliProgress from 'cli-progress';
+
 import type { MetricsRow } from '@galore-ts/core';
+import cliProgress from 'cli-progress';
 import { formatBytes, formatDuration } from './format.js';
 import type { CliIO } from './io.js';
 
@@ -27,7 +28,7 @@ export class TrainingProgress {
     if (io.interactive && io.progressStream) {
       this.bar = new cliProgress.SingleBar(
         {
-          format: 'step {value}/{total} {bar} loss {loss}{val} | {tps} tok/s | ETA {eta} | mem {mem}',
+          format: 'step {value}/{total} {bar} loss {loss}{val} | {tps} tok/s | ETA {remaining} | mem {mem}',
           stream: io.progressStream,
           hideCursor: true,
           barsize: 24,
@@ -35,7 +36,7 @@ export class TrainingProgress {
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(options.totalSteps, options.startStep, { loss: '-', val: '', tps: '-', eta: '-', mem: '-' });
+      this.bar.start(options.totalSteps, options.startStep, { loss: '-', val: '', tps: '-', remaining: '-', mem: '-' });
     }
   }
 
@@ -45,18 +46,20 @@ export class TrainingProgress {
       loss: row.loss.toFixed(3),
       val: this.lastVal,
       tps: row.tokens_per_s.toFixed(0),
-      eta: formatDuration(this.eta(row.step)),
+      remaining: formatDuration(this.secondsLeft(row.step)),
       mem: formatBytes(row.peak_memory_bytes),
     };
     if (this.bar) {
       this.bar.update(row.step, payload);
       return;
     }
-    const due = row.step % this.options.logEvery === 0 || row.step === this.options.totalSteps || row.val_loss !== undefined;
+    const due =
+      row.step % this.options.logEvery === 0 || row.step === this.options.totalSteps || row.val_loss !== undefined;
     if (!due) return;
-    const val = row.val_loss !== undefined ? ` | val_loss ${row.val_loss.toFixed(4)} | val_ppl ${row.val_ppl!.toFixed(2)}` : '';
+    const val =
+      row.val_loss !== undefined ? ` | val_loss ${row.val_loss.toFixed(4)} | val_ppl ${row.val_ppl!.toFixed(2)}` : '';
     this.io.stderr(
-      `step ${row.step}/${this.options.totalSteps} | loss ${payload.loss} | lr ${row.lr.toExponential(2)} | ${payload.tps} tok/s | ETA ${payload.eta} | mem ${payload.mem}${val}\n`,
+      `step ${row.step}/${this.options.totalSteps} | loss ${payload.loss} | lr ${row.lr.toExponential(2)} | ${payload.tps} tok/s | ETA ${payload.remaining} | mem ${payload.mem}${val}\n`,
     );
   }
 
@@ -69,7 +72,7 @@ export class TrainingProgress {
     this.bar?.stop();
   }
 
-  private eta(step: number): number {
+  private secondsLeft(step: number): number {
     const done = step - this.options.startStep;
     if (done <= 0) return Number.NaN;
     const perStep = (performance.now() - this.started) / 1000 / done;

@@ -26,7 +26,10 @@ export function checkSamplingOptions(o: SamplingOptions): void {
 }
 
 /** The candidate tokens and their probabilities after temperature, top-k and top-p (descending). */
-export function samplingDistribution(logits: ArrayLike<number>, o: SamplingOptions): { ids: number[]; probs: number[] } {
+export function samplingDistribution(
+  logits: ArrayLike<number>,
+  o: SamplingOptions,
+): { ids: number[]; probs: number[] } {
   checkSamplingOptions(o);
   const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   if (o.temperature === 0) return { ids: [order[0]!], probs: [1] };

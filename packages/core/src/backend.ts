@@ -10,6 +10,8 @@
  * - Floating kernels accept float32, float64 (CPU only), bfloat16 and float16 storages, compute in
  *   float32 (float64 when every input is float64) and round to the output's dtype.
  * - Kernels never allocate visible memory except `workspace`-style scratch they free themselves.
+ * - Invalid data found on the device (an id or target out of range) may be reported at the next
+ *   `read` or `sync` instead of at the call, on backends that run asynchronously.
  */
 import type { DType, HostArray } from './dtype.js';
 import type { MemoryCategory, MemoryTracker } from './memory.js';
@@ -205,10 +207,12 @@ export interface Backend {
   matmul(a: Storage, b: Storage, out: Storage, params: MatmulParams): void;
   /**
    * Thin SVD of a contiguous m x n matrix, k = min(m, n): u is m x k, s is k (descending), vt is
-   * k x n. Computed in float32 or better; must not return NaN for finite input.
+   * k x n. Computed in float32 or better; must not return NaN for finite input. Signs are fixed so
+   * results compare across backends: the entry of largest magnitude in each column of u is
+   * positive. For rank-deficient input the extra columns of u / rows of vt are still orthonormal.
    */
   svd(a: Storage, m: number, n: number, u: Storage, s: Storage, vt: Storage): void;
-  /** Thin QR of a contiguous m x n matrix with m >= n: q is m x n, r is n x n upper-triangular. */
+  /** Thin QR of a contiguous m x n matrix with m >= n: q is m x n, r is n x n upper-triangular with a non-negative diagonal. */
   qr(a: Storage, m: number, n: number, q: Storage, r: Storage): void;
 
   // --- indexing ---

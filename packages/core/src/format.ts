@@ -10,7 +10,13 @@ function formatNumber(x: number, integer: boolean): string {
   return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(4) : x.toFixed(4);
 }
 
-function formatValues(values: ArrayLike<number>, shape: readonly number[], offset: number, integer: boolean, indent: string): string {
+function formatValues(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  offset: number,
+  integer: boolean,
+  indent: string,
+): string {
   if (shape.length === 0) return formatNumber(values[offset]!, integer);
   const [n, ...rest] = shape;
   const stride = rest.reduce((a, b) => a * b, 1);

@@ -10,10 +10,10 @@ registerBackend('cpu', createCpuBackend);
 registerBackend('meta', createMetaBackend);
 
 export type * from './backend.js';
+export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
+export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
+export * from './data/index.js';
 export * from './dtype.js';
-export * from './memory.js';
-export * from './random.js';
-export * from './shape.js';
 export {
   type BackendName,
   disposeBackends,
@@ -24,8 +24,8 @@ export {
   keep,
   manualSeed,
   noGrad,
-  registerBackend,
   type RngState,
+  registerBackend,
   setBackend,
   setRngState,
   tidy,
@@ -33,13 +33,13 @@ export {
   withCategory,
   withGradEnabled,
 } from './engine.js';
-export { isTensor, type NumberArray, Tensor } from './tensor.js';
+export * from './io/index.js';
+export * from './memory.js';
+export * from './models/index.js';
+export * from './nn/index.js';
 export * from './ops/index.js';
 export * from './optim/index.js';
-export * from './nn/index.js';
-export * from './models/index.js';
-export * from './io/index.js';
-export * from './data/index.js';
-export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
-export { MetaBackend, createMetaBackend } from './backends/meta/index.js';
+export * from './random.js';
+export * from './shape.js';
+export { isTensor, type NumberArray, Tensor } from './tensor.js';
 export * from './train/index.js';

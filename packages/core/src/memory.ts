@@ -4,7 +4,13 @@
  */
 export type MemoryCategory = 'parameter' | 'gradient' | 'optimizer' | 'activation' | 'other';
 
-export const MEMORY_CATEGORIES: readonly MemoryCategory[] = ['parameter', 'gradient', 'optimizer', 'activation', 'other'];
+export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
+  'parameter',
+  'gradient',
+  'optimizer',
+  'activation',
+  'other',
+];
 
 export interface MemorySnapshot {
   /** Bytes alive now, per category. */

@@ -74,7 +74,9 @@ export function inferReshape(size: number, target: Shape, from: Shape): number[]
   if (unknown >= 0) {
     const known = out.reduce((p, d, i) => (i === unknown ? p : p * d), 1);
     if (known === 0 || size % known !== 0) {
-      throw new RangeError(`reshape: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(target)}`);
+      throw new RangeError(
+        `reshape: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(target)}`,
+      );
     }
     out[unknown] = size / known;
   }

@@ -9,14 +9,14 @@
  */
 import { AdamW, type Optimizer, type ParamGroupSpec, type Tensor } from '@galore-ts/core';
 import { LayerwiseUpdater } from './layerwise.js';
-import { type GaLoreAdafactorOptions, GaLoreAdafactor } from './optim/galore-adafactor.js';
-import { type GaLoreAdamWOptions, GaLoreAdamW } from './optim/galore-adamw.js';
-import { AdamW8bit, type GaLoreAdamW8bitOptions, GaLoreAdamW8bit } from './optim/galore-adamw8bit.js';
+import type { StateDType } from './optim/adam-math.js';
+import { GaLoreAdafactor, type GaLoreAdafactorOptions } from './optim/galore-adafactor.js';
+import { GaLoreAdamW, type GaLoreAdamWOptions } from './optim/galore-adamw.js';
+import { AdamW8bit, GaLoreAdamW8bit, type GaLoreAdamW8bitOptions } from './optim/galore-adamw8bit.js';
 import type { GaLoreOptimizerHooks } from './optim/galore-optimizer.js';
 import { GALORE_DEFAULTS, type GaLoreSettings } from './optim/options.js';
-import type { StateDType } from './optim/adam-math.js';
 import type { BlockSize } from './quantization/blockwise.js';
-import { DEFAULT_TARGET_MODULES, selectTargets, type TargetModules } from './targets.js';
+import { selectTargets, type TargetModules } from './targets.js';
 
 const BASE_NAMES = ['adamw', 'adamw_8bit', 'galore_adamw', 'galore_adamw_8bit', 'galore_adafactor'] as const;
 
@@ -65,7 +65,7 @@ export interface CreateOptimizerOptions extends Partial<GaLoreSettings> {
   hooks?: GaLoreOptimizerHooks;
 }
 
-export interface OptimizerSetup {
+export interface CreatedOptimizer {
   name: OptimizerName;
   optimizer: Optimizer;
   /** Set for `_layerwise` names: drive training with layerwise.backward(loss), never optimizer.step(). */
@@ -82,7 +82,7 @@ export function createOptimizer(
   name: string,
   namedParams: Iterable<readonly [string, Tensor]>,
   options: CreateOptimizerOptions = {},
-): OptimizerSetup {
+): CreatedOptimizer {
   if (!isOptimizerName(name)) {
     throw new RangeError(`createOptimizer: unknown optimizer '${name}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
@@ -92,18 +92,31 @@ export function createOptimizer(
   let optimizer: Optimizer;
   let projected: string[] = [];
   if (base === 'adamw' || base === 'adamw_8bit') {
-    const all = [...namedParams].map(([n, t]) => [n, t] as [string, Tensor]);
-    const spec = [{ params: dedupe(all).map(([, t]) => t), names: dedupe(all).map(([n]) => n) }];
+    const all = dedupe([...namedParams].map(([n, t]) => [n, t] as [string, Tensor]));
+    const spec = [{ params: all.map(([, t]) => t), names: all.map(([n]) => n) }];
     optimizer =
       base === 'adamw'
         ? new AdamW(spec, adam)
-        : new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) }, options.hooks);
+        : new AdamW8bit(
+            spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[],
+            { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) },
+            options.hooks,
+          );
   } else {
-    const { targets, others } = selectTargets(namedParams, options.targetModules ?? DEFAULT_TARGET_MODULES);
+    const { targets, others } = selectTargets(namedParams, options.targetModules);
     projected = targets.map(([n]) => n);
     const galore = {
       rank: options.rank ?? GALORE_DEFAULTS.rank,
-      ...pick(options, ['updateProjGap', 'scale', 'projType', 'svd', 'oversampling', 'powerIterations', 'subspaceChange', 'seed']),
+      ...pick(options, [
+        'updateProjGap',
+        'scale',
+        'projType',
+        'svd',
+        'oversampling',
+        'powerIterations',
+        'subspaceChange',
+        'seed',
+      ]),
     };
     // Regular parameters first, then the projected group, as the official script orders them.
     const groups = [
@@ -111,7 +124,11 @@ export function createOptimizer(
       { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), options: galore },
     ];
     if (base === 'galore_adamw') {
-      optimizer = new GaLoreAdamW(groups as ParamGroupSpec<GaLoreAdamWOptions>[], { ...adam, ...pick(options, ['stateDType']) }, options.hooks);
+      optimizer = new GaLoreAdamW(
+        groups as ParamGroupSpec<GaLoreAdamWOptions>[],
+        { ...adam, ...pick(options, ['stateDType']) },
+        options.hooks,
+      );
     } else if (base === 'galore_adamw_8bit') {
       optimizer = new GaLoreAdamW8bit(
         groups as ParamGroupSpec<GaLoreAdamW8bitOptions>[],
@@ -126,15 +143,14 @@ export function createOptimizer(
         ...pick(options, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
       };
       adafactor.lr = adafactor.relativeStep ? undefined : (options.lr ?? 1e-3);
-      optimizer = new GaLoreAdafactor(
-        groups as ParamGroupSpec<GaLoreAdafactorOptions>[],
-        adafactor,
-        options.hooks,
-      );
+      optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, options.hooks);
     }
   }
   const updater = layerwise
-    ? new LayerwiseUpdater(optimizer, { accumulationSteps: options.gradientAccumulationSteps ?? 1, maxGradNorm: options.maxGradNorm })
+    ? new LayerwiseUpdater(optimizer, {
+        accumulationSteps: options.gradientAccumulationSteps ?? 1,
+        maxGradNorm: options.maxGradNorm,
+      })
     : null;
   return { name, optimizer, layerwise: updater, projected };
 }
@@ -147,5 +163,9 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pa
 
 function dedupe(params: [string, Tensor][]): [string, Tensor][] {
   const seen = new Set<Tensor>();
-  return params.filter(([, t]) => (seen.has(t) ? false : (seen.add(t), true)));
+  return params.filter(([, t]) => {
+    if (seen.has(t)) return false;
+    seen.add(t);
+    return true;
+  });
 }

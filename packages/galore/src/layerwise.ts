@@ -19,8 +19,19 @@
  * - Clipping by the global norm needs every gradient before the first update, which per-layer
  *   updates never have: asking for it is refused with an error instead of silently not clipping.
  */
-import { type Optimizer, type ParamGroup, type Tensor, add, keep, noGrad, tidy, withCategory, zeros } from '@galore-ts/core';
+
 import type { GroupOptions } from '@galore-ts/core';
+import {
+  add,
+  keep,
+  noGrad,
+  type Optimizer,
+  type ParamGroup,
+  type Tensor,
+  tidy,
+  withCategory,
+  zeros,
+} from '@galore-ts/core';
 import { GaLoreOptimizer } from './optim/galore-optimizer.js';
 import type { GaLoreGroupOptions } from './optim/options.js';
 import { gemmInto } from './projection/gemm.js';
@@ -142,7 +153,7 @@ export class LayerwiseUpdater {
       return;
     }
     const galore = this.galore;
-    if (galore && galore.isProjected(param) && !galore.needsFullGradient(param)) {
+    if (galore?.isProjected(param) && !galore.needsFullGradient(param)) {
       const low = galore.projectGradient(param, param.grad);
       this.accumulate(param, low);
       param.zeroGrad();

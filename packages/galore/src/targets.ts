@@ -33,16 +33,29 @@ function fullMatch(pattern: string, name: string): boolean {
   }
 }
 
-/** Splits named parameters into GaLore targets and the rest. */
-export function selectTargets(namedParams: Iterable<readonly [string, Tensor]>, targetModules: TargetModules = DEFAULT_TARGET_MODULES): TargetSelection {
+/**
+ * Splits named parameters into GaLore targets and the rest. Every pattern given must match at least
+ * one weight; with the default patterns, at least one weight must match either.
+ */
+export function selectTargets(
+  namedParams: Iterable<readonly [string, Tensor]>,
+  targetModules?: TargetModules,
+): TargetSelection {
   const params = dedupe(namedParams);
+  // A pattern the user names must match something; the defaults need only match together.
+  const strict = targetModules !== undefined;
+  targetModules ??= DEFAULT_TARGET_MODULES;
   const patterns = typeof targetModules === 'string' ? [targetModules] : [...targetModules];
-  if (patterns.length === 0) throw new RangeError('selectTargets: targetModules is empty; name at least one module pattern');
+  if (patterns.length === 0)
+    throw new RangeError('selectTargets: targetModules is empty; name at least one module pattern');
   for (const p of patterns) {
-    if (typeof p !== 'string' || p.length === 0) throw new TypeError(`selectTargets: target patterns must be non-empty strings, got ${JSON.stringify(p)}`);
+    if (typeof p !== 'string' || p.length === 0)
+      throw new TypeError(`selectTargets: target patterns must be non-empty strings, got ${JSON.stringify(p)}`);
   }
   const matches = (pattern: string, module: string): boolean =>
-    typeof targetModules === 'string' ? fullMatch(pattern, module) : module === pattern || module.includes(pattern) || fullMatch(pattern, module);
+    typeof targetModules === 'string'
+      ? fullMatch(pattern, module)
+      : module === pattern || module.includes(pattern) || fullMatch(pattern, module);
   const used = new Set<string>();
   const selection: TargetSelection = { targets: [], others: [] };
   for (const [name, t] of params) {
@@ -60,10 +73,11 @@ export function selectTargets(namedParams: Iterable<readonly [string, Tensor]>, 
     for (const p of hit) used.add(p);
     selection.targets.push([name, t]);
   }
-  const unused = patterns.filter((p) => !used.has(p));
+  const unused = strict ? patterns.filter((p) => !used.has(p)) : used.size === 0 ? patterns : [];
   if (unused.length > 0) {
     const candidates = params.map(([n]) => moduleNameOf(n)).filter((n): n is string => n !== undefined);
-    const sample = candidates.slice(0, 8).join(', ') + (candidates.length > 8 ? `, ... (${candidates.length} in all)` : '');
+    const sample =
+      candidates.slice(0, 8).join(', ') + (candidates.length > 8 ? `, ... (${candidates.length} in all)` : '');
     throw new RangeError(
       `selectTargets: target pattern(s) ${unused.map((p) => JSON.stringify(p)).join(', ')} match no parameter; modules with weights are: ${sample || 'none'}`,
     );

@@ -1,5 +1,5 @@
 /** Test helpers: matrices with a chosen spectrum, host-side linear algebra to check against. */
-import { type Tensor, qr, randn, tensor, tidy } from '@galore-ts/core';
+import { qr, randn, type Tensor, tensor, tidy } from '@galore-ts/core';
 import type { BasisStore } from '../src/index.js';
 
 export interface HostMatrix {
@@ -23,7 +23,7 @@ export function hostMatmul(a: HostMatrix, b: HostMatrix): HostMatrix {
   for (let i = 0; i < a.rows; i++) {
     for (let k = 0; k < a.cols; k++) {
       const aik = a.data[i * a.cols + k]!;
-      for (let j = 0; j < b.cols; j++) out[i * b.cols + j] += aik * b.data[k * b.cols + j]!;
+      for (let j = 0; j < b.cols; j++) out[i * b.cols + j] = out[i * b.cols + j]! + aik * b.data[k * b.cols + j]!;
     }
   }
   return { rows: a.rows, cols: b.cols, data: out };

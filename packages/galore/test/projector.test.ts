@@ -1,6 +1,6 @@
+import { manualSeed, tidy } from '@galore-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { manualSeed, tidy } from '@galore-ts/core';
 import {
   GaLoreProjector,
   PROJECTION_TYPES,
@@ -21,12 +21,21 @@ import {
   toTensor,
 } from './helpers.js';
 
-const config = (projType: ProjectionType, rank: number, scale = 1) =>
-  ({ rank, updateProjGap: 200, scale, projType, svd: 'exact' as const });
+const config = (projType: ProjectionType, rank: number, scale = 1) => ({
+  rank,
+  updateProjGap: 200,
+  scale,
+  projType,
+  svd: 'exact' as const,
+});
 
 /** Dimensions (m, n) and a strictly decaying spectrum of min(m, n) values. */
 const matrixCase = fc
-  .record({ m: fc.integer({ min: 2, max: 12 }), n: fc.integer({ min: 2, max: 12 }), seed: fc.integer({ min: 0, max: 1e6 }) })
+  .record({
+    m: fc.integer({ min: 2, max: 12 }),
+    n: fc.integer({ min: 2, max: 12 }),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  })
   .chain(({ m, n, seed }) =>
     fc.record({
       m: fc.constant(m),
@@ -38,7 +47,13 @@ const matrixCase = fc
     }),
   );
 
-function withProjector<T>(type: ProjectionType, rank: number, g: ReturnType<typeof toTensor>, fn: (p: GaLoreProjector) => T, scale = 1): T {
+function withProjector<T>(
+  type: ProjectionType,
+  rank: number,
+  g: ReturnType<typeof toTensor>,
+  fn: (p: GaLoreProjector) => T,
+  scale = 1,
+): T {
   const store = mapStore();
   try {
     const p = new GaLoreProjector(config(type, rank, scale), g.shape, store);
@@ -107,20 +122,24 @@ describe('GaLoreProjector (exact SVD), properties', () => {
 
   it('projectBack(project(G)) is the best rank-r approximation (Eckart-Young) for one-sided types', () => {
     fc.assert(
-      fc.property(matrixCase, fc.constantFrom<ProjectionType>('std', 'reverse_std', 'left', 'right', 'full'), ({ m, n, seed, rank, spectrum }, type) => {
-        manualSeed(seed);
-        tidy(() => {
-          const g = toTensor(matrixWithSpectrum(m, n, spectrum));
-          withProjector(type, rank, g, (p) => {
-            const approx = host(p.projectBack(p.project(g)));
-            const residual = frobenius(hostSub(host(g), approx));
-            const r = Math.min(rank, m, n);
-            // The dropped singular values, known by construction.
-            const dropped = Math.sqrt(spectrum.slice(r).reduce((s, x) => s + x * x, 0));
-            expect(residual).toBeCloseTo(dropped, 8);
+      fc.property(
+        matrixCase,
+        fc.constantFrom<ProjectionType>('std', 'reverse_std', 'left', 'right', 'full'),
+        ({ m, n, seed, rank, spectrum }, type) => {
+          manualSeed(seed);
+          tidy(() => {
+            const g = toTensor(matrixWithSpectrum(m, n, spectrum));
+            withProjector(type, rank, g, (p) => {
+              const approx = host(p.projectBack(p.project(g)));
+              const residual = frobenius(hostSub(host(g), approx));
+              const r = Math.min(rank, m, n);
+              // The dropped singular values, known by construction.
+              const dropped = Math.sqrt(spectrum.slice(r).reduce((s, x) => s + x * x, 0));
+              expect(residual).toBeCloseTo(dropped, 8);
+            });
           });
-        });
-      }),
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -163,7 +182,12 @@ describe('GaLoreProjector (exact SVD), properties', () => {
       const g = toTensor(matrixWithSpectrum(6, 4, [5, 3, 2, 1]));
       const unit = withProjector('std', 2, g, (p) => host(p.projectBack(p.project(g))));
       const scaled = withProjector('std', 2, g, (p) => host(p.projectBack(p.project(g))), 0.25);
-      expect(maxAbsDiff(scaled.data, unit.data.map((v) => v * 0.25))).toBeLessThan(1e-12);
+      expect(
+        maxAbsDiff(
+          scaled.data,
+          unit.data.map((v) => v * 0.25),
+        ),
+      ).toBeLessThan(1e-12);
     });
   });
 });
@@ -182,7 +206,11 @@ describe('GaLoreProjector refresh rules', () => {
   it('keeps the previous basis when the SVD gives non-finite values, and reports no basis when there was none', () => {
     const store = mapStore();
     const p = new GaLoreProjector(config('std', 2), [4, 3], store);
-    const bad = toTensor({ rows: 4, cols: 3, data: Float64Array.from({ length: 12 }, (_, i) => (i === 5 ? Number.NaN : i)) });
+    const bad = toTensor({
+      rows: 4,
+      cols: 3,
+      data: Float64Array.from({ length: 12 }, (_, i) => (i === 5 ? Number.NaN : i)),
+    });
     expect(p.refresh(bad, 0, 0).kind).toBe('no-basis');
     manualSeed(2);
     const good = toTensor(matrixWithSpectrum(4, 3, [3, 2, 1]));

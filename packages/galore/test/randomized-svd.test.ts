@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { manualSeed, tidy } from '@galore-ts/core';
+import { describe, expect, it } from 'vitest';
 import { exactSubspace, randomizedSubspace } from '../src/index.js';
 import { frobenius, host, hostMatmul, hostSub, hostTranspose, matrixWithSpectrum, toTensor } from './helpers.js';
 
@@ -19,11 +19,18 @@ describe('randomized range finder', () => {
       const spectrum = Array.from({ length: Math.min(m, n) }, (_, i) => 0.8 ** i);
       const g = toTensor(matrixWithSpectrum(m, n, spectrum), 'float32');
       const exact = exactSubspace(g, r, { left: true, right: true });
-      const sketch = randomizedSubspace(g, r, { left: true, right: true }, { oversampling: 8, powerIterations: 2, seed: 11 });
+      const sketch = randomizedSubspace(
+        g,
+        r,
+        { left: true, right: true },
+        { oversampling: 8, powerIterations: 2, seed: 11 },
+      );
       expect(sketch.left!.shape).toEqual([m, r]);
       expect(sketch.right!.shape).toEqual([r, n]);
       expect(subspaceDistance(host(exact.left!), host(sketch.left!))).toBeLessThan(1e-2);
-      expect(subspaceDistance(hostTranspose(host(exact.right!)), hostTranspose(host(sketch.right!)))).toBeLessThan(1e-2);
+      expect(subspaceDistance(hostTranspose(host(exact.right!)), hostTranspose(host(sketch.right!)))).toBeLessThan(
+        1e-2,
+      );
     });
   });
 
@@ -34,7 +41,12 @@ describe('randomized range finder', () => {
       const g = toTensor(matrixWithSpectrum(100, 50, spectrum), 'float32');
       const exact = host(exactSubspace(g, 5, { left: true, right: false }).left!);
       const distance = (powerIterations: number) =>
-        subspaceDistance(exact, host(randomizedSubspace(g, 5, { left: true, right: false }, { oversampling: 5, powerIterations, seed: 3 }).left!));
+        subspaceDistance(
+          exact,
+          host(
+            randomizedSubspace(g, 5, { left: true, right: false }, { oversampling: 5, powerIterations, seed: 3 }).left!,
+          ),
+        );
       expect(distance(4)).toBeLessThan(distance(0));
     });
   });
@@ -42,8 +54,18 @@ describe('randomized range finder', () => {
   it('draws the same sketch for the same seed and a different one otherwise', () => {
     manualSeed(9);
     tidy(() => {
-      const g = toTensor(matrixWithSpectrum(30, 20, Array.from({ length: 20 }, () => 1)), 'float32');
-      const run = (seed: number) => host(randomizedSubspace(g, 4, { left: true, right: false }, { oversampling: 2, powerIterations: 0, seed }).left!).data;
+      const g = toTensor(
+        matrixWithSpectrum(
+          30,
+          20,
+          Array.from({ length: 20 }, () => 1),
+        ),
+        'float32',
+      );
+      const run = (seed: number) =>
+        host(
+          randomizedSubspace(g, 4, { left: true, right: false }, { oversampling: 2, powerIterations: 0, seed }).left!,
+        ).data;
       expect(run(1)).toEqual(run(1));
       expect(run(1)).not.toEqual(run(2));
     });

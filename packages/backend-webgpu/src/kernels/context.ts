@@ -20,7 +20,23 @@ export class KernelContext {
     readonly maxBindingBytes: number,
     readonly maxGroupsPerDimension: number,
     readonly minOffsetAlignment: number,
+    /** Pool access for kernel workspace (never counted by the tracker: it is freed within the call). */
+    private readonly workspace: { acquire(bytes: number): GPUBuffer; release(buffer: GPUBuffer): void },
   ) {}
+
+  /**
+   * A temporary storage for one kernel call. Its buffer goes back to the pool at `releaseScratch`,
+   * in stream order, so later kernels may reuse it safely.
+   */
+  scratch(size: number, dtype: DType): GpuStorage {
+    const bytes = size * DTYPE_BYTES[dtype];
+    return new GpuStorage(this.owner as GpuStorage['backend'], size, dtype, 'other', this.workspace.acquire(Math.max(bytes, 4)));
+  }
+
+  releaseScratch(s: GpuStorage): void {
+    s.markFreed();
+    this.workspace.release(s.detach());
+  }
 
   /** Narrows a Storage to a live GpuStorage of this backend. */
   storage(s: Storage, kernel: string, role: string): GpuStorage {

@@ -20,6 +20,7 @@ import {
 } from '../wgsl.js';
 import { expectCount, expectDistinct, expectDType, expectPositive } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
+import { cast } from './elementwise.js';
 import { runMap } from './map.js';
 
 function rowsOf(s: GpuStorage, dim: number, kernel: string, role: string): number {
@@ -46,9 +47,9 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
       { name: 'ids', storage: ids },
     ],
     outputs: [{ name: 'out', storage: out, integer }],
-    pre: `    let id = ldi_ids(g / p.dim);
+    pre: `    let id = ldi_ids(gidx / p.dim);
     let valid = id >= 0 && u32(id) < p.rows;
-    let at = select(0u, u32(id) * p.dim + g % p.dim, valid);
+    let at = select(0u, u32(id) * p.dim + gidx % p.dim, valid);
     let v = select(${zero}, ${integer ? 'ldi_table' : 'ld_table'}(at), valid);`,
     values: { out: 'v' },
     params: [
@@ -73,6 +74,15 @@ export function scatterAddRows(ctx: KernelContext, src: GpuStorage, ids: GpuStor
   if (src.size !== ids.size * dim) throw new RangeError(`${kernel}: src has ${src.size} elements; expected ids.size * dim = ${ids.size * dim}`);
   if (dim === 0 || ids.size === 0) return;
   const rows = rowsOf(out, dim, kernel, 'out');
+  if (out.dtype === 'bfloat16' || out.dtype === 'float16') {
+    // Sums are rounded to 16 bits once, at the end, as on the CPU: accumulate in a float32 copy.
+    const wide = ctx.scratch(out.size, 'float32');
+    cast(ctx, out, wide);
+    scatterAddRows(ctx, src, ids, wide, dim);
+    cast(ctx, wide, out);
+    ctx.releaseScratch(wide);
+    return;
+  }
   const integer = isIntegral(out.dtype) && isIntegral(src.dtype);
   const ops: Operand[] = [
     { name: 'src', dtype: src.dtype, mode: 'read' },

@@ -49,7 +49,7 @@ export interface MapSpec {
   /** Whole-storage read-only operands the body indexes itself (codebooks, per-block scales). */
   extras?: readonly { name: string; storage: GpuStorage }[];
   /**
-   * Per element: WGSL statements that may use `e` (index in this chunk), `g` (global element
+   * Per element: WGSL statements that may use `e` (index in this chunk), `gidx` (global element
    * index), `i_NAME` (each input's element index), `ld_NAME(i)` / `ldi_NAME(i)` and `p.FIELD`.
    */
   pre?: string;
@@ -221,7 +221,7 @@ ${results.join('\n')}
   for (var j = 0u; j < ${P}u; j++) {
     let e = index * ${P}u + j;
     if (e >= p.n) { break; }
-    let g = e + p.base;
+    let gidx = e + p.base;
 ${indexLines.join('\n')}
 ${spec.pre ?? ''}
 ${assigns.join('\n')}

@@ -1,149 +1,93 @@
 /**
- * Matmul for CPU adapters (lavapipe, SwiftShader). There, invocations are SIMD lanes and every
- * storage load is issued lane by lane, whether or not its address is uniform (measured: replacing
- * A's loads by constants made the old kernel 20x faster), while workgroup barriers switch
- * coroutines. So this kernel minimises loads per FMA and uses no workgroup memory: each lane
- * owns TM rows x CN columns of the output, and every 4 steps of k it issues TM + CN vec4 loads for
- * 4 * TM * CN FMAs. The cache does what workgroup tiles do on a GPU. Loads are vec4 wherever the
- * operand's layout allows (f32, contiguous dimension and batch stride multiples of 4); the
- * k remainder and unaligned operands use scalar loads.
+ * Matmul for CPU adapters without fixed-size subgroups (see matmul-subgroup.ts for why CPU
+ * adapters need their own kernels). Each workgroup computes TM whole rows; each of its WG lanes
+ * owns CN columns spaced WG apart, so the lanes of one SIMD register read neighbouring columns of B.
+ * Per step of k a lane loads TM values of A and CN of B for TM * CN FMAs; no workgroup memory and
+ * no barriers. Transposes and accumulate are run-time parameters, so one pipeline per dtype
+ * combination serves every call (LLVM compiles these unrolled kernels slowly).
  */
 import type { GpuStorage } from '../storage.js';
 import { declareParams, loader, type Operand, type ParamField, PRELUDE, storer } from '../wgsl.js';
 
 export interface RowBlockTiling {
-  /** Rows per workgroup (a multiple of 4). */
+  /** Rows per workgroup. */
   tm: number;
   /** Lanes per workgroup. */
   wg: number;
-  /** Consecutive columns per lane (a multiple of 4). */
+  /** Columns per lane. */
   cn: number;
 }
 
-export const DEFAULT_ROWBLOCK: RowBlockTiling = { tm: 8, wg: 16, cn: 8 };
+export const DEFAULT_ROWBLOCK: RowBlockTiling = { tm: 16, wg: 16, cn: 8 };
 
-export const ROWBLOCK_FIELDS: ParamField[] = [
+/** Parameters of the CPU-adapter kernels: sizes, batch strides, accumulate, and element steps. */
+export const STEPPED_FIELDS: ParamField[] = [
   ['m', 'u32'],
   ['n', 'u32'],
   ['k', 'u32'],
   ['aStride', 'u32'],
   ['bStride', 'u32'],
   ['accumulate', 'u32'],
+  ['aRowStep', 'u32'],
+  ['aKStep', 'u32'],
+  ['bKStep', 'u32'],
+  ['bColStep', 'u32'],
 ];
 
-export interface RowBlockVariant {
-  transA: boolean;
-  transB: boolean;
-  accumulate: boolean;
-}
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-/** Whether an f32 operand can be read as vec4 along its contiguous dimension. */
-export function rowBlockVectors(a: GpuStorage, b: GpuStorage, p: { m: number; n: number; k: number; batch: number; aBatchStride: number; bBatchStride: number }, v: RowBlockVariant): { vecA: boolean; vecB: boolean } {
-  const strideOk = (s: number) => p.batch <= 1 || s % 4 === 0;
+/** Element steps of A along rows and k, and of B along k and columns, for the transpose flags. */
+export function matmulSteps(p: { m: number; n: number; k: number; transA: boolean; transB: boolean }): Record<string, number> {
   return {
-    vecA: a.dtype === 'float32' && strideOk(p.aBatchStride) && (v.transA ? p.m % 4 === 0 : p.k % 4 === 0),
-    vecB: b.dtype === 'float32' && strideOk(p.bBatchStride) && (v.transB ? p.k % 4 === 0 : p.n % 4 === 0),
+    aRowStep: p.transA ? 1 : p.k,
+    aKStep: p.transA ? p.m : 1,
+    bKStep: p.transB ? 1 : p.n,
+    bColStep: p.transB ? p.k : 1,
   };
 }
 
-export function rowBlockCode(a: GpuStorage, b: GpuStorage, out: GpuStorage, v: RowBlockVariant & { vecA: boolean; vecB: boolean }, t: RowBlockTiling): string {
-  const TM = t.tm;
-  const CN = t.cn;
-  const rows = range(TM);
-  const cols = range(CN);
-  const groups = range(CN / 4);
-  const quads = range(4);
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** Declarations shared by the CPU-adapter kernels. */
+export function steppedPrologue(a: GpuStorage, b: GpuStorage, out: GpuStorage): string {
   const oOp: Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
-  const decl = (binding: number, name: string, s: GpuStorage, vec: boolean) =>
-    `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${vec ? 'vec4<f32>' : s.dtype === 'float32' ? 'f32' : 'u32'}>;`;
-  // Scalar element access, whatever the declaration.
-  const scalarLoader = (name: string, s: GpuStorage, vec: boolean) =>
-    vec ? `fn ld_${name}(i: u32) -> f32 { return ${name}[i >> 2u][i & 3u]; }` : loader({ name, dtype: s.dtype, mode: 'read' });
-  const aIdx = (row: string, kk: string) => (v.transA ? `(${kk}) * p.m + ${row}` : `${row} * p.k + ${kk}`);
-  const bIdx = (kk: string, col: string) => (v.transB ? `${col} * p.k + ${kk}` : `(${kk}) * p.n + ${col}`);
-
-  // A values a_r_q (row r, k = k0 + q) for one step of 4.
-  let loadA: string;
-  if (v.vecA && !v.transA) {
-    loadA = rows.map((r) => `      let av${r} = a[(aBase + ${aIdx(`row${r}`, 'k0')}) >> 2u];`).join('\n');
-  } else if (v.vecA && v.transA) {
-    // rows are grouped by 4: one vec4 per (group, q)
-    loadA = range(TM / 4)
-      .map((g) => quads.map((q) => `      let at${g}_${q} = a[(aBase + ${aIdx(`rowg${g}`, `k0 + ${q}u`)}) >> 2u];`).join('\n'))
-      .join('\n');
-  } else {
-    loadA = rows.map((r) => `      let av${r} = vec4<f32>(${quads.map((q) => `ld_a(aBase + ${aIdx(`row${r}`, `k0 + ${q}u`)})`).join(', ')});`).join('\n');
-  }
-  const aValue = (r: number, q: number) => (v.vecA && v.transA ? `at${Math.floor(r / 4)}_${q}[${r % 4}]` : `av${r}[${q}]`);
-
-  // B vectors bv_q_j: k = k0 + q, columns 4j..4j+3 of this lane.
-  let loadB: string;
-  if (v.vecB && !v.transB) {
-    loadB = quads.map((q) => groups.map((j) => `      let bv${q}_${j} = b[(bBase + ${bIdx(`k0 + ${q}u`, `colg${j}`)}) >> 2u];`).join('\n')).join('\n');
-  } else if (v.vecB && v.transB) {
-    loadB = [
-      ...cols.map((c) => `      let bc${c} = b[(bBase + ${bIdx('k0', `col${c}`)}) >> 2u];`),
-      ...quads.flatMap((q) => groups.map((j) => `      let bv${q}_${j} = vec4<f32>(${range(4).map((i) => `bc${4 * j + i}[${q}]`).join(', ')});`)),
-    ].join('\n');
-  } else {
-    loadB = quads
-      .map((q) => groups.map((j) => `      let bv${q}_${j} = vec4<f32>(${range(4).map((i) => `ld_b(bBase + ${bIdx(`k0 + ${q}u`, `col${4 * j + i}`)})`).join(', ')});`).join('\n'))
-      .join('\n');
-  }
-  const fmas = quads
-    .map((q) => rows.map((r) => groups.map((j) => `acc${r}_${j} = fma(vec4<f32>(${aValue(r, q)}), bv${q}_${j}, acc${r}_${j});`).join(' ')).join('\n      '))
-    .join('\n      ');
-  const tail = rows
-    .map((r) => {
-      const av = `ld_a(aBase + ${aIdx(`row${r}`, 'kk')})`;
-      return groups
-        .map((j) => `acc${r}_${j} = fma(vec4<f32>(${av}), vec4<f32>(${range(4).map((i) => `ld_b(bBase + ${bIdx('kk', `col${4 * j + i}`)})`).join(', ')}), acc${r}_${j});`)
-        .join(' ');
-    })
-    .join('\n      ');
-  const accumulate = v.accumulate ? ' + ld_out(at)' : '';
-  const stores = rows
-    .map((r) =>
-      cols
-        .map((c) => `  if (rowStart + ${r}u < p.m && colBase + ${c}u < p.n) { let at = oBase + (rowStart + ${r}u) * p.n + colBase + ${c}u; st_out(at, acc${r}_${c >> 2}[${c & 3}]${accumulate}); }`)
-        .join('\n'),
-    )
-    .join('\n');
+  const element = (s: GpuStorage) => (s.dtype === 'float32' ? 'f32' : 'u32');
   return `${PRELUDE}
-${declareParams(ROWBLOCK_FIELDS)}
-${decl(1, 'a', a, v.vecA)}
-${decl(2, 'b', b, v.vecB)}
+${declareParams(STEPPED_FIELDS)}
+@group(0) @binding(1) var<storage, read> a: array<${element(a)}>;
+@group(0) @binding(2) var<storage, read> b: array<${element(b)}>;
 @group(0) @binding(3) var<storage, read_write> out: array<${out.dtype === 'float32' ? 'f32' : 'atomic<u32>'}>;
-${scalarLoader('a', a, v.vecA)}
-${scalarLoader('b', b, v.vecB)}
+${loader({ name: 'a', dtype: a.dtype, mode: 'read' })}
+${loader({ name: 'b', dtype: b.dtype, mode: 'read' })}
 ${loader(oOp)}
 ${storer(oOp)}
+fn store_result(at: u32, v: f32) { st_out(at, v + select(0.0, ld_out(at), p.accumulate != 0u)); }`;
+}
+
+export function rowBlockCode(a: GpuStorage, b: GpuStorage, out: GpuStorage, t: RowBlockTiling): string {
+  const rows = range(t.tm);
+  const cols = range(t.cn);
+  return `${steppedPrologue(a, b, out)}
 
 @compute @workgroup_size(${t.wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
-  let batch = wid.z;
-  let rowStart = wid.y * ${TM}u;
-  let colBase = wid.x * ${t.wg * CN}u + li.x * ${CN}u;
-  let aBase = batch * p.aStride;
-  let bBase = batch * p.bStride;
-  // Indices are clamped into range so every load is valid; results past m or n are not stored.
-${rows.map((r) => `  let row${r} = min(rowStart + ${r}u, p.m - 1u);`).join('\n')}
-${range(TM / 4).map((g) => `  let rowg${g} = min(rowStart + ${4 * g}u, p.m - 4u);`).join('\n')}
-${cols.map((c) => `  let col${c} = min(colBase + ${c}u, p.n - 1u);`).join('\n')}
-${groups.map((j) => `  let colg${j} = min(colBase + ${4 * j}u, p.n - 4u);`).join('\n')}
-${rows.map((r) => groups.map((j) => `  var acc${r}_${j} = vec4<f32>(0.0);`).join(' ')).join('\n')}
-  let kMain = p.k & ~3u;
-  for (var k0 = 0u; k0 < kMain; k0 += 4u) {
-${loadA}
-${loadB}
-      ${fmas}
+  let rowStart = wid.y * ${t.tm}u;
+  let colStart = wid.x * ${t.wg * t.cn}u + li.x;
+  let aBase = wid.z * p.aStride;
+  let bBase = wid.z * p.bStride;
+  // Clamped so every load is in range; results past m or n are not stored.
+${rows.map((r) => `  var aAt${r} = aBase + min(rowStart + ${r}u, p.m - 1u) * p.aRowStep;`).join('\n')}
+${cols.map((c) => `  var bAt${c} = bBase + min(colStart + ${c * t.wg}u, p.n - 1u) * p.bColStep;`).join('\n')}
+${rows.map((r) => cols.map((c) => `var acc${r}_${c} = 0.0;`).join(' ')).join('\n')}
+  for (var kk = 0u; kk < p.k; kk++) {
+${cols.map((c) => `    let b${c} = ld_b(bAt${c}); bAt${c} += p.bKStep;`).join('\n')}
+${rows.map((r) => `    { let av = ld_a(aAt${r}); aAt${r} += p.aKStep; ${cols.map((c) => `acc${r}_${c} = fma(av, b${c}, acc${r}_${c});`).join(' ')} }`).join('\n')}
   }
-  for (var kk = kMain; kk < p.k; kk++) {
-      ${tail}
-  }
-  let oBase = batch * p.m * p.n;
-${stores}
+  let oBase = wid.z * p.m * p.n;
+${rows
+  .map((r) =>
+    cols
+      .map((c) => `  if (rowStart + ${r}u < p.m && colStart + ${c * t.wg}u < p.n) { store_result(oBase + (rowStart + ${r}u) * p.n + colStart + ${c * t.wg}u, acc${r}_${c}); }`)
+      .join('\n'),
+  )
+  .join('\n')}
 }`;
 }

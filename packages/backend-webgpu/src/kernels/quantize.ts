@@ -61,7 +61,7 @@ export function quantizeBlockwise(ctx: KernelContext, x: GpuStorage, codebook: G
       { name: 'absmax', storage: absmax },
     ],
     outputs: [{ name: 'codes', storage: codes, integer: true }],
-    pre: `    let scale = ld_absmax(g / p.blockSize);
+    pre: `    let scale = ld_absmax(gidx / p.blockSize);
     var value = 0.0;
     if (scale != 0.0) { value = ld_x(i_x) / scale; }
     var low = 0u;
@@ -98,7 +98,7 @@ export function dequantizeBlockwise(ctx: KernelContext, codes: GpuStorage, codeb
       { name: 'absmax', storage: absmax },
     ],
     outputs: [{ name: 'out', storage: out }],
-    values: { out: 'ld_codebook(min(u32(ldi_codes(i_codes)), p.entries - 1u)) * ld_absmax(g / p.blockSize)' },
+    values: { out: 'ld_codebook(min(u32(ldi_codes(i_codes)), p.entries - 1u)) * ld_absmax(gidx / p.blockSize)' },
     params: [
       ['blockSize', 'u32'],
       ['entries', 'u32'],

@@ -32,15 +32,15 @@ export function rope(ctx: KernelContext, x: GpuStorage, cos: GpuStorage, sin: Gp
     ],
     outputs: [{ name: 'out', storage: out }],
     // The inverse rotation (RoPE's backward) is the same formula with sin negated.
-    pre: `    let d = g % p.headDim;
+    pre: `    let d = gidx % p.headDim;
     let half = p.headDim / 2u;
-    let t = (g / (p.headDim * p.heads)) % p.seq;
+    let t = (gidx / (p.headDim * p.heads)) % p.seq;
     let i = d % half;
     let c = ld_cs(t * half + i);
     let s = p.sign * ld_sn(t * half + i);
-    let v = ld_x(g);
+    let v = ld_x(gidx);
     var r = 0.0;
-    if (d < half) { r = v * c - ld_x(g + half) * s; } else { r = v * c + ld_x(g - half) * s; }`,
+    if (d < half) { r = v * c - ld_x(gidx + half) * s; } else { r = v * c + ld_x(gidx - half) * s; }`,
     values: { out: 'r' },
     params: [
       ['headDim', 'u32'],

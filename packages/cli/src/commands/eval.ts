@@ -1,6 +1,7 @@
 /** `galore-ts eval`: perplexity of a checkpoint on a dataset. */
-import { Command, Option } from 'commander';
+
 import { evaluate, LlamaForCausalLM, loadTokenizer, TokenDataset } from '@galore-ts/core';
+import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { positiveInteger } from '../parse.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
@@ -28,12 +29,19 @@ export interface EvalReport {
 export function evalCommand(io: CliIO): Command {
   return new Command('eval')
     .description('perplexity of a checkpoint on a dataset (read in order, one pass)')
-    .argument('<checkpoint>', 'a checkpoint folder, a run folder (its latest checkpoint), or a Hugging Face model folder')
+    .argument(
+      '<checkpoint>',
+      'a checkpoint folder, a run folder (its latest checkpoint), or a Hugging Face model folder',
+    )
     .option('--data <path>', "text/JSONL file or folder (default: the run's training data)")
     .option('--tokenizer <byte|gpt2|path>', "tokenizer (default: the run's)")
     .option('--seq-len <n>', "tokens per sequence (default: the run's)", positiveInteger)
     .option('--batch-size <n>', "sequences per batch (default: the run's)", positiveInteger)
-    .option('--max-batches <n>', 'evaluate only the first n batches (the run held out its first --eval-batches)', positiveInteger)
+    .option(
+      '--max-batches <n>',
+      'evaluate only the first n batches (the run held out its first --eval-batches)',
+      positiveInteger,
+    )
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
     .option('--json', 'print the result as JSON')
     .action(async (checkpoint: string, flags: EvalFlags) => {

@@ -1,9 +1,18 @@
 /** `galore-ts generate`: continues a prompt with a checkpoint, sampling token by token. */
+
+import {
+  type Backend,
+  fromRaw,
+  LlamaForCausalLM,
+  loadTokenizer,
+  noGrad,
+  type Tokenizer,
+  Xoshiro128,
+} from '@galore-ts/core';
 import { Command, Option } from 'commander';
-import { type Backend, LlamaForCausalLM, fromRaw, loadTokenizer, noGrad, type Tokenizer, Xoshiro128 } from '@galore-ts/core';
 import type { CliIO } from '../io.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../parse.js';
-import { type SamplingOptions, checkSamplingOptions, sampleToken } from '../sampling.js';
+import { checkSamplingOptions, type SamplingOptions, sampleToken } from '../sampling.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 
@@ -32,7 +41,10 @@ export interface GenerateReport {
 export function generateCommand(io: CliIO): Command {
   return new Command('generate')
     .description('continue a prompt with a checkpoint (temperature, top-k and top-p sampling)')
-    .argument('<checkpoint>', 'a checkpoint folder, a run folder (its latest checkpoint), or a Hugging Face model folder')
+    .argument(
+      '<checkpoint>',
+      'a checkpoint folder, a run folder (its latest checkpoint), or a Hugging Face model folder',
+    )
     .option('--prompt <text>', 'the text to continue', '')
     .option('--max-new-tokens <n>', 'tokens to generate', positiveInteger, 200)
     .option('--temperature <x>', '0 is greedy', nonNegativeNumber, 0.8)
@@ -47,13 +59,19 @@ export function generateCommand(io: CliIO): Command {
       const report = await runGenerate(checkpoint, flags);
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.prompt}${report.completion}\n`);
       if (!flags.json) {
-        io.stderr(`[${report.new_tokens} tokens in ${report.seconds.toFixed(1)} s, ${report.tokens_per_s.toFixed(1)} tokens/s]\n`);
+        io.stderr(
+          `[${report.new_tokens} tokens in ${report.seconds.toFixed(1)} s, ${report.tokens_per_s.toFixed(1)} tokens/s]\n`,
+        );
       }
     });
 }
 
 export async function runGenerate(checkpointPath: string, flags: GenerateFlags): Promise<GenerateReport> {
-  const sampling: SamplingOptions = { temperature: flags.temperature, topK: flags.topK, topP: flags.topP === 0 ? 1 : flags.topP };
+  const sampling: SamplingOptions = {
+    temperature: flags.temperature,
+    topK: flags.topK,
+    topP: flags.topP === 0 ? 1 : flags.topP,
+  };
   checkSamplingOptions(sampling);
   const checkpoint = await resolveModelFolder(checkpointPath);
   const saved = await savedSettings(checkpoint);
@@ -92,7 +110,8 @@ function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
   const ids = tokenizer.encode(prompt);
   if (ids.length > 0) return ids;
   const start = tokenizer.eosId ?? tokenizer.bosId;
-  if (start === undefined) throw new Error(`--prompt is empty and the tokenizer '${tokenizer.name}' has no BOS/EOS token to start from`);
+  if (start === undefined)
+    throw new Error(`--prompt is empty and the tokenizer '${tokenizer.name}' has no BOS/EOS token to start from`);
   return [start];
 }
 

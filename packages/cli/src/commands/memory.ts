@@ -3,8 +3,9 @@
  * real steps on the meta backend (nothing is allocated or computed), next to the closed-form
  * figures and the GaLore paper's.
  */
-import { Command, Option } from 'commander';
+
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
+import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { positiveInteger } from '../parse.js';
 
@@ -24,7 +25,11 @@ export function memoryCommand(io: CliIO): Command {
   return new Command('memory')
     .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
     .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZER_NAMES]).default('galore_adamw_8bit_layerwise'))
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer')
+        .choices([...OPTIMIZER_NAMES])
+        .default('galore_adamw_8bit_layerwise'),
+    )
     .option('--rank <n>', 'GaLore rank (default: 128; the paper used 1024 for 7B)', positiveInteger)
     .option('--batch-size <n>', 'sequences per step', positiveInteger, 1)
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)

@@ -33,7 +33,9 @@ export async function runPlot(paths: readonly string[], flags: PlotFlags): Promi
     throw new Error(`--out ${flags.out}: the file name must end in .svg or .png`);
   }
   const runs = await readRuns(paths);
-  const svg = await renderSvg(chartSpec(runs, { smooth: flags.smooth, ...(flags.title ? { title: flags.title } : {}) }));
+  const svg = await renderSvg(
+    chartSpec(runs, { smooth: flags.smooth, ...(flags.title ? { title: flags.title } : {}) }),
+  );
   const file = resolve(flags.out);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, format === '.svg' ? svg : svgToPng(svg));

@@ -1,22 +1,29 @@
 /** `galore-ts train`: trains a LLaMA model with the library's Trainer and reports as it goes. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
 import {
   JsonlMetricsWriter,
   loadTokenizer,
-  manualSeed,
-  type MemorySnapshot,
+  type MemoryCategory,
   type MetricsRow,
+  manualSeed,
   readTrainerState,
   resolveCheckpoint,
   TokenDataset,
   Trainer,
   type TrainSummary,
 } from '@galore-ts/core';
+import { Command, Option } from 'commander';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
 import type { CliIO } from '../io.js';
-import { fraction, nameList, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../parse.js';
+import {
+  fraction,
+  nameList,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveNumber,
+} from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { buildModel, resolveModel } from '../setup/model.js';
@@ -50,7 +57,7 @@ export interface TrainReport {
   final_val_loss: number | null;
   final_val_ppl: number | null;
   peak_memory_bytes: number;
-  memory_at_peak: MemorySnapshot['atPeak'];
+  memory_at_peak: Record<MemoryCategory, number>;
   last_checkpoint: string | null;
   metrics_file: string;
   resumed_from: string | null;
@@ -61,7 +68,10 @@ const d = DEFAULT_SETTINGS;
 export function trainCommand(io: CliIO): Command {
   return new Command('train')
     .description('train a LLaMA model (by default llama_tiny on the shipped Shakespeare excerpt, on the CPU)')
-    .option('--model <preset|config.json|folder>', `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`)
+    .option(
+      '--model <preset|config.json|folder>',
+      `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`,
+    )
     .option('--data <path>', 'a text/JSONL file or a folder of them (default: the shipped corpus)')
     .option('--tokenizer <byte|gpt2|path>', `tokenizer (default: ${d.tokenizer})`)
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices([...OPTIMIZER_NAMES]))
@@ -73,22 +83,47 @@ export function trainCommand(io: CliIO): Command {
     .option('--steps <n>', `optimizer steps (default: ${d.steps})`, positiveInteger)
     .option('--warmup <n>', 'linear warmup steps (default: 10% of --steps)', nonNegativeInteger)
     .option('--min-lr-ratio <x>', `cosine floor as a fraction of --lr (default: ${d.minLrRatio})`, fraction)
-    .option('--max-grad-norm <x>', 'clip the global gradient norm; 0 disables (default: 1, or 0 for _layerwise)', nonNegativeNumber)
+    .option(
+      '--max-grad-norm <x>',
+      'clip the global gradient norm; 0 disables (default: 1, or 0 for _layerwise)',
+      nonNegativeNumber,
+    )
     .option('--eval-every <n>', `evaluate every n steps; 0 disables (default: ${d.evalEvery})`, nonNegativeInteger)
     .option('--eval-batches <n>', `held-out batches for evaluation (default: ${d.evalBatches})`, positiveInteger)
     .option('--save-every <n>', `checkpoint every n steps (default: ${d.saveEvery})`, positiveInteger)
-    .option('--keep-checkpoints <n>', `checkpoints kept; 0 keeps all (default: ${d.keepCheckpoints})`, nonNegativeInteger)
+    .option(
+      '--keep-checkpoints <n>',
+      `checkpoints kept; 0 keeps all (default: ${d.keepCheckpoints})`,
+      nonNegativeInteger,
+    )
     .option('--seed <n>', `seed of the weights and the data order (default: ${d.seed})`, nonNegativeInteger)
-    .addOption(new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']))
+    .addOption(
+      new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
+    )
     .option('--rank <n>', 'GaLore rank (default: 128)', positiveInteger)
     .option('--update-proj-gap <n>', 'GaLore subspace refresh interval T (default: 200)', positiveInteger)
     .option('--galore-scale <x>', 'GaLore scale alpha (default: 0.25)', positiveNumber)
-    .addOption(new Option('--proj-type <type>', 'GaLore projection side (default: std)').choices(['std', 'reverse_std', 'left', 'right', 'full']))
+    .addOption(
+      new Option('--proj-type <type>', 'GaLore projection side (default: std)').choices([
+        'std',
+        'reverse_std',
+        'left',
+        'right',
+        'full',
+      ]),
+    )
     .option('--target-modules <names>', 'comma-separated module names GaLore projects (default: attn,mlp)', nameList)
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
-    .option('--resume [checkpoint]', 'continue from a checkpoint (default: the latest in --out); unspecified flags keep their saved values')
+    .option(
+      '--resume [checkpoint]',
+      'continue from a checkpoint (default: the latest in --out); unspecified flags keep their saved values',
+    )
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
-    .option('--log-every <n>', 'without a terminal, print a progress line every n steps (default: steps / 10)', positiveInteger)
+    .option(
+      '--log-every <n>',
+      'without a terminal, print a progress line every n steps (default: steps / 10)',
+      positiveInteger,
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (flags: TrainFlags) => {
       const report = await runTrain(flags, io);
@@ -110,7 +145,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   const layerwise = isLayerwise(settings.optimizer);
   const maxGradNorm = settings.maxGradNorm ?? (layerwise ? 0 : 1);
   if (layerwise && maxGradNorm > 0) {
-    throw new Error(`--max-grad-norm ${maxGradNorm}: ${settings.optimizer} updates each layer inside backward and cannot clip the global norm; use --max-grad-norm 0`);
+    throw new Error(
+      `--max-grad-norm ${maxGradNorm}: ${settings.optimizer} updates each layer inside backward and cannot clip the global norm; use --max-grad-norm 0`,
+    );
   }
 
   manualSeed(settings.seed);
@@ -118,7 +155,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   const tokenizer = await loadTokenizer(settings.tokenizer);
   const choice = await resolveModel(settings.model, tokenizer);
   if (settings.seqLen > choice.config.max_position_embeddings) {
-    throw new Error(`--seq-len ${settings.seqLen} exceeds the model's max_position_embeddings (${choice.config.max_position_embeddings})`);
+    throw new Error(
+      `--seq-len ${settings.seqLen} exceeds the model's max_position_embeddings (${choice.config.max_position_embeddings})`,
+    );
   }
   const factory = optimizerFactory(settings);
   const evaluating = settings.evalEvery > 0;
@@ -145,7 +184,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       maxGradNorm,
       schedule: { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
       weightDType: settings.dtype,
-      ...(evaluating ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } } : {}),
+      ...(evaluating
+        ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } }
+        : {}),
       checkpoints: {
         dir: join(runDir, CHECKPOINTS_DIR),
         every: settings.saveEvery,
@@ -158,7 +199,10 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     const resumed = resumeFrom ? await trainer.resume(resumeFrom) : undefined;
     await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, RUN_FILE), `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`);
-    const metrics = await JsonlMetricsWriter.open(join(runDir, METRICS_FILE), resumed ? { keepUpTo: resumed.step } : {});
+    const metrics = await JsonlMetricsWriter.open(
+      join(runDir, METRICS_FILE),
+      resumed ? { keepUpTo: resumed.step } : {},
+    );
     io.stderr(describeStart(settings, model.numParameters(), runDir, resumed ? resumeFrom! : null, trainer.step));
     progress = new TrainingProgress(io, {
       totalSteps: settings.steps,
@@ -190,7 +234,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       final_val_loss: summary.finalValLoss ?? null,
       final_val_ppl: summary.finalValPpl ?? null,
       peak_memory_bytes: summary.peakMemoryBytes,
-      memory_at_peak: backend.tracker.snapshot().atPeak,
+      memory_at_peak: summary.memoryAtPeak,
       last_checkpoint: summary.lastCheckpoint,
       metrics_file: join(runDir, METRICS_FILE),
       resumed_from: resumeFrom,
@@ -206,7 +250,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
 async function checkpointToResume(flags: TrainFlags): Promise<string | null> {
   if (flags.resume === undefined) return null;
   if (flags.resume === true) {
-    if (!flags.out) throw new Error('--resume without a checkpoint path needs --out <run folder> to find the latest checkpoint in');
+    if (!flags.out)
+      throw new Error('--resume without a checkpoint path needs --out <run folder> to find the latest checkpoint in');
     return resolveCheckpoint(flags.out);
   }
   return resolveCheckpoint(flags.resume);
@@ -225,7 +270,13 @@ function defaultRunDir(model: string): string {
   return join('runs', `${basename(model).replace(/\.json$/, '')}-${stamp}`);
 }
 
-function describeStart(settings: RunSettings, parameters: number, runDir: string, resumedFrom: string | null, step: number): string {
+function describeStart(
+  settings: RunSettings,
+  parameters: number,
+  runDir: string,
+  resumedFrom: string | null,
+  step: number,
+): string {
   const what = `${settings.model} (${formatCount(parameters)} parameters), ${settings.optimizer}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
@@ -238,7 +289,8 @@ export function formatReport(r: TrainReport): string {
     `  tokens      ${formatCount(r.tokens)} in ${formatDuration(r.train_seconds)} (${r.tokens_per_s.toFixed(0)} tokens/s)`,
     `  loss        ${r.first_loss?.toFixed(4) ?? '-'} -> ${r.final_loss?.toFixed(4) ?? '-'}`,
   ];
-  if (r.final_val_loss !== null) lines.push(`  validation  loss ${r.final_val_loss.toFixed(4)}, perplexity ${r.final_val_ppl!.toFixed(2)}`);
+  if (r.final_val_loss !== null)
+    lines.push(`  validation  loss ${r.final_val_loss.toFixed(4)}, perplexity ${r.final_val_ppl!.toFixed(2)}`);
   const parts = Object.entries(r.memory_at_peak)
     .filter(([, bytes]) => bytes > 0)
     .map(([category, bytes]) => `${category} ${formatBytes(bytes)}`)

@@ -26,7 +26,8 @@ export function chartPoints(runs: readonly RunMetrics[], smooth = 0): Point[] {
       ema = ema === undefined || smooth === 0 ? r.loss : smooth * ema + (1 - smooth) * r.loss;
       if (Number.isFinite(ema)) points.push({ run: label, step: r.step, series: 'train loss', value: ema });
       if (r.val_loss !== undefined) points.push({ run: label, step: r.step, series: 'val loss', value: r.val_loss });
-      if (r.val_ppl !== undefined) points.push({ run: label, step: r.step, series: 'val perplexity', value: r.val_ppl });
+      if (r.val_ppl !== undefined)
+        points.push({ run: label, step: r.step, series: 'val perplexity', value: r.val_ppl });
     }
   }
   return points;
@@ -58,12 +59,16 @@ export function chartSpec(runs: readonly RunMetrics[], options: ChartOptions = {
     encoding: { x, y: { field: 'value', type: 'quantitative', title: 'perplexity', scale: { type: 'log' } }, color },
   } as const;
   const hasPerplexity = points.some((p) => p.series === 'val perplexity');
-  return {
+  // Checked by vega-lite's compile() at render time; its types do not accept the readonly literals above.
+  const spec: unknown = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(options.title ? { title: options.title } : {}),
     background: 'white',
     padding: 12,
     data: { values: points },
     vconcat: hasPerplexity ? [lossPanel, pplPanel] : [lossPanel],
-  } as TopLevelSpec;
+    // One step axis for both panels, so the perplexity points line up under the loss curve.
+    resolve: { scale: { x: 'shared' } },
+  };
+  return spec as TopLevelSpec;
 }

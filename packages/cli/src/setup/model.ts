@@ -9,8 +9,8 @@ import {
   type DType,
   isLlamaPresetName,
   LLAMA_PRESET_NAMES,
-  LlamaForCausalLM,
   type LlamaConfig,
+  LlamaForCausalLM,
   llamaPreset,
   readConfig,
   type Tokenizer,
@@ -54,6 +54,7 @@ export async function resolveModel(spec: string, tokenizer: Tokenizer): Promise<
 
 /** Builds the model on `backend`: fresh weights from the seeded generator, or the folder's. */
 export async function buildModel(choice: ModelChoice, backend: Backend, dtype?: DType): Promise<LlamaForCausalLM> {
-  if (choice.pretrainedDir) return LlamaForCausalLM.fromPretrained(choice.pretrainedDir, { backend, ...(dtype ? { dtype } : {}) });
+  if (choice.pretrainedDir)
+    return LlamaForCausalLM.fromPretrained(choice.pretrainedDir, { backend, ...(dtype ? { dtype } : {}) });
   return new LlamaForCausalLM(choice.config, { backend, ...(dtype ? { dtype } : {}) });
 }

@@ -32,10 +32,19 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(flags.optimizer)) {
     throw new Error(`--optimizer '${flags.optimizer}' is not one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
-  const galoreOnly = { rank: flags.rank, updateProjGap: flags.updateProjGap, galoreScale: flags.galoreScale, projType: flags.projType };
-  const given = Object.entries(galoreOnly).filter(([, v]) => v !== undefined).map(([k]) => k);
+  const galoreOnly = {
+    rank: flags.rank,
+    updateProjGap: flags.updateProjGap,
+    galoreScale: flags.galoreScale,
+    projType: flags.projType,
+  };
+  const given = Object.entries(galoreOnly)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
   if (!isGaLore(flags.optimizer) && given.length > 0) {
-    throw new Error(`--${given.map(kebab).join(', --')} only apply to the galore_* optimizers, not '${flags.optimizer}'`);
+    throw new Error(
+      `--${given.map(kebab).join(', --')} only apply to the galore_* optimizers, not '${flags.optimizer}'`,
+    );
   }
   return (named) =>
     createOptimizer(flags.optimizer, named, {

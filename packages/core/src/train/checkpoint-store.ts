@@ -42,7 +42,8 @@ export class CheckpointStore {
    * returns its folder. If `write` throws, nothing visible changes.
    */
   async save(step: number, write: (dir: string) => Promise<void>): Promise<string> {
-    if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`CheckpointStore.save: step must be an integer >= 0, got ${step}`);
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw new RangeError(`CheckpointStore.save: step must be an integer >= 0, got ${step}`);
     await mkdir(this.root, { recursive: true });
     await this.removeLeftovers();
     const name = checkpointDirName(step);

@@ -83,7 +83,10 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new CheckpointError(dir, `has no ${TRAINER_STATE_FILE} (not a checkpoint folder, or its writing was interrupted)`);
+      throw new CheckpointError(
+        dir,
+        `has no ${TRAINER_STATE_FILE} (not a checkpoint folder, or its writing was interrupted)`,
+      );
     }
     throw new CheckpointError(dir, `cannot read ${TRAINER_STATE_FILE}: ${(error as Error).message}`);
   }
@@ -91,7 +94,10 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(dir, `${TRAINER_STATE_FILE} is not valid JSON (truncated or corrupt?): ${(error as Error).message}`);
+    throw new CheckpointError(
+      dir,
+      `${TRAINER_STATE_FILE} is not valid JSON (truncated or corrupt?): ${(error as Error).message}`,
+    );
   }
   const state = checkTrainerState(dir, parsed);
   for (const [name, expected] of Object.entries(state.files)) {
@@ -111,10 +117,16 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
 function checkTrainerState(dir: string, value: unknown): TrainerState {
   const s = value as Partial<TrainerState> | null;
   if (typeof s !== 'object' || s === null || s.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(dir, `${TRAINER_STATE_FILE} is not a ${CHECKPOINT_FORMAT} file (format ${JSON.stringify(s?.format)})`);
+    throw new CheckpointError(
+      dir,
+      `${TRAINER_STATE_FILE} is not a ${CHECKPOINT_FORMAT} file (format ${JSON.stringify(s?.format)})`,
+    );
   }
   if (s.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(dir, `${TRAINER_STATE_FILE} has version ${JSON.stringify(s.version)}; this build reads version ${CHECKPOINT_VERSION}`);
+    throw new CheckpointError(
+      dir,
+      `${TRAINER_STATE_FILE} has version ${JSON.stringify(s.version)}; this build reads version ${CHECKPOINT_VERSION}`,
+    );
   }
   const problems: string[] = [];
   if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) problems.push(`step ${JSON.stringify(s.step)}`);
@@ -123,7 +135,8 @@ function checkTrainerState(dir: string, value: unknown): TrainerState {
   for (const key of ['optimizer', 'scheduler', 'rng', 'files', 'metadata'] as const) {
     if (typeof s[key] !== 'object' || s[key] === null) problems.push(key);
   }
-  if (problems.length > 0) throw new CheckpointError(dir, `${TRAINER_STATE_FILE} has missing or invalid fields: ${problems.join(', ')}`);
+  if (problems.length > 0)
+    throw new CheckpointError(dir, `${TRAINER_STATE_FILE} has missing or invalid fields: ${problems.join(', ')}`);
   return s as TrainerState;
 }
 

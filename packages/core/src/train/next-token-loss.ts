@@ -11,13 +11,22 @@ import type { Tensor } from '../tensor.js';
 import type { CausalLanguageModel } from './interfaces.js';
 
 /** Inputs and targets of a batch as host arrays, each [rows, seqLen]. */
-export function splitBatch(batch: TokenBatch): { inputs: Int32Array; targets: Int32Array; rows: number; seqLen: number } {
+export function splitBatch(batch: TokenBatch): {
+  inputs: Int32Array;
+  targets: Int32Array;
+  rows: number;
+  seqLen: number;
+} {
   const [rows, width] = batch.shape;
   if (!Number.isInteger(rows) || !Number.isInteger(width) || rows < 1 || width < 2) {
-    throw new RangeError(`splitBatch: a batch must have shape [rows >= 1, seqLen + 1 >= 2], got [${batch.shape.join(', ')}]`);
+    throw new RangeError(
+      `splitBatch: a batch must have shape [rows >= 1, seqLen + 1 >= 2], got [${batch.shape.join(', ')}]`,
+    );
   }
   if (batch.tokens.length !== rows * width) {
-    throw new RangeError(`splitBatch: a batch of shape [${rows}, ${width}] needs ${rows * width} tokens, got ${batch.tokens.length}`);
+    throw new RangeError(
+      `splitBatch: a batch of shape [${rows}, ${width}] needs ${rows * width} tokens, got ${batch.tokens.length}`,
+    );
   }
   const seqLen = width - 1;
   const inputs = new Int32Array(rows * seqLen);
@@ -34,7 +43,11 @@ export function splitBatch(batch: TokenBatch): { inputs: Int32Array; targets: In
  * Mean (or summed) next-token cross-entropy of `batch` under `model`, as a 0-d float32 tensor the
  * caller owns; it carries the autograd graph when grad mode is on.
  */
-export function nextTokenLoss(model: CausalLanguageModel, batch: TokenBatch, reduction: 'mean' | 'sum' = 'mean'): Tensor {
+export function nextTokenLoss(
+  model: CausalLanguageModel,
+  batch: TokenBatch,
+  reduction: 'mean' | 'sum' = 'mean',
+): Tensor {
   const { inputs, targets, rows, seqLen } = splitBatch(batch);
   const backend = model.backend;
   return tidy(() => {

@@ -7,6 +7,7 @@
 import type { TokenBatch } from '../data/token-dataset.js';
 import type { DType } from '../dtype.js';
 import { getRngState, setRngState } from '../engine.js';
+import { MEMORY_CATEGORIES, type MemoryCategory } from '../memory.js';
 import { clipGradNorm } from '../optim/clip-grad.js';
 import { LRScheduler } from '../optim/lr-scheduler.js';
 import { type LRSchedule, linearWarmupCosine } from '../optim/schedules.js';
@@ -95,6 +96,8 @@ export interface TrainSummary {
   finalValPpl?: number;
   /** Highest per-step peak of tracked memory in this session, in bytes. */
   peakMemoryBytes: number;
+  /** Live bytes per category at that peak. */
+  memoryAtPeak: Record<MemoryCategory, number>;
   lastCheckpoint: string | null;
 }
 
@@ -113,6 +116,7 @@ export class Trainer {
   private tokensSeen = 0;
   private trainSeconds = 0;
   private peakMemory = 0;
+  private memoryAtPeak = Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as Record<MemoryCategory, number>;
   private lastLoss: number | undefined;
   private lastEval: { loss: number; perplexity: number } | undefined;
   private checkpoint: string | null = null;
@@ -193,6 +197,7 @@ export class Trainer {
       trainSeconds: this.trainSeconds,
       tokensPerSecond: this.trainSeconds > 0 ? this.tokensSeen / this.trainSeconds : 0,
       peakMemoryBytes: this.peakMemory,
+      memoryAtPeak: { ...this.memoryAtPeak },
       lastCheckpoint: this.checkpoint,
     };
     if (this.lastLoss !== undefined) summary.finalLoss = this.lastLoss;
@@ -225,8 +230,12 @@ export class Trainer {
     this.tokensSeen += accumulated.tokens;
     this.trainSeconds += seconds;
     this.lastLoss = accumulated.loss;
-    const peak = backend.tracker.snapshot().totalPeak;
-    this.peakMemory = Math.max(this.peakMemory, peak);
+    const memory = backend.tracker.snapshot();
+    const peak = memory.totalPeak;
+    if (peak > this.peakMemory) {
+      this.peakMemory = peak;
+      this.memoryAtPeak = memory.atPeak;
+    }
     const row: MetricsRow = {
       step,
       loss: accumulated.loss,
@@ -353,37 +362,51 @@ function scheduleOf(options: TrainerOptions): LRSchedule {
 
 function checkOptions(o: TrainerOptions): void {
   if (typeof o !== 'object' || o === null) throw new TypeError('Trainer: expected an options object');
-  if (!o.model || typeof o.model.forward !== 'function') throw new TypeError('Trainer: model must be a causal language model (forward(ids) -> { logits })');
-  if (!o.data || typeof o.data.nextBatch !== 'function') throw new TypeError('Trainer: data must have nextBatch(), state() and restore() (e.g. a TokenDataset)');
+  if (!o.model || typeof o.model.forward !== 'function')
+    throw new TypeError('Trainer: model must be a causal language model (forward(ids) -> { logits })');
+  if (!o.data || typeof o.data.nextBatch !== 'function')
+    throw new TypeError('Trainer: data must have nextBatch(), state() and restore() (e.g. a TokenDataset)');
   if (!o.optimizer) throw new TypeError('Trainer: optimizer is required (an optimizer or a factory of one)');
   positiveInteger('steps', o.steps);
   if (o.gradientAccumulation !== undefined) positiveInteger('gradientAccumulation', o.gradientAccumulation);
   if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0 && Number.isFinite(o.maxGradNorm))) {
-    throw new RangeError(`Trainer: maxGradNorm must be a finite number >= 0 (0 disables clipping), got ${String(o.maxGradNorm)}`);
+    throw new RangeError(
+      `Trainer: maxGradNorm must be a finite number >= 0 (0 disables clipping), got ${String(o.maxGradNorm)}`,
+    );
   }
   if (o.evaluation) {
     positiveInteger('evaluation.every', o.evaluation.every);
-    if (typeof o.evaluation.batches !== 'function') throw new TypeError('Trainer: evaluation.batches must be a function returning the validation batches');
+    if (typeof o.evaluation.batches !== 'function')
+      throw new TypeError('Trainer: evaluation.batches must be a function returning the validation batches');
     if (o.evaluation.maxBatches !== undefined) positiveInteger('evaluation.maxBatches', o.evaluation.maxBatches);
   }
   if (o.checkpoints) {
-    if (typeof o.checkpoints.dir !== 'string' || o.checkpoints.dir === '') throw new TypeError('Trainer: checkpoints.dir must be a folder path');
+    if (typeof o.checkpoints.dir !== 'string' || o.checkpoints.dir === '')
+      throw new TypeError('Trainer: checkpoints.dir must be a folder path');
     positiveInteger('checkpoints.every', o.checkpoints.every);
   }
 }
 
 function asSetup(value: TrainableOptimizer | OptimizerSetup): OptimizerSetup {
   const maybeSetup = value as Partial<OptimizerSetup> & Partial<TrainableOptimizer>;
-  if (maybeSetup && maybeSetup.paramGroups === undefined && maybeSetup.optimizer !== undefined) return maybeSetup as OptimizerSetup;
+  if (maybeSetup && maybeSetup.paramGroups === undefined && maybeSetup.optimizer !== undefined)
+    return maybeSetup as OptimizerSetup;
   return { optimizer: value as TrainableOptimizer };
 }
 
 function checkOptimizerFits(optimizer: TrainableOptimizer, layerwise: LayerwiseDriver | null, o: TrainerOptions): void {
-  if (typeof optimizer?.zeroGrad !== 'function' || typeof optimizer.stateDict !== 'function' || !Array.isArray(optimizer.paramGroups)) {
-    throw new TypeError('Trainer: the optimizer must have paramGroups, step(), zeroGrad(), stateDict() and loadStateDict()');
+  if (
+    typeof optimizer?.zeroGrad !== 'function' ||
+    typeof optimizer.stateDict !== 'function' ||
+    !Array.isArray(optimizer.paramGroups)
+  ) {
+    throw new TypeError(
+      'Trainer: the optimizer must have paramGroups, step(), zeroGrad(), stateDict() and loadStateDict()',
+    );
   }
   if (!layerwise) return;
-  if (typeof layerwise.backward !== 'function') throw new TypeError('Trainer: the layerwise driver must have backward(loss)');
+  if (typeof layerwise.backward !== 'function')
+    throw new TypeError('Trainer: the layerwise driver must have backward(loss)');
   const accumulation = o.gradientAccumulation ?? 1;
   if (layerwise.accumulationSteps !== undefined && layerwise.accumulationSteps !== accumulation) {
     throw new Error(

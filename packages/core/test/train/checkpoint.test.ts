@@ -40,7 +40,9 @@ describe('checkpoint folders', () => {
     await withTempDir(async (dir) => {
       const ckpt = await trainedCheckpoint(dir);
       expect(ckpt).toBe(join(dir, 'step-00000002'));
-      expect((await readdir(ckpt)).sort()).toEqual(['config.json', 'model.safetensors', OPTIMIZER_FILE, TRAINER_STATE_FILE].sort());
+      expect((await readdir(ckpt)).sort()).toEqual(
+        ['config.json', 'model.safetensors', OPTIMIZER_FILE, TRAINER_STATE_FILE].sort(),
+      );
       expect((await readFile(join(dir, LATEST_FILE), 'utf8')).trim()).toBe('step-00000002');
       const state = await readTrainerState(ckpt);
       expect(state.step).toBe(2);
@@ -81,7 +83,9 @@ describe('checkpoint folders', () => {
       const statePath = join(ckpt, TRAINER_STATE_FILE);
       const text = await readFile(statePath, 'utf8');
       await writeFile(statePath, text.slice(0, text.length / 3));
-      await expect(resumeFresh(ckpt)).rejects.toThrow(/trainer_state\.json is not valid JSON \(truncated or corrupt\?\)/);
+      await expect(resumeFresh(ckpt)).rejects.toThrow(
+        /trainer_state\.json is not valid JSON \(truncated or corrupt\?\)/,
+      );
       await mkdir(join(dir, 'empty'));
       await expect(resumeFresh(join(dir, 'empty'))).rejects.toThrow(/holds no checkpoint/);
       await expect(resumeFresh(join(dir, 'nowhere'))).rejects.toThrow(/no such folder/);
@@ -94,7 +98,11 @@ describe('checkpoint folders', () => {
       const model = microModel();
       const trainer = new Trainer({
         model,
-        optimizer: (named) => new SGD(named.map(([, p]) => p), { lr: 0.1 }),
+        optimizer: (named) =>
+          new SGD(
+            named.map(([, p]) => p),
+            { lr: 0.1 },
+          ),
         data: new FixedBatches([]),
         steps: 4,
       });

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import {
   AdamW,
   ByteTokenizer,
-  LlamaForCausalLM,
   type LlamaConfigInput,
+  LlamaForCausalLM,
   manualSeed,
   type TokenBatch,
   TokenDataset,
@@ -33,10 +33,16 @@ export function microModel(seed = 1): LlamaForCausalLM {
 }
 
 export function adamw(lr = 1e-2): OptimizerFactory {
-  return (named) => new AdamW(named.map(([, p]) => p), { lr });
+  return (named) =>
+    new AdamW(
+      named.map(([, p]) => p),
+      { lr },
+    );
 }
 
-export async function corpusDataset(options: { batchSize?: number; seqLen?: number; validation?: number } = {}): Promise<TokenDataset> {
+export async function corpusDataset(
+  options: { batchSize?: number; seqLen?: number; validation?: number } = {},
+): Promise<TokenDataset> {
   return TokenDataset.open({
     path: CORPUS,
     tokenizer: new ByteTokenizer(),

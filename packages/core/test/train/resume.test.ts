@@ -41,7 +41,15 @@ async function run(
 
 /** The fields that must match exactly (timings and memory legitimately differ). */
 function deterministic(rows: MetricsRow[]) {
-  return rows.map(({ step, loss, lr, grad_norm, tokens, val_loss, val_ppl }) => ({ step, loss, lr, grad_norm, tokens, val_loss, val_ppl }));
+  return rows.map(({ step, loss, lr, grad_norm, tokens, val_loss, val_ppl }) => ({
+    step,
+    loss,
+    lr,
+    grad_norm,
+    tokens,
+    val_loss,
+    val_ppl,
+  }));
 }
 
 describe('Trainer resume', () => {

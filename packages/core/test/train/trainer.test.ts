@@ -83,7 +83,8 @@ describe('Trainer', () => {
     const expected = Array.from({ length: 10 }, (_, k) =>
       k < 3 ? (0.01 * k) / 3 : 0.01 * (0.2 + 0.8 * 0.5 * (1 + Math.cos((Math.PI * (k - 3)) / 7))),
     );
-    rows.forEach((row, k) => expect(row.lr).toBeCloseTo(expected[k]!, 12));
+    expect(rows).toHaveLength(10);
+    for (const [k, row] of rows.entries()) expect(row.lr).toBeCloseTo(expected[k]!, 12);
     model.dispose();
   });
 
@@ -104,7 +105,7 @@ describe('Trainer', () => {
     await trainer.train();
     const after = weightsOf(model);
     let squared = 0;
-    before.forEach((w, i) => w.forEach((v, j) => (squared += (v - after[i]![j]!) ** 2)));
+    for (const [i, w] of before.entries()) for (const [j, v] of w.entries()) squared += (v - after[i]![j]!) ** 2;
     expect(rows[0]!.grad_norm).toBeGreaterThan(1e-2);
     expect(Math.sqrt(squared)).toBeCloseTo(1e-3, 5);
     model.dispose();
@@ -159,7 +160,11 @@ describe('Trainer', () => {
     let optimizer: AdamW | undefined;
     const trainer = new Trainer({
       model,
-      optimizer: (named) => (optimizer = new AdamW(named.map(([, p]) => p), { lr: 1e-2 })),
+      optimizer: (named) =>
+        (optimizer = new AdamW(
+          named.map(([, p]) => p),
+          { lr: 1e-2 },
+        )),
       data: new FixedBatches(Array.from({ length: 6 }, () => batch)),
       steps: 6,
       weightDType: 'bfloat16',
@@ -237,12 +242,14 @@ describe('Trainer', () => {
     expect(params.every((p) => p.grad === null)).toBe(true);
 
     const setup = { optimizer: inner, layerwise: driver };
-    expect(() => new Trainer({ model, optimizer: setup, data: new FixedBatches([]), steps: 1, gradientAccumulation: 2 })).toThrow(
+    expect(
+      () => new Trainer({ model, optimizer: setup, data: new FixedBatches([]), steps: 1, gradientAccumulation: 2 }),
+    ).toThrow(
       'Trainer: the layerwise driver counts 1 micro-batches per step, the Trainer 2; build it with the same gradient accumulation',
     );
-    expect(() => new Trainer({ model, optimizer: setup, data: new FixedBatches([]), steps: 1, maxGradNorm: 1 })).toThrow(
-      /global gradient clipping is not possible/,
-    );
+    expect(
+      () => new Trainer({ model, optimizer: setup, data: new FixedBatches([]), steps: 1, maxGradNorm: 1 }),
+    ).toThrow(/global gradient clipping is not possible/);
     trainer.dispose();
     model.dispose();
   });
@@ -254,11 +261,15 @@ describe('Trainer', () => {
     expect(() => new Trainer({ ...base, steps: 2, gradientAccumulation: 1.5 })).toThrow(
       'Trainer: gradientAccumulation must be a positive integer, got 1.5',
     );
-    expect(() => new Trainer({ ...base, steps: 2, maxGradNorm: -1 })).toThrow(/maxGradNorm must be a finite number >= 0/);
+    expect(() => new Trainer({ ...base, steps: 2, maxGradNorm: -1 })).toThrow(
+      /maxGradNorm must be a finite number >= 0/,
+    );
     expect(() => new Trainer({ ...base, steps: 2, evaluation: { every: 0, batches: () => [] } })).toThrow(
       'Trainer: evaluation.every must be a positive integer, got 0',
     );
-    expect(() => new Trainer({ ...base, steps: 2, schedule: { warmupSteps: 5 } })).toThrow(/warmupSteps \(5\) must not exceed totalSteps \(2\)/);
+    expect(() => new Trainer({ ...base, steps: 2, schedule: { warmupSteps: 5 } })).toThrow(
+      /warmupSteps \(5\) must not exceed totalSteps \(2\)/,
+    );
     model.dispose();
   });
 });

@@ -57,7 +57,9 @@ export function optimizerStateBytes(kind: OptimizerKind, info: ParamInfo, o: Sta
       return 2 * (f64 ? 8 : DTYPE_BYTES[o.stateDType ?? 'float32']) * elements + bases;
     case 'adamw_8bit':
     case 'galore_adamw_8bit':
-      return (f64 ? 16 * elements : eightBitPairBytes(elements, o.blockSize ?? 256, o.minQuantizedSize ?? 4096)) + bases;
+      return (
+        (f64 ? 16 * elements : eightBitPairBytes(elements, o.blockSize ?? 256, o.minQuantizedSize ?? 4096)) + bases
+      );
     case 'galore_adafactor': {
       const width = f64 ? 8 : 4;
       const second = stateShape.length >= 2 ? stateShape[0]! + stateShape[1]! : elements;
@@ -68,7 +70,11 @@ export function optimizerStateBytes(kind: OptimizerKind, info: ParamInfo, o: Sta
 }
 
 /** Sum of optimizerStateBytes over the parameters. */
-export function totalOptimizerStateBytes(kind: OptimizerKind, params: readonly ParamInfo[], o: StateFormulaOptions): number {
+export function totalOptimizerStateBytes(
+  kind: OptimizerKind,
+  params: readonly ParamInfo[],
+  o: StateFormulaOptions,
+): number {
   return params.reduce((sum, p) => sum + optimizerStateBytes(kind, p, o), 0);
 }
 

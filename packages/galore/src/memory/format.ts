@@ -41,7 +41,8 @@ export function formatMemoryPlan(plan: MemoryPlan): string {
   const expected = plan.expected as Partial<Record<keyof MemoryBreakdown, number>>;
   for (const [key, label] of ROWS) {
     const e = expected[key];
-    const note = key === 'activations' ? ' (estimate)' : key === 'gradients' && plan.layerwise ? ' (largest single gradient)' : '';
+    const note =
+      key === 'activations' ? ' (estimate)' : key === 'gradients' && plan.layerwise ? ' (largest single gradient)' : '';
     lines.push(
       `${label.padEnd(22)}${gb(plan.measured[key]).padStart(12)}${gb(ownPeak[key] ?? 0).padStart(12)}${(e === undefined ? '-' : gb(e)).padStart(12)}${note}`,
     );
@@ -51,11 +52,12 @@ export function formatMemoryPlan(plan: MemoryPlan): string {
     `${'weights + optimizer'.padEnd(22)}${gb(plan.measured.weights + plan.measured.optimizer).padStart(12)}${''.padStart(12)}${gb(plan.expected.weights + plan.expected.optimizer).padStart(12)}`,
   );
   if (plan.paper.length > 0) {
-    const setting = plan.optimizer.startsWith('galore') ? 'galore' : 'full-rank';
     lines.push('', 'GaLore paper (arXiv 2403.03507), GB = 10^9 bytes:');
     for (const f of plan.paper) {
       const ours = f.compareTo === 'total' ? plan.measured.total : plan.measured.weights + plan.measured.optimizer;
-      const comparison = f.setting === setting ? `ours (${f.compareTo}): ${gb(ours)}` : 'a different setting';
+      const comparison = f.optimizers.includes(plan.optimizer)
+        ? `ours (${f.compareTo}): ${gb(ours)}`
+        : `for ${f.optimizers[0]}`;
       lines.push(`  ${f.label.padEnd(66)}${`${f.gigabytes.toFixed(2)} GB`.padStart(10)}   ${comparison}`);
     }
   }

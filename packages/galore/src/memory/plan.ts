@@ -7,9 +7,9 @@ import {
   createMetaBackend,
   getBackend,
   isLlamaPresetName,
-  LlamaForCausalLM,
   type LlamaConfig,
   type LlamaConfigInput,
+  LlamaForCausalLM,
   llamaConfig,
   llamaPreset,
   type MemoryCategory,
@@ -82,16 +82,24 @@ const CATEGORY_NAMES: Record<MemoryCategory, keyof MemoryBreakdown> = {
 export function planMemory(options: PlanMemoryOptions): MemoryPlan {
   const { name: modelName, config } = resolveModel(options.model);
   const { batchSize, seqLen } = options;
-  for (const [key, value] of [['batchSize', batchSize], ['seqLen', seqLen]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`planMemory: ${key} must be a positive integer, got ${String(value)}`);
+  for (const [key, value] of [
+    ['batchSize', batchSize],
+    ['seqLen', seqLen],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`planMemory: ${key} must be a positive integer, got ${String(value)}`);
   }
   if (seqLen > config.max_position_embeddings) {
-    throw new RangeError(`planMemory: seqLen ${seqLen} exceeds the model's max_position_embeddings ${config.max_position_embeddings}`);
+    throw new RangeError(
+      `planMemory: seqLen ${seqLen} exceeds the model's max_position_embeddings ${config.max_position_embeddings}`,
+    );
   }
   const dtype = options.dtype ?? 'bf16';
-  if (dtype !== 'bf16' && dtype !== 'f32') throw new RangeError(`planMemory: dtype must be 'bf16' or 'f32', got ${String(dtype)}`);
+  if (dtype !== 'bf16' && dtype !== 'f32')
+    throw new RangeError(`planMemory: dtype must be 'bf16' or 'f32', got ${String(dtype)}`);
   const steps = options.steps ?? 2;
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`planMemory: steps must be a positive integer, got ${String(steps)}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`planMemory: steps must be a positive integer, got ${String(steps)}`);
   const layerwise = options.layerwise === true || options.optimizer.endsWith('_layerwise');
   const baseName = options.optimizer.replace(/_layerwise$/, '');
   if (!isOptimizerName(options.optimizer) && !isOptimizerName(baseName)) {
@@ -105,12 +113,24 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
   const previous = getBackend();
   setBackend(meta);
   const gradientCheckpointing = options.gradientCheckpointing ?? false;
-  const model = new LlamaForCausalLM(config, { dtype: dtype === 'bf16' ? 'bfloat16' : 'float32', backend: meta, gradientCheckpointing });
+  const model = new LlamaForCausalLM(config, {
+    dtype: dtype === 'bf16' ? 'bfloat16' : 'float32',
+    backend: meta,
+    gradientCheckpointing,
+  });
   try {
-    const setup = createOptimizer(baseName, model.namedParameters(), { ...options, rank: rank ?? undefined, maxGradNorm: undefined });
+    const setup = createOptimizer(baseName, model.namedParameters(), {
+      ...options,
+      rank: rank ?? undefined,
+      maxGradNorm: undefined,
+    });
     const updater = layerwise ? new LayerwiseUpdater(setup.optimizer, { accumulationSteps: 1 }) : null;
     const projected = new Set(setup.projected);
-    const infos: ParamInfo[] = [...model.namedParameters()].map(([n, p]) => ({ shape: p.shape, dtype: p.dtype, projected: projected.has(n) }));
+    const infos: ParamInfo[] = [...model.namedParameters()].map(([n, p]) => ({
+      shape: p.shape,
+      dtype: p.dtype,
+      projected: projected.has(n),
+    }));
     const stepPeaks: number[] = [];
     let best = meta.tracker.snapshot();
     try {
@@ -133,9 +153,17 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
       updater?.dispose();
       setup.optimizer.dispose();
     }
-    const measured = { weights: 0, gradients: 0, optimizer: 0, activations: 0, other: 0, total: best.totalPeak } as MemoryBreakdown;
+    const measured = {
+      weights: 0,
+      gradients: 0,
+      optimizer: 0,
+      activations: 0,
+      other: 0,
+      total: best.totalPeak,
+    } as MemoryBreakdown;
     const categoryPeaks = { ...best.peak };
-    for (const [cat, key] of Object.entries(CATEGORY_NAMES) as [MemoryCategory, keyof MemoryBreakdown][]) measured[key] = best.atPeak[cat];
+    for (const [cat, key] of Object.entries(CATEGORY_NAMES) as [MemoryCategory, keyof MemoryBreakdown][])
+      measured[key] = best.atPeak[cat];
     const formula = {
       rank: rank ?? 1,
       projType: options.projType ?? GALORE_DEFAULTS.projType,
@@ -163,7 +191,8 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
     };
     return {
       model: { name: modelName, parameters: model.numParameters(), config },
-      optimizer: layerwise && !options.optimizer.endsWith('_layerwise') ? `${options.optimizer}_layerwise` : options.optimizer,
+      optimizer:
+        layerwise && !options.optimizer.endsWith('_layerwise') ? `${options.optimizer}_layerwise` : options.optimizer,
       layerwise,
       rank,
       batchSize,

@@ -34,11 +34,24 @@ export function checkStateDType(where: string, value: unknown): void {
  * p -= lr / bc1 * m / (sqrt(v / bc2) + eps'), equal to it for eps' = eps / sqrt(bc2).
  * Weight decay is left to the caller (the official code applies it after the step).
  */
-export function officialAdamKernelParams(o: AdamHyperParameters, correctBias: boolean, t: number, lr: number): AdamWParams {
+export function officialAdamKernelParams(
+  o: AdamHyperParameters,
+  correctBias: boolean,
+  t: number,
+  lr: number,
+): AdamWParams {
   const [beta1, beta2] = o.betas;
   const biasCorrection1 = correctBias ? 1 - beta1 ** t : 1;
   const biasCorrection2 = correctBias ? 1 - beta2 ** t : 1;
-  return { lr, beta1, beta2, eps: o.eps / Math.sqrt(biasCorrection2), weightDecay: 0, biasCorrection1, biasCorrection2 };
+  return {
+    lr,
+    beta1,
+    beta2,
+    eps: o.eps / Math.sqrt(biasCorrection2),
+    weightDecay: 0,
+    biasCorrection1,
+    biasCorrection2,
+  };
 }
 
 /**
@@ -47,5 +60,13 @@ export function officialAdamKernelParams(o: AdamHyperParameters, correctBias: bo
  */
 export function torchAdamKernelParams(o: AdamHyperParameters, t: number, lr: number, weightDecay: number): AdamWParams {
   const [beta1, beta2] = o.betas;
-  return { lr, beta1, beta2, eps: o.eps, weightDecay, biasCorrection1: 1 - beta1 ** t, biasCorrection2: 1 - beta2 ** t };
+  return {
+    lr,
+    beta1,
+    beta2,
+    eps: o.eps,
+    weightDecay,
+    biasCorrection1: 1 - beta1 ** t,
+    biasCorrection2: 1 - beta2 ** t,
+  };
 }

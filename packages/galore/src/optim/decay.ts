@@ -1,5 +1,5 @@
 /** Decoupled weight decay applied on its own: p <- p * factor, written back into p's storage. */
-import { type Tensor, mul, tidy, writeInto } from '@galore-ts/core';
+import { mul, type Tensor, tidy, writeInto } from '@galore-ts/core';
 
 export function scaleInPlace(param: Tensor, factor: number, where: string): void {
   if (factor === 1) return;

@@ -14,20 +14,20 @@
  *   W     -= lr_t * weightDecay * W;  W -= projectBack(U)  (alpha-scaled)
  */
 import {
-  type ParamGroup,
-  type ParamGroupSpec,
-  type ParamState,
-  type Tensor,
   add,
   cast,
   div,
   maximum,
   mean,
   mul,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
   rsqrt,
   sqrt,
   square,
   sub,
+  type Tensor,
   tidy,
   writeInto,
   zeros,
@@ -35,7 +35,16 @@ import {
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFactor, changeFirstMoment } from '../projection/subspace-change.js';
 import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
-import { checkNumber, describeValue, type GaLoreGroupOptions, GALORE_GROUP_DEFAULTS, groupLabel, inUnitInterval, isNonNegative, isPositive } from './options.js';
+import {
+  checkNumber,
+  describeValue,
+  GALORE_GROUP_DEFAULTS,
+  type GaLoreGroupOptions,
+  groupLabel,
+  inUnitInterval,
+  isNonNegative,
+  isPositive,
+} from './options.js';
 
 export interface GaLoreAdafactorOptions extends GaLoreGroupOptions {
   /** External learning rate; must be unset with relativeStep. */
@@ -79,14 +88,18 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
   protected override validateOptions(o: GaLoreAdafactorOptions, index: number): void {
     const where = groupLabel(this.constructor.name, index);
     for (const flag of ['scaleParameter', 'relativeStep', 'warmupInit'] as const) {
-      if (typeof o[flag] !== 'boolean') throw new TypeError(`${where}: ${flag} must be true or false, got ${describeValue(o[flag])}`);
+      if (typeof o[flag] !== 'boolean')
+        throw new TypeError(`${where}: ${flag} must be true or false, got ${describeValue(o[flag])}`);
     }
     if (o.relativeStep && o.lr !== undefined) {
-      throw new RangeError(`${where}: a manual lr (${o.lr}) cannot be combined with relativeStep: true; set relativeStep: false`);
+      throw new RangeError(
+        `${where}: a manual lr (${o.lr}) cannot be combined with relativeStep: true; set relativeStep: false`,
+      );
     }
     if (!o.relativeStep) checkNumber(where, 'lr', o.lr, isNonNegative, 'a finite number >= 0 (relativeStep is false)');
     if (o.warmupInit && !o.relativeStep) throw new RangeError(`${where}: warmupInit: true needs relativeStep: true`);
-    if (!Array.isArray(o.eps) || o.eps.length !== 2) throw new RangeError(`${where}: eps must be a pair [eps1, eps2], got ${describeValue(o.eps)}`);
+    if (!Array.isArray(o.eps) || o.eps.length !== 2)
+      throw new RangeError(`${where}: eps must be a pair [eps1, eps2], got ${describeValue(o.eps)}`);
     checkNumber(where, 'eps[0]', o.eps[0], isNonNegative, 'a finite number >= 0');
     checkNumber(where, 'eps[1]', o.eps[1], isNonNegative, 'a finite number >= 0');
     checkNumber(where, 'clipThreshold', o.clipThreshold, isPositive, 'a finite number > 0');
@@ -96,7 +109,13 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
     this.checkGaLore(where, o);
   }
 
-  protected override updateFull(param: Tensor, grad: Tensor, group: ParamGroup<GaLoreAdafactorOptions>, state: ParamState, t: StepCounts): void {
+  protected override updateFull(
+    param: Tensor,
+    grad: Tensor,
+    group: ParamGroup<GaLoreAdafactorOptions>,
+    state: ParamState,
+    t: StepCounts,
+  ): void {
     tidy(() => {
       const { update, lr } = this.scaledUpdate(param, grad, group.options, state, t);
       writeInto(param, sub(this.decayed(param, lr, group.options), update), this.constructor.name);
@@ -113,7 +132,8 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
   ): void {
     tidy(() => {
       const { update, lr } = this.scaledUpdate(param, low, group.options, state, t);
-      if (group.options.weightDecay !== 0) writeInto(param, this.decayed(param, lr, group.options), this.constructor.name);
+      if (group.options.weightDecay !== 0)
+        writeInto(param, this.decayed(param, lr, group.options), this.constructor.name);
       projector.projectBackInto(param, update, -1);
     });
   }
@@ -127,8 +147,14 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
       const s = state.tensors;
       if (s.exp_avg) writeInto(s.exp_avg, changeFirstMoment(s.exp_avg, change), this.constructor.name);
       // The statistic indexed by subspace coordinates follows the change; the other axis stays.
-      if (change.left && s.exp_avg_sq_row) writeInto(s.exp_avg_sq_row, changeFactor(s.exp_avg_sq_row, square(change.left), 'left'), this.constructor.name);
-      if (change.right && s.exp_avg_sq_col) writeInto(s.exp_avg_sq_col, changeFactor(s.exp_avg_sq_col, square(change.right), 'right'), this.constructor.name);
+      if (change.left && s.exp_avg_sq_row)
+        writeInto(s.exp_avg_sq_row, changeFactor(s.exp_avg_sq_row, square(change.left), 'left'), this.constructor.name);
+      if (change.right && s.exp_avg_sq_col)
+        writeInto(
+          s.exp_avg_sq_col,
+          changeFactor(s.exp_avg_sq_col, square(change.right), 'right'),
+          this.constructor.name,
+        );
     });
   }
 
@@ -141,7 +167,13 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
   }
 
   /** lr_t * U (or the first moment of it), and lr_t; moments updated in place. */
-  private scaledUpdate(param: Tensor, grad: Tensor, o: GaLoreAdafactorOptions, state: ParamState, t: StepCounts): { update: Tensor; lr: Tensor | number } {
+  private scaledUpdate(
+    param: Tensor,
+    grad: Tensor,
+    o: GaLoreAdafactorOptions,
+    state: ParamState,
+    t: StepCounts,
+  ): { update: Tensor; lr: Tensor | number } {
     const dtype = computeDType(grad);
     const g = cast(grad, dtype);
     const backend = g.backend;
@@ -190,4 +222,3 @@ function rms(x: Tensor): Tensor {
 function computeDType(t: Tensor): 'float32' | 'float64' {
   return t.dtype === 'float64' ? 'float64' : 'float32';
 }
-

@@ -18,10 +18,10 @@
 import { type ParamGroup, type ParamGroupSpec, type ParamState, type Tensor, zeros } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
+import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
 import { scaleInPlace } from './decay.js';
 import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
-import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
-import { type GaLoreGroupOptions, GALORE_GROUP_DEFAULTS, groupLabel } from './options.js';
+import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions, groupLabel } from './options.js';
 
 export interface GaLoreAdamWOptions extends GaLoreGroupOptions {
   lr: number;
@@ -60,15 +60,28 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   protected override validateOptions(o: GaLoreAdamWOptions, index: number): void {
     const where = groupLabel(this.constructor.name, index);
     checkAdamOptions(where, o);
-    if (typeof o.correctBias !== 'boolean') throw new TypeError(`${where}: correctBias must be true or false, got ${String(o.correctBias)}`);
+    if (typeof o.correctBias !== 'boolean')
+      throw new TypeError(`${where}: correctBias must be true or false, got ${String(o.correctBias)}`);
     checkStateDType(where, o.stateDType);
     this.checkGaLore(where, o);
   }
 
-  protected override updateFull(param: Tensor, grad: Tensor, group: ParamGroup<GaLoreAdamWOptions>, state: ParamState, t: StepCounts): void {
+  protected override updateFull(
+    param: Tensor,
+    grad: Tensor,
+    group: ParamGroup<GaLoreAdamWOptions>,
+    state: ParamState,
+    t: StepCounts,
+  ): void {
     const o = group.options;
     const { m, v } = this.moments(state, param.shape, param, o.stateDType);
-    param.backend.adamw(param.storage, grad.storage, m.storage, v.storage, officialAdamKernelParams(o, o.correctBias, t.momentStep, o.lr));
+    param.backend.adamw(
+      param.storage,
+      grad.storage,
+      m.storage,
+      v.storage,
+      officialAdamKernelParams(o, o.correctBias, t.momentStep, o.lr),
+    );
     scaleInPlace(param, 1 - o.lr * o.weightDecay, this.constructor.name);
   }
 
@@ -85,7 +98,13 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
     const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
     try {
       // step = -sqrt(bc2) / bc1 * N: the kernel at lr 1 on a zero "parameter".
-      low.backend.adamw(step.storage, low.storage, m.storage, v.storage, officialAdamKernelParams(o, o.correctBias, t.momentStep, 1));
+      low.backend.adamw(
+        step.storage,
+        low.storage,
+        m.storage,
+        v.storage,
+        officialAdamKernelParams(o, o.correctBias, t.momentStep, 1),
+      );
       const decay = 1 - o.lr * o.weightDecay;
       // (W + lr * back(step)) * decay, as W * decay + lr * decay * back(step).
       scaleInPlace(param, decay, this.constructor.name);
@@ -109,7 +128,12 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
     this.replaceState(state, 'exp_avg_sq', newV);
   }
 
-  private moments(state: ParamState, shape: readonly number[], like: Tensor, stateDType: StateDType): { m: Tensor; v: Tensor } {
+  private moments(
+    state: ParamState,
+    shape: readonly number[],
+    like: Tensor,
+    stateDType: StateDType,
+  ): { m: Tensor; v: Tensor } {
     const dtype = like.dtype === 'float64' ? 'float64' : stateDType;
     const make = () => zeros(shape, { dtype, backend: like.backend });
     return { m: this.momentOf(state, 'exp_avg', make), v: this.momentOf(state, 'exp_avg_sq', make) };

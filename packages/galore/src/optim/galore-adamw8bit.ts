@@ -25,8 +25,8 @@ import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './g
 import {
   checkNumber,
   describeValue,
-  type GaLoreGroupOptions,
   GALORE_GROUP_DEFAULTS,
+  type GaLoreGroupOptions,
   groupLabel,
   isNonNegativeInteger,
 } from './options.js';
@@ -66,13 +66,21 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
     const where = groupLabel(this.constructor.name, index);
     checkAdamOptions(where, o);
     if (!(BLOCK_SIZES as readonly number[]).includes(o.blockSize)) {
-      throw new RangeError(`${where}: blockSize must be one of ${BLOCK_SIZES.join(', ')}, got ${describeValue(o.blockSize)}`);
+      throw new RangeError(
+        `${where}: blockSize must be one of ${BLOCK_SIZES.join(', ')}, got ${describeValue(o.blockSize)}`,
+      );
     }
     checkNumber(where, 'minQuantizedSize', o.minQuantizedSize, isNonNegativeInteger, 'an integer >= 0');
     this.checkGaLore(where, o);
   }
 
-  protected override updateFull(param: Tensor, grad: Tensor, group: ParamGroup<GaLoreAdamW8bitOptions>, state: ParamState, t: StepCounts): void {
+  protected override updateFull(
+    param: Tensor,
+    grad: Tensor,
+    group: ParamGroup<GaLoreAdamW8bitOptions>,
+    state: ParamState,
+    t: StepCounts,
+  ): void {
     const o = group.options;
     this.adamStep(param, grad, state, o, torchAdamKernelParams(o, t.momentStep, o.lr, o.weightDecay));
   }
@@ -127,7 +135,13 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
   }
 
   /** Runs the kernel on `target` from `grad`, with float32 or 8-bit moments of grad's shape. */
-  private adamStep(target: Tensor, grad: Tensor, state: ParamState, o: GaLoreAdamW8bitOptions, params: ReturnType<typeof torchAdamKernelParams>): void {
+  private adamStep(
+    target: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    o: GaLoreAdamW8bitOptions,
+    params: ReturnType<typeof torchAdamKernelParams>,
+  ): void {
     const backend = grad.backend;
     const computeDType = grad.dtype === 'float64' ? 'float64' : 'float32';
     if (grad.size < o.minQuantizedSize || computeDType === 'float64') {
@@ -169,7 +183,9 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
     const absmax = state.tensors.exp_avg_absmax;
     if (!codes || !absmax) return GALORE_ADAMW8BIT_DEFAULTS.blockSize;
     for (const size of BLOCK_SIZES) if (Math.ceil(codes.size / size) === absmax.size) return size;
-    throw new Error(`${this.constructor.name}: stored absmax has ${absmax.size} blocks for ${codes.size} codes; no supported block size fits`);
+    throw new Error(
+      `${this.constructor.name}: stored absmax has ${absmax.size} blocks for ${codes.size} codes; no supported block size fits`,
+    );
   }
 }
 
@@ -177,7 +193,9 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
 export class AdamW8bit extends GaLoreAdamW8bit {
   protected override validateOptions(o: GaLoreAdamW8bitOptions, index: number): void {
     if (o.rank !== undefined) {
-      throw new RangeError(`${groupLabel('AdamW8bit', index)}: rank is a GaLore option; use GaLoreAdamW8bit for projected groups`);
+      throw new RangeError(
+        `${groupLabel('AdamW8bit', index)}: rank is a GaLore option; use GaLoreAdamW8bit for projected groups`,
+      );
     }
     super.validateOptions(o, index);
   }

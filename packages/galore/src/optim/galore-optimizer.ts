@@ -14,18 +14,18 @@
  * `moment_step` (updates since the moments were last reset: what bias correction counts).
  */
 import {
+  formatShape,
   noGrad,
   Optimizer,
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
   type Tensor,
-  formatShape,
   withCategory,
 } from '@galore-ts/core';
 import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
-import { type BasisChange, basisChange } from '../projection/subspace-change.js';
 import type { SubspaceBases } from '../projection/subspace.js';
+import { type BasisChange, basisChange } from '../projection/subspace-change.js';
 import { checkGaLoreOptions, type GaLoreGroupOptions } from './options.js';
 
 /** Reported when a refresh's SVD gives non-finite values. */
@@ -56,14 +56,10 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
 
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    defaults: O,
-    hooks: GaLoreOptimizerHooks = {},
-  ) {
+  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<O>[], defaults: O, hooks: GaLoreOptimizerHooks = {}) {
     super(params, defaults);
     this.hooks = hooks;
-    this.allParams().forEach((p, i) => this.paramIndex.set(p, i));
+    for (const [i, p] of this.allParams().entries()) this.paramIndex.set(p, i);
     this.paramGroups.forEach((group, g) => {
       for (const p of group.params) this.paramGroup.set(p, group);
       if (group.options.rank === undefined) return;
@@ -82,7 +78,13 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   }
 
   /** The subclass's update of a parameter that is not projected. */
-  protected abstract updateFull(param: Tensor, grad: Tensor, group: ParamGroup<O>, state: ParamState, t: StepCounts): void;
+  protected abstract updateFull(
+    param: Tensor,
+    grad: Tensor,
+    group: ParamGroup<O>,
+    state: ParamState,
+    t: StepCounts,
+  ): void;
 
   /** The subclass's update from the projected gradient R; it adds its step with projector.projectBackInto. */
   protected abstract updateLowRank(
@@ -146,7 +148,9 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
       );
     }
     const group = this.groupFor(param);
-    return noGrad(() => withCategory('gradient', () => this.projectorOf(param, group, this.stateOf(param)).project(grad)));
+    return noGrad(() =>
+      withCategory('gradient', () => this.projectorOf(param, group, this.stateOf(param)).project(grad)),
+    );
   }
 
   /** One update of a projected `param` from an already projected (e.g. accumulated) gradient R. */
@@ -211,7 +215,8 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
 
   private groupFor(param: Tensor): ParamGroup<O> {
     const group = this.paramGroup.get(param);
-    if (!group) throw new Error(`${this.constructor.name}: the parameter ${param.name ?? ''} is not managed by this optimizer`);
+    if (!group)
+      throw new Error(`${this.constructor.name}: the parameter ${param.name ?? ''} is not managed by this optimizer`);
     return group;
   }
 
@@ -231,7 +236,13 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   }
 
   /** Refreshes the bases; false when the update must be skipped (no usable basis). */
-  private refresh(param: Tensor, projector: GaLoreProjector, group: ParamGroup<O>, state: ParamState, grad: Tensor): boolean {
+  private refresh(
+    param: Tensor,
+    projector: GaLoreProjector,
+    group: ParamGroup<O>,
+    state: ParamState,
+    grad: Tensor,
+  ): boolean {
     const step = state.values.step ?? 0;
     const outcome = projector.refresh(grad, this.paramIndex.get(param) ?? 0, step);
     const name = group.names[group.params.indexOf(param)] ?? param.name ?? 'parameter';
@@ -248,7 +259,12 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     return true;
   }
 
-  private afterRefresh(previous: SubspaceBases, projector: GaLoreProjector, group: ParamGroup<O>, state: ParamState): void {
+  private afterRefresh(
+    previous: SubspaceBases,
+    projector: GaLoreProjector,
+    group: ParamGroup<O>,
+    state: ParamState,
+  ): void {
     try {
       const hadBasis = previous.left !== undefined || previous.right !== undefined;
       if (!hadBasis) return;
@@ -278,7 +294,8 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     }
     if (this.warnedSvd) return;
     this.warnedSvd = true;
-    const what = failure.action === 'previous' ? 'keeping the previous projector' : 'skipping this update (no projector yet)';
+    const what =
+      failure.action === 'previous' ? 'keeping the previous projector' : 'skipping this update (no projector yet)';
     console.warn(
       `${this.constructor.name}: ${failure.reason} for '${failure.param}' at step ${failure.step}; ${what}. Further SVD failures are not reported.`,
     );

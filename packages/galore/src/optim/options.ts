@@ -3,8 +3,8 @@
  * paper defaults, and the checks that turn a bad value into an error before training starts.
  */
 import type { GroupOptions } from '@galore-ts/core';
-import { isProjectionType, PROJECTION_TYPES, type ProjectionType } from '../projection/sides.js';
 import type { SvdMethod } from '../projection/projector.js';
+import { isProjectionType, PROJECTION_TYPES, type ProjectionType } from '../projection/sides.js';
 import { SUBSPACE_CHANGE_POLICIES, type SubspaceChangePolicy } from '../projection/subspace-change.js';
 
 export interface GaLoreGroupOptions extends GroupOptions, GaLoreSettings {
@@ -63,7 +63,13 @@ export function describeValue(value: unknown): string {
 }
 
 /** Throws `<where>: <name> must be <expected>, got <value>` unless ok(value). */
-export function checkNumber(where: string, name: string, value: unknown, ok: (v: number) => boolean, expected: string): void {
+export function checkNumber(
+  where: string,
+  name: string,
+  value: unknown,
+  ok: (v: number) => boolean,
+  expected: string,
+): void {
   if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
     throw new RangeError(`${where}: ${name} must be ${expected}, got ${describeValue(value)}`);
   }
@@ -78,10 +84,18 @@ export const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
 /** Checks the GaLore options of a group (rank only when the group is projected). */
 export function checkGaLoreOptions(where: string, o: GaLoreGroupOptions): void {
   if (o.rank !== undefined) checkNumber(where, 'rank', o.rank, isPositiveInteger, 'a positive integer');
-  checkNumber(where, 'updateProjGap', o.updateProjGap, isPositiveInteger, 'a positive integer (steps between refreshes)');
+  checkNumber(
+    where,
+    'updateProjGap',
+    o.updateProjGap,
+    isPositiveInteger,
+    'a positive integer (steps between refreshes)',
+  );
   checkNumber(where, 'scale', o.scale, Number.isFinite, 'a finite number');
   if (!isProjectionType(o.projType)) {
-    throw new RangeError(`${where}: projType must be one of ${PROJECTION_TYPES.join(', ')}, got ${describeValue(o.projType)}`);
+    throw new RangeError(
+      `${where}: projType must be one of ${PROJECTION_TYPES.join(', ')}, got ${describeValue(o.projType)}`,
+    );
   }
   if (o.svd !== 'exact' && o.svd !== 'randomized') {
     throw new RangeError(`${where}: svd must be 'exact' or 'randomized', got ${describeValue(o.svd)}`);

@@ -2,7 +2,7 @@
  * Whether freshly computed bases are usable. An SVD that failed to converge, or ran on a gradient
  * holding Inf/NaN, must not turn the weights into NaN: the caller keeps its previous basis.
  */
-import { type Tensor, abs, lt, sum, tidy } from '@galore-ts/core';
+import { abs, lt, sum, type Tensor, tidy } from '@galore-ts/core';
 
 /**
  * true / false when the answer is known now; 'unknown' on backends that only read asynchronously

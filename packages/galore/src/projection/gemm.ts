@@ -22,7 +22,9 @@ export function gemmInto(out: Tensor, a: Tensor, b: Tensor, accumulate = false):
   }
   const backend = out.backend;
   if (a.backend !== backend || b.backend !== backend) {
-    throw new Error(`gemmInto: operands live on ${a.backend.name} and ${b.backend.name}, the output on ${backend.name}`);
+    throw new Error(
+      `gemmInto: operands live on ${a.backend.name} and ${b.backend.name}, the output on ${backend.name}`,
+    );
   }
   const pa = a.matmulOperand();
   const pb = b.matmulOperand();

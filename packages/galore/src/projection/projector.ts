@@ -7,7 +7,7 @@
  * them as ordinary tensors. They are stored in the gradient's dtype, as the official code does
  * (bf16 bases for a bf16 model), and in float32 for float32 gradients.
  */
-import { type DType, type Tensor, cast, formatShape, keep, tidy, where, zeros } from '@galore-ts/core';
+import { cast, type DType, formatShape, keep, type Tensor, tidy, where, zeros } from '@galore-ts/core';
 import { allFiniteNow, finiteFlag } from './finite.js';
 import { gemmInto } from './gemm.js';
 import {
@@ -168,10 +168,14 @@ export class GaLoreProjector {
   projectBackInto(target: Tensor, lowRank: Tensor, coefficient: number): void {
     const [rows, cols] = this.projectedShape;
     if (lowRank.rank !== 2 || lowRank.shape[0] !== rows || lowRank.shape[1] !== cols) {
-      throw new RangeError(`GaLoreProjector.projectBack: expected a ${rows} x ${cols} matrix, got ${formatShape(lowRank.shape)}`);
+      throw new RangeError(
+        `GaLoreProjector.projectBack: expected a ${rows} x ${cols} matrix, got ${formatShape(lowRank.shape)}`,
+      );
     }
     if (target.shape[0] !== this.m || target.shape[1] !== this.n) {
-      throw new RangeError(`GaLoreProjector.projectBack: target must be ${this.m} x ${this.n}, got ${formatShape(target.shape)}`);
+      throw new RangeError(
+        `GaLoreProjector.projectBack: target must be ${this.m} x ${this.n}, got ${formatShape(target.shape)}`,
+      );
     }
     const { left, right } = this.requireBases('projectBack');
     tidy(() => {
@@ -196,7 +200,9 @@ export class GaLoreProjector {
 
   private checkGradient(grad: Tensor): void {
     if (grad.rank !== 2 || grad.shape[0] !== this.m || grad.shape[1] !== this.n) {
-      throw new RangeError(`GaLoreProjector: expected a ${this.m} x ${this.n} gradient, got ${formatShape(grad.shape)}`);
+      throw new RangeError(
+        `GaLoreProjector: expected a ${this.m} x ${this.n} gradient, got ${formatShape(grad.shape)}`,
+      );
     }
   }
 

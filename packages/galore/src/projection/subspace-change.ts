@@ -15,7 +15,7 @@
  *           variance v - m^2 that vary independently. Costs two small matmuls per moment, keeps
  *           history, but v' is an estimate (real coordinates are correlated).
  */
-import { type Tensor, add, cast, matmul, maximum, square, sub, tidy } from '@galore-ts/core';
+import { add, cast, matmul, maximum, square, sub, type Tensor, tidy } from '@galore-ts/core';
 import type { SubspaceBases } from './subspace.js';
 
 export const SUBSPACE_CHANGE_POLICIES = ['keep', 'reset', 'project'] as const;
@@ -70,4 +70,3 @@ export function changeFactor(v: Tensor, squaredChange: Tensor, side: 'left' | 'r
     return matmul(v.reshape([1, v.size]), squaredChange).reshape([v.size]);
   });
 }
-

@@ -6,7 +6,7 @@
  *   a small l x n matrix, l = r + oversampling. Far cheaper than an exact SVD when r << min(m, n).
  * Both return the bases in float32; which sides are returned is the caller's choice.
  */
-import { type Tensor, narrow, qr, seedWords, svd, tidy, zeros } from '@galore-ts/core';
+import { narrow, qr, seedWords, svd, type Tensor, tidy, zeros } from '@galore-ts/core';
 import { gemmInto } from './gemm.js';
 import type { ProjectionSides } from './sides.js';
 

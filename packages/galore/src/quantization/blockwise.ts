@@ -6,7 +6,7 @@
  * Round-trip error: an element x of a block with absmax a is stored as the codebook entry nearest
  * to x / a, so |x - x'| <= a * (half the gap between the two codebook entries around x / a).
  */
-import { type Backend, type Tensor, keep, tensor, withCategory, zeros } from '@galore-ts/core';
+import { type Backend, keep, type Tensor, tensor, withCategory, zeros } from '@galore-ts/core';
 import { dynamicQuantizationMap } from './dynamic-map.js';
 
 export const BLOCK_SIZES = [256, 2048] as const;
@@ -50,13 +50,17 @@ export function quantize(x: Tensor, signed: boolean, blockSize: number): { codes
 /** Quantises `x` into existing codes and absmax storages. */
 export function quantizeInto(x: Tensor, signed: boolean, blockSize: number, codes: Tensor, absmax: Tensor): void {
   const backend = x.backend;
-  backend.quantizeBlockwise(x.storage, codebookOn(backend, signed).storage, codes.storage, absmax.storage, { blockSize });
+  backend.quantizeBlockwise(x.storage, codebookOn(backend, signed).storage, codes.storage, absmax.storage, {
+    blockSize,
+  });
 }
 
 /** Dequantises into a fresh float32 tensor of `shape`. */
 export function dequantize(codes: Tensor, absmax: Tensor, signed: boolean, blockSize: number): Tensor {
   const backend = codes.backend;
   const out = zeros(codes.shape, { dtype: 'float32', backend });
-  backend.dequantizeBlockwise(codes.storage, codebookOn(backend, signed).storage, absmax.storage, out.storage, { blockSize });
+  backend.dequantizeBlockwise(codes.storage, codebookOn(backend, signed).storage, absmax.storage, out.storage, {
+    blockSize,
+  });
   return out;
 }

@@ -31,9 +31,14 @@ export function quantizedAdamStep(
   blockSize: number,
   chunk = QUANTIZED_CHUNK,
 ): void {
-  if (chunk % blockSize !== 0) throw new RangeError(`quantizedAdamStep: chunk ${chunk} is not a multiple of the block size ${blockSize}`);
+  if (chunk % blockSize !== 0)
+    throw new RangeError(`quantizedAdamStep: chunk ${chunk} is not a multiple of the block size ${blockSize}`);
   const size = target.size;
-  for (const [name, t] of [['grad', grad], ['m.codes', m.codes], ['v.codes', v.codes]] as const) {
+  for (const [name, t] of [
+    ['grad', grad],
+    ['m.codes', m.codes],
+    ['v.codes', v.codes],
+  ] as const) {
     if (t.size !== size) throw new RangeError(`quantizedAdamStep: ${name} has ${t.size} elements, the target ${size}`);
   }
   if (size <= chunk) {
@@ -57,7 +62,14 @@ export function quantizedAdamStep(
   }
 }
 
-function stepRange(target: Tensor, grad: Tensor, m: QuantizedMoment, v: QuantizedMoment, params: AdamWParams, blockSize: number): void {
+function stepRange(
+  target: Tensor,
+  grad: Tensor,
+  m: QuantizedMoment,
+  v: QuantizedMoment,
+  params: AdamWParams,
+  blockSize: number,
+): void {
   tidy(() => {
     const mf = dequantize(m.codes, m.absmax, m.signed, blockSize);
     const vf = dequantize(v.codes, v.absmax, v.signed, blockSize);
@@ -70,13 +82,21 @@ function stepRange(target: Tensor, grad: Tensor, m: QuantizedMoment, v: Quantize
 /** A copy of elements [start, start + length) of `t`, flat. */
 function rangeOf(t: Tensor, start: number, length: number): Tensor {
   const out = zeros([length], { dtype: t.dtype, backend: t.backend });
-  t.backend.copy(t.storage, { shape: [length], strides: [1], offset: start }, out.storage, { shape: [length], strides: [1], offset: 0 });
+  t.backend.copy(t.storage, { shape: [length], strides: [1], offset: start }, out.storage, {
+    shape: [length],
+    strides: [1],
+    offset: 0,
+  });
   return out;
 }
 
 /** Writes flat `part` into `t` at element `start`. */
 function writeRange(part: Tensor, t: Tensor, start: number): void {
-  t.backend.copy(part.storage, { shape: [part.size], strides: [1], offset: 0 }, t.storage, { shape: [part.size], strides: [1], offset: start });
+  t.backend.copy(part.storage, { shape: [part.size], strides: [1], offset: 0 }, t.storage, {
+    shape: [part.size],
+    strides: [1],
+    offset: start,
+  });
 }
 
 function momentRange(q: QuantizedMoment, start: number, length: number, blockSize: number): QuantizedMoment {

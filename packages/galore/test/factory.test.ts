@@ -1,0 +1,142 @@
+import { AdamW, LlamaForCausalLM, manualSeed, randn, tensor } from '@galore-ts/core';
+import { describe, expect, it } from 'vitest';
+import {
+  AdamW8bit,
+  createOptimizer,
+  GaLoreAdafactor,
+  GaLoreAdamW,
+  GaLoreAdamW8bit,
+  OPTIMIZER_NAMES,
+  selectTargets,
+} from '../src/index.js';
+
+function tinyLlama() {
+  manualSeed(0);
+  return new LlamaForCausalLM({
+    vocab_size: 32,
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+  });
+}
+
+describe('target selection (optim_target_modules)', () => {
+  it('defaults to the attention and MLP linear weights of LLaMA', () => {
+    const { targets, others } = selectTargets(tinyLlama().namedParameters());
+    expect(targets.map(([n]) => n)).toEqual([
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
+      'model.layers.0.self_attn.o_proj.weight',
+      'model.layers.0.mlp.gate_proj.weight',
+      'model.layers.0.mlp.up_proj.weight',
+      'model.layers.0.mlp.down_proj.weight',
+    ]);
+    expect(others.map(([n]) => n)).toEqual([
+      'model.embed_tokens.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.post_attention_layernorm.weight',
+      'model.norm.weight',
+      'lm_head.weight',
+    ]);
+  });
+
+  it('matches a single string as a full regular expression, list entries as names, substrings or regexes', () => {
+    const names = (t: Parameters<typeof selectTargets>[1]) =>
+      selectTargets(tinyLlama().namedParameters(), t).targets.map(([n]) => n);
+    expect(names('.*\\.(q|v)_proj')).toEqual([
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
+    ]);
+    expect(names(['q_proj', '.*mlp\\.down_proj'])).toEqual([
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.mlp.down_proj.weight',
+    ]);
+    // A lone string is a regular expression for the whole module name, so a bare suffix matches nothing.
+    expect(() => names('q_proj')).toThrow(/"q_proj" match no parameter/);
+  });
+
+  it('errors on a pattern that matches nothing, listing the modules', () => {
+    expect(() => selectTargets(tinyLlama().namedParameters(), ['attn', 'feed_forward'])).toThrow(
+      /target pattern\(s\) "feed_forward" match no parameter; modules with weights are: model.embed_tokens, /,
+    );
+  });
+
+  it('errors when a pattern selects a weight that is not 2-D', () => {
+    expect(() => selectTargets(tinyLlama().namedParameters(), ['layernorm'])).toThrow(
+      /'model.layers.0.input_layernorm.weight' matches the target pattern "layernorm" but has shape \[8\]; GaLore projects 2-D weights only/,
+    );
+  });
+});
+
+describe('createOptimizer', () => {
+  it.each([
+    ['adamw', AdamW, false],
+    ['adamw_8bit', AdamW8bit, false],
+    ['galore_adamw', GaLoreAdamW, false],
+    ['galore_adamw_8bit', GaLoreAdamW8bit, false],
+    ['galore_adafactor', GaLoreAdafactor, false],
+    ['galore_adamw_layerwise', GaLoreAdamW, true],
+    ['galore_adamw_8bit_layerwise', GaLoreAdamW8bit, true],
+    ['galore_adafactor_layerwise', GaLoreAdafactor, true],
+  ] as const)('%s', (name, cls, layerwise) => {
+    expect(OPTIMIZER_NAMES).toContain(name);
+    const setup = createOptimizer(name, tinyLlama().namedParameters(), { rank: 4 });
+    expect(setup.optimizer).toBeInstanceOf(cls);
+    expect(setup.layerwise !== null).toBe(layerwise);
+    expect(setup.projected.length).toBe(name.startsWith('galore') ? 7 : 0);
+    if (name.startsWith('galore')) {
+      const projectedGroup = setup.optimizer.paramGroups.find((g) => g.options.rank !== undefined)!;
+      expect(projectedGroup.options).toMatchObject({ rank: 4, updateProjGap: 200, scale: 0.25, projType: 'std' });
+    }
+    setup.layerwise?.dispose();
+  });
+
+  it('uses the paper defaults (rank 128, T 200, alpha 0.25) when none are given', () => {
+    const setup = createOptimizer('galore_adamw', tinyLlama().namedParameters());
+    expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 128, updateProjGap: 200, scale: 0.25 });
+  });
+
+  it('galore_adafactor uses a fixed lr as Hugging Face sets it up', () => {
+    const setup = createOptimizer('galore_adafactor', tinyLlama().namedParameters(), { lr: 0.01 });
+    expect(setup.optimizer.paramGroups[0]!.options).toMatchObject({
+      lr: 0.01,
+      relativeStep: false,
+      scaleParameter: false,
+    });
+  });
+
+  it('rejects unknown names and invalid options before training', () => {
+    const params = () => tinyLlama().namedParameters();
+    expect(() => createOptimizer('galore_sgd', params())).toThrow(
+      /unknown optimizer 'galore_sgd'; expected one of adamw, adamw_8bit/,
+    );
+    expect(() => createOptimizer('galore_adamw', params(), { rank: -1 })).toThrow(
+      /rank must be a positive integer, got -1/,
+    );
+    expect(() => createOptimizer('galore_adamw', params(), { updateProjGap: 0 })).toThrow(
+      /updateProjGap must be a positive integer/,
+    );
+    expect(() => createOptimizer('galore_adamw', params(), { projType: 'sideways' as 'std' })).toThrow(
+      /projType must be one of/,
+    );
+    expect(() => createOptimizer('galore_adamw', params(), { targetModules: ['nope'] })).toThrow(
+      /"nope" match no parameter/,
+    );
+  });
+
+  it('accepts plain [name, tensor] pairs', () => {
+    const w = randn([6, 6], { requiresGrad: true });
+    const b = tensor([0, 0, 0], { requiresGrad: true });
+    const setup = createOptimizer(
+      'galore_adamw',
+      [
+        ['block.mlp.fc.weight', w],
+        ['block.mlp.fc.bias', b],
+      ],
+      { rank: 2 },
+    );
+    expect(setup.projected).toEqual(['block.mlp.fc.weight']);
+  });
+});
