@@ -1,7 +1,7 @@
 /**
  * Matmul GFLOPS of @galore-ts/backend-webgpu next to @tensorflow/tfjs-backend-webgpu on the same
  * dawn adapter, at 256, 512 and 1024 (square, f32). Run by hand: `npx tsx bench/webgpu.ts`.
- * Options: SIZES=256,512 REPS=10 SKIP_TFJS=1 TILING=... (see tilingFromEnv) DAWN_FLAGS='a=b c=d'.
+ * Options: SIZES=256,512 REPS=10 SKIP_TFJS=1 DTYPE=bfloat16 TILING=... (see tilingFromEnv) DAWN_FLAGS='a=b c=d'.
  */
 import { create, globals } from 'webgpu';
 import { createWebGPUBackend } from '../packages/backend-webgpu/src/index.js';
@@ -9,6 +9,8 @@ import type { AnyTiling } from '../packages/backend-webgpu/src/kernels/matmul.js
 
 const sizes = (process.env.SIZES ?? '256,512,1024').split(',').map(Number);
 const reps = Number(process.env.REPS ?? 10);
+/** Storage dtype of our operands (tfjs always runs float32). */
+const dtype = (process.env.DTYPE ?? 'float32') as 'float32' | 'bfloat16' | 'float16';
 
 /** TILING=tm,wg,cn (row-block), s,S,rows,cn (subgroup) or wgX,wgY,tm,tn,bk (tiled). */
 function tilingFromEnv(): AnyTiling | undefined {
@@ -57,15 +59,27 @@ function gflops(n: number, ms: number): number {
 async function ours(n: number): Promise<Timing> {
   const tiling = tilingFromEnv();
   const dawnFlags = process.env.DAWN_FLAGS ? process.env.DAWN_FLAGS.split(' ') : undefined;
-  const backend = await createWebGPUBackend({ ...(tiling ? { matmulTiling: tiling } : {}), ...(dawnFlags ? { dawnFlags } : {}) });
+  const backend = await createWebGPUBackend({
+    ...(tiling ? { matmulTiling: tiling } : {}),
+    ...(dawnFlags ? { dawnFlags } : {}),
+  });
   try {
-    const a = backend.alloc(n * n, 'float32', 'other');
-    const b = backend.alloc(n * n, 'float32', 'other');
-    const out = backend.alloc(n * n, 'float32', 'other');
-    backend.write(a, randomMatrix(n));
-    backend.write(b, randomMatrix(n));
+    const input = (): ReturnType<typeof backend.alloc> => {
+      const f32 = backend.alloc(n * n, 'float32', 'other');
+      backend.write(f32, randomMatrix(n));
+      if (dtype === 'float32') return f32;
+      const narrow = backend.alloc(n * n, dtype, 'other');
+      backend.cast(f32, narrow);
+      return narrow;
+    };
+    const a = input();
+    const b = input();
+    const out = backend.alloc(n * n, dtype, 'other');
     const params = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-    return await timeIt(() => backend.matmul(a, b, out, params), () => backend.sync());
+    return await timeIt(
+      () => backend.matmul(a, b, out, params),
+      () => backend.sync(),
+    );
   } finally {
     await backend.destroy();
   }
@@ -74,7 +88,8 @@ async function ours(n: number): Promise<Timing> {
 async function tfjs(n: number): Promise<Timing> {
   Object.assign(globalThis, globals);
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
-  if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true });
+  if (!g.navigator?.gpu)
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true });
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-webgpu');
   await tf.setBackend('webgpu');
@@ -97,11 +112,17 @@ function describe(n: number, t: Timing): string {
   return `${gflops(n, t.wallMs).toFixed(2)} GFLOPS (${gflops(n, t.cpuMs).toFixed(2)} per CPU-second)`;
 }
 
-console.log(`cores: ${(await import('node:os')).cpus().length}, load average: ${(await import('node:os')).loadavg()[0]?.toFixed(2)}`);
+console.log(
+  `cores: ${(await import('node:os')).cpus().length}, load average: ${(await import('node:os')).loadavg()[0]?.toFixed(2)}`,
+);
 for (const n of sizes) {
   const mine = await ours(n);
   const theirs = process.env.SKIP_TFJS ? null : await tfjs(n);
-  const ratio = theirs ? `  ratio ${(theirs.wallMs / mine.wallMs).toFixed(2)}x wall, ${(theirs.cpuMs / mine.cpuMs).toFixed(2)}x CPU` : '';
-  console.log(`${n}x${n}: galore-ts ${describe(n, mine)} | tfjs-webgpu ${theirs ? describe(n, theirs) : '-'}${ratio}`);
+  const ratio = theirs
+    ? `  ratio ${(theirs.wallMs / mine.wallMs).toFixed(2)}x wall, ${(theirs.cpuMs / mine.cpuMs).toFixed(2)}x CPU`
+    : '';
+  console.log(
+    `${n}x${n} ${dtype}: galore-ts ${describe(n, mine)} | tfjs-webgpu ${theirs ? describe(n, theirs) : '-'}${ratio}`,
+  );
 }
 process.exit(0);

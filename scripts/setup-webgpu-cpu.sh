@@ -19,6 +19,17 @@ if [ "$codename" != "bookworm" ]; then
   exit 1
 fi
 
+lavapipe_icd() {
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -n 1 || true
+}
+
+# Already done on an earlier run: nothing to fetch.
+installed="$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
+if [[ "$installed" == *bpo12* ]] && [ -n "$(lavapipe_icd)" ]; then
+  echo "setup-webgpu-cpu: lavapipe already installed (mesa-vulkan-drivers $installed)"
+  exit 0
+fi
+
 # Is bookworm-backports (main) already among the apt sources, in either format?
 has_backports() {
   grep -RqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
@@ -53,7 +64,7 @@ apt-get update -qq
 apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers
 
 # Report what dawn will find.
-icd="$(ls /usr/share/vulkan/icd.d/lvp_icd*.json 2>/dev/null | head -n 1 || true)"
+icd="$(lavapipe_icd)"
 if [ -z "$icd" ]; then
   echo "setup-webgpu-cpu: mesa-vulkan-drivers installed but no lavapipe ICD found in /usr/share/vulkan/icd.d" >&2
   exit 1

@@ -48,7 +48,8 @@ import { GpuStorage } from './storage.js';
  */
 function chooseMatmulKernel(report: WebGPUAdapterReport): AnyTiling {
   if (!report.isSoftware) return DEFAULT_TILING;
-  if (report.subgroupSize !== null && report.subgroupSize <= 16) return { subgroup: report.subgroupSize, rows: 2 * report.subgroupSize, cn: 8 };
+  if (report.subgroupSize !== null && report.subgroupSize <= 16)
+    return { subgroup: report.subgroupSize, rows: 2 * report.subgroupSize, cn: 8 };
   return DEFAULT_ROWBLOCK;
 }
 
@@ -72,9 +73,14 @@ export class WebGPUBackend implements Backend {
     this.info = context.report;
     this.tiling = options.matmulTiling ?? chooseMatmulKernel(context.report);
     this.executor = new Executor(context.device);
-    this.pool = new BufferPool(context.device, options.poolCacheBytes ?? 2 ** 30, (buffers) => this.executor.destroyWhenIdle(buffers));
+    this.pool = new BufferPool(context.device, options.poolCacheBytes ?? 2 ** 30, (buffers) =>
+      this.executor.destroyWhenIdle(buffers),
+    );
     const limits = context.report.limits;
-    const maxBinding = Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Number.POSITIVE_INFINITY);
+    const maxBinding = Math.min(
+      limits.maxStorageBufferBindingSize,
+      options.maxBindingBytes ?? Number.POSITIVE_INFINITY,
+    );
     this.ctx = new KernelContext(
       this.executor,
       this,
@@ -99,15 +105,21 @@ export class WebGPUBackend implements Backend {
   alloc(size: number, dtype: DType, category: MemoryCategory): Storage {
     this.live();
     assertDType(dtype, 'WebGPUBackend.alloc');
-    if (!this.supportsDType(dtype)) throw new TypeError('WebGPUBackend.alloc: float64 is not supported (WGSL has no f64); use float32');
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`WebGPUBackend.alloc: size must be a non-negative integer; got ${size}`);
+    if (!this.supportsDType(dtype))
+      throw new TypeError('WebGPUBackend.alloc: float64 is not supported (WGSL has no f64); use float32');
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError(`WebGPUBackend.alloc: size must be a non-negative integer; got ${size}`);
     if (!MEMORY_CATEGORIES.includes(category)) {
-      throw new TypeError(`WebGPUBackend.alloc: unknown memory category ${JSON.stringify(category)}; expected one of ${MEMORY_CATEGORIES.join(', ')}`);
+      throw new TypeError(
+        `WebGPUBackend.alloc: unknown memory category ${JSON.stringify(category)}; expected one of ${MEMORY_CATEGORIES.join(', ')}`,
+      );
     }
     const bytes = size * DTYPE_BYTES[dtype];
     const limit = this.info.limits.maxBufferSize;
     if (bytes > limit) {
-      throw new RangeError(`WebGPUBackend.alloc: ${dtype}[${size}] needs ${bytes} bytes; this adapter's maxBufferSize is ${limit} bytes`);
+      throw new RangeError(
+        `WebGPUBackend.alloc: ${dtype}[${size}] needs ${bytes} bytes; this adapter's maxBufferSize is ${limit} bytes`,
+      );
     }
     const device = this.executor.device;
     device.pushErrorScope('out-of-memory');
@@ -116,7 +128,12 @@ export class WebGPUBackend implements Backend {
       device.popErrorScope().then((error) => {
         if (error) {
           const live = this.tracker.snapshot().totalLive;
-          this.executor.fail(new Error(`WebGPU out of memory allocating ${bytes} bytes for ${dtype}[${size}] (${live} bytes live): ${error.message}`), true);
+          this.executor.fail(
+            new Error(
+              `WebGPU out of memory allocating ${bytes} bytes for ${dtype}[${size}] (${live} bytes live): ${error.message}`,
+            ),
+            true,
+          );
         }
       }),
     );
@@ -135,7 +152,8 @@ export class WebGPUBackend implements Backend {
 
   retag(storage: Storage, category: MemoryCategory): void {
     const s = this.ctx.storage(storage, 'WebGPUBackend.retag', 'storage');
-    if (!MEMORY_CATEGORIES.includes(category)) throw new TypeError(`WebGPUBackend.retag: unknown memory category ${JSON.stringify(category)}`);
+    if (!MEMORY_CATEGORIES.includes(category))
+      throw new TypeError(`WebGPUBackend.retag: unknown memory category ${JSON.stringify(category)}`);
     this.tracker.retagged(s.byteLength, s.category, category);
     s.setCategory(category);
   }
@@ -147,7 +165,8 @@ export class WebGPUBackend implements Backend {
       const got = (data as object | null)?.constructor?.name ?? typeof data;
       throw new TypeError(`WebGPUBackend.write: ${s.dtype} storage takes a ${expected.name}; got ${got}`);
     }
-    if (data.length !== s.size) throw new RangeError(`WebGPUBackend.write: storage has ${s.size} elements; data has ${data.length}`);
+    if (data.length !== s.size)
+      throw new RangeError(`WebGPUBackend.write: storage has ${s.size} elements; data has ${data.length}`);
     const snapshot = data.slice(); // the caller may reuse its array before a deferred upload runs
     const buffer = s.buffer;
     this.executor.run(() => this.executor.upload(buffer, snapshot));
@@ -258,7 +277,12 @@ export class WebGPUBackend implements Backend {
 
   /** Host fallback: downloads `a`, runs the CPU backend's Jacobi SVD, uploads the factors. */
   svd(a: Storage, m: number, n: number, u: Storage, s: Storage, vt: Storage): void {
-    const args = [this.s(a, 'svd', 'a'), this.s(u, 'svd', 'u'), this.s(s, 'svd', 's'), this.s(vt, 'svd', 'vt')] as const;
+    const args = [
+      this.s(a, 'svd', 'a'),
+      this.s(u, 'svd', 'u'),
+      this.s(s, 'svd', 's'),
+      this.s(vt, 'svd', 'vt'),
+    ] as const;
     this.live();
     hostSvd(this.executor, args[0], m, n, args[1], args[2], args[3]);
   }
@@ -297,24 +321,52 @@ export class WebGPUBackend implements Backend {
   }
 
   softmaxBackward(y: Storage, dy: Storage, dx: Storage, rows: number, cols: number): void {
-    const a = [this.s(y, 'softmaxBackward', 'y'), this.s(dy, 'softmaxBackward', 'dy'), this.s(dx, 'softmaxBackward', 'dx')] as const;
+    const a = [
+      this.s(y, 'softmaxBackward', 'y'),
+      this.s(dy, 'softmaxBackward', 'dy'),
+      this.s(dx, 'softmaxBackward', 'dx'),
+    ] as const;
     this.enqueue(() => softmaxBackward(this.ctx, a[0], a[1], a[2], rows, cols));
   }
 
   logSoftmaxBackward(y: Storage, dy: Storage, dx: Storage, rows: number, cols: number): void {
-    const a = [this.s(y, 'logSoftmaxBackward', 'y'), this.s(dy, 'logSoftmaxBackward', 'dy'), this.s(dx, 'logSoftmaxBackward', 'dx')] as const;
+    const a = [
+      this.s(y, 'logSoftmaxBackward', 'y'),
+      this.s(dy, 'logSoftmaxBackward', 'dy'),
+      this.s(dx, 'logSoftmaxBackward', 'dx'),
+    ] as const;
     this.enqueue(() => logSoftmaxBackward(this.ctx, a[0], a[1], a[2], rows, cols));
   }
 
-  crossEntropy(logits: Storage, targets: Storage, loss: Storage, rows: number, cols: number, ignoreIndex: number): void {
+  crossEntropy(
+    logits: Storage,
+    targets: Storage,
+    loss: Storage,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+  ): void {
     const k = 'crossEntropy';
     const a = [this.s(logits, k, 'logits'), this.s(targets, k, 'targets'), this.s(loss, k, 'loss')] as const;
     this.enqueue(() => crossEntropy(this.ctx, a[0], a[1], a[2], rows, cols, ignoreIndex));
   }
 
-  crossEntropyBackward(logits: Storage, targets: Storage, dloss: Storage, dx: Storage, rows: number, cols: number, ignoreIndex: number): void {
+  crossEntropyBackward(
+    logits: Storage,
+    targets: Storage,
+    dloss: Storage,
+    dx: Storage,
+    rows: number,
+    cols: number,
+    ignoreIndex: number,
+  ): void {
     const k = 'crossEntropyBackward';
-    const a = [this.s(logits, k, 'logits'), this.s(targets, k, 'targets'), this.s(dloss, k, 'dloss'), this.s(dx, k, 'dx')] as const;
+    const a = [
+      this.s(logits, k, 'logits'),
+      this.s(targets, k, 'targets'),
+      this.s(dloss, k, 'dloss'),
+      this.s(dx, k, 'dx'),
+    ] as const;
     this.enqueue(() => crossEntropyBackward(this.ctx, a[0], a[1], a[2], a[3], rows, cols, ignoreIndex));
   }
 
@@ -324,7 +376,16 @@ export class WebGPUBackend implements Backend {
     this.enqueue(() => rmsNorm(this.ctx, a[0], a[1], a[2], a[3], rows, cols, eps));
   }
 
-  rmsNormBackward(x: Storage, weight: Storage, rstd: Storage, dy: Storage, dx: Storage, dweight: Storage, rows: number, cols: number): void {
+  rmsNormBackward(
+    x: Storage,
+    weight: Storage,
+    rstd: Storage,
+    dy: Storage,
+    dx: Storage,
+    dweight: Storage,
+    rows: number,
+    cols: number,
+  ): void {
     const k = 'rmsNormBackward';
     const a = [
       this.s(x, k, 'x'),
@@ -338,7 +399,12 @@ export class WebGPUBackend implements Backend {
   }
 
   rope(x: Storage, cos: Storage, sin: Storage, out: Storage, params: RopeParams): void {
-    const a = [this.s(x, 'rope', 'x'), this.s(cos, 'rope', 'cos'), this.s(sin, 'rope', 'sin'), this.s(out, 'rope', 'out')] as const;
+    const a = [
+      this.s(x, 'rope', 'x'),
+      this.s(cos, 'rope', 'cos'),
+      this.s(sin, 'rope', 'sin'),
+      this.s(out, 'rope', 'out'),
+    ] as const;
     this.enqueue(() => rope(this.ctx, a[0], a[1], a[2], a[3], params));
   }
 
@@ -349,24 +415,45 @@ export class WebGPUBackend implements Backend {
 
   siluMulBackward(gate: Storage, up: Storage, dy: Storage, dgate: Storage, dup: Storage): void {
     const k = 'siluMulBackward';
-    const a = [this.s(gate, k, 'gate'), this.s(up, k, 'up'), this.s(dy, k, 'dy'), this.s(dgate, k, 'dgate'), this.s(dup, k, 'dup')] as const;
+    const a = [
+      this.s(gate, k, 'gate'),
+      this.s(up, k, 'up'),
+      this.s(dy, k, 'dy'),
+      this.s(dgate, k, 'dgate'),
+      this.s(dup, k, 'dup'),
+    ] as const;
     this.enqueue(() => siluMulBackward(this.ctx, a[0], a[1], a[2], a[3], a[4]));
   }
 
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, params: AdamWParams): void {
-    const a = [this.s(param, 'adamw', 'param'), this.s(grad, 'adamw', 'grad'), this.s(m, 'adamw', 'm'), this.s(v, 'adamw', 'v')] as const;
+    const a = [
+      this.s(param, 'adamw', 'param'),
+      this.s(grad, 'adamw', 'grad'),
+      this.s(m, 'adamw', 'm'),
+      this.s(v, 'adamw', 'v'),
+    ] as const;
     this.enqueue(() => adamw(this.ctx, a[0], a[1], a[2], a[3], params));
   }
 
   quantizeBlockwise(x: Storage, codebook: Storage, codes: Storage, absmax: Storage, params: QuantizeParams): void {
     const k = 'quantizeBlockwise';
-    const a = [this.s(x, k, 'x'), this.s(codebook, k, 'codebook'), this.s(codes, k, 'codes'), this.s(absmax, k, 'absmax')] as const;
+    const a = [
+      this.s(x, k, 'x'),
+      this.s(codebook, k, 'codebook'),
+      this.s(codes, k, 'codes'),
+      this.s(absmax, k, 'absmax'),
+    ] as const;
     this.enqueue(() => quantizeBlockwise(this.ctx, a[0], a[1], a[2], a[3], params));
   }
 
   dequantizeBlockwise(codes: Storage, codebook: Storage, absmax: Storage, out: Storage, params: QuantizeParams): void {
     const k = 'dequantizeBlockwise';
-    const a = [this.s(codes, k, 'codes'), this.s(codebook, k, 'codebook'), this.s(absmax, k, 'absmax'), this.s(out, k, 'out')] as const;
+    const a = [
+      this.s(codes, k, 'codes'),
+      this.s(codebook, k, 'codebook'),
+      this.s(absmax, k, 'absmax'),
+      this.s(out, k, 'out'),
+    ] as const;
     this.enqueue(() => dequantizeBlockwise(this.ctx, a[0], a[1], a[2], a[3], params));
   }
 }

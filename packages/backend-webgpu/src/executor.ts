@@ -27,6 +27,7 @@ export type BindingKind = 'uniform' | 'read' | 'write';
 const ARENA_BYTES = 64 * 1024;
 const PARAM_SLOT = 256; // the largest minUniformBufferOffsetAlignment WebGPU allows
 const MAX_PENDING_UPLOAD_BYTES = 64 * 1024 * 1024;
+const MAX_CACHED_BIND_GROUPS = 4096;
 
 export function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
@@ -36,13 +37,21 @@ export class Executor {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly pipelines = new Map<string, Kernel>();
-  private arena: GPUBuffer | null = null;
+  private readonly byKey = new Map<string, Kernel>();
+  /**
+   * One uniform buffer holds the parameters of every dispatch of a batch, written just before the
+   * batch is submitted. Reusing it across batches is safe: queue writes and submits run in order.
+   */
+  private readonly arena: GPUBuffer;
   private readonly arenaData = new ArrayBuffer(ARENA_BYTES);
   private arenaUsed = 0;
-  private readonly spareArenas: GPUBuffer[] = [];
-  /** Buffers this batch needs until the GPU has run it (staging, arena). */
+  /** Bind groups by kernel and buffer ranges: creating one is the costliest part of a dispatch. */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private readonly kernelIds = new WeakMap<Kernel, number>();
+  /** Buffers this batch needs until the GPU has run it (staging).*/
   private batchBuffers: GPUBuffer[] = [];
-  private spentArena: GPUBuffer | null = null;
   private pendingUploadBytes = 0;
   private failure: Error | null = null;
   private primaryFailure = false;
@@ -53,9 +62,11 @@ export class Executor {
   private blocked = false;
   private readonly backlog: Array<() => void> = [];
   private dispatchCount = 0;
+  private kernelCount = 0;
   private submitCount = 0;
 
   constructor(readonly device: GPUDevice) {
+    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST });
     this.lostSignal = device.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message}`;
       throw this.lostError();
@@ -102,6 +113,19 @@ export class Executor {
     return new Error(`WebGPU device lost (${this.lostReason}); create a new backend`);
   }
 
+  /**
+   * The kernel cached under `key`; `build` (code generation) runs only the first time, so the
+   * per-call cost of a kernel is a map lookup instead of building its WGSL text.
+   */
+  cachedKernel(key: string, build: () => { name: string; code: string; kinds: readonly BindingKind[] }): Kernel {
+    const cached = this.byKey.get(key);
+    if (cached) return cached;
+    const { name, code, kinds } = build();
+    const kernel = this.kernel(name, code, kinds);
+    this.byKey.set(key, kernel);
+    return kernel;
+  }
+
   /** The compiled pipeline for a WGSL source, compiled once per source text. */
   kernel(name: string, code: string, kinds: readonly BindingKind[]): Kernel {
     const key = `${kinds.join(',')}\n${code}`;
@@ -115,7 +139,10 @@ export class Executor {
       entries: kinds.map((kind, binding) => ({
         binding,
         visibility: 0x4, // GPUShaderStage.COMPUTE
-        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+        buffer:
+          kind === 'uniform'
+            ? { type: 'uniform' as const, hasDynamicOffset: true }
+            : { type: kind === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
       })),
     });
     const pipeline = this.device.createComputePipeline({
@@ -123,13 +150,23 @@ export class Executor {
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
     });
-    this.watch(this.device.popErrorScope().then(async (error) => {
-      if (!error) return;
-      const info = await module.getCompilationInfo();
-      const messages = info.messages.map((m) => `${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
-      const numbered = code.split('\n').map((line, i) => `${String(i + 1).padStart(4)} ${line}`).join('\n');
-      this.fail(new Error(`WebGPU backend: kernel ${name} failed to compile: ${error.message}\n${messages}\n${numbered}`), true);
-    }));
+    this.watch(
+      this.device.popErrorScope().then(async (error) => {
+        if (!error) return;
+        const info = await module.getCompilationInfo();
+        const messages = info.messages
+          .map((m) => `${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`)
+          .join('\n');
+        const numbered = code
+          .split('\n')
+          .map((line, i) => `${String(i + 1).padStart(4)} ${line}`)
+          .join('\n');
+        this.fail(
+          new Error(`WebGPU backend: kernel ${name} failed to compile: ${error.message}\n${messages}\n${numbered}`),
+          true,
+        );
+      }),
+    );
     const kernel = { name, pipeline, layout };
     this.pipelines.set(key, kernel);
     return kernel;
@@ -186,20 +223,47 @@ export class Executor {
     }
   }
 
-  /** Writes a dispatch's parameters into the batch's uniform arena and returns their binding. */
-  private params(words: ArrayBuffer): Binding {
-    const size = alignUp(Math.max(words.byteLength, 16), 16);
-    if (size > PARAM_SLOT) throw new Error(`internal: kernel parameters take ${size} bytes; at most ${PARAM_SLOT}`);
+  /** Writes a dispatch's parameters into the arena; returns their dynamic offset. */
+  private params(words: ArrayBuffer): number {
+    if (words.byteLength > PARAM_SLOT)
+      throw new Error(`internal: kernel parameters take ${words.byteLength} bytes; at most ${PARAM_SLOT}`);
     if (this.arenaUsed + PARAM_SLOT > ARENA_BYTES) this.flush();
-    if (!this.arena) {
-      this.arena =
-        this.spareArenas.pop() ??
-        this.device.createBuffer({ size: ARENA_BYTES, usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST });
-    }
     new Uint8Array(this.arenaData, this.arenaUsed, words.byteLength).set(new Uint8Array(words));
-    const binding = { buffer: this.arena, offset: this.arenaUsed, size };
+    const offset = this.arenaUsed;
     this.arenaUsed += PARAM_SLOT;
-    return binding;
+    return offset;
+  }
+
+  private idOf(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
+  }
+
+  /** The bind group of `kernel` over these ranges (parameters, if any, at a dynamic offset). */
+  private bindGroup(kernel: Kernel, bindings: readonly Binding[], withParams: boolean): GPUBindGroup {
+    let kernelId = this.kernelIds.get(kernel);
+    if (kernelId === undefined) {
+      kernelId = ++this.kernelCount;
+      this.kernelIds.set(kernel, kernelId);
+    }
+    let key = `${kernelId}`;
+    for (const b of bindings) key += `|${this.idOf(b.buffer)}:${b.offset}:${b.size}`;
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached;
+    const entries: GPUBindGroupEntry[] = [];
+    if (withParams) entries.push({ binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAM_SLOT } });
+    const base = withParams ? 1 : 0;
+    bindings.forEach((b, i) => {
+      entries.push({ binding: base + i, resource: { buffer: b.buffer, offset: b.offset, size: b.size } });
+    });
+    const group = this.device.createBindGroup({ layout: kernel.layout, entries });
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear(); // simple bound; refills fast
+    this.bindGroups.set(key, group);
+    return group;
   }
 
   /**
@@ -208,19 +272,12 @@ export class Executor {
    */
   dispatch(kernel: Kernel, bindings: readonly Binding[], params: ArrayBuffer | null, groups: readonly number[]): void {
     if (groups.some((g) => g === 0)) return;
-    const entries: GPUBindGroupEntry[] = [];
-    if (params) {
-      const p = this.params(params);
-      entries.push({ binding: 0, resource: { buffer: p.buffer, offset: p.offset, size: p.size } });
-    }
-    const base = params ? 1 : 0;
-    bindings.forEach((b, i) => {
-      entries.push({ binding: base + i, resource: { buffer: b.buffer, offset: b.offset, size: b.size } });
-    });
-    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const offset = params ? this.params(params) : null;
+    const bindGroup = this.bindGroup(kernel, bindings, params !== null);
     if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
     this.pass.setPipeline(kernel.pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    if (offset === null) this.pass.setBindGroup(0, bindGroup);
+    else this.pass.setBindGroup(0, bindGroup, [offset]);
     this.pass.dispatchWorkgroups(groups[0] as number, groups[1] ?? 1, groups[2] ?? 1);
     this.dispatchCount++;
   }
@@ -229,7 +286,11 @@ export class Executor {
   upload(buffer: GPUBuffer, data: ArrayBufferView): void {
     const size = alignUp(data.byteLength, 4);
     if (size === 0) return;
-    const staging = this.device.createBuffer({ size, usage: BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.MAP_WRITE, mappedAtCreation: true });
+    const staging = this.device.createBuffer({
+      size,
+      usage: BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.MAP_WRITE,
+      mappedAtCreation: true,
+    });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
     this.endPass();
@@ -257,10 +318,8 @@ export class Executor {
   flush(): void {
     this.endPass();
     if (!this.encoder) return;
-    if (this.arena) {
-      this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, Math.max(this.arenaUsed, 16));
-      this.batchBuffers.push(this.arena);
-      this.arena = null;
+    if (this.arenaUsed > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaUsed);
       this.arenaUsed = 0;
     }
     const commands = this.encoder.finish();
@@ -275,8 +334,7 @@ export class Executor {
 
   private recycle(buffers: GPUBuffer[]): void {
     for (const buffer of buffers) {
-      if (buffer.usage & BUFFER_USAGE.UNIFORM && this.spareArenas.length < 4) this.spareArenas.push(buffer);
-      else buffer.destroy();
+      buffer.destroy();
     }
   }
 
@@ -328,7 +386,8 @@ export class Executor {
     } catch {
       // the device is going away; errors were reported to the calls that saw them
     } finally {
-      for (const a of this.spareArenas) a.destroy();
+      this.bindGroups.clear();
+      this.arena.destroy();
       this.device.destroy();
     }
   }

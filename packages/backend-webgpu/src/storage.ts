@@ -34,7 +34,8 @@ export class GpuStorage implements Storage {
 
   /** The buffer holding the elements; throws once the storage is freed. */
   get buffer(): GPUBuffer {
-    if (!this.gpuBuffer) throw new Error(`WebGPU storage #${this.id} (${this.dtype}[${this.size}]) was used after free`);
+    if (!this.gpuBuffer)
+      throw new Error(`WebGPU storage #${this.id} (${this.dtype}[${this.size}]) was used after free`);
     return this.gpuBuffer;
   }
 

@@ -25,7 +25,8 @@ export function packOf(dtype: DType): 1 | 2 | 4 {
 function arrayElement(dtype: DType): string {
   if (dtype === 'float32') return 'f32';
   if (dtype === 'int32') return 'i32';
-  if (dtype === 'float64') throw new TypeError('WebGPU backend: float64 is not supported (WGSL has no f64); use float32');
+  if (dtype === 'float64')
+    throw new TypeError('WebGPU backend: float64 is not supported (WGSL has no f64); use float32');
   return 'u32';
 }
 
@@ -89,7 +90,8 @@ export function loader(op: Operand): string {
 export function intLoader(op: Operand): string {
   const n = op.name;
   if (op.dtype === 'int32') return `fn ldi_${n}(i: u32) -> i32 { return ${op.array ?? n}[i]; }`;
-  if (op.dtype === 'uint8') return `fn ldi_${n}(i: u32) -> i32 { return i32((${word(op, 'i >> 2u')} >> ((i & 3u) * 8u)) & 0xffu); }`;
+  if (op.dtype === 'uint8')
+    return `fn ldi_${n}(i: u32) -> i32 { return i32((${word(op, 'i >> 2u')} >> ((i & 3u) * 8u)) & 0xffu); }`;
   return `fn ldi_${n}(i: u32) -> i32 { return i32(ld_${n}(i)); }`;
 }
 

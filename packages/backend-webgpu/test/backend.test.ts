@@ -3,11 +3,18 @@
  * adapter), tensors split across bindings, the host SVD's place in the stream, pooling, batching,
  * memory tracking and the errors a user sees.
  */
-import { type Backend, createCpuBackend, type HostArray, type MatmulParams, philoxFill, type Storage } from '@galore-ts/core';
+import {
+  type Backend,
+  createCpuBackend,
+  type HostArray,
+  type MatmulParams,
+  philoxFill,
+  type Storage,
+} from '@galore-ts/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROWBLOCK, DEFAULT_TILING } from '../src/kernels/matmul.js';
 import { type WebGPUBackend, webgpuInfo } from '../src/index.js';
+import { DEFAULT_ROWBLOCK, DEFAULT_TILING } from '../src/kernels/matmul.js';
 import { openForTest } from './open.js';
 
 const cpu = createCpuBackend();
@@ -127,7 +134,16 @@ describe('matmul kernels', () => {
   it('reads bfloat16 and float16 inputs and writes 16-bit outputs rounded once', async (context) => {
     if (!gpu) return context.skip(skip);
     for (const dtype of ['bfloat16', 'float16'] as const) {
-      const params: MatmulParams = { batch: 1, m: 9, n: 11, k: 13, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 };
+      const params: MatmulParams = {
+        batch: 1,
+        m: 9,
+        n: 11,
+        k: 13,
+        transA: false,
+        transB: true,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      };
       const run = async (be: Backend) => {
         const cast = (data: Float32Array) => {
           const f = upload(be, data);
@@ -165,7 +181,15 @@ describe('storages larger than one binding', () => {
       const v = be.alloc(SIZE, 'float32', 'optimizer');
       be.fill(m, 0.5);
       be.random(v, { distribution: 'uniform', seed: [3, 4], offset: 10, a: 0, b: 1 });
-      be.adamw(back, x, m, v, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, biasCorrection1: 0.1, biasCorrection2: 0.001 });
+      be.adamw(back, x, m, v, {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        biasCorrection1: 0.1,
+        biasCorrection2: 0.001,
+      });
       return [await be.read(back), await be.read(m), await be.read(v)];
     };
     const [got, want] = [await run(small), await run(cpu)];
@@ -248,7 +272,9 @@ describe('errors', () => {
     const x = g.alloc(4, 'float32', 'activation');
     const foreign = cpu.alloc(4, 'float32', 'activation');
     expect(() => g.unary('exp', foreign, x)).toThrow(/x must be a WebGPU storage; got one from backend "cpu"/);
-    expect(() => g.unary('exp', x, g.alloc(5, 'float32', 'activation'))).toThrow(/out has 5 elements; expected x.size = 4/);
+    expect(() => g.unary('exp', x, g.alloc(5, 'float32', 'activation'))).toThrow(
+      /out has 5 elements; expected x.size = 4/,
+    );
     expect(() => g.write(x, new Int32Array(4))).toThrow(/float32 storage takes a Float32Array; got Int32Array/);
     expect(() => g.alloc(4, 'float64', 'other')).toThrow(/float64 is not supported/);
     g.free(x);

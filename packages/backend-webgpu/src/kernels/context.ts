@@ -1,10 +1,10 @@
 /** What every kernel module needs from the backend: the executor, limits, and checked bindings. */
 import type { DType, Storage } from '@galore-ts/core';
 import { DTYPE_BYTES } from '@galore-ts/core';
+import type { BindingKind } from '../executor.js';
 import { alignUp, type Binding, type Executor } from '../executor.js';
 import { GpuStorage } from '../storage.js';
 import { groupsFor, type Operand } from '../wgsl.js';
-import type { BindingKind } from '../executor.js';
 
 /** The layout of a kernel with a parameter block at binding 0 and `ops` after it. */
 export function bindingKinds(ops: readonly Operand[], withParams = true): BindingKind[] {
@@ -30,7 +30,13 @@ export class KernelContext {
    */
   scratch(size: number, dtype: DType): GpuStorage {
     const bytes = size * DTYPE_BYTES[dtype];
-    return new GpuStorage(this.owner as GpuStorage['backend'], size, dtype, 'other', this.workspace.acquire(Math.max(bytes, 4)));
+    return new GpuStorage(
+      this.owner as GpuStorage['backend'],
+      size,
+      dtype,
+      'other',
+      this.workspace.acquire(Math.max(bytes, 4)),
+    );
   }
 
   releaseScratch(s: GpuStorage): void {
@@ -77,7 +83,8 @@ export class KernelContext {
     const widest = Math.max(...dtypes.map((d) => DTYPE_BYTES[d]));
     const unit = Math.max(1024, this.minOffsetAlignment);
     const chunk = Math.floor((this.maxBindingBytes - 16) / widest / unit) * unit;
-    if (chunk <= 0) throw new RangeError(`WebGPU backend: maxStorageBufferBindingSize ${this.maxBindingBytes} is too small`);
+    if (chunk <= 0)
+      throw new RangeError(`WebGPU backend: maxStorageBufferBindingSize ${this.maxBindingBytes} is too small`);
     return chunk;
   }
 

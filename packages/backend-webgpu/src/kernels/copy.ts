@@ -25,7 +25,9 @@ import { collapse, contiguousStrides } from './map.js';
 
 function checkView(view: View, s: GpuStorage, kernel: string, role: string): void {
   if (view.strides.length !== view.shape.length) {
-    throw new RangeError(`${kernel}: ${role} view has ${view.shape.length} dimensions but ${view.strides.length} strides`);
+    throw new RangeError(
+      `${kernel}: ${role} view has ${view.shape.length} dimensions but ${view.strides.length} strides`,
+    );
   }
   if (!Number.isSafeInteger(view.offset) || view.offset < 0) {
     throw new RangeError(`${kernel}: ${role} view offset must be a non-negative integer; got ${view.offset}`);
@@ -33,14 +35,17 @@ function checkView(view: View, s: GpuStorage, kernel: string, role: string): voi
   let lo = view.offset;
   let hi = view.offset;
   view.shape.forEach((size, d) => {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${kernel}: ${role} view shape [${view.shape.join(', ')}] must hold non-negative integers`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError(`${kernel}: ${role} view shape [${view.shape.join(', ')}] must hold non-negative integers`);
     const step = (view.strides[d] as number) * (size - 1);
     if (step < 0) lo += step;
     else hi += step;
   });
   if (view.shape.some((d) => d === 0)) return;
   if (lo < 0 || hi >= s.size) {
-    throw new RangeError(`${kernel}: ${role} view (shape [${view.shape.join(', ')}], strides [${view.strides.join(', ')}], offset ${view.offset}) reaches elements ${lo}..${hi}; the storage has ${s.size}`);
+    throw new RangeError(
+      `${kernel}: ${role} view (shape [${view.shape.join(', ')}], strides [${view.strides.join(', ')}], offset ${view.offset}) reaches elements ${lo}..${hi}; the storage has ${s.size}`,
+    );
   }
 }
 
@@ -78,7 +83,12 @@ function copyCode(src: GpuStorage, dst: GpuStorage, rank: number, fields: readon
   const s: Operand = { name: 'src', dtype: src.dtype, mode: 'read' };
   const d: Operand = { name: 'dst', dtype: dst.dtype, mode: 'atomic' };
   const same = src.dtype === dst.dtype;
-  const lines = ['  if (index >= p.n) { return; }', '  var rem = index;', '  var is = p.srcOffset;', '  var id = p.dstOffset;'];
+  const lines = [
+    '  if (index >= p.n) { return; }',
+    '  var rem = index;',
+    '  var is = p.srcOffset;',
+    '  var id = p.dstOffset;',
+  ];
   for (let k = rank - 1; k >= 0; k--) {
     lines.push(`  let c${k} = i32(rem % p.sh${k}); rem = rem / p.sh${k};`);
     lines.push(`  is += c${k} * p.ss${k}; id += c${k} * p.ds${k};`);
@@ -98,7 +108,9 @@ function copyCode(src: GpuStorage, dst: GpuStorage, rank: number, fields: readon
 export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: GpuStorage, dstView: View): void {
   const kernel = 'WebGPUBackend.copy';
   if (srcView.shape.length !== dstView.shape.length || srcView.shape.some((d, i) => d !== dstView.shape[i])) {
-    throw new RangeError(`${kernel}: views must have the same shape; got [${srcView.shape.join(', ')}] and [${dstView.shape.join(', ')}]`);
+    throw new RangeError(
+      `${kernel}: views must have the same shape; got [${srcView.shape.join(', ')}] and [${dstView.shape.join(', ')}]`,
+    );
   }
   checkView(srcView, src, kernel, 'src');
   checkView(dstView, dst, kernel, 'dst');
@@ -107,7 +119,11 @@ export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: Gp
   const { shape, strides } = collapse(srcView.shape, [srcView.strides, dstView.strides]);
   const [ss, ds] = strides as [number[], number[]];
   if (src.dtype === dst.dtype && tryBufferCopy(ctx, src, srcView.offset, dst, dstView.offset, shape, ss, ds)) return;
-  const fields: ParamField[] = [['n', 'u32'], ['srcOffset', 'i32'], ['dstOffset', 'i32']];
+  const fields: ParamField[] = [
+    ['n', 'u32'],
+    ['srcOffset', 'i32'],
+    ['dstOffset', 'i32'],
+  ];
   const values: Record<string, number> = { n: count, srcOffset: srcView.offset, dstOffset: dstView.offset };
   shape.forEach((size, k) => {
     fields.push([`sh${k}`, 'u32'], [`ss${k}`, 'i32'], [`ds${k}`, 'i32']);
@@ -119,7 +135,8 @@ export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: Gp
     { name: 'src', dtype: src.dtype, mode: 'read' },
     { name: 'dst', dtype: dst.dtype, mode: 'atomic' },
   ];
-  if (src === dst) throw new Error(`${kernel}: src and dst are the same storage; copy within one storage is not supported`);
+  if (src === dst)
+    throw new Error(`${kernel}: src and dst are the same storage; copy within one storage is not supported`);
   const compiled = ctx.executor.kernel(kernel, copyCode(src, dst, shape.length, fields), bindingKinds(ops));
   ctx.executor.dispatch(
     compiled,

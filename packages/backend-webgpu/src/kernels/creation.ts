@@ -3,7 +3,17 @@ import type { DType, RandomParams } from '@galore-ts/core';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '@galore-ts/core';
 import { alignUp } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
-import { declareBinding, declareParams, linearMain, type ParamField, PRELUDE, packOf, packParams, storeWord, WG } from '../wgsl.js';
+import {
+  declareBinding,
+  declareParams,
+  linearMain,
+  type ParamField,
+  PRELUDE,
+  packOf,
+  packParams,
+  storeWord,
+  WG,
+} from '../wgsl.js';
 import { expectFloating } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 
@@ -28,7 +38,10 @@ export function fillWord(dtype: DType, value: number): number {
   }
 }
 
-const FILL_FIELDS: ParamField[] = [['n', 'u32'], ['value', 'u32']];
+const FILL_FIELDS: ParamField[] = [
+  ['n', 'u32'],
+  ['value', 'u32'],
+];
 const FILL_CODE = [
   PRELUDE,
   declareParams(FILL_FIELDS),
@@ -102,7 +115,9 @@ function randomCode(out: GpuStorage, distribution: 'uniform' | 'normal'): string
   const stores: string[] = [];
   for (let w = 0; w < 4 / pack; w++) {
     const word = `index * ${4 / pack}u + ${w}u`;
-    stores.push(`  if (index * 4u + ${w * pack}u < p.n) { ${storeWord(op, word, lanes.slice(w * pack, w * pack + pack))} }`);
+    stores.push(
+      `  if (index * 4u + ${w * pack}u < p.n) { ${storeWord(op, word, lanes.slice(w * pack, w * pack + pack))} }`,
+    );
   }
   const body = `  if (index * 4u >= p.n) { return; }
   let lo = p.offsetLo + index;
@@ -117,13 +132,19 @@ export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams
   const kernel = 'WebGPUBackend.random';
   expectFloating(out, kernel, 'out');
   if (params.distribution !== 'uniform' && params.distribution !== 'normal') {
-    throw new RangeError(`${kernel}: distribution must be "uniform" or "normal"; got ${JSON.stringify(params.distribution)}`);
+    throw new RangeError(
+      `${kernel}: distribution must be "uniform" or "normal"; got ${JSON.stringify(params.distribution)}`,
+    );
   }
   if (!Number.isSafeInteger(params.offset) || params.offset < 0) {
     throw new RangeError(`${kernel}: offset must be a non-negative integer; got ${params.offset}`);
   }
   const code = randomCode(out, params.distribution);
-  const compiled = ctx.executor.kernel(`${kernel}(${params.distribution})`, code, bindingKinds([{ name: 'out', dtype: out.dtype, mode: 'write' }]));
+  const compiled = ctx.executor.kernel(
+    `${kernel}(${params.distribution})`,
+    code,
+    bindingKinds([{ name: 'out', dtype: out.dtype, mode: 'write' }]),
+  );
   const chunk = out.byteLength + 16 > ctx.maxBindingBytes ? ctx.chunkElements([out.dtype]) : out.size;
   for (let start = 0; start < out.size; start += chunk) {
     const count = Math.min(chunk, out.size - start);
@@ -138,6 +159,11 @@ export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams
       b: params.b,
     };
     const binding = chunk === out.size ? ctx.binding(out, kernel, 'out') : ctx.rangeBinding(out, start, count);
-    ctx.executor.dispatch(compiled, [binding], packParams(RANDOM_FIELDS, values), ctx.groups(Math.ceil(count / 4 / WG)));
+    ctx.executor.dispatch(
+      compiled,
+      [binding],
+      packParams(RANDOM_FIELDS, values),
+      ctx.groups(Math.ceil(count / 4 / WG)),
+    );
   }
 }

@@ -3,9 +3,10 @@
  * cannot be checked on the host without a download, so an out-of-range target gives a NaN loss
  * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
  */
+import { expectCount, expectDistinct, expectDType, expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import { expectCount, expectDistinct, expectDType, expectFloating, expectSize } from './checks.js';
+import { expectFloating } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runRows } from './softmax.js';
 
@@ -15,7 +16,14 @@ const FIELDS: ParamField[] = [
   ['ignore', 'i32'],
 ];
 
-function check(kernel: string, logits: GpuStorage, targets: GpuStorage, rows: number, cols: number, ignoreIndex: number): void {
+function check(
+  kernel: string,
+  logits: GpuStorage,
+  targets: GpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): void {
   expectCount(rows, kernel, 'rows');
   expectCount(cols, kernel, 'cols');
   expectFloating(logits, kernel, 'logits');
@@ -39,7 +47,15 @@ const ROW_STATS = `  let base = row * p.cols;
   let ignored = label == p.ignore;
   let valid = label >= 0 && u32(label) < p.cols;`;
 
-export function crossEntropy(ctx: KernelContext, logits: GpuStorage, targets: GpuStorage, loss: GpuStorage, rows: number, cols: number, ignoreIndex: number): void {
+export function crossEntropy(
+  ctx: KernelContext,
+  logits: GpuStorage,
+  targets: GpuStorage,
+  loss: GpuStorage,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): void {
   const kernel = 'WebGPUBackend.crossEntropy';
   check(kernel, logits, targets, rows, cols, ignoreIndex);
   expectFloating(loss, kernel, 'loss');

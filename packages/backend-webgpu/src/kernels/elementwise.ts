@@ -1,8 +1,8 @@
 /** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '@galore-ts/core';
+import { expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import { isIntegral } from '../wgsl.js';
-import { expectSize } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 
@@ -24,7 +24,6 @@ const UNARY: Readonly<Record<UnaryOp, string>> = {
   sin: 'sin(reduce_angle(x))',
   cos: 'cos(reduce_angle(x))',
 };
-
 
 const UNARY_OPS = Object.keys(UNARY);
 
@@ -78,35 +77,57 @@ function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function checkLayout(layout: BroadcastLayout, out: GpuStorage, kernel: string, operands: [string, GpuStorage, readonly number[] | undefined][]): void {
+function checkLayout(
+  layout: BroadcastLayout,
+  out: GpuStorage,
+  kernel: string,
+  operands: [string, GpuStorage, readonly number[] | undefined][],
+): void {
   for (const d of layout.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`${kernel}: shape [${layout.shape.join(', ')}] must hold non-negative integers`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new RangeError(`${kernel}: shape [${layout.shape.join(', ')}] must hold non-negative integers`);
   }
   expectSize(out, shapeSize(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
   if (out.size === 0) return;
   for (const [role, s, strides] of operands) {
     if (!strides || strides.length !== layout.shape.length) {
-      throw new RangeError(`${kernel}: ${role} strides must have ${layout.shape.length} entries (the rank of shape); got ${strides ? strides.length : 'none'}`);
+      throw new RangeError(
+        `${kernel}: ${role} strides must have ${layout.shape.length} entries (the rank of shape); got ${strides ? strides.length : 'none'}`,
+      );
     }
     let last = 0;
     strides.forEach((st, d) => {
-      if (!Number.isSafeInteger(st) || st < 0) throw new RangeError(`${kernel}: ${role} strides must be non-negative integers; got [${strides.join(', ')}]`);
+      if (!Number.isSafeInteger(st) || st < 0)
+        throw new RangeError(`${kernel}: ${role} strides must be non-negative integers; got [${strides.join(', ')}]`);
       last += st * ((layout.shape[d] as number) - 1);
     });
     if (last >= s.size) {
-      throw new RangeError(`${kernel}: ${role} strides [${strides.join(', ')}] over shape [${layout.shape.join(', ')}] reach element ${last}; ${role} has ${s.size}`);
+      throw new RangeError(
+        `${kernel}: ${role} strides [${strides.join(', ')}] over shape [${layout.shape.join(', ')}] reach element ${last}; ${role} has ${s.size}`,
+      );
     }
   }
 }
 
-export function binary(ctx: KernelContext, op: BinaryOp, a: GpuStorage, b: GpuStorage, out: GpuStorage, layout: BroadcastLayout): void {
+export function binary(
+  ctx: KernelContext,
+  op: BinaryOp,
+  a: GpuStorage,
+  b: GpuStorage,
+  out: GpuStorage,
+  layout: BroadcastLayout,
+): void {
   const kernel = `WebGPUBackend.binary(${op})`;
   const comparison = Object.hasOwn(COMPARISON, op) ? COMPARISON[op] : undefined;
   if (!comparison && !Object.hasOwn(ARITHMETIC_F32, op)) {
     throw new RangeError(`${kernel}: unknown binary op "${op}"; expected one of ${BINARY_OPS.join(', ')}`);
   }
-  if (comparison && out.dtype !== 'uint8') throw new TypeError(`${kernel}: comparison output must be uint8; got ${out.dtype}`);
-  checkLayout(layout, out, kernel, [['a', a, layout.aStrides], ['b', b, layout.bStrides]]);
+  if (comparison && out.dtype !== 'uint8')
+    throw new TypeError(`${kernel}: comparison output must be uint8; got ${out.dtype}`);
+  checkLayout(layout, out, kernel, [
+    ['a', a, layout.aStrides],
+    ['b', b, layout.bStrides],
+  ]);
   const intInputs = isIntegral(a.dtype) && isIntegral(b.dtype);
   const integer = comparison ? intInputs : intInputs && isIntegral(out.dtype);
   const load = integer ? 'ldi' : 'ld';
@@ -127,10 +148,21 @@ export function binary(ctx: KernelContext, op: BinaryOp, a: GpuStorage, b: GpuSt
   });
 }
 
-export function where(ctx: KernelContext, cond: GpuStorage, a: GpuStorage, b: GpuStorage, out: GpuStorage, layout: BroadcastLayout): void {
+export function where(
+  ctx: KernelContext,
+  cond: GpuStorage,
+  a: GpuStorage,
+  b: GpuStorage,
+  out: GpuStorage,
+  layout: BroadcastLayout,
+): void {
   const kernel = 'WebGPUBackend.where';
   if (!layout.condStrides) throw new TypeError(`${kernel}: layout.condStrides is required`);
-  checkLayout(layout, out, kernel, [['cond', cond, layout.condStrides], ['a', a, layout.aStrides], ['b', b, layout.bStrides]]);
+  checkLayout(layout, out, kernel, [
+    ['cond', cond, layout.condStrides],
+    ['a', a, layout.aStrides],
+    ['b', b, layout.bStrides],
+  ]);
   const integer = isIntegral(a.dtype) && isIntegral(b.dtype) && isIntegral(out.dtype);
   const load = integer ? 'ldi' : 'ld';
   runMap(ctx, {
@@ -178,9 +210,21 @@ export function siluMul(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, ou
   });
 }
 
-export function siluMulBackward(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, dy: GpuStorage, dgate: GpuStorage, dup: GpuStorage): void {
+export function siluMulBackward(
+  ctx: KernelContext,
+  gate: GpuStorage,
+  up: GpuStorage,
+  dy: GpuStorage,
+  dgate: GpuStorage,
+  dup: GpuStorage,
+): void {
   const kernel = 'WebGPUBackend.siluMulBackward';
-  for (const [role, s] of [['up', up], ['dy', dy], ['dgate', dgate], ['dup', dup]] as const) {
+  for (const [role, s] of [
+    ['up', up],
+    ['dy', dy],
+    ['dgate', dgate],
+    ['dup', dup],
+  ] as const) {
     expectSize(s, gate.size, kernel, role, 'gate.size');
   }
   runMap(ctx, {
@@ -195,12 +239,7 @@ export function siluMulBackward(ctx: KernelContext, gate: GpuStorage, up: GpuSto
       { name: 'dgate', storage: dgate },
       { name: 'dup', storage: dup },
     ],
-    pre: [
-      '    let g = ld_gate(i_gate);',
-      '    let s = 1.0 / (1.0 + exp(-g));',
-      '    let d = ld_dy(i_dy);',
-    ].join('\n'),
+    pre: ['    let g = ld_gate(i_gate);', '    let s = 1.0 / (1.0 + exp(-g));', '    let d = ld_dy(i_dy);'].join('\n'),
     values: { dgate: 'd * ld_up(i_up) * s * (1.0 + g * (1.0 - s))', dup: 'd * g * s' },
   });
 }
-

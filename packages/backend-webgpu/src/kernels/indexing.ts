@@ -3,6 +3,7 @@
  * host without a download: a gathered row with an out-of-range id reads as zeros, and a
  * scattered row with one is dropped.
  */
+import { expectCount, expectDistinct, expectDType, expectPositive } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBindings,
@@ -18,13 +19,13 @@ import {
   storer,
   WG,
 } from '../wgsl.js';
-import { expectCount, expectDistinct, expectDType, expectPositive } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { cast } from './elementwise.js';
 import { runMap } from './map.js';
 
 function rowsOf(s: GpuStorage, dim: number, kernel: string, role: string): number {
-  if (s.size % dim !== 0) throw new RangeError(`${kernel}: ${role} has ${s.size} elements, not a whole number of rows of dim ${dim}`);
+  if (s.size % dim !== 0)
+    throw new RangeError(`${kernel}: ${role} has ${s.size} elements, not a whole number of rows of dim ${dim}`);
   return s.size / dim;
 }
 
@@ -33,8 +34,10 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
   expectDType(ids, ['int32'], kernel, 'ids');
   expectPositive(dim, kernel, 'dim');
   const rows = rowsOf(table, dim, kernel, 'table');
-  if (out.size !== ids.size * dim) throw new RangeError(`${kernel}: out has ${out.size} elements; expected ids.size * dim = ${ids.size * dim}`);
-  if (table.dtype !== out.dtype) throw new TypeError(`${kernel}: out is ${out.dtype} but table is ${table.dtype}; they must match`);
+  if (out.size !== ids.size * dim)
+    throw new RangeError(`${kernel}: out has ${out.size} elements; expected ids.size * dim = ${ids.size * dim}`);
+  if (table.dtype !== out.dtype)
+    throw new TypeError(`${kernel}: out is ${out.dtype} but table is ${table.dtype}; they must match`);
   expectDistinct(table, out, kernel, 'table and out');
   const integer = isIntegral(table.dtype);
   const zero = integer ? '0' : '0.0';
@@ -66,12 +69,19 @@ const SCATTER_FIELDS: ParamField[] = [
   ['rows', 'u32'],
 ];
 
-export function scatterAddRows(ctx: KernelContext, src: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
+export function scatterAddRows(
+  ctx: KernelContext,
+  src: GpuStorage,
+  ids: GpuStorage,
+  out: GpuStorage,
+  dim: number,
+): void {
   const kernel = 'WebGPUBackend.scatterAddRows';
   expectDType(ids, ['int32'], kernel, 'ids');
   expectCount(dim, kernel, 'dim');
   expectDistinct(src, out, kernel, 'src and out');
-  if (src.size !== ids.size * dim) throw new RangeError(`${kernel}: src has ${src.size} elements; expected ids.size * dim = ${ids.size * dim}`);
+  if (src.size !== ids.size * dim)
+    throw new RangeError(`${kernel}: src has ${src.size} elements; expected ids.size * dim = ${ids.size * dim}`);
   if (dim === 0 || ids.size === 0) return;
   const rows = rowsOf(out, dim, kernel, 'out');
   if (out.dtype === 'bfloat16' || out.dtype === 'float16') {
@@ -109,5 +119,10 @@ export function scatterAddRows(ctx: KernelContext, src: GpuStorage, ids: GpuStor
   ].join('\n');
   const compiled = ctx.executor.kernel(kernel, code, bindingKinds(ops));
   const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(ids, kernel, 'ids'), ctx.binding(out, kernel, 'out')];
-  ctx.executor.dispatch(compiled, bindings, packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }), ctx.groups(Math.ceil(dim / WG)));
+  ctx.executor.dispatch(
+    compiled,
+    bindings,
+    packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
+    ctx.groups(Math.ceil(dim / WG)),
+  );
 }

@@ -6,10 +6,10 @@
  * large matrices without changing this interface.
  */
 import type { Backend, Storage } from '@galore-ts/core';
-import { createCpuBackend } from '@galore-ts/core';
+import { createCpuBackend, expectCount, expectSize } from '@galore-ts/core';
 import type { Executor } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
-import { expectCount, expectFloating, expectSize } from './checks.js';
+import { expectFloating } from './checks.js';
 
 let hostBackend: Backend | null = null;
 
@@ -31,7 +31,12 @@ function copyType(s: GpuStorage): new (bytes: ArrayBuffer) => Float32Array | Uin
 }
 
 /** Runs `factorise` on host copies of `input`, then uploads each CPU result into its GPU storage. */
-function onHost(executor: Executor, input: GpuStorage, outputs: readonly GpuStorage[], factorise: (cpu: Backend, a: Storage, outs: Storage[]) => void): void {
+function onHost(
+  executor: Executor,
+  input: GpuStorage,
+  outputs: readonly GpuStorage[],
+  factorise: (cpu: Backend, a: Storage, outs: Storage[]) => void,
+): void {
   executor.hostStep(async () => {
     const cpu = host();
     const a = await download(executor, input, cpu);
@@ -48,18 +53,34 @@ function onHost(executor: Executor, input: GpuStorage, outputs: readonly GpuStor
   });
 }
 
-export function hostSvd(executor: Executor, a: GpuStorage, m: number, n: number, u: GpuStorage, s: GpuStorage, vt: GpuStorage): void {
+export function hostSvd(
+  executor: Executor,
+  a: GpuStorage,
+  m: number,
+  n: number,
+  u: GpuStorage,
+  s: GpuStorage,
+  vt: GpuStorage,
+): void {
   const kernel = 'WebGPUBackend.svd';
   expectCount(m, kernel, 'm');
   expectCount(n, kernel, 'n');
   const k = Math.min(m, n);
-  for (const [role, st] of [['a', a], ['u', u], ['s', s], ['vt', vt]] as const) expectFloating(st, kernel, role);
+  for (const [role, st] of [
+    ['a', a],
+    ['u', u],
+    ['s', s],
+    ['vt', vt],
+  ] as const)
+    expectFloating(st, kernel, role);
   expectSize(a, m * n, kernel, 'a', 'm * n');
   expectSize(u, m * k, kernel, 'u', 'm * min(m, n)');
   expectSize(s, k, kernel, 's', 'min(m, n)');
   expectSize(vt, k * n, kernel, 'vt', 'min(m, n) * n');
   if (k === 0) return;
-  onHost(executor, a, [u, s, vt], (cpu, x, [hu, hs, hvt]) => cpu.svd(x, m, n, hu as Storage, hs as Storage, hvt as Storage));
+  onHost(executor, a, [u, s, vt], (cpu, x, [hu, hs, hvt]) =>
+    cpu.svd(x, m, n, hu as Storage, hs as Storage, hvt as Storage),
+  );
 }
 
 export function hostQr(executor: Executor, a: GpuStorage, m: number, n: number, q: GpuStorage, r: GpuStorage): void {
@@ -67,7 +88,12 @@ export function hostQr(executor: Executor, a: GpuStorage, m: number, n: number, 
   expectCount(m, kernel, 'm');
   expectCount(n, kernel, 'n');
   if (m < n) throw new RangeError(`${kernel}: needs m >= n (a thin QR); got m = ${m}, n = ${n}`);
-  for (const [role, st] of [['a', a], ['q', q], ['r', r]] as const) expectFloating(st, kernel, role);
+  for (const [role, st] of [
+    ['a', a],
+    ['q', q],
+    ['r', r],
+  ] as const)
+    expectFloating(st, kernel, role);
   expectSize(a, m * n, kernel, 'a', 'm * n');
   expectSize(q, m * n, kernel, 'q', 'm * n');
   expectSize(r, n * n, kernel, 'r', 'n * n');

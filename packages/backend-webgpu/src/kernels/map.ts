@@ -60,7 +60,10 @@ export interface MapSpec {
 }
 
 /** Drops size-1 dimensions and merges dimensions every operand walks contiguously. */
-export function collapse(shape: readonly number[], stridesList: readonly (readonly number[])[]): {
+export function collapse(
+  shape: readonly number[],
+  stridesList: readonly (readonly number[])[],
+): {
   shape: number[];
   strides: number[][];
 } {
@@ -71,8 +74,7 @@ export function collapse(shape: readonly number[], stridesList: readonly (readon
     if (size === 1) continue;
     const last = outShape.length - 1;
     const mergeable =
-      last >= 0 &&
-      stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size);
+      last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size);
     if (mergeable) {
       outShape[last] = (outShape[last] as number) * size;
       stridesList.forEach((s, k) => {
@@ -80,7 +82,9 @@ export function collapse(shape: readonly number[], stridesList: readonly (readon
       });
     } else {
       outShape.push(size);
-      stridesList.forEach((s, k) => (outStrides[k] as number[]).push(s[d] as number));
+      stridesList.forEach((s, k) => {
+        (outStrides[k] as number[]).push(s[d] as number);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };
@@ -120,7 +124,8 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     });
     strided.forEach((input, k) => {
       (collapsed.strides[k + 1] as number[]).forEach((stride, d) => {
-        if (stride < 0) throw new RangeError(`${spec.kernel}: negative strides are not supported; got ${stride} for ${input.name}`);
+        if (stride < 0)
+          throw new RangeError(`${spec.kernel}: negative strides are not supported; got ${stride} for ${input.name}`);
         indexParams.push([`st_${input.name}_${d}`, 'u32']);
         indexValues[`st_${input.name}_${d}`] = stride;
       });
@@ -133,7 +138,11 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const loaders: string[] = [];
   const inputStorages = new Map<GpuStorage, string>();
   for (const out of spec.outputs) {
-    bindingOps.push({ op: { name: out.name, dtype: out.storage.dtype, mode: 'write' }, storage: out.storage, whole: false });
+    bindingOps.push({
+      op: { name: out.name, dtype: out.storage.dtype, mode: 'write' },
+      storage: out.storage,
+      whole: false,
+    });
   }
   for (const input of spec.inputs) {
     const alias = outputStorages.get(input.storage) ?? inputStorages.get(input.storage);
@@ -156,14 +165,28 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
 
   const P = Math.max(...spec.outputs.map((o) => packOf(o.storage.dtype)));
   const fields: ParamField[] = [['n', 'u32'], ['base', 'u32'], ...indexParams, ...(spec.params ?? [])];
-  const code = buildShader(spec, P, rank, strided, fields, bindingOps.map((b) => b.op), loaders);
-  const kernel = ctx.executor.kernel(spec.kernel, code, bindingKinds(bindingOps.map((b) => b.op)));
+  const ops = bindingOps.map((b) => b.op);
+  // Everything the generated code depends on; the values of the parameters are not part of it.
+  const key = JSON.stringify([
+    spec.kernel,
+    spec.pre,
+    spec.values,
+    rank,
+    [...stridedNames],
+    ops,
+    fields,
+    spec.outputs.map((o) => o.integer === true),
+  ]);
+  const kernel = ctx.executor.cachedKernel(key, () => ({
+    name: spec.kernel,
+    code: buildShader(spec, P, rank, strided, fields, ops, loaders),
+    kinds: bindingKinds(ops),
+  }));
 
   // Split when a same-index storage is larger than one binding.
   const chunked = bindingOps.filter((b) => !b.whole);
   const tooLarge = bindingOps.some((b) => alignUp(b.storage.byteLength, 16) > ctx.maxBindingBytes);
-  const chunk =
-    tooLarge && strided.length === 0 ? ctx.chunkElements(chunked.map((b) => b.storage.dtype)) : spec.size;
+  const chunk = tooLarge && strided.length === 0 ? ctx.chunkElements(chunked.map((b) => b.storage.dtype)) : spec.size;
   for (let start = 0; start < spec.size; start += chunk) {
     const count = Math.min(chunk, spec.size - start);
     const bindings: Binding[] = bindingOps.map((b) =>
@@ -212,7 +235,9 @@ function buildShader(
     for (let w = 0; w < words; w++) {
       const lanes = Array.from({ length: pack }, (_, l) => `r_${o.name}[${w * pack + l}]`);
       const wordIndex = `index * ${words}u + ${w}u`;
-      lines.push(`  if (${wordIndex} * ${pack}u < p.n) { ${storeWord({ name: o.name, dtype: o.storage.dtype, mode: 'write' }, wordIndex, lanes, o.integer)} }`);
+      lines.push(
+        `  if (${wordIndex} * ${pack}u < p.n) { ${storeWord({ name: o.name, dtype: o.storage.dtype, mode: 'write' }, wordIndex, lanes, o.integer)} }`,
+      );
     }
     return lines.join('\n');
   });

@@ -35,7 +35,13 @@ export const STEPPED_FIELDS: ParamField[] = [
 ];
 
 /** Element steps of A along rows and k, and of B along k and columns, for the transpose flags. */
-export function matmulSteps(p: { m: number; n: number; k: number; transA: boolean; transB: boolean }): Record<string, number> {
+export function matmulSteps(p: {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}): Record<string, number> {
   return {
     aRowStep: p.transA ? 1 : p.k,
     aKStep: p.transA ? p.m : 1,
@@ -85,7 +91,10 @@ ${rows.map((r) => `    { let av = ld_a(aAt${r}); aAt${r} += p.aKStep; ${cols.map
 ${rows
   .map((r) =>
     cols
-      .map((c) => `  if (rowStart + ${r}u < p.m && colStart + ${c * t.wg}u < p.n) { store_result(oBase + (rowStart + ${r}u) * p.n + colStart + ${c * t.wg}u, acc${r}_${c}); }`)
+      .map(
+        (c) =>
+          `  if (rowStart + ${r}u < p.m && colStart + ${c * t.wg}u < p.n) { store_result(oBase + (rowStart + ${r}u) * p.n + colStart + ${c * t.wg}u, acc${r}_${c}); }`,
+      )
       .join('\n'),
   )
   .join('\n')}

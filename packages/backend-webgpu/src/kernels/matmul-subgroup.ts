@@ -44,7 +44,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   // Clamped so every load is in range; results past m or n are not stored.
 ${shares.map((i) => `  var aAt${i} = aBase + min(rowStart + ${i * S}u + lane, p.m - 1u) * p.aRowStep;`).join('\n')}
 ${cols.map((c) => `  var bAt${c} = bBase + min(colStart + ${c * S}u, p.n - 1u) * p.bColStep;`).join('\n')}
-${range(t.rows).map((r) => cols.map((c) => `var acc${r}_${c} = 0.0;`).join(' ')).join('\n')}
+${range(t.rows)
+  .map((r) => cols.map((c) => `var acc${r}_${c} = 0.0;`).join(' '))
+  .join('\n')}
   for (var kk = 0u; kk < p.k; kk++) {
 ${shares.map((i) => `    let a${i} = ld_a(aAt${i}); aAt${i} += p.aKStep;`).join('\n')}
 ${cols.map((c) => `    let b${c} = ld_b(bAt${c}); bAt${c} += p.bKStep;`).join('\n')}
@@ -54,7 +56,10 @@ ${fmas}
 ${range(t.rows)
   .map((r) =>
     cols
-      .map((c) => `  if (rowStart + ${r}u < p.m && colStart + ${c * S}u < p.n) { store_result(oBase + (rowStart + ${r}u) * p.n + colStart + ${c * S}u, acc${r}_${c}); }`)
+      .map(
+        (c) =>
+          `  if (rowStart + ${r}u < p.m && colStart + ${c * S}u < p.n) { store_result(oBase + (rowStart + ${r}u) * p.n + colStart + ${c * S}u, acc${r}_${c}); }`,
+      )
       .join('\n'),
   )
   .join('\n')}

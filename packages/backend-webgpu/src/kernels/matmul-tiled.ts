@@ -121,12 +121,30 @@ export function matmulCode(a: GpuStorage, b: GpuStorage, out: GpuStorage, v: Var
   const rm = t.tm / 4;
   const rn = t.tn / 4;
   const stageA = stageCode({
-    name: 'a', tile: 'As', free: BM, bk: t.bk, threads, contiguousFree: v.transA, vec: v.vecA,
-    freeBase: 'row0', freeLimit: 'p.m', ld: v.transA ? 'p.m' : 'p.k', base: 'aBase',
+    name: 'a',
+    tile: 'As',
+    free: BM,
+    bk: t.bk,
+    threads,
+    contiguousFree: v.transA,
+    vec: v.vecA,
+    freeBase: 'row0',
+    freeLimit: 'p.m',
+    ld: v.transA ? 'p.m' : 'p.k',
+    base: 'aBase',
   });
   const stageB = stageCode({
-    name: 'b', tile: 'Bs', free: BN, bk: t.bk, threads, contiguousFree: !v.transB, vec: v.vecB,
-    freeBase: 'col0', freeLimit: 'p.n', ld: v.transB ? 'p.k' : 'p.n', base: 'bBase',
+    name: 'b',
+    tile: 'Bs',
+    free: BN,
+    bk: t.bk,
+    threads,
+    contiguousFree: !v.transB,
+    vec: v.vecB,
+    freeBase: 'col0',
+    freeLimit: 'p.n',
+    ld: v.transB ? 'p.k' : 'p.n',
+    base: 'bBase',
   });
   const accumulate = v.accumulate ? ' + ld_out(at)' : '';
   return `${PRELUDE}
@@ -158,7 +176,11 @@ ${Array.from({ length: rm }, (_, i) => `      let a${i} = As[kk * ${BM / 4}u + l
 ${Array.from({ length: rn }, (_, j) => `      let b${j} = Bs[kk * ${BN / 4}u + li.x * ${rn}u + ${j}u];`).join('\n')}
 ${Array.from({ length: rm }, (_, i) =>
   Array.from({ length: 4 }, (_, q) =>
-    Array.from({ length: rn }, (_, j) => `      acc[${(i * 4 + q) * rn + j}] = fma(vec4<f32>(a${i}[${q}]), b${j}, acc[${(i * 4 + q) * rn + j}]);`).join('\n'),
+    Array.from(
+      { length: rn },
+      (_, j) =>
+        `      acc[${(i * 4 + q) * rn + j}] = fma(vec4<f32>(a${i}[${q}]), b${j}, acc[${(i * 4 + q) * rn + j}]);`,
+    ).join('\n'),
   ).join('\n'),
 ).join('\n')}
     }
@@ -181,4 +203,3 @@ ${Array.from({ length: rm }, (_, i) =>
   }
 }`;
 }
-

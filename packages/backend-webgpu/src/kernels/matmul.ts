@@ -6,14 +6,20 @@
  * what is fast).
  */
 import type { MatmulParams } from '@galore-ts/core';
+import { expectAtLeast, expectCount, expectSize } from '@galore-ts/core';
+import type { BindingKind } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
 import { packParams } from '../wgsl.js';
-import { expectAtLeast, expectCount, expectFloating, expectSize } from './checks.js';
+import { expectFloating } from './checks.js';
 import type { KernelContext } from './context.js';
-import type { BindingKind } from '../executor.js';
 import { DEFAULT_ROWBLOCK, matmulSteps, type RowBlockTiling, rowBlockCode, STEPPED_FIELDS } from './matmul-rowblock.js';
 import { type SubgroupTiling, subgroupCode } from './matmul-subgroup.js';
 import { DEFAULT_TILING, type MatmulTiling, matmulCode, TILED_FIELDS, type Variant } from './matmul-tiled.js';
+
+export { DEFAULT_ROWBLOCK, DEFAULT_TILING, type MatmulTiling, type RowBlockTiling, type SubgroupTiling };
+
+/** The three matmul kernels: tiled (GPUs), row-block and subgroup (CPU adapters). */
+export type AnyTiling = MatmulTiling | RowBlockTiling | SubgroupTiling;
 
 function aligned4(...values: number[]): boolean {
   return values.every((x) => x % 4 === 0);
@@ -29,7 +35,14 @@ export function matmul(
 ): void {
   const kernel = 'WebGPUBackend.matmul';
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = params;
-  for (const [name, value] of [['batch', batch], ['m', m], ['n', n], ['k', k], ['aBatchStride', aBatchStride], ['bBatchStride', bBatchStride]] as const) {
+  for (const [name, value] of [
+    ['batch', batch],
+    ['m', m],
+    ['n', n],
+    ['k', k],
+    ['aBatchStride', aBatchStride],
+    ['bBatchStride', bBatchStride],
+  ] as const) {
     expectCount(value, kernel, name);
   }
   expectFloating(a, kernel, 'a');
@@ -68,11 +81,15 @@ export function matmul(
   }
   const compiled = ctx.executor.kernel(kernel, code, kinds);
   if (groups.some((g) => g > ctx.maxGroupsPerDimension)) {
-    throw new RangeError(`${kernel}: ${groups.join(' x ')} workgroups exceed maxComputeWorkgroupsPerDimension (${ctx.maxGroupsPerDimension})`);
+    throw new RangeError(
+      `${kernel}: ${groups.join(' x ')} workgroups exceed maxComputeWorkgroupsPerDimension (${ctx.maxGroupsPerDimension})`,
+    );
   }
   const values = { m, n, k, aStride: aBatchStride, bStride: bBatchStride, accumulate: variant.accumulate ? 1 : 0 };
   const stepped = 'subgroup' in tiling || 'cn' in tiling;
-  const packed = stepped ? packParams(STEPPED_FIELDS, { ...values, ...matmulSteps(params) }) : packParams(TILED_FIELDS, values);
+  const packed = stepped
+    ? packParams(STEPPED_FIELDS, { ...values, ...matmulSteps(params) })
+    : packParams(TILED_FIELDS, values);
   ctx.executor.dispatch(
     compiled,
     [ctx.binding(a, kernel, 'a'), ctx.binding(b, kernel, 'b'), ctx.binding(out, kernel, 'out')],

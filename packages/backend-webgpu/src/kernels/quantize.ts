@@ -5,24 +5,13 @@
  * raise an exception on the GPU: it gives a non-finite absmax for its block.
  */
 import type { QuantizeParams } from '@galore-ts/core';
+import { checkCodebookSize, expectDType, expectSize, quantizeBlockCount } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import { expectDType, expectFloating, expectPositive, expectSize } from './checks.js';
+import { expectFloating, GPU_FLOATS } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 import { runRows } from './softmax.js';
-
-function checkCodebook(codebook: GpuStorage, kernel: string): void {
-  expectFloating(codebook, kernel, 'codebook');
-  if (codebook.size < 1 || codebook.size > 256) {
-    throw new RangeError(`${kernel}: codebook must have 1..256 entries (codes are uint8); got ${codebook.size}`);
-  }
-}
-
-function blockCount(size: number, params: QuantizeParams, kernel: string): number {
-  expectPositive(params.blockSize, kernel, 'blockSize');
-  return Math.ceil(size / params.blockSize);
-}
 
 const ABSMAX_FIELDS: ParamField[] = [
   ['rows', 'u32'],
@@ -30,15 +19,22 @@ const ABSMAX_FIELDS: ParamField[] = [
   ['blockSize', 'u32'],
 ];
 
-export function quantizeBlockwise(ctx: KernelContext, x: GpuStorage, codebook: GpuStorage, codes: GpuStorage, absmax: GpuStorage, params: QuantizeParams): void {
+export function quantizeBlockwise(
+  ctx: KernelContext,
+  x: GpuStorage,
+  codebook: GpuStorage,
+  codes: GpuStorage,
+  absmax: GpuStorage,
+  params: QuantizeParams,
+): void {
   const kernel = 'WebGPUBackend.quantizeBlockwise';
   expectFloating(x, kernel, 'x');
   expectDType(codes, ['uint8'], kernel, 'codes');
   expectSize(codes, x.size, kernel, 'codes', 'x.size');
-  const blocks = blockCount(x.size, params, kernel);
+  const blocks = quantizeBlockCount(x.size, params, kernel);
   expectDType(absmax, ['float32'], kernel, 'absmax');
   expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
-  checkCodebook(codebook, kernel);
+  checkCodebookSize(codebook, kernel, GPU_FLOATS);
   if (x.size === 0) return;
   const { blockSize } = params;
   const body = `  let start = row * p.blockSize;
@@ -80,15 +76,22 @@ export function quantizeBlockwise(ctx: KernelContext, x: GpuStorage, codebook: G
   });
 }
 
-export function dequantizeBlockwise(ctx: KernelContext, codes: GpuStorage, codebook: GpuStorage, absmax: GpuStorage, out: GpuStorage, params: QuantizeParams): void {
+export function dequantizeBlockwise(
+  ctx: KernelContext,
+  codes: GpuStorage,
+  codebook: GpuStorage,
+  absmax: GpuStorage,
+  out: GpuStorage,
+  params: QuantizeParams,
+): void {
   const kernel = 'WebGPUBackend.dequantizeBlockwise';
   expectDType(codes, ['uint8'], kernel, 'codes');
   expectFloating(out, kernel, 'out');
   expectSize(out, codes.size, kernel, 'out', 'codes.size');
-  const blocks = blockCount(codes.size, params, kernel);
+  const blocks = quantizeBlockCount(codes.size, params, kernel);
   expectFloating(absmax, kernel, 'absmax');
   expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
-  checkCodebook(codebook, kernel);
+  checkCodebookSize(codebook, kernel, GPU_FLOATS);
   runMap(ctx, {
     kernel,
     size: out.size,

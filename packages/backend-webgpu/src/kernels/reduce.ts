@@ -4,6 +4,7 @@
  * one output's column, which reads memory coalesced across invocations.
  */
 import type { ReduceLayout, ReduceOp } from '@galore-ts/core';
+import { expectCount, expectDType, expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBinding,
@@ -19,7 +20,6 @@ import {
   storer,
   WG,
 } from '../wgsl.js';
-import { expectCount, expectDType, expectSize } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { rowMain } from './rowwise.js';
 
@@ -45,9 +45,17 @@ function combineFor(op: ReduceOp, integer: boolean): Combine {
     case 'sum':
       return { type, init: integer ? '0' : '0.0', step: (a, v) => `${a} + ${v}` };
     case 'max':
-      return { type, init: integer ? '-2147483647 - 1' : '-f32_inf()', step: (a, v) => (integer ? `max(${a}, ${v})` : `max_js(${a}, ${v})`) };
+      return {
+        type,
+        init: integer ? '-2147483647 - 1' : '-f32_inf()',
+        step: (a, v) => (integer ? `max(${a}, ${v})` : `max_js(${a}, ${v})`),
+      };
     case 'min':
-      return { type, init: integer ? '2147483647' : 'f32_inf()', step: (a, v) => (integer ? `min(${a}, ${v})` : `min_js(${a}, ${v})`) };
+      return {
+        type,
+        init: integer ? '2147483647' : 'f32_inf()',
+        step: (a, v) => (integer ? `min(${a}, ${v})` : `min_js(${a}, ${v})`),
+      };
   }
 }
 
@@ -61,7 +69,8 @@ function checkLayout(x: GpuStorage, out: GpuStorage, layout: ReduceLayout, kerne
 
 export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
   const kernel = `WebGPUBackend.reduce(${op})`;
-  if (op !== 'sum' && op !== 'max' && op !== 'min') throw new RangeError(`${kernel}: unknown reduce op; expected sum, max or min`);
+  if (op !== 'sum' && op !== 'max' && op !== 'min')
+    throw new RangeError(`${kernel}: unknown reduce op; expected sum, max or min`);
   checkLayout(x, out, layout, kernel);
   if (out.size === 0) return;
   if (layout.reduce === 0 && op !== 'sum') throw new RangeError(`${kernel}: cannot take the ${op} of an empty axis`);
@@ -107,7 +116,12 @@ export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: Gpu
   const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
   const params = packParams(FIELDS, { rows: layout.outer, ...layout });
   const groups = rowwise ? layout.outer : Math.ceil(out.size / WG);
-  ctx.executor.dispatch(compiled, [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')], params, ctx.groups(groups));
+  ctx.executor.dispatch(
+    compiled,
+    [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
+    params,
+    ctx.groups(groups),
+  );
 }
 
 export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
@@ -131,8 +145,20 @@ export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layou
     if (best == best && (v > best || v != v)) { best = v; arg = r; }
   }
   out[index] = i32(arg);`;
-  const code = [PRELUDE, declareParams(FIELDS), declareBinding(1, xo), declareBinding(2, oo), loader(xo), linearMain(body)].join('\n');
+  const code = [
+    PRELUDE,
+    declareParams(FIELDS),
+    declareBinding(1, xo),
+    declareBinding(2, oo),
+    loader(xo),
+    linearMain(body),
+  ].join('\n');
   const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
   const params = packParams(FIELDS, { rows: layout.outer, ...layout });
-  ctx.executor.dispatch(compiled, [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')], params, ctx.groups(Math.ceil(out.size / WG)));
+  ctx.executor.dispatch(
+    compiled,
+    [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
+    params,
+    ctx.groups(Math.ceil(out.size / WG)),
+  );
 }

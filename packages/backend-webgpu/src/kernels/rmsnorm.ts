@@ -2,6 +2,7 @@
  * RMSNorm forward (a workgroup per row; rstd is saved for backward) and backward: dx by rows, and
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
+import { expectCount, expectDistinct, expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBindings,
@@ -15,7 +16,7 @@ import {
   storer,
   WG,
 } from '../wgsl.js';
-import { expectCount, expectDistinct, expectFloating, expectSize } from './checks.js';
+import { expectFloating } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { runRows } from './softmax.js';
 
@@ -25,7 +26,13 @@ const FIELDS: ParamField[] = [
   ['eps', 'f32'],
 ];
 
-function check(kernel: string, rows: number, cols: number, full: Record<string, GpuStorage>, partial: Record<string, [GpuStorage, number, string]>): void {
+function check(
+  kernel: string,
+  rows: number,
+  cols: number,
+  full: Record<string, GpuStorage>,
+  partial: Record<string, [GpuStorage, number, string]>,
+): void {
   expectCount(rows, kernel, 'rows');
   expectCount(cols, kernel, 'cols');
   for (const [role, s] of Object.entries(full)) {
@@ -41,7 +48,16 @@ function check(kernel: string, rows: number, cols: number, full: Record<string, 
 const read = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
 const written = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'atomic' }, s];
 
-export function rmsNorm(ctx: KernelContext, x: GpuStorage, weight: GpuStorage, out: GpuStorage, rstd: GpuStorage, rows: number, cols: number, eps: number): void {
+export function rmsNorm(
+  ctx: KernelContext,
+  x: GpuStorage,
+  weight: GpuStorage,
+  out: GpuStorage,
+  rstd: GpuStorage,
+  rows: number,
+  cols: number,
+  eps: number,
+): void {
   const kernel = 'WebGPUBackend.rmsNorm';
   check(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
   if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
@@ -71,8 +87,19 @@ export function rmsNormBackward(
   cols: number,
 ): void {
   const kernel = 'WebGPUBackend.rmsNormBackward';
-  check(kernel, rows, cols, { x, dy, dx }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] });
-  for (const [role, s] of [['x', x], ['dy', dy], ['weight', weight], ['rstd', rstd]] as const) {
+  check(
+    kernel,
+    rows,
+    cols,
+    { x, dy, dx },
+    { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] },
+  );
+  for (const [role, s] of [
+    ['x', x],
+    ['dy', dy],
+    ['weight', weight],
+    ['rstd', rstd],
+  ] as const) {
     expectDistinct(s, dx, kernel, `${role} and dx`);
     expectDistinct(s, dweight, kernel, `${role} and dweight`);
   }
@@ -113,5 +140,10 @@ export function rmsNormBackward(
   ].join('\n');
   const compiled = ctx.executor.kernel(`${kernel}(dweight)`, code, bindingKinds(columnOps));
   const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as Operand).name));
-  ctx.executor.dispatch(compiled, bindings, packParams(FIELDS, { rows, cols, eps: 0 }), ctx.groups(Math.ceil(cols / WG)));
+  ctx.executor.dispatch(
+    compiled,
+    bindings,
+    packParams(FIELDS, { rows, cols, eps: 0 }),
+    ctx.groups(Math.ceil(cols / WG)),
+  );
 }

@@ -4,12 +4,20 @@
  * output words.
  */
 import type { RopeParams } from '@galore-ts/core';
+import { expectCount, expectDistinct, expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
-import { expectCount, expectDistinct, expectFloating, expectSize } from './checks.js';
+import { expectFloating } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 
-export function rope(ctx: KernelContext, x: GpuStorage, cos: GpuStorage, sin: GpuStorage, out: GpuStorage, params: RopeParams): void {
+export function rope(
+  ctx: KernelContext,
+  x: GpuStorage,
+  cos: GpuStorage,
+  sin: GpuStorage,
+  out: GpuStorage,
+  params: RopeParams,
+): void {
   const kernel = 'WebGPUBackend.rope';
   const { batch, seq, heads, headDim, inverse } = params;
   for (const [name, value] of Object.entries({ batch, seq, heads, headDim })) expectCount(value, kernel, name);

@@ -1,8 +1,18 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes: a workgroup per row. */
 import type { SoftmaxParams } from '@galore-ts/core';
+import { expectCount, expectDistinct, expectPositive, expectSize } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
-import { declareBindings, declareParams, loader, type Operand, type ParamField, PRELUDE, packParams, storer } from '../wgsl.js';
-import { expectCount, expectDistinct, expectFloating, expectPositive, expectSize } from './checks.js';
+import {
+  declareBindings,
+  declareParams,
+  loader,
+  type Operand,
+  type ParamField,
+  PRELUDE,
+  packParams,
+  storer,
+} from '../wgsl.js';
+import { expectFloating } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { ROW_REDUCTIONS, rowMain } from './rowwise.js';
 
@@ -55,7 +65,8 @@ function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: Sof
   expectDistinct(x, out, kernel, 'x and out');
   if (causal) {
     expectPositive(causal.queryLen, kernel, 'causal.queryLen');
-    if (!Number.isSafeInteger(causal.offset)) throw new RangeError(`${kernel}: causal.offset must be an integer; got ${causal.offset}`);
+    if (!Number.isSafeInteger(causal.offset))
+      throw new RangeError(`${kernel}: causal.offset must be an integer; got ${causal.offset}`);
   }
   if (rows * cols === 0) return;
   const masked = log ? '-f32_inf()' : '0.0';
@@ -85,7 +96,18 @@ function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: Sof
     queryLen: causal?.queryLen ?? 1,
     offset: causal?.offset ?? 0,
   };
-  runRows(ctx, kernel, [[{ name: 'x', dtype: x.dtype, mode: 'read' }, x], [{ name: 'out', dtype: out.dtype, mode: 'atomic' }, out]], FIELDS, values, body, rows);
+  runRows(
+    ctx,
+    kernel,
+    [
+      [{ name: 'x', dtype: x.dtype, mode: 'read' }, x],
+      [{ name: 'out', dtype: out.dtype, mode: 'atomic' }, out],
+    ],
+    FIELDS,
+    values,
+    body,
+    rows,
+  );
 }
 
 export function softmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams): void {
@@ -101,7 +123,15 @@ const BACKWARD_FIELDS: ParamField[] = [
   ['cols', 'u32'],
 ];
 
-function backward(ctx: KernelContext, y: GpuStorage, dy: GpuStorage, dx: GpuStorage, rows: number, cols: number, log: boolean): void {
+function backward(
+  ctx: KernelContext,
+  y: GpuStorage,
+  dy: GpuStorage,
+  dx: GpuStorage,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
   const kernel = log ? 'WebGPUBackend.logSoftmaxBackward' : 'WebGPUBackend.softmaxBackward';
   checkRows(kernel, rows, cols, { y, dy, dx });
   expectDistinct(y, dx, kernel, 'y and dx');
@@ -122,10 +152,24 @@ function backward(ctx: KernelContext, y: GpuStorage, dy: GpuStorage, dx: GpuStor
   runRows(ctx, kernel, ops, BACKWARD_FIELDS, { rows, cols }, body, rows);
 }
 
-export function softmaxBackward(ctx: KernelContext, y: GpuStorage, dy: GpuStorage, dx: GpuStorage, rows: number, cols: number): void {
+export function softmaxBackward(
+  ctx: KernelContext,
+  y: GpuStorage,
+  dy: GpuStorage,
+  dx: GpuStorage,
+  rows: number,
+  cols: number,
+): void {
   backward(ctx, y, dy, dx, rows, cols, false);
 }
 
-export function logSoftmaxBackward(ctx: KernelContext, y: GpuStorage, dy: GpuStorage, dx: GpuStorage, rows: number, cols: number): void {
+export function logSoftmaxBackward(
+  ctx: KernelContext,
+  y: GpuStorage,
+  dy: GpuStorage,
+  dx: GpuStorage,
+  rows: number,
+  cols: number,
+): void {
   backward(ctx, y, dy, dx, rows, cols, true);
 }

@@ -1,6 +1,6 @@
 /** In-place AdamW step, following PyTorch's definition (decoupled weight decay). */
 import type { AdamWParams } from '../../backend.js';
-import { expectFloating, expectSize } from './checks.js';
+import { expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

@@ -1,7 +1,7 @@
 /** Creation and conversion kernels: fill, Philox random, dtype cast and strided copy. */
 import type { RandomParams, View } from '../../backend.js';
 import { philoxFill } from '../../random.js';
-import { expectFloating, expectSize } from './checks.js';
+import { expectFloating, expectSize } from '../kernel-checks.js';
 import { encoderFor, is16Bit, openOutput, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 import { checkShape, checkStridedBounds, forEachRow } from './strided.js';

@@ -1,5 +1,5 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
-import { expectCount, expectDType, expectFloating, expectSize } from './checks.js';
+import { expectCount, expectDType, expectFloating, expectSize } from '../kernel-checks.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

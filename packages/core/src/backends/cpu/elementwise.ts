@@ -1,6 +1,6 @@
 /** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
-import { expectSize } from './checks.js';
+import { expectSize } from '../kernel-checks.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 import { checkShape, checkStridedBounds, contiguousStrides, forEachRow, shapeSize } from './strided.js';

@@ -1,5 +1,5 @@
 /** Row gather and scatter-add by int32 ids (embedding lookup and its gradient). */
-import { expectCount, expectDistinct, expectDType } from './checks.js';
+import { expectCount, expectDistinct, expectDType } from '../kernel-checks.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

@@ -1,6 +1,6 @@
 /** Batched matmul with transpose flags, broadcast batch strides and optional accumulation. */
 import type { MatmulParams } from '../../backend.js';
-import { expectAtLeast, expectCount, expectDistinct, expectFloating, expectSize } from './checks.js';
+import { expectAtLeast, expectCount, expectDistinct, expectFloating, expectSize } from '../kernel-checks.js';
 import { gemm } from './gemm.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';

@@ -5,7 +5,7 @@
  * Sign convention: R has a non-negative diagonal (columns of Q flipped to match), so every
  * backend returns the same factorisation, including for rank-deficient input.
  */
-import { expectCount, expectFloating, expectSize } from './checks.js';
+import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

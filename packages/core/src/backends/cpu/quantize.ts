@@ -4,15 +4,18 @@
  * stored as the index of the nearest codebook entry.
  */
 import type { QuantizeParams } from '../../backend.js';
-import { expectDType, expectFloating, expectPositive, expectSize } from './checks.js';
+import {
+  checkCodebookSize,
+  expectDType,
+  expectFloating,
+  expectSize,
+  quantizeBlockCount,
+} from '../kernel-checks.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 function checkCodebook(codebook: CpuStorage, kernel: string): FloatValues {
-  expectFloating(codebook, kernel, 'codebook');
-  if (codebook.size < 1 || codebook.size > 256) {
-    throw new RangeError(`${kernel}: codebook must have 1..256 entries (codes are uint8); got ${codebook.size}`);
-  }
+  checkCodebookSize(codebook, kernel);
   const values = readFloats(codebook);
   for (let i = 1; i < values.length; i++) {
     if (!((values[i] as number) >= (values[i - 1] as number))) {
@@ -22,11 +25,6 @@ function checkCodebook(codebook: CpuStorage, kernel: string): FloatValues {
     }
   }
   return values;
-}
-
-function blockCount(size: number, params: QuantizeParams, kernel: string): number {
-  expectPositive(params.blockSize, kernel, 'blockSize');
-  return Math.ceil(size / params.blockSize);
 }
 
 /** Index of the entry nearest to `value` in an ascending codebook; ties go to the lower index. */
@@ -54,7 +52,7 @@ export function quantizeBlockwise(
   expectFloating(x, kernel, 'x');
   expectDType(codes, ['uint8'], kernel, 'codes');
   expectSize(codes, x.size, kernel, 'codes', 'x.size');
-  const blocks = blockCount(x.size, params, kernel);
+  const blocks = quantizeBlockCount(x.size, params, kernel);
   // A 16-bit scale would be rounded after the codes were chosen against it, so it is refused.
   expectDType(absmax, ['float32', 'float64'], kernel, 'absmax');
   expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
@@ -97,7 +95,7 @@ export function dequantizeBlockwise(
   expectDType(codes, ['uint8'], kernel, 'codes');
   expectFloating(out, kernel, 'out');
   expectSize(out, codes.size, kernel, 'out', 'codes.size');
-  const blocks = blockCount(codes.size, params, kernel);
+  const blocks = quantizeBlockCount(codes.size, params, kernel);
   expectFloating(absmax, kernel, 'absmax');
   expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
   const book = checkCodebook(codebook, kernel);

@@ -1,6 +1,6 @@
 /** Reductions over the middle axis of an [outer, reduce, inner] view: sum, max, min and argmax. */
 import type { ReduceLayout, ReduceOp } from '../../backend.js';
-import { expectCount, expectDType, expectSize } from './checks.js';
+import { expectCount, expectDType, expectSize } from '../kernel-checks.js';
 import { openOutput, precisionOf, readValues, type Values } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

@@ -1,5 +1,5 @@
 /** RMSNorm over the last axis and its backward pass. */
-import { expectCount, expectFloating, expectSize } from './checks.js';
+import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

@@ -1,6 +1,6 @@
 /** Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. */
 import type { RopeParams } from '../../backend.js';
-import { expectCount, expectFloating, expectSize } from './checks.js';
+import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

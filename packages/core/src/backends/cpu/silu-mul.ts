@@ -1,5 +1,5 @@
 /** The SwiGLU activation silu(gate) * up and its backward pass. */
-import { expectFloating, expectSize } from './checks.js';
+import { expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

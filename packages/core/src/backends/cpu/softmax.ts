@@ -1,6 +1,6 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { expectCount, expectFloating, expectPositive, expectSize } from './checks.js';
+import { expectCount, expectFloating, expectPositive, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

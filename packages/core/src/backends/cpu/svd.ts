@@ -11,7 +11,7 @@
  * Sign convention: the largest-magnitude entry of each column of U is positive (the first such
  * entry on ties), with the matching row of Vᵀ flipped, so results are deterministic.
  */
-import { expectCount, expectFloating, expectSize } from './checks.js';
+import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import { householderQr, rowMajorToColumnMajor } from './qr.js';
 import type { CpuStorage } from './storage.js';
