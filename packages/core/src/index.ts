@@ -11,8 +11,8 @@ registerBackend('meta', createMetaBackend);
 
 export type * from './backend.js';
 export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
-export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
 export * from './backends/kernel-checks.js';
+export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
 export * from './data/index.js';
 export * from './dtype.js';
 export {

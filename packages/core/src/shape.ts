@@ -17,6 +17,39 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/**
+ * Drops size-1 dimensions and merges neighbouring dimensions that every operand walks as one (the
+ * outer stride is the inner stride times the inner extent), so a strided loop or kernel runs over
+ * as few dimensions as possible. `stridesList` holds each operand's strides over `shape`; the result
+ * gives the merged shape and each operand's merged strides, in the same order.
+ */
+export function collapseDims(
+  shape: Shape,
+  stridesList: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = stridesList.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const extent = shape[d] as number;
+    if (extent === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable =
+      last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * extent);
+    if (mergeable) {
+      outShape[last] = (outShape[last] as number) * extent;
+      stridesList.forEach((s, k) => {
+        (outStrides[k] as number[])[last] = s[d] as number;
+      });
+    } else {
+      outShape.push(extent);
+      stridesList.forEach((s, k) => {
+        (outStrides[k] as number[]).push(s[d] as number);
+      });
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

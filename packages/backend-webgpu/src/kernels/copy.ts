@@ -5,7 +5,7 @@
  * view may give neighbouring lanes of one word to different invocations.
  */
 import type { View } from '@galore-ts/core';
-import { DTYPE_BYTES } from '@galore-ts/core';
+import { collapseDims, DTYPE_BYTES } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBinding,
@@ -21,7 +21,6 @@ import {
   WG,
 } from '../wgsl.js';
 import { bindingKinds, type KernelContext } from './context.js';
-import { collapse, contiguousStrides } from './map.js';
 
 function checkView(view: View, s: GpuStorage, kernel: string, role: string): void {
   if (view.strides.length !== view.shape.length) {
@@ -116,7 +115,7 @@ export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: Gp
   checkView(dstView, dst, kernel, 'dst');
   const count = srcView.shape.reduce((a, b) => a * b, 1);
   if (count === 0) return;
-  const { shape, strides } = collapse(srcView.shape, [srcView.strides, dstView.strides]);
+  const { shape, strides } = collapseDims(srcView.shape, [srcView.strides, dstView.strides]);
   const [ss, ds] = strides as [number[], number[]];
   if (src.dtype === dst.dtype && tryBufferCopy(ctx, src, srcView.offset, dst, dstView.offset, shape, ss, ds)) return;
   const fields: ParamField[] = [
@@ -179,5 +178,3 @@ function tryBufferCopy(
   }
   return true;
 }
-
-export { contiguousStrides };

@@ -1,6 +1,6 @@
 /** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '@galore-ts/core';
-import { expectSize } from '@galore-ts/core';
+import { expectSize, sizeOf } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import { isIntegral } from '../wgsl.js';
 import type { KernelContext } from './context.js';
@@ -73,10 +73,6 @@ const COMPARISON: Readonly<Record<string, string>> = {
 
 const BINARY_OPS = [...Object.keys(ARITHMETIC_F32), ...Object.keys(COMPARISON)];
 
-function shapeSize(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 function checkLayout(
   layout: BroadcastLayout,
   out: GpuStorage,
@@ -87,7 +83,7 @@ function checkLayout(
     if (!Number.isSafeInteger(d) || d < 0)
       throw new RangeError(`${kernel}: shape [${layout.shape.join(', ')}] must hold non-negative integers`);
   }
-  expectSize(out, shapeSize(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
+  expectSize(out, sizeOf(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
   if (out.size === 0) return;
   for (const [role, s, strides] of operands) {
     if (!strides || strides.length !== layout.shape.length) {

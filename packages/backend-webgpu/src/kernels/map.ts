@@ -6,6 +6,7 @@
  * Inputs are read at the element index (same-index operands) or through broadcast strides. When
  * every operand is same-index, storages larger than one binding are processed in chunks.
  */
+import { collapseDims, contiguousStrides } from '@galore-ts/core';
 import { alignUp, type Binding } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
 import {
@@ -59,47 +60,6 @@ export interface MapSpec {
   paramValues?: Readonly<Record<string, number>>;
 }
 
-/** Drops size-1 dimensions and merges dimensions every operand walks contiguously. */
-export function collapse(
-  shape: readonly number[],
-  stridesList: readonly (readonly number[])[],
-): {
-  shape: number[];
-  strides: number[][];
-} {
-  const outShape: number[] = [];
-  const outStrides: number[][] = stridesList.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d] as number;
-    if (size === 1) continue;
-    const last = outShape.length - 1;
-    const mergeable =
-      last >= 0 && stridesList.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * size);
-    if (mergeable) {
-      outShape[last] = (outShape[last] as number) * size;
-      stridesList.forEach((s, k) => {
-        (outStrides[k] as number[])[last] = s[d] as number;
-      });
-    } else {
-      outShape.push(size);
-      stridesList.forEach((s, k) => {
-        (outStrides[k] as number[]).push(s[d] as number);
-      });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let step = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = step;
-    step *= shape[d] as number;
-  }
-  return strides;
-}
-
 function sameArray(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -116,7 +76,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const indexValues: Record<string, number> = {};
   const stridedNames = new Set(strided.map((s) => s.name));
   if (strided.length > 0) {
-    const collapsed = collapse(shape, [outStrides, ...strided.map((s) => s.strides as readonly number[])]);
+    const collapsed = collapseDims(shape, [outStrides, ...strided.map((s) => s.strides as readonly number[])]);
     rank = collapsed.shape.length;
     collapsed.shape.forEach((size, d) => {
       indexParams.push([`sh${d}`, 'u32']);

@@ -5,10 +5,10 @@
  * raise an exception on the GPU: it gives a non-finite absmax for its block.
  */
 import type { QuantizeParams } from '@galore-ts/core';
-import { checkCodebookSize, expectDType, expectSize, quantizeBlockCount } from '@galore-ts/core';
+import { checkDequantizeArgs, checkQuantizeArgs } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import { expectFloating, GPU_FLOATS } from './checks.js';
+import { GPU_FLOATS } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 import { runRows } from './softmax.js';
@@ -28,13 +28,7 @@ export function quantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'WebGPUBackend.quantizeBlockwise';
-  expectFloating(x, kernel, 'x');
-  expectDType(codes, ['uint8'], kernel, 'codes');
-  expectSize(codes, x.size, kernel, 'codes', 'x.size');
-  const blocks = quantizeBlockCount(x.size, params, kernel);
-  expectDType(absmax, ['float32'], kernel, 'absmax');
-  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
-  checkCodebookSize(codebook, kernel, GPU_FLOATS);
+  const blocks = checkQuantizeArgs(kernel, { x, codebook, codes, absmax }, params, ['float32'], GPU_FLOATS);
   if (x.size === 0) return;
   const { blockSize } = params;
   const body = `  let start = row * p.blockSize;
@@ -85,13 +79,7 @@ export function dequantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'WebGPUBackend.dequantizeBlockwise';
-  expectDType(codes, ['uint8'], kernel, 'codes');
-  expectFloating(out, kernel, 'out');
-  expectSize(out, codes.size, kernel, 'out', 'codes.size');
-  const blocks = quantizeBlockCount(codes.size, params, kernel);
-  expectFloating(absmax, kernel, 'absmax');
-  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
-  checkCodebookSize(codebook, kernel, GPU_FLOATS);
+  checkDequantizeArgs(kernel, { codes, codebook, absmax, out }, params, GPU_FLOATS);
   runMap(ctx, {
     kernel,
     size: out.size,

@@ -2,7 +2,7 @@
  * RMSNorm forward (a workgroup per row; rstd is saved for backward) and backward: dx by rows, and
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
-import { expectCount, expectDistinct, expectSize } from '@galore-ts/core';
+import { checkRowsCols, expectDistinct } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBindings,
@@ -16,7 +16,7 @@ import {
   storer,
   WG,
 } from '../wgsl.js';
-import { expectFloating } from './checks.js';
+import { GPU_FLOATS } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { runRows } from './softmax.js';
 
@@ -25,25 +25,6 @@ const FIELDS: ParamField[] = [
   ['cols', 'u32'],
   ['eps', 'f32'],
 ];
-
-function check(
-  kernel: string,
-  rows: number,
-  cols: number,
-  full: Record<string, GpuStorage>,
-  partial: Record<string, [GpuStorage, number, string]>,
-): void {
-  expectCount(rows, kernel, 'rows');
-  expectCount(cols, kernel, 'cols');
-  for (const [role, s] of Object.entries(full)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, rows * cols, kernel, role, 'rows * cols');
-  }
-  for (const [role, [s, size, formula]] of Object.entries(partial)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, size, kernel, role, formula);
-  }
-}
 
 const read = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
 const written = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'atomic' }, s];
@@ -59,7 +40,14 @@ export function rmsNorm(
   eps: number,
 ): void {
   const kernel = 'WebGPUBackend.rmsNorm';
-  check(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
+  checkRowsCols(
+    kernel,
+    rows,
+    cols,
+    { x, out },
+    { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] },
+    GPU_FLOATS,
+  );
   if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
   expectDistinct(x, out, kernel, 'x and out');
   if (rows === 0) return;
@@ -87,12 +75,13 @@ export function rmsNormBackward(
   cols: number,
 ): void {
   const kernel = 'WebGPUBackend.rmsNormBackward';
-  check(
+  checkRowsCols(
     kernel,
     rows,
     cols,
     { x, dy, dx },
     { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] },
+    GPU_FLOATS,
   );
   for (const [role, s] of [
     ['x', x],

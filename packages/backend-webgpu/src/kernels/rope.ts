@@ -4,9 +4,9 @@
  * output words.
  */
 import type { RopeParams } from '@galore-ts/core';
-import { expectCount, expectDistinct, expectSize } from '@galore-ts/core';
+import { checkRopeArgs, expectDistinct } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
-import { expectFloating } from './checks.js';
+import { GPU_FLOATS } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 
@@ -19,15 +19,8 @@ export function rope(
   params: RopeParams,
 ): void {
   const kernel = 'WebGPUBackend.rope';
-  const { batch, seq, heads, headDim, inverse } = params;
-  for (const [name, value] of Object.entries({ batch, seq, heads, headDim })) expectCount(value, kernel, name);
-  if (headDim % 2 !== 0) throw new RangeError(`${kernel}: headDim must be even; got ${headDim}`);
-  const half = headDim / 2;
-  for (const [role, s] of Object.entries({ x, cos, sin, out })) expectFloating(s, kernel, role);
-  expectSize(x, batch * seq * heads * headDim, kernel, 'x', 'batch * seq * heads * headDim');
-  expectSize(out, x.size, kernel, 'out', 'x.size');
-  expectSize(cos, seq * half, kernel, 'cos', 'seq * headDim / 2');
-  expectSize(sin, seq * half, kernel, 'sin', 'seq * headDim / 2');
+  const { seq, heads, headDim, inverse } = params;
+  checkRopeArgs(kernel, { x, cos, sin, out }, params, GPU_FLOATS);
   expectDistinct(x, out, kernel, 'x and out');
   runMap(ctx, {
     kernel,

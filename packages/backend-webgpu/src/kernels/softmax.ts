@@ -1,6 +1,6 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes: a workgroup per row. */
 import type { SoftmaxParams } from '@galore-ts/core';
-import { expectCount, expectDistinct, expectPositive, expectSize } from '@galore-ts/core';
+import { checkRowsCols, expectDistinct, expectPositive } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBindings,
@@ -12,7 +12,7 @@ import {
   packParams,
   storer,
 } from '../wgsl.js';
-import { expectFloating } from './checks.js';
+import { GPU_FLOATS } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { ROW_REDUCTIONS, rowMain } from './rowwise.js';
 
@@ -23,15 +23,6 @@ const FIELDS: ParamField[] = [
   ['queryLen', 'u32'],
   ['offset', 'i32'],
 ];
-
-function checkRows(kernel: string, rows: number, cols: number, storages: Record<string, GpuStorage>): void {
-  expectCount(rows, kernel, 'rows');
-  expectCount(cols, kernel, 'cols');
-  for (const [role, s] of Object.entries(storages)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, rows * cols, kernel, role, 'rows * cols');
-  }
-}
 
 /** Records a row kernel over `ops` (inputs read, last one written) with `body`. */
 export function runRows(
@@ -61,7 +52,7 @@ export function runRows(
 function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams, log: boolean): void {
   const kernel = log ? 'WebGPUBackend.logSoftmax' : 'WebGPUBackend.softmax';
   const { rows, cols, causal } = params;
-  checkRows(kernel, rows, cols, { x, out });
+  checkRowsCols(kernel, rows, cols, { x, out }, {}, GPU_FLOATS);
   expectDistinct(x, out, kernel, 'x and out');
   if (causal) {
     expectPositive(causal.queryLen, kernel, 'causal.queryLen');
@@ -133,7 +124,7 @@ function backward(
   log: boolean,
 ): void {
   const kernel = log ? 'WebGPUBackend.logSoftmaxBackward' : 'WebGPUBackend.softmaxBackward';
-  checkRows(kernel, rows, cols, { y, dy, dx });
+  checkRowsCols(kernel, rows, cols, { y, dy, dx }, {}, GPU_FLOATS);
   expectDistinct(y, dx, kernel, 'y and dx');
   expectDistinct(dy, dx, kernel, 'dy and dx');
   if (rows * cols === 0) return;

@@ -89,16 +89,83 @@ export function checkRopeArgs(
   return half;
 }
 
+/**
+ * Row-wise kernels (softmax, RMSNorm): rows and cols are counts, every storage of `matrices` holds
+ * rows * cols floats and every one of `vectors` the size given with it (`formula` names it).
+ */
+export function checkRowsCols(
+  kernel: string,
+  rows: number,
+  cols: number,
+  matrices: Record<string, Storage>,
+  vectors: Record<string, [Storage, number, string]> = {},
+  floats: readonly DType[] = FLOATING_DTYPES,
+): void {
+  expectCount(rows, kernel, 'rows');
+  expectCount(cols, kernel, 'cols');
+  for (const [role, s] of Object.entries(matrices)) {
+    expectFloating(s, kernel, role, floats);
+    expectSize(s, rows * cols, kernel, role, 'rows * cols');
+  }
+  for (const [role, [s, size, formula]] of Object.entries(vectors)) {
+    expectFloating(s, kernel, role, floats);
+    expectSize(s, size, kernel, role, formula);
+  }
+}
+
 /** Blocks of `params.blockSize` elements covering `size` elements (blockwise quantisation). */
-export function quantizeBlockCount(size: number, params: QuantizeParams, kernel: string): number {
+function quantizeBlockCount(size: number, params: QuantizeParams, kernel: string): number {
   expectPositive(params.blockSize, kernel, 'blockSize');
   return Math.ceil(size / params.blockSize);
 }
 
-/** A quantisation codebook: floats, 1..256 entries (codes are uint8). Sortedness is the backend's to check. */
-export function checkCodebookSize(codebook: Storage, kernel: string, floats: readonly DType[] = FLOATING_DTYPES): void {
+/** A codebook holds floats, 1..256 entries (codes are uint8); whether it is sorted is the backend's to check. */
+function checkCodebookSize(codebook: Storage, kernel: string, floats: readonly DType[]): void {
   expectFloating(codebook, kernel, 'codebook', floats);
   if (codebook.size < 1 || codebook.size > 256) {
     throw new RangeError(`${kernel}: codebook must have 1..256 entries (codes are uint8); got ${codebook.size}`);
   }
+}
+
+/**
+ * The arguments of `quantizeBlockwise`: float x, uint8 codes of x.size, absmax of one of
+ * `absmaxDTypes` with one scale per block, and the codebook. Returns the number of blocks.
+ */
+export function checkQuantizeArgs(
+  kernel: string,
+  storages: { x: Storage; codebook: Storage; codes: Storage; absmax: Storage },
+  params: QuantizeParams,
+  absmaxDTypes: readonly DType[],
+  floats: readonly DType[] = FLOATING_DTYPES,
+): number {
+  const { x, codebook, codes, absmax } = storages;
+  expectFloating(x, kernel, 'x', floats);
+  expectDType(codes, ['uint8'], kernel, 'codes');
+  expectSize(codes, x.size, kernel, 'codes', 'x.size');
+  const blocks = quantizeBlockCount(x.size, params, kernel);
+  expectDType(absmax, absmaxDTypes, kernel, 'absmax');
+  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
+  checkCodebookSize(codebook, kernel, floats);
+  return blocks;
+}
+
+/**
+ * The arguments of `dequantizeBlockwise`: uint8 codes, float out of codes.size, float absmax with
+ * one scale per block, and the codebook. Returns the number of blocks.
+ */
+export function checkDequantizeArgs(
+  kernel: string,
+  storages: { codes: Storage; codebook: Storage; absmax: Storage; out: Storage },
+  params: QuantizeParams,
+  floats: readonly DType[] = FLOATING_DTYPES,
+): number {
+  const { codes, codebook, absmax, out } = storages;
+  expectDType(codes, ['uint8'], kernel, 'codes');
+  expectFloating(out, kernel, 'out', floats);
+  expectSize(out, codes.size, kernel, 'out', 'codes.size');
+  const blocks = quantizeBlockCount(codes.size, params, kernel);
+  expectFloating(absmax, kernel, 'absmax', floats);
+  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
+  checkCodebookSize(codebook, kernel, floats);
+  return blocks;
 }

@@ -13,3 +13,4 @@ export {
 export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosineOptions } from './schedules.js';
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';
+export { checkFlag, checkOption, describeValue, groupLabel, nonNegative } from './validate.js';

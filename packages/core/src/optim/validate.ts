@@ -1,4 +1,4 @@
-/** Hyper-parameter checks shared by the optimizers, with errors that name the group. */
+/** Hyper-parameter checks shared by the optimizers (core's and @galore-ts/galore's), with errors that name the group. */
 
 /** Throws a RangeError `<where>: <name> must be <expected>, got <value>` unless `ok(value)`. */
 export function checkOption(
@@ -9,7 +9,7 @@ export function checkOption(
   expected: string,
 ): void {
   if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
-    throw new RangeError(`${where}: ${name} must be ${expected}, got ${describe(value)}`);
+    throw new RangeError(`${where}: ${name} must be ${expected}, got ${describeValue(value)}`);
   }
 }
 
@@ -17,7 +17,7 @@ export function checkOption(
 export function checkFlag(where: string, name: string, value: unknown, optional = false): void {
   if (typeof value === 'boolean' || (optional && value === undefined)) return;
   throw new TypeError(
-    `${where}: ${name} must be ${optional ? 'true, false or undefined' : 'true or false'}, got ${describe(value)}`,
+    `${where}: ${name} must be ${optional ? 'true, false or undefined' : 'true or false'}, got ${describeValue(value)}`,
   );
 }
 
@@ -28,9 +28,9 @@ export function groupLabel(optimizer: string, index: number): string {
 
 export const nonNegative = (v: number): boolean => v >= 0 && Number.isFinite(v);
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map(describeValue).join(', ')}]`;
   return String(value);
 }

@@ -3,6 +3,7 @@
  * paper defaults, and the checks that turn a bad value into an error before training starts.
  */
 import type { GroupOptions } from '@galore-ts/core';
+import { checkOption as checkNumber, describeValue } from '@galore-ts/core';
 import type { SvdMethod } from '../projection/projector.js';
 import { isProjectionType, PROJECTION_TYPES, type ProjectionType } from '../projection/sides.js';
 import { SUBSPACE_CHANGE_POLICIES, type SubspaceChangePolicy } from '../projection/subspace-change.js';
@@ -56,28 +57,12 @@ export const GALORE_GROUP_DEFAULTS: Readonly<GaLoreSettings> = Object.freeze({
   seed: GALORE_DEFAULTS.seed,
 });
 
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(describeValue).join(', ')}]`;
-  return String(value);
-}
-
-/** Throws `<where>: <name> must be <expected>, got <value>` unless ok(value). */
-export function checkNumber(
-  where: string,
-  name: string,
-  value: unknown,
-  ok: (v: number) => boolean,
-  expected: string,
-): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
-    throw new RangeError(`${where}: ${name} must be ${expected}, got ${describeValue(value)}`);
-  }
-}
+export { groupLabel, nonNegative as isNonNegative } from '@galore-ts/core';
+/** Core's option checks, under the names this package has always exported. */
+export { checkNumber, describeValue };
 
 export const isPositiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export const isNonNegativeInteger = (v: number): boolean => Number.isInteger(v) && v >= 0;
-export const isNonNegative = (v: number): boolean => v >= 0 && Number.isFinite(v);
 export const isPositive = (v: number): boolean => v > 0 && Number.isFinite(v);
 export const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
 
@@ -108,8 +93,4 @@ export function checkGaLoreOptions(where: string, o: GaLoreGroupOptions): void {
     );
   }
   checkNumber(where, 'seed', o.seed, Number.isSafeInteger, 'a safe integer');
-}
-
-export function groupLabel(optimizer: string, index: number): string {
-  return `${optimizer}: parameter group ${index}`;
 }

@@ -1,9 +1,10 @@
 /** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
+import { contiguousStrides, sizeOf } from '../../shape.js';
 import { expectSize } from '../kernel-checks.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-import { checkShape, checkStridedBounds, contiguousStrides, forEachRow, shapeSize } from './strided.js';
+import { checkShape, checkStridedBounds, forEachRow } from './strided.js';
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -63,7 +64,7 @@ export function unary(op: UnaryOp, x: CpuStorage, out: CpuStorage): void {
 
 function checkBroadcast(layout: BroadcastLayout, out: CpuStorage, kernel: string): void {
   checkShape(layout.shape, kernel);
-  expectSize(out, shapeSize(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
+  expectSize(out, sizeOf(layout.shape), kernel, 'out', `product of shape [${layout.shape.join(', ')}]`);
 }
 
 /** Integer outputs keep integer semantics: products wrap like int32 instead of losing low bits. */

@@ -21,8 +21,8 @@ import type {
 } from '../../backend.js';
 import { assertDType, type DType, type HostArray, hostArrayFor } from '../../dtype.js';
 import { MEMORY_CATEGORIES, type MemoryCategory, MemoryTracker } from '../../memory.js';
-import { adamw } from './adamw.js';
 import { expectCount } from '../kernel-checks.js';
+import { adamw } from './adamw.js';
 import { cpuStorage } from './checks.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';

@@ -4,18 +4,12 @@
  * stored as the index of the nearest codebook entry.
  */
 import type { QuantizeParams } from '../../backend.js';
-import {
-  checkCodebookSize,
-  expectDType,
-  expectFloating,
-  expectSize,
-  quantizeBlockCount,
-} from '../kernel-checks.js';
+import { checkDequantizeArgs, checkQuantizeArgs } from '../kernel-checks.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-function checkCodebook(codebook: CpuStorage, kernel: string): FloatValues {
-  checkCodebookSize(codebook, kernel);
+/** The codebook's values; they must be sorted ascending (its dtype and size are checked already). */
+function sortedCodebook(codebook: CpuStorage, kernel: string): FloatValues {
   const values = readFloats(codebook);
   for (let i = 1; i < values.length; i++) {
     if (!((values[i] as number) >= (values[i - 1] as number))) {
@@ -49,14 +43,9 @@ export function quantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'CpuBackend.quantizeBlockwise';
-  expectFloating(x, kernel, 'x');
-  expectDType(codes, ['uint8'], kernel, 'codes');
-  expectSize(codes, x.size, kernel, 'codes', 'x.size');
-  const blocks = quantizeBlockCount(x.size, params, kernel);
   // A 16-bit scale would be rounded after the codes were chosen against it, so it is refused.
-  expectDType(absmax, ['float32', 'float64'], kernel, 'absmax');
-  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(x.size / blockSize)');
-  const book = checkCodebook(codebook, kernel);
+  const blocks = checkQuantizeArgs(kernel, { x, codebook, codes, absmax }, params, ['float32', 'float64']);
+  const book = sortedCodebook(codebook, kernel);
   const values = readFloats(x);
   const out = codes.data as Uint8Array;
   const precision = precisionOf(x, codebook);
@@ -92,13 +81,8 @@ export function dequantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'CpuBackend.dequantizeBlockwise';
-  expectDType(codes, ['uint8'], kernel, 'codes');
-  expectFloating(out, kernel, 'out');
-  expectSize(out, codes.size, kernel, 'out', 'codes.size');
-  const blocks = quantizeBlockCount(codes.size, params, kernel);
-  expectFloating(absmax, kernel, 'absmax');
-  expectSize(absmax, blocks, kernel, 'absmax', 'ceil(codes.size / blockSize)');
-  const book = checkCodebook(codebook, kernel);
+  checkDequantizeArgs(kernel, { codes, codebook, absmax, out }, params);
+  const book = sortedCodebook(codebook, kernel);
   const scales = readFloats(absmax);
   const indices = codes.data as Uint8Array;
   const target = openFloatOutput(out, precisionOf(codebook, absmax));

@@ -1,26 +1,7 @@
 /** RMSNorm over the last axis and its backward pass. */
-import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
+import { checkRowsCols } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-
-function checkShapes(
-  kernel: string,
-  rows: number,
-  cols: number,
-  matrices: Record<string, CpuStorage>,
-  vectors: Record<string, [CpuStorage, number, string]>,
-): void {
-  expectCount(rows, kernel, 'rows');
-  expectCount(cols, kernel, 'cols');
-  for (const [role, s] of Object.entries(matrices)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, rows * cols, kernel, role, 'rows * cols');
-  }
-  for (const [role, [s, size, formula]] of Object.entries(vectors)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, size, kernel, role, formula);
-  }
-}
 
 export function rmsNorm(
   x: CpuStorage,
@@ -32,7 +13,7 @@ export function rmsNorm(
   eps: number,
 ): void {
   const kernel = 'CpuBackend.rmsNorm';
-  checkShapes(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
+  checkRowsCols(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
   if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
   const precision = precisionOf(x, weight);
   // The forward pass uses rstd as it will be stored, so backward sees the same factor.
@@ -69,7 +50,7 @@ export function rmsNormBackward(
   cols: number,
 ): void {
   const kernel = 'CpuBackend.rmsNormBackward';
-  checkShapes(
+  checkRowsCols(
     kernel,
     rows,
     cols,

@@ -1,20 +1,13 @@
 /** Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. */
 import type { RopeParams } from '../../backend.js';
-import { expectCount, expectFloating, expectSize } from '../kernel-checks.js';
+import { checkRopeArgs } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 export function rope(x: CpuStorage, cos: CpuStorage, sin: CpuStorage, out: CpuStorage, params: RopeParams): void {
   const kernel = 'CpuBackend.rope';
   const { batch, seq, heads, headDim, inverse } = params;
-  for (const [name, value] of Object.entries({ batch, seq, heads, headDim })) expectCount(value, kernel, name);
-  if (headDim % 2 !== 0) throw new RangeError(`${kernel}: headDim must be even; got ${headDim}`);
-  const half = headDim / 2;
-  for (const [role, s] of Object.entries({ x, cos, sin, out })) expectFloating(s, kernel, role);
-  expectSize(x, batch * seq * heads * headDim, kernel, 'x', 'batch * seq * heads * headDim');
-  expectSize(out, x.size, kernel, 'out', 'x.size');
-  expectSize(cos, seq * half, kernel, 'cos', 'seq * headDim / 2');
-  expectSize(sin, seq * half, kernel, 'sin', 'seq * headDim / 2');
+  const half = checkRopeArgs(kernel, { x, cos, sin, out }, params);
   const xv = readFloats(x);
   const c = readFloats(cos);
   const s = readFloats(sin);

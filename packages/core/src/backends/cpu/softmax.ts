@@ -1,17 +1,8 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { expectCount, expectFloating, expectPositive, expectSize } from '../kernel-checks.js';
+import { checkRowsCols, expectPositive } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-
-function checkRows(kernel: string, rows: number, cols: number, storages: Record<string, CpuStorage>): void {
-  expectCount(rows, kernel, 'rows');
-  expectCount(cols, kernel, 'cols');
-  for (const [role, s] of Object.entries(storages)) {
-    expectFloating(s, kernel, role);
-    expectSize(s, rows * cols, kernel, role, 'rows * cols');
-  }
-}
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
 function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) => number {
@@ -31,7 +22,7 @@ function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) =>
 function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean): void {
   const kernel = log ? 'CpuBackend.logSoftmax' : 'CpuBackend.softmax';
   const { rows, cols } = params;
-  checkRows(kernel, rows, cols, { x, out });
+  checkRowsCols(kernel, rows, cols, { x, out });
   const visible = visibleColumns(params, kernel);
   const input = readFloats(x);
   const target = openFloatOutput(out, precisionOf(x));
@@ -70,7 +61,7 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
 }
 
 export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRows('CpuBackend.softmaxBackward', rows, cols, { y, dy, dx });
+  checkRowsCols('CpuBackend.softmaxBackward', rows, cols, { y, dy, dx });
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));
@@ -85,7 +76,7 @@ export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, r
 }
 
 export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRows('CpuBackend.logSoftmaxBackward', rows, cols, { y, dy, dx });
+  checkRowsCols('CpuBackend.logSoftmaxBackward', rows, cols, { y, dy, dx });
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));

@@ -4,27 +4,11 @@
  * body runs once per innermost row with each operand's start offset and inner stride, so the hot
  * loop is a plain 1-D loop.
  */
+import { collapseDims, sizeOf } from '../../shape.js';
 
 export interface StridedOperand {
   strides: readonly number[];
   offset: number;
-}
-
-/** Row-major contiguous strides of `shape`. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let step = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = step;
-    step *= shape[d] as number;
-  }
-  return strides;
-}
-
-export function shapeSize(shape: readonly number[]): number {
-  let size = 1;
-  for (const extent of shape) size *= extent;
-  return size;
 }
 
 export function checkShape(shape: readonly number[], kernel: string): void {
@@ -56,7 +40,7 @@ export function checkStridedBounds(
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new RangeError(`${kernel}: ${role} offset must be a non-negative integer; got ${offset}`);
   }
-  if (shapeSize(shape) === 0) return;
+  if (sizeOf(shape) === 0) return;
   let low = offset;
   let high = offset;
   for (let d = 0; d < shape.length; d++) {
@@ -74,36 +58,6 @@ export function checkStridedBounds(
   }
 }
 
-interface Simplified {
-  shape: number[];
-  strides: number[][];
-}
-
-/** Drops size-1 dimensions and merges neighbours that every operand walks contiguously. */
-function simplify(shape: readonly number[], operands: readonly StridedOperand[]): Simplified {
-  const outShape: number[] = [];
-  const outStrides: number[][] = operands.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const extent = shape[d] as number;
-    if (extent === 1) continue;
-    const last = outShape.length - 1;
-    const mergeable =
-      last >= 0 && operands.every((op, k) => (outStrides[k] as number[])[last] === (op.strides[d] as number) * extent);
-    if (mergeable) {
-      outShape[last] = (outShape[last] as number) * extent;
-      operands.forEach((op, k) => {
-        (outStrides[k] as number[])[last] = op.strides[d] as number;
-      });
-    } else {
-      outShape.push(extent);
-      operands.forEach((op, k) => {
-        (outStrides[k] as number[]).push(op.strides[d] as number);
-      });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
 /**
  * Calls `row(starts, length, innerStrides)` once per innermost row; `starts[k]` is operand k's
  * element offset at the row start. `starts` is reused between calls.
@@ -113,8 +67,11 @@ export function forEachRow(
   operands: readonly StridedOperand[],
   row: (starts: number[], length: number, innerStrides: readonly number[]) => void,
 ): void {
-  if (shapeSize(shape) === 0) return;
-  const { shape: dims, strides } = simplify(shape, operands);
+  if (sizeOf(shape) === 0) return;
+  const { shape: dims, strides } = collapseDims(
+    shape,
+    operands.map((op) => op.strides),
+  );
   const count = operands.length;
   const starts = operands.map((op) => op.offset);
   if (dims.length === 0) {
