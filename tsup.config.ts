@@ -20,6 +20,12 @@ function entriesOf(pkg: (typeof PACKAGES)[number]): Record<string, string> {
   return entries;
 }
 
+/** Declaration-file banners: ambient types a package's public .d.ts relies on. */
+const DTS_BANNERS: Partial<Record<(typeof PACKAGES)[number], string>> = {
+  // GPUDevice and friends are globals declared by @webgpu/types (a dependency of the package).
+  'backend-webgpu': '/// <reference types="@webgpu/types" />',
+};
+
 function packageConfig(pkg: (typeof PACKAGES)[number]): Options {
   return {
     name: pkg,
@@ -34,8 +40,9 @@ function packageConfig(pkg: (typeof PACKAGES)[number]): Options {
     // sibling @galore-ts packages) resolve at run time, and `check:pack` catches an undeclared one.
     skipNodeModulesBundle: true,
     external: [/^@galore-ts\//],
-    tsconfig: 'tsconfig.json',
+    tsconfig: 'tsconfig.build.json',
     dts: {
+      banner: DTS_BANNERS[pkg],
       // Sibling packages' types come from their sources, so the packages' .d.ts builds, which
       // run in parallel, never wait for one another's dist/; the imports stay `@galore-ts/...`.
       compilerOptions: {
