@@ -14,8 +14,8 @@ import {
   type Tensor,
   tensor,
 } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openForTest } from './open.js';
+import { describe, expect, it } from 'vitest';
+import { expectLossesClose, webgpuForSuite } from './open.js';
 
 const STEPS = 20;
 const LOSS_TOLERANCE = 1e-4;
@@ -71,33 +71,16 @@ async function trainLosses(backend: Backend): Promise<number[]> {
 }
 
 describe('MLP training on WebGPU', () => {
-  let gpu: Backend | null = null;
-  let skip = '';
-  beforeAll(async () => {
-    const opened = await openForTest();
-    if ('skip' in opened) skip = opened.skip;
-    else gpu = opened.backend;
-  });
-  afterAll(async () => {
-    await gpu?.destroy?.();
-  });
+  const webgpu = webgpuForSuite();
 
   it(`matches the CPU backend's losses over ${STEPS} steps within ${LOSS_TOLERANCE} relative`, async (context) => {
-    if (!gpu) return context.skip(skip);
+    const gpu = webgpu.get(context);
     const cpuLosses = await trainLosses(getBackend());
     const gpuLosses = await trainLosses(gpu);
     expect(cpuLosses[STEPS - 1]).toBeLessThan((cpuLosses[0] as number) * 0.8); // it does learn
-    const worst = Math.max(
-      ...gpuLosses.map((loss, i) => Math.abs(loss - (cpuLosses[i] as number)) / Math.abs(cpuLosses[i] as number)),
-    );
+    const worst = expectLossesClose(gpuLosses, cpuLosses, LOSS_TOLERANCE);
     console.info(
       `MLP losses ${cpuLosses[0]?.toFixed(4)} -> ${cpuLosses[STEPS - 1]?.toFixed(4)}; worst relative difference webgpu vs cpu: ${worst.toExponential(2)}`,
     );
-    gpuLosses.forEach((loss, step) => {
-      const want = cpuLosses[step] as number;
-      expect(Math.abs(loss - want), `step ${step}: webgpu ${loss}, cpu ${want}`).toBeLessThanOrEqual(
-        LOSS_TOLERANCE * Math.abs(want),
-      );
-    });
   });
 });
