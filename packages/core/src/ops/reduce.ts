@@ -1,9 +1,10 @@
 /** Reductions over any set of axes, with keepdim, and their gradients. */
 import type { ReduceOp } from '../backend.js';
 import { isFloating } from '../dtype.js';
+import { withGradEnabled } from '../engine.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
-import { cast, div, eq, mul, sqrt, square } from './elementwise.js';
+import { cast, div, eq, mul, sqrt, square, where } from './elementwise.js';
 import { expand, reshape } from './shape-ops.js';
 import { empty } from './util.js';
 
@@ -129,11 +130,27 @@ export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
 /** Frobenius / L2 norm over `axis` (all elements when omitted). */
 export function norm(x: Tensor, p: 'fro' | 2 = 'fro', axis?: number | readonly number[], keepdim = false): Tensor {
   if (p !== 'fro' && p !== 2) throw new RangeError(`norm: only the 2-norm ('fro' or 2) is supported, got ${String(p)}`);
-  const sq = square(x);
-  const total = sum(sq, axis, keepdim);
-  const out = sqrt(total);
-  sq.dispose();
-  total.dispose();
+  const axes = resolveAxes(x, axis, 'norm');
+  const out = withGradEnabled(false, () => {
+    const sq = square(x);
+    const total = sum(sq, axes, keepdim);
+    const root = sqrt(total);
+    sq.dispose();
+    total.dispose();
+    return root;
+  });
+  // d||x|| / dx = x / ||x||, and 0 where ||x|| = 0 (the subgradient torch uses; sqrt' would give NaN).
+  recordOp('norm', out, [x], [x, out], (g, [sx, so]) => {
+    const kept = keptShape(x.shape, axes);
+    const n = so!.shareAs(kept);
+    const g2 = g.shareAs(kept);
+    const zero = eq(n, 0);
+    const safe = where(zero, 1, n); // x is all zeros where n is, so x / 1 is the 0 we want
+    const scale = div(g2, safe);
+    const grad = mul(sx!, scale);
+    for (const t of [n, g2, zero, safe, scale]) t.dispose();
+    return [grad];
+  });
   return out;
 }
 

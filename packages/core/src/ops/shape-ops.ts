@@ -176,14 +176,25 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 
 /** Broadcasts to `shape` (size-1 axes repeat, new leading axes are added), as a copy. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  const target = shape.map((d, i) => (d === -1 ? (x.shape[x.shape.length - shape.length + i] ?? 1) : d));
+  const lead = shape.length - x.rank;
+  if (lead < 0) {
+    throw new RangeError(
+      `expand: cannot expand shape ${formatShape(x.shape)} to fewer dimensions ${formatShape(shape)}`,
+    );
+  }
+  const target = shape.map((d, i) => {
+    if (d !== -1) return d;
+    // -1 keeps an existing size; a new leading axis has none to keep (as torch.expand refuses).
+    if (i < lead)
+      throw new RangeError(`expand: -1 is not allowed for the new leading axis ${i} of ${formatShape(shape)}`);
+    return x.shape[i - lead]!;
+  });
   const full = broadcastShapes(x.shape, target, 'expand');
   if (!shapesEqual(full, target)) {
     throw new RangeError(`expand: cannot expand shape ${formatShape(x.shape)} to ${formatShape(shape)}`);
   }
   if (shapesEqual(x.shape, target)) return reshape(x, target);
   const own = contiguousStrides(x.shape);
-  const lead = target.length - x.rank;
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : own[i - lead]!));
   const out = empty(target, x.dtype, x.backend);
   x.backend.copy(x.storage, { shape: target, strides, offset: 0 }, out.storage, contiguousView(target));

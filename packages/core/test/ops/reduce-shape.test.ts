@@ -90,6 +90,20 @@ describe('reductions', () => {
     });
   });
 
+  it('norm: the gradient is x / ||x||, and 0 (not NaN) for an all-zero slice', () => {
+    const x = tensor(
+      [
+        [3, 4],
+        [0, 0],
+      ],
+      { requiresGrad: true },
+    );
+    tidy(() => norm(x, 2, 1).sum()).backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([3 / 5, 4 / 5, 0, 0].map(Math.fround));
+    x.zeroGrad();
+    x.dispose();
+  });
+
   it('non-adjacent axes ([0, 2] of a [2, 3, 2] tensor) against a plain-JS reference', () => {
     tidy(() => {
       const data = Array.from({ length: 12 }, (_, i) => (i * 7) % 11);
@@ -296,6 +310,9 @@ describe('shape ops', () => {
       expect(values(e)).toEqual([1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3]);
       expect(expand(x, [-1, 4]).shape).toEqual([3, 4]);
       expect(() => expand(x, [2, 2])).toThrow(/cannot be broadcast|cannot expand/);
+      expect(expand(x, [2, -1, 4]).shape).toEqual([2, 3, 4]);
+      expect(() => expand(x, [-1, 3, 4])).toThrow('expand: -1 is not allowed for the new leading axis 0 of [-1, 3, 4]');
+      expect(() => expand(x, [4])).toThrow('expand: cannot expand shape [3, 1] to fewer dimensions [4]');
       return e.mul(tensor([1, 10])).sum();
     }).backward();
     // Each x[i] appears twice per batch, with weights 1 and 10, in 2 batches: 2 * 11 = 22.
