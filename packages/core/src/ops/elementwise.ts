@@ -2,7 +2,7 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { type DType, isFloating, promoteTypes } from '../dtype.js';
 import { isGradEnabled } from '../engine.js';
-import { broadcastShapes, broadcastStrides, formatShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
 import { full } from './creation.js';
 import { sum } from './reduce.js';
@@ -316,24 +316,8 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 export function clone(x: Tensor): Tensor {
   const backend = x.backend;
   const out = empty(x.shape, x.dtype, backend);
-  const view = { shape: x.shape, strides: contiguousOf(x.shape), offset: 0 };
+  const view = { shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
   backend.copy(x.storage, view, out.storage, view);
   recordOp('clone', out, [x], [], (g) => [g.retain()]);
   return out;
-}
-
-function contiguousOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function assertSameShape(where: string, a: Tensor, b: Tensor): void {
-  if (formatShape(a.shape) !== formatShape(b.shape)) {
-    throw new RangeError(`${where}: shapes differ: ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
 }
