@@ -6,10 +6,13 @@ export {
   type GroupOptions,
   Optimizer,
   type OptimizerStateDict,
+  type OptionSchema,
+  type OptionsInput,
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
 } from './optimizer.js';
+export { mergeDisjoint, normalizeOptions } from './option-names.js';
 export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosineOptions } from './schedules.js';
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';

@@ -4,16 +4,38 @@
  */
 import { keep, noGrad, withCategory } from '../engine.js';
 import type { Tensor } from '../tensor.js';
+import { mergeDisjoint, normalizeOptions } from './option-names.js';
+import { groupLabel } from './validate.js';
 
 /** Hyper-parameters of a group; subclasses define the names (lr, betas, weightDecay, ...). */
 export type GroupOptions = Record<string, unknown> & { lr?: number };
 
-export interface ParamGroupSpec<O extends GroupOptions> {
+/**
+ * Options as a caller writes them: the optimizer's names in camelCase or snake_case
+ * (`weightDecay` or `weight_decay`, see option-names.ts); any other name is refused. (The first
+ * member of the union lets a value typed with the options interface itself through.)
+ */
+export type OptionsInput<O extends object> = Partial<O> | (Partial<O> & Record<string, unknown>);
+
+/**
+ * A parameter group as torch.optim takes it: `params` and, beside them, overrides of the
+ * optimizer's options (`{ params, lr: 0.1, weight_decay: 0 }`, or the official GaLore README's
+ * `{ params, rank: 128, update_proj_gap: 200, scale: 0.25, proj_type: 'std' }`). Overrides may
+ * also sit under `options`; one option in both places is refused.
+ */
+export type ParamGroupSpec<O extends GroupOptions> = OptionsInput<O> & {
   params: readonly Tensor[];
-  /** Overrides of the optimizer's defaults for this group. */
-  options?: Partial<O>;
+  /** Overrides of the optimizer's defaults for this group, nested (the same as top-level keys). */
+  options?: OptionsInput<O>;
   /** Optional parameter names (Hugging Face names), aligned with params, for messages and state dicts. */
   names?: readonly string[];
+};
+
+/** What an optimizer accepts: its defaults (their keys are the known names) and known options without one. */
+export interface OptionSchema<O extends GroupOptions> {
+  defaults: Readonly<O>;
+  /** Names accepted although they have no default (GaLore's rank marks a group as projected). */
+  optional?: readonly string[];
 }
 
 export interface ParamGroup<O extends GroupOptions> {
@@ -45,28 +67,42 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   readonly paramGroups: ParamGroup<O>[];
   protected readonly state = new Map<Tensor, ParamState>();
 
+  /** The optimizer-wide options: the schema's defaults with the caller's options applied. */
+  readonly defaults: O;
+
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    readonly defaults: O,
+    options: OptionsInput<O>,
+    schema: OptionSchema<O>,
   ) {
-    const specs: readonly ParamGroupSpec<O>[] = isTensorList(params) ? [{ params }] : params;
-    if (specs.length === 0) throw new Error(`${this.constructor.name}: expected at least one parameter group`);
+    const name = this.constructor.name;
+    const known = [...Object.keys(schema.defaults), ...(schema.optional ?? [])];
+    this.defaults = { ...schema.defaults, ...normalizeOptions(`${name}: options`, options, known) } as O;
+    const specs: readonly ParamGroupSpec<O>[] = isTensorList(params) ? [{ params } as ParamGroupSpec<O>] : params;
+    if (specs.length === 0) throw new Error(`${name}: expected at least one parameter group`);
     const seen = new Set<Tensor>();
     this.paramGroups = specs.map((spec, g) => {
-      if (spec.params.length === 0) throw new Error(`${this.constructor.name}: parameter group ${g} is empty`);
-      for (const p of spec.params) {
+      const { params: groupParams, names, options: nested, ...topLevel } = spec;
+      if (groupParams.length === 0) throw new Error(`${name}: parameter group ${g} is empty`);
+      for (const p of groupParams) {
         if (seen.has(p))
-          throw new Error(
-            `${this.constructor.name}: a parameter appears in more than one group (${p.name ?? 'unnamed'})`,
-          );
+          throw new Error(`${name}: a parameter appears in more than one group (${p.name ?? 'unnamed'})`);
         seen.add(p);
       }
-      const options = { ...defaults, ...spec.options } as O;
-      this.validateOptions(options, g);
+      const where = groupLabel(name, g);
+      const overrides = mergeDisjoint(
+        where,
+        normalizeOptions(where, topLevel, known),
+        'at the top level of the group',
+        normalizeOptions(where, nested ?? {}, known),
+        'under `options`',
+      );
+      const groupOptions = { ...this.defaults, ...overrides } as O;
+      this.validateOptions(groupOptions, g);
       return {
-        params: [...spec.params],
-        names: spec.names ? [...spec.names] : spec.params.map((p, i) => p.name ?? `group${g}.param${i}`),
-        options,
+        params: [...groupParams],
+        names: names ? [...names] : groupParams.map((p, i) => p.name ?? `group${g}.param${i}`),
+        options: groupOptions,
       };
     });
   }

@@ -17,6 +17,7 @@ import {
   formatShape,
   noGrad,
   Optimizer,
+  type OptionsInput,
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
@@ -56,8 +57,14 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
 
-  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<O>[], defaults: O, hooks: GaLoreOptimizerHooks = {}) {
-    super(params, defaults);
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
+    options: OptionsInput<O>,
+    defaults: Readonly<O>,
+    hooks: GaLoreOptimizerHooks = {},
+  ) {
+    // rank has no default: only the groups that set it are projected.
+    super(params, options, { defaults, optional: ['rank'] });
     this.hooks = hooks;
     for (const [i, p] of this.allParams().entries()) this.paramIndex.set(p, i);
     this.paramGroups.forEach((group, g) => {
