@@ -1,6 +1,7 @@
 export { ADAMW_DEFAULTS, AdamW, type AdamWOptions } from './adamw.js';
 export { type AdamWStep, adamwKernelParams, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
 export { clipGradNorm, clipGradNormSync, clipGradNormTensor } from './clip-grad.js';
+export { allFiniteNow, finiteFlag } from './finite.js';
 export { LRScheduler, type LRSchedulerState, type SchedulableOptimizer } from './lr-scheduler.js';
 export {
   type GroupOptions,
@@ -11,6 +12,8 @@ export {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type SkippedUpdate,
+  type StepReport,
 } from './optimizer.js';
 export { mergeDisjoint, normalizeOptions } from './option-names.js';
 export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosineOptions } from './schedules.js';
