@@ -7,7 +7,8 @@
  *   galore_adafactor    GaLoreAdafactor (fixed lr: relativeStep and scaleParameter off, as HF does)
  * and each galore_* name with `_layerwise`, which adds a LayerwiseUpdater.
  */
-import { AdamW, type Optimizer, type ParamGroupSpec, type Tensor } from '@galore-ts/core';
+import { AdamW, type Optimizer, type OptionsInput, type ParamGroupSpec, type Tensor } from '@galore-ts/core';
+import { BASE_OPTIMIZER_NAMES, type BaseOptimizerName, normalizeFactoryOptions } from './factory-options.js';
 import { LayerwiseUpdater } from './layerwise.js';
 import type { StateDType } from './optim/adam-math.js';
 import { GaLoreAdafactor, type GaLoreAdafactorOptions } from './optim/galore-adafactor.js';
@@ -18,11 +19,9 @@ import { GALORE_DEFAULTS, type GaLoreSettings } from './optim/options.js';
 import type { BlockSize } from './quantization/blockwise.js';
 import { selectTargets, type TargetModules } from './targets.js';
 
-const BASE_NAMES = ['adamw', 'adamw_8bit', 'galore_adamw', 'galore_adamw_8bit', 'galore_adafactor'] as const;
-
 /** Every accepted name. */
 export const OPTIMIZER_NAMES = [
-  ...BASE_NAMES,
+  ...BASE_OPTIMIZER_NAMES,
   'galore_adamw_layerwise',
   'galore_adamw_8bit_layerwise',
   'galore_adafactor_layerwise',
@@ -57,12 +56,18 @@ export interface CreateOptimizerOptions extends Partial<GaLoreSettings> {
   scaleParameter?: boolean;
   warmupInit?: boolean;
   /**
-   * Layerwise only: micro-batches per optimizer step, and the clipping it refuses. (Without
-   * _layerwise, accumulation and clipping belong to the training loop and are ignored here.)
+   * Micro-batches per optimizer step: the training loop's, which a layerwise updater must count too
+   * (unused without _layerwise). maxGradNorm: layerwise only, where any value > 0 is refused (see
+   * layerwise.ts); without _layerwise clipping belongs to the training loop and it is refused here.
    */
   gradientAccumulationSteps?: number;
   maxGradNorm?: number;
   hooks?: GaLoreOptimizerHooks;
+  /**
+   * Hugging Face's `optim_args`: more of these options, as "rank=64, update_proj_gap=100" or an
+   * object. An option given both here and directly is refused.
+   */
+  optimArgs?: string | Record<string, unknown>;
 }
 
 export interface CreatedOptimizer {
@@ -75,20 +80,24 @@ export interface CreatedOptimizer {
 }
 
 /**
- * Builds the optimizer `name` over `namedParams` (e.g. model.namedParameters()). Options a name does
- * not use are ignored; invalid values throw before training starts.
+ * Builds the optimizer `name` over `namedParams` (e.g. model.namedParameters()). Options may use our
+ * names or Hugging Face's (see factory-options.ts); an unknown option, or one the named optimizer
+ * does not use, is refused, and invalid values throw before training starts.
  */
 export function createOptimizer(
   name: string,
   namedParams: Iterable<readonly [string, Tensor]>,
-  options: CreateOptimizerOptions = {},
+  options: OptionsInput<CreateOptimizerOptions> = {},
 ): CreatedOptimizer {
   if (!isOptimizerName(name)) {
     throw new RangeError(`createOptimizer: unknown optimizer '${name}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
   const layerwise = name.endsWith('_layerwise');
-  const base = (layerwise ? name.slice(0, -'_layerwise'.length) : name) as (typeof BASE_NAMES)[number];
-  const adam = pick(options, ['lr', 'betas', 'eps', 'weightDecay']);
+  const base = (layerwise ? name.slice(0, -'_layerwise'.length) : name) as BaseOptimizerName;
+  // Each option is now known and used by `base` (normalizeFactoryOptions refuses the others).
+  const o = normalizeFactoryOptions(base, layerwise, options) as CreateOptimizerOptions;
+  const adam = pick(o, ['lr', 'betas', 'eps', 'weightDecay']);
+  const eightBit = pick(o, ['blockSize', 'minQuantizedSize']);
   let optimizer: Optimizer;
   let projected: string[] = [];
   if (base === 'adamw' || base === 'adamw_8bit') {
@@ -97,17 +106,13 @@ export function createOptimizer(
     optimizer =
       base === 'adamw'
         ? new AdamW(spec, adam)
-        : new AdamW8bit(
-            spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[],
-            { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) },
-            options.hooks,
-          );
+        : new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...eightBit }, o.hooks);
   } else {
-    const { targets, others } = selectTargets(namedParams, options.targetModules);
+    const { targets, others } = selectTargets(namedParams, o.targetModules);
     projected = targets.map(([n]) => n);
     const galore = {
-      rank: options.rank ?? GALORE_DEFAULTS.rank,
-      ...pick(options, [
+      rank: o.rank ?? GALORE_DEFAULTS.rank,
+      ...pick(o, [
         'updateProjGap',
         'scale',
         'projType',
@@ -121,35 +126,35 @@ export function createOptimizer(
     // Regular parameters first, then the projected group, as the official script orders them.
     const groups = [
       ...(others.length > 0 ? [{ params: others.map(([, t]) => t), names: others.map(([n]) => n) }] : []),
-      { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), options: galore },
+      { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), ...galore },
     ];
     if (base === 'galore_adamw') {
       optimizer = new GaLoreAdamW(
         groups as ParamGroupSpec<GaLoreAdamWOptions>[],
-        { ...adam, ...pick(options, ['stateDType']) },
-        options.hooks,
+        { ...adam, ...pick(o, ['stateDType']) },
+        o.hooks,
       );
     } else if (base === 'galore_adamw_8bit') {
       optimizer = new GaLoreAdamW8bit(
         groups as ParamGroupSpec<GaLoreAdamW8bitOptions>[],
-        { ...adam, ...pick(options, ['blockSize', 'minQuantizedSize']) },
-        options.hooks,
+        { ...adam, ...eightBit },
+        o.hooks,
       );
     } else {
       const adafactor: Partial<GaLoreAdafactorOptions> = {
         // Hugging Face's galore_adafactor: a fixed, scheduled lr.
-        relativeStep: options.relativeStep ?? false,
-        scaleParameter: options.scaleParameter ?? false,
-        ...pick(options, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
+        relativeStep: o.relativeStep ?? false,
+        scaleParameter: o.scaleParameter ?? false,
+        ...pick(o, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
       };
-      adafactor.lr = adafactor.relativeStep ? undefined : (options.lr ?? 1e-3);
-      optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, options.hooks);
+      adafactor.lr = adafactor.relativeStep ? undefined : (o.lr ?? 1e-3);
+      optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, o.hooks);
     }
   }
   const updater = layerwise
     ? new LayerwiseUpdater(optimizer, {
-        accumulationSteps: options.gradientAccumulationSteps ?? 1,
-        maxGradNorm: options.maxGradNorm,
+        accumulationSteps: o.gradientAccumulationSteps ?? 1,
+        maxGradNorm: o.maxGradNorm,
       })
     : null;
   return { name, optimizer, layerwise: updater, projected };

@@ -27,6 +27,7 @@ import {
   noGrad,
   type Optimizer,
   type ParamGroup,
+  type SkippedUpdate,
   type Tensor,
   tidy,
   withCategory,
@@ -50,6 +51,8 @@ export interface LayerwiseStepResult {
   stepped: boolean;
   /** Micro-batch index (0-based) this backward was. */
   microBatch: number;
+  /** Updates of this step skipped for a non-finite gradient (as Optimizer.step() reports them). */
+  skipped: SkippedUpdate[];
 }
 
 export interface GradNormReading {
@@ -69,6 +72,7 @@ export class LayerwiseUpdater {
   private readonly groups = new Map<Tensor, ParamGroup<GroupOptions>>();
   private readonly accumulated = new Map<Tensor, Tensor>();
   private readonly stepped = new Set<Tensor>();
+  private readonly skipped: SkippedUpdate[] = [];
   private readonly removers: (() => void)[] = [];
   private squares: Tensor | null = null;
   private squaresExact = true;
@@ -112,13 +116,14 @@ export class LayerwiseUpdater {
     }
     if (!this.finalMicroBatch) {
       this.microBatch++;
-      return { stepped: false, microBatch };
+      return { stepped: false, microBatch, skipped: [] };
     }
     this.finishStep();
+    const skipped = this.skipped.splice(0);
     this.microBatch = 0;
     this.stepCount++;
     this.scheduler?.step();
-    return { stepped: true, microBatch };
+    return { stepped: true, microBatch, skipped };
   }
 
   /** The gradient norm of the last completed step (synchronous read: CPU backend). */
@@ -186,11 +191,13 @@ export class LayerwiseUpdater {
         last.dispose();
       }
       this.addSquares(total, false);
-      this.galore.stepProjectedGradient(param, total);
+      const skip = this.galore.stepProjectedGradient(param, total);
+      if (skip) this.skipped.push(skip);
       total.dispose();
     } else if (param.grad) {
       this.addSquares(param.grad, true);
-      this.optimizer.stepParam(param, group);
+      const skip = this.optimizer.stepParam(param, group);
+      if (skip) this.skipped.push(skip);
     }
     param.zeroGrad();
     this.stepped.add(param);

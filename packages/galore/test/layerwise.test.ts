@@ -51,7 +51,7 @@ describe('per-layer (layerwise) updates', () => {
         a.optimizer.step();
         a.optimizer.zeroGrad();
         const lb = lossOf(layered, step);
-        expect(b.layerwise!.backward(lb)).toEqual({ stepped: true, microBatch: 0 });
+        expect(b.layerwise!.backward(lb)).toEqual({ stepped: true, microBatch: 0, skipped: [] });
         la.dispose();
         lb.dispose();
         expect(layered.parameters().every((p) => p.grad === null)).toBe(true);
@@ -95,7 +95,7 @@ describe('per-layer (layerwise) updates', () => {
         la.mul(0.5).backward();
         const lb = lossOf(layered, step * 2 + micro);
         const result = updater.backward(lb.mul(0.5));
-        expect(result).toEqual({ stepped: micro === 1, microBatch: micro });
+        expect(result).toEqual({ stepped: micro === 1, microBatch: micro, skipped: [] });
         la.dispose();
         lb.dispose();
       }

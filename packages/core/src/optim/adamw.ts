@@ -2,7 +2,14 @@
 import { zeros } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
 import { adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
-import { type GroupOptions, Optimizer, type ParamGroup, type ParamGroupSpec, type ParamState } from './optimizer.js';
+import {
+  type GroupOptions,
+  Optimizer,
+  type OptionsInput,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+} from './optimizer.js';
 import { computeDTypeOf } from './update-helpers.js';
 import { checkFlag, checkOption, groupLabel, nonNegative } from './validate.js';
 
@@ -19,6 +26,8 @@ export interface AdamWOptions extends GroupOptions {
    * and rounds once), or the op-by-op reference, which needs several float32 temporaries.
    */
   fused?: boolean;
+  /** PyTorch's AMSGrad variant: not implemented, so only false is accepted. */
+  amsgrad: boolean;
 }
 
 /** torch.optim.AdamW's defaults. */
@@ -28,6 +37,7 @@ export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
   eps: 1e-8,
   weightDecay: 1e-2,
   fused: undefined,
+  amsgrad: false,
 });
 
 /**
@@ -38,14 +48,14 @@ export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
 export class AdamW extends Optimizer<AdamWOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<AdamWOptions>[],
-    options: Partial<AdamWOptions> = {},
+    options: OptionsInput<AdamWOptions> = {},
   ) {
-    super(params, { ...ADAMW_DEFAULTS, ...options });
+    super(params, options, { defaults: ADAMW_DEFAULTS });
   }
 
   protected override validateOptions(o: AdamWOptions, index: number): void {
     const where = groupLabel('AdamW', index);
-    if ((o as Record<string, unknown>).amsgrad) throw new Error(`${where}: amsgrad is not implemented`);
+    if (o.amsgrad !== false) throw new Error(`${where}: amsgrad is not implemented`);
     checkOption(where, 'lr', o.lr, nonNegative, 'a finite number >= 0');
     if (!Array.isArray(o.betas) || o.betas.length !== 2) {
       throw new RangeError(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(o.betas)}`);

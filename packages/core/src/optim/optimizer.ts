@@ -2,18 +2,43 @@
  * Optimizer base with PyTorch's shape: parameter groups with their own hyper-parameters, per-
  * parameter state, `step()`, `zeroGrad()`, and a state dict whose tensors can go to safetensors.
  */
-import { keep, noGrad, withCategory } from '../engine.js';
+import { keep, noGrad, tidy, withCategory } from '../engine.js';
+import { where } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
+import { allFiniteNow, finiteFlag } from './finite.js';
+import { mergeDisjoint, normalizeOptions } from './option-names.js';
+import { writeInto } from './update-helpers.js';
+import { groupLabel } from './validate.js';
 
 /** Hyper-parameters of a group; subclasses define the names (lr, betas, weightDecay, ...). */
 export type GroupOptions = Record<string, unknown> & { lr?: number };
 
-export interface ParamGroupSpec<O extends GroupOptions> {
+/**
+ * Options as a caller writes them: the optimizer's names in camelCase or snake_case
+ * (`weightDecay` or `weight_decay`, see option-names.ts); any other name is refused. (The first
+ * member of the union lets a value typed with the options interface itself through.)
+ */
+export type OptionsInput<O extends object> = Partial<O> | (Partial<O> & Record<string, unknown>);
+
+/**
+ * A parameter group as torch.optim takes it: `params` and, beside them, overrides of the
+ * optimizer's options (`{ params, lr: 0.1, weight_decay: 0 }`, or the official GaLore README's
+ * `{ params, rank: 128, update_proj_gap: 200, scale: 0.25, proj_type: 'std' }`). Overrides may
+ * also sit under `options`; one option in both places is refused.
+ */
+export type ParamGroupSpec<O extends GroupOptions> = OptionsInput<O> & {
   params: readonly Tensor[];
-  /** Overrides of the optimizer's defaults for this group. */
-  options?: Partial<O>;
+  /** Overrides of the optimizer's defaults for this group, nested (the same as top-level keys). */
+  options?: OptionsInput<O>;
   /** Optional parameter names (Hugging Face names), aligned with params, for messages and state dicts. */
   names?: readonly string[];
+};
+
+/** What an optimizer accepts: its defaults (their keys are the known names) and known options without one. */
+export interface OptionSchema<O extends GroupOptions> {
+  defaults: Readonly<O>;
+  /** Names accepted although they have no default (GaLore's rank marks a group as projected). */
+  optional?: readonly string[];
 }
 
 export interface ParamGroup<O extends GroupOptions> {
@@ -41,32 +66,65 @@ export interface OptimizerStateDict {
   };
 }
 
+/** An update skipped because the gradient it would use holds NaN or Inf; the weights and state are unchanged. */
+export interface SkippedUpdate {
+  /** The parameter's name. */
+  param: string;
+  reason: string;
+}
+
+/** What one step() did. */
+export interface StepReport {
+  /** Updates skipped for a non-finite gradient (see Optimizer.guardedUpdate for which backends report them). */
+  skipped: SkippedUpdate[];
+}
+
 export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   readonly paramGroups: ParamGroup<O>[];
   protected readonly state = new Map<Tensor, ParamState>();
+  /**
+   * Called for each update skipped for a non-finite gradient. Unset, the first one is reported with
+   * console.warn, and the rest only through step()'s report.
+   */
+  onSkippedUpdate: ((skip: SkippedUpdate) => void) | undefined = undefined;
+  private warnedSkip = false;
+
+  /** The optimizer-wide options: the schema's defaults with the caller's options applied. */
+  readonly defaults: O;
 
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    readonly defaults: O,
+    options: OptionsInput<O>,
+    schema: OptionSchema<O>,
   ) {
-    const specs: readonly ParamGroupSpec<O>[] = isTensorList(params) ? [{ params }] : params;
-    if (specs.length === 0) throw new Error(`${this.constructor.name}: expected at least one parameter group`);
+    const name = this.constructor.name;
+    const known = [...Object.keys(schema.defaults), ...(schema.optional ?? [])];
+    this.defaults = { ...schema.defaults, ...normalizeOptions(`${name}: options`, options, known) } as O;
+    const specs: readonly ParamGroupSpec<O>[] = isTensorList(params) ? [{ params } as ParamGroupSpec<O>] : params;
+    if (specs.length === 0) throw new Error(`${name}: expected at least one parameter group`);
     const seen = new Set<Tensor>();
     this.paramGroups = specs.map((spec, g) => {
-      if (spec.params.length === 0) throw new Error(`${this.constructor.name}: parameter group ${g} is empty`);
-      for (const p of spec.params) {
+      const { params: groupParams, names, options: nested, ...topLevel } = spec;
+      if (groupParams.length === 0) throw new Error(`${name}: parameter group ${g} is empty`);
+      for (const p of groupParams) {
         if (seen.has(p))
-          throw new Error(
-            `${this.constructor.name}: a parameter appears in more than one group (${p.name ?? 'unnamed'})`,
-          );
+          throw new Error(`${name}: a parameter appears in more than one group (${p.name ?? 'unnamed'})`);
         seen.add(p);
       }
-      const options = { ...defaults, ...spec.options } as O;
-      this.validateOptions(options, g);
+      const where = groupLabel(name, g);
+      const overrides = mergeDisjoint(
+        where,
+        normalizeOptions(where, topLevel, known),
+        'at the top level of the group',
+        normalizeOptions(where, nested ?? {}, known),
+        'under `options`',
+      );
+      const groupOptions = { ...this.defaults, ...overrides } as O;
+      this.validateOptions(groupOptions, g);
       return {
-        params: [...spec.params],
-        names: spec.names ? [...spec.names] : spec.params.map((p, i) => p.name ?? `group${g}.param${i}`),
-        options,
+        params: [...groupParams],
+        names: names ? [...names] : groupParams.map((p, i) => p.name ?? `group${g}.param${i}`),
+        options: groupOptions,
       };
     });
   }
@@ -77,16 +135,86 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   /** Updates one parameter from its gradient. Called by step() and by per-layer updates. */
   abstract updateParam(param: Tensor, group: ParamGroup<O>): void;
 
-  /** Applies one update to every parameter that has a gradient. */
-  step(): void {
+  /** Applies one update to every parameter that has a gradient, skipping those whose gradient is not finite. */
+  step(): StepReport {
+    const skipped: SkippedUpdate[] = [];
     for (const group of this.paramGroups) {
-      for (const p of group.params) if (p.grad) this.stepParam(p, group);
+      for (const p of group.params) {
+        const skip = p.grad ? this.stepParam(p, group) : null;
+        if (skip) skipped.push(skip);
+      }
+    }
+    return { skipped };
+  }
+
+  /** Updates one parameter from its gradient (see guardedUpdate); returns the skip, if it was skipped. */
+  stepParam(param: Tensor, group: ParamGroup<O>): SkippedUpdate | null {
+    const grad = param.grad;
+    if (!grad) return null;
+    return this.guardedUpdate(param, group, grad, () => this.updateParam(param, group));
+  }
+
+  /**
+   * Runs `update` of `param` from `gradient` without recording autograd, counting new state as
+   * optimizer memory, unless the gradient holds NaN or Inf: one such value would poison the moments
+   * for many steps and the weights for good. On a backend that reads synchronously (the CPU) the
+   * update is then skipped, reported and returned. On the others (WebGPU, CUDA) the host cannot know
+   * without waiting for the device, so the update is undone there: a non-finite gradient is zeroed
+   * in place (no kernel sees NaN), the update runs, and the weights and state tensors, copied
+   * before, are restored. That costs a copy of the parameter and its state per update; the step
+   * counters still advance, and the skip is not reported.
+   */
+  protected guardedUpdate(
+    param: Tensor,
+    group: ParamGroup<O>,
+    gradient: Tensor,
+    update: () => void,
+  ): SkippedUpdate | null {
+    const finite = allFiniteNow([gradient]);
+    if (finite === false) return this.skip(param, group);
+    noGrad(() =>
+      withCategory('other', () => (finite === true ? update() : this.undoUnlessFinite(param, gradient, update))),
+    );
+    return null;
+  }
+
+  private undoUnlessFinite(param: Tensor, gradient: Tensor, update: () => void): void {
+    const label = this.constructor.name;
+    const state = this.stateOf(param);
+    const finite = keep(finiteFlag(gradient));
+    const saved = new Map(Object.entries(state.tensors).map(([key, t]) => [key, t.clone()]));
+    const savedParam = param.clone();
+    try {
+      tidy(() => writeInto(gradient, where(finite, gradient, 0), label));
+      update();
+      tidy(() => {
+        // State created by this update did not exist before: it goes back to zeros.
+        const restore = (target: Tensor, before: Tensor | undefined) =>
+          writeInto(target, where(finite, target, before ?? 0), label);
+        restore(param, savedParam);
+        for (const [key, t] of Object.entries(state.tensors)) restore(t, saved.get(key));
+      });
+    } finally {
+      finite.dispose();
+      savedParam.dispose();
+      for (const t of saved.values()) t.dispose();
     }
   }
 
-  /** Runs updateParam without recording autograd, counting new state as optimizer memory. */
-  stepParam(param: Tensor, group: ParamGroup<O>): void {
-    noGrad(() => withCategory('other', () => this.updateParam(param, group)));
+  private skip(param: Tensor, group: ParamGroup<O>): SkippedUpdate {
+    const skip: SkippedUpdate = {
+      param: group.names[group.params.indexOf(param)] ?? param.name ?? 'parameter',
+      reason: 'its gradient holds NaN or Inf; the weights and optimizer state are left as they were',
+    };
+    if (this.onSkippedUpdate) {
+      this.onSkippedUpdate(skip);
+    } else if (!this.warnedSkip) {
+      this.warnedSkip = true;
+      console.warn(
+        `${this.constructor.name}: skipped the update of '${skip.param}': ${skip.reason}. Further skips are reported only by step().`,
+      );
+    }
+    return skip;
   }
 
   zeroGrad(): void {

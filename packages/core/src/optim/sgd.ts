@@ -2,7 +2,7 @@
 import { tidy } from '../engine.js';
 import { add, cast, clone, mul, sub } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
-import { type GroupOptions, Optimizer, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { type GroupOptions, Optimizer, type OptionsInput, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 import { checkGrad, computeDTypeOf, writeInto } from './update-helpers.js';
 import { checkFlag, checkOption, groupLabel, nonNegative } from './validate.js';
 
@@ -34,8 +34,11 @@ export const SGD_DEFAULTS: Readonly<SGDOptions> = Object.freeze({
  * State: the tensor `momentum_buffer` (float32; float64 for float64 params), only when momentum > 0.
  */
 export class SGD extends Optimizer<SGDOptions> {
-  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<SGDOptions>[], options: Partial<SGDOptions> = {}) {
-    super(params, { ...SGD_DEFAULTS, ...options });
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<SGDOptions>[],
+    options: OptionsInput<SGDOptions> = {},
+  ) {
+    super(params, options, { defaults: SGD_DEFAULTS });
   }
 
   protected override validateOptions(o: SGDOptions, index: number): void {

@@ -6,7 +6,7 @@
 import type { Backend } from '../backend.js';
 import type { TokenBatch } from '../data/token-dataset.js';
 import type { DType } from '../dtype.js';
-import type { OptimizerStateDict } from '../optim/optimizer.js';
+import type { OptimizerStateDict, StepReport } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 
 /** A causal language model: int32 ids [batch, seq] -> logits [batch, seq, vocab]. */
@@ -35,7 +35,8 @@ export interface CausalLanguageModel {
 export interface TrainableOptimizer {
   /** Groups whose `lr` the learning-rate schedule sets. */
   readonly paramGroups: readonly { options: { lr?: number } }[];
-  step(): void | Promise<void>;
+  /** May report updates it skipped for a non-finite gradient (core's optimizers do). */
+  step(): void | StepReport | Promise<void>;
   zeroGrad(): void;
   stateDict(): OptimizerStateDict;
   loadStateDict(dict: OptimizerStateDict): void;

@@ -79,6 +79,23 @@ const CATEGORY_NAMES: Record<MemoryCategory, keyof MemoryBreakdown> = {
   other: 'other',
 };
 
+/** The options that are createOptimizer's (it refuses the planner's own). */
+function optimizerOptions(options: PlanMemoryOptions): Omit<CreateOptimizerOptions, 'rank' | 'hooks'> {
+  const {
+    model: _model,
+    optimizer: _optimizer,
+    layerwise: _layerwise,
+    rank: _rank,
+    batchSize: _batchSize,
+    seqLen: _seqLen,
+    dtype: _dtype,
+    gradientCheckpointing: _gradientCheckpointing,
+    steps: _steps,
+    ...rest
+  } = options;
+  return rest;
+}
+
 export function planMemory(options: PlanMemoryOptions): MemoryPlan {
   const { name: modelName, config } = resolveModel(options.model);
   const { batchSize, seqLen } = options;
@@ -120,7 +137,7 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
   });
   try {
     const setup = createOptimizer(baseName, model.namedParameters(), {
-      ...options,
+      ...optimizerOptions(options),
       rank: rank ?? undefined,
       maxGradNorm: undefined,
     });

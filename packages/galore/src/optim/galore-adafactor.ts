@@ -20,6 +20,7 @@ import {
   maximum,
   mean,
   mul,
+  type OptionsInput,
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
@@ -79,10 +80,10 @@ export const GALORE_ADAFACTOR_DEFAULTS: Readonly<GaLoreAdafactorOptions> = Objec
 export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdafactorOptions>[],
-    options: Partial<GaLoreAdafactorOptions> = {},
+    options: OptionsInput<GaLoreAdafactorOptions> = {},
     hooks: GaLoreOptimizerHooks = {},
   ) {
-    super(params, { ...GALORE_ADAFACTOR_DEFAULTS, ...options }, hooks);
+    super(params, options, GALORE_ADAFACTOR_DEFAULTS, hooks);
   }
 
   protected override validateOptions(o: GaLoreAdafactorOptions, index: number): void {

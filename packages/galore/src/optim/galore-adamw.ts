@@ -15,7 +15,15 @@
  * PyTorch form equals the formula above. For a projected weight the kernel writes -step * N into a
  * scratch of R's shape, which the projector adds back into W through the matmul's accumulate flag.
  */
-import { type ParamGroup, type ParamGroupSpec, type ParamState, type Tensor, zeros } from '@galore-ts/core';
+import {
+  type OptionsInput,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+  type Tensor,
+  tidy,
+  zeros,
+} from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
 import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
@@ -51,10 +59,10 @@ export const MOMENT_KEYS = ['exp_avg', 'exp_avg_sq'] as const;
 export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
-    options: Partial<GaLoreAdamWOptions> = {},
+    options: OptionsInput<GaLoreAdamWOptions> = {},
     hooks: GaLoreOptimizerHooks = {},
   ) {
-    super(params, { ...GALORE_ADAMW_DEFAULTS, ...options }, hooks);
+    super(params, options, GALORE_ADAMW_DEFAULTS, hooks);
   }
 
   protected override validateOptions(o: GaLoreAdamWOptions, index: number): void {
@@ -122,8 +130,9 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
     const m = state.tensors.exp_avg;
     const v = state.tensors.exp_avg_sq;
     if (!m || !v) return;
-    const newV = changeSecondMoment(v, m, change).to(v.dtype);
-    const newM = changeFirstMoment(m, change).to(m.dtype);
+    // tidy: the float32 results of the change are temporaries once cast back to the moments' dtype.
+    const newV = tidy(() => changeSecondMoment(v, m, change).to(v.dtype));
+    const newM = tidy(() => changeFirstMoment(m, change).to(m.dtype));
     this.replaceState(state, 'exp_avg', newM);
     this.replaceState(state, 'exp_avg_sq', newV);
   }

@@ -14,7 +14,15 @@
  * scratch of the parameter's dtype (bf16 for a bf16 model); here the scratch is float32, so the
  * step is rounded once, when it is added into the weight.
  */
-import { type ParamGroup, type ParamGroupSpec, type ParamState, type Tensor, tidy, zeros } from '@galore-ts/core';
+import {
+  type OptionsInput,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+  type Tensor,
+  tidy,
+  zeros,
+} from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
 import { BLOCK_SIZES, type BlockSize, dequantize, quantize } from '../quantization/blockwise.js';
@@ -56,10 +64,10 @@ const QUANTIZED_KEYS = ['exp_avg_codes', 'exp_avg_absmax', 'exp_avg_sq_codes', '
 export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamW8bitOptions>[],
-    options: Partial<GaLoreAdamW8bitOptions> = {},
+    options: OptionsInput<GaLoreAdamW8bitOptions> = {},
     hooks: GaLoreOptimizerHooks = {},
   ) {
-    super(params, { ...GALORE_ADAMW8BIT_DEFAULTS, ...options }, hooks);
+    super(params, options, GALORE_ADAMW8BIT_DEFAULTS, hooks);
   }
 
   protected override validateOptions(o: GaLoreAdamW8bitOptions, index: number): void {

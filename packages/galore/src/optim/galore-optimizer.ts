@@ -17,9 +17,11 @@ import {
   formatShape,
   noGrad,
   Optimizer,
+  type OptionsInput,
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type SkippedUpdate,
   type Tensor,
   withCategory,
 } from '@galore-ts/core';
@@ -40,6 +42,8 @@ export interface SvdFailure {
 export interface GaLoreOptimizerHooks {
   /** Called on every SVD failure; without it the first failure is reported with console.warn. */
   onSvdFailure?: (failure: SvdFailure) => void;
+  /** Sets the optimizer's onSkippedUpdate (updates skipped for a non-finite gradient). */
+  onSkippedUpdate?: (skip: SkippedUpdate) => void;
 }
 
 /** Step numbers an update uses: 1-based, after counting this update. */
@@ -56,9 +60,16 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
 
-  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<O>[], defaults: O, hooks: GaLoreOptimizerHooks = {}) {
-    super(params, defaults);
+  constructor(
+    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
+    options: OptionsInput<O>,
+    defaults: Readonly<O>,
+    hooks: GaLoreOptimizerHooks = {},
+  ) {
+    // rank has no default: only the groups that set it are projected.
+    super(params, options, { defaults, optional: ['rank'] });
     this.hooks = hooks;
+    this.onSkippedUpdate = hooks.onSkippedUpdate;
     for (const [i, p] of this.allParams().entries()) this.paramIndex.set(p, i);
     this.paramGroups.forEach((group, g) => {
       for (const p of group.params) this.paramGroup.set(p, group);
@@ -153,8 +164,11 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     );
   }
 
-  /** One update of a projected `param` from an already projected (e.g. accumulated) gradient R. */
-  stepProjectedGradient(param: Tensor, low: Tensor): void {
+  /**
+   * One update of a projected `param` from an already projected (e.g. accumulated) gradient R,
+   * skipped (and returned) when R is not finite, as step() does.
+   */
+  stepProjectedGradient(param: Tensor, low: Tensor): SkippedUpdate | null {
     if (this.needsFullGradient(param)) {
       throw new Error(
         `${this.constructor.name}.stepProjectedGradient: '${param.name ?? 'parameter'}' needs its full gradient this step (unprojected or due for a refresh)`,
@@ -162,12 +176,10 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     }
     const group = this.groupFor(param);
     const state = this.stateOf(param);
-    noGrad(() =>
-      withCategory('other', () => {
-        const projector = this.projectorOf(param, group, state);
-        this.updateLowRank(param, low, projector, group, state, this.advance(state));
-      }),
-    );
+    return this.guardedUpdate(param, group, low, () => {
+      const projector = this.projectorOf(param, group, state);
+      this.updateLowRank(param, low, projector, group, state, this.advance(state));
+    });
   }
 
   // --- helpers for subclasses ---

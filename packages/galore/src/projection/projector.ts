@@ -7,8 +7,18 @@
  * them as ordinary tensors. They are stored in the gradient's dtype, as the official code does
  * (bf16 bases for a bf16 model), and in float32 for float32 gradients.
  */
-import { cast, type DType, formatShape, keep, type Tensor, tidy, where, zeros } from '@galore-ts/core';
-import { allFiniteNow, finiteFlag } from './finite.js';
+import {
+  allFiniteNow,
+  cast,
+  type DType,
+  finiteFlag,
+  formatShape,
+  keep,
+  type Tensor,
+  tidy,
+  where,
+  zeros,
+} from '@galore-ts/core';
 import { gemmInto } from './gemm.js';
 import {
   effectiveRank,

@@ -1,8 +1,12 @@
 /**
- * Whether freshly computed bases are usable. An SVD that failed to converge, or ran on a gradient
- * holding Inf/NaN, must not turn the weights into NaN: the caller keeps its previous basis.
+ * Whether tensors hold only finite values, for the guards that keep one NaN or Inf out of the
+ * weights and optimizer state: non-finite gradients (optimizer.ts) and failed SVDs (GaLore's
+ * projector).
  */
-import { abs, lt, sum, type Tensor, tidy } from '@galore-ts/core';
+import { tidy } from '../engine.js';
+import { eq, mul } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
+import type { Tensor } from '../tensor.js';
 
 /**
  * true / false when the answer is known now; 'unknown' on backends that only read asynchronously
@@ -21,7 +25,10 @@ export function allFiniteNow(tensors: readonly Tensor[]): boolean | 'unknown' {
   return true;
 }
 
-/** A uint8 scalar on the device: 1 when every element of `t` is finite (NaN and Inf give 0). */
+/**
+ * A uint8 scalar on the device: 1 when every element of `t` is finite. x * 0 is 0 for finite x and
+ * NaN for NaN and Inf, so the sum is 0 exactly when all are finite (a sum of |x| could overflow).
+ */
 export function finiteFlag(t: Tensor): Tensor {
-  return tidy(() => lt(sum(abs(t)), Number.POSITIVE_INFINITY));
+  return tidy(() => eq(sum(mul(t, 0)), 0));
 }
