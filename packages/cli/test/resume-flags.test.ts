@@ -2,7 +2,7 @@
  * Issue 9 item 2: a flag given with --resume is honoured from the next step on or refused, never
  * printed, written to run.json and then dropped.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetrics } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,5 +62,20 @@ describe('train --resume with flags', () => {
     expect(steps.err).toContain('--steps 2');
     expect(steps.err).toContain('already at step 2');
     expect((await readMetrics(join(run, 'metrics.jsonl'))).map((r) => r.step)).toEqual([1, 2]);
+  });
+});
+
+describe('train --resume with a damaged metrics.jsonl', () => {
+  it('keeps every readable row and names the bad line (issue 9 item 9)', async () => {
+    const run = join(dir, 'metrics');
+    await json('train', ...tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
+    const path = join(run, 'metrics.jsonl');
+    const [one, two] = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    await writeFile(path, `${one}\nnot json\n${two}\n`);
+    const result = await cli('train', '--resume', '--out', run, '--steps', '3');
+    expect(result.code).toBe(0);
+    expect(result.err).toContain(`warning: ${path} line 2 is not a metrics row`);
+    expect((await readMetrics(path)).map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(await readFile(`${path}.bak`, 'utf8')).toContain('not json');
   });
 });

@@ -216,6 +216,11 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       join(runDir, METRICS_FILE),
       resumed ? { keepUpTo: resumed.step } : {},
     );
+    for (const bad of metrics.badLines) {
+      io.stderr(
+        `warning: ${metrics.path} line ${bad.line} is not a metrics row (${bad.reason}); kept the readable rows, the file as it was is saved as ${metrics.backup}\n`,
+      );
+    }
     io.stderr(describeStart(settings, model.numParameters(), runDir, resumed ? resumeFrom! : null, trainer.step));
     progress = new TrainingProgress(io, {
       totalSteps: settings.steps,

@@ -26,7 +26,7 @@ export type {
   OptimizerSetup,
   TrainableOptimizer,
 } from './interfaces.js';
-export { JsonlMetricsWriter, type MetricsRow, readMetrics } from './metrics.js';
+export { type BadMetricsLine, JsonlMetricsWriter, type MetricsRow, parseMetrics, readMetrics } from './metrics.js';
 export { nextTokenLoss, splitBatch } from './next-token-loss.js';
 export {
   type CheckpointOptions,
