@@ -7,7 +7,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvalReport, GenerateReport, TrainReport } from '../src/index.js';
+import { DEFAULT_CORPUS, type EvalReport, type GenerateReport, type TrainReport } from '../src/index.js';
 import { cli, json, microWorkspace } from './helpers.js';
 
 let dir: string;
@@ -182,8 +182,9 @@ describe('galore-ts train', () => {
 });
 
 describe('galore-ts eval, generate, plot and memory', () => {
-  it('eval reports the perplexity of the latest checkpoint on the run data', async () => {
-    const report = await json<EvalReport>('eval', run, '--max-batches', '2');
+  it('eval reports the perplexity of the latest checkpoint on --data', async () => {
+    const report = await json<EvalReport>('eval', run, '--data', DEFAULT_CORPUS, '--max-batches', '2');
+    expect(report.split).toBe('all');
     expect(report.checkpoint).toBe(join(run, 'checkpoints', 'step-00000006'));
     expect(report.batches).toBe(2);
     expect(report.tokens).toBe(2 * 2 * 16);

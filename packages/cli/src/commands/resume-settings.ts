@@ -11,6 +11,7 @@
  *             moments and projectors have their shapes and types), and --steps at or below it.
  */
 import type { Trainer } from '@galore-ts/core';
+import { flagOf } from '../flag-names.js';
 import type { RunSettings } from './train-settings.js';
 
 /** Settings the saved optimizer state and weights are built for: a resume must keep them. */
@@ -27,7 +28,7 @@ export function checkResumable(
     const now = settings[key];
     if (before !== undefined && JSON.stringify(before) !== JSON.stringify(now)) {
       throw new Error(
-        `--${kebab(key)} ${show(now)} cannot change on --resume: ${checkpoint.dir} was trained with ${show(before)} and its optimizer state and weights are built for it; resume without --${kebab(key)}, or start a new run`,
+        `${flagOf(key)} ${show(now)} cannot change on --resume: ${checkpoint.dir} was trained with ${show(before)} and its optimizer state and weights are built for it; resume without ${flagOf(key)}, or start a new run`,
       );
     }
   }
@@ -54,10 +55,6 @@ export function applyResumedSettings(trainer: Trainer, settings: RunSettings): v
   }
   const { step } = trainer.scheduler.stateDict();
   trainer.scheduler.loadStateDict({ step, baseLrs: groups.map(() => settings.lr) });
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 function show(value: unknown): string {

@@ -28,6 +28,7 @@ import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
+import { folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE } from './run-folder.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -74,7 +75,10 @@ export function trainCommand(io: CliIO): Command {
       `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`,
     )
     .option('--data <path>', 'a text/JSONL file or a folder of them (default: the shipped corpus)')
-    .option('--tokenizer <byte|gpt2|path>', `tokenizer (default: ${d.tokenizer})`)
+    .option(
+      '--tokenizer <byte|gpt2|path>',
+      `tokenizer (default: the --model folder's tokenizer.json if it has one, else ${d.tokenizer})`,
+    )
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices([...OPTIMIZER_NAMES]))
     .option('--lr <number>', `peak learning rate (default: ${d.lr})`, positiveNumber)
     .option('--weight-decay <number>', `decoupled weight decay (default: ${d.weightDecay})`, nonNegativeNumber)
@@ -150,7 +154,10 @@ function givenSettings(flags: TrainFlags): Partial<RunSettings> {
 export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainReport> {
   const resumeFrom = await checkpointToResume(flags);
   const saved = resumeFrom ? await savedRun(resumeFrom) : undefined;
-  const settings = mergeSettings(givenSettings(flags), saved?.settings);
+  const given = givenSettings(flags);
+  // A Hugging Face folder's own tokenizer, unless another was asked for (a resumed run saved its own).
+  if (given.tokenizer === undefined && !saved) given.tokenizer = await folderTokenizer(given.model);
+  const settings = mergeSettings(given, saved?.settings);
   if (resumeFrom && saved) checkResumable(settings, saved.settings ?? {}, { dir: resumeFrom, step: saved.step });
   const runDir = resolve(flags.out ?? saved?.runDir ?? defaultRunDir(settings.model));
   const layerwise = isLayerwise(settings.optimizer);
@@ -297,7 +304,7 @@ function describeStart(
   resumedFrom: string | null,
   step: number,
 ): string {
-  const what = `${settings.model} (${formatCount(parameters)} parameters), ${settings.optimizer}, lr ${settings.lr}`;
+  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${settings.optimizer}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;

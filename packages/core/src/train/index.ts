@@ -18,6 +18,7 @@ export {
 } from './checkpoint-store.js';
 export { CheckpointError, NonFiniteLossError } from './errors.js';
 export { type EvaluateOptions, type EvaluationResult, evaluate } from './evaluate.js';
+export { firstNonFinite } from './finite.js';
 export type {
   BatchSource,
   CausalLanguageModel,
