@@ -8,6 +8,7 @@ import { generateCommand } from './commands/generate.js';
 import { memoryCommand } from './commands/memory.js';
 import { plotCommand } from './commands/plot.js';
 import { trainCommand } from './commands/train.js';
+import { inFlagTerms } from './flag-names.js';
 import { type CliIO, processIO } from './io.js';
 import { packageVersion } from './paths.js';
 
@@ -41,7 +42,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return error.exitCode;
     }
     const command = program.args[0] ?? '';
-    io.stderr(`galore-ts${command ? ` ${command}` : ''}: error: ${(error as Error).message}\n`);
+    io.stderr(`galore-ts${command ? ` ${command}` : ''}: error: ${inFlagTerms((error as Error).message)}\n`);
     return 1;
   }
 }

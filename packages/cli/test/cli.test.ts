@@ -3,45 +3,19 @@
  * every command takes well under a second: train, resume, eval, generate, plot, memory, and the
  * errors a person gets for wrong flags and missing files.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EvalReport, type GenerateReport, main, memoryIO, type TrainReport } from '../src/index.js';
+import { DEFAULT_CORPUS, type EvalReport, type GenerateReport, type TrainReport } from '../src/index.js';
+import { cli, json, microWorkspace } from './helpers.js';
 
 let dir: string;
-let configPath: string;
 let run: string;
-
-const MICRO = {
-  vocab_size: 258,
-  hidden_size: 16,
-  intermediate_size: 32,
-  num_attention_heads: 2,
-  num_hidden_layers: 2,
-  max_position_embeddings: 64,
-};
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await main(argv, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
-
-async function json<T>(...argv: string[]): Promise<T> {
-  const { code, out, err } = await cli(...argv, '--json');
-  if (code !== 0) throw new Error(`galore-ts ${argv.join(' ')} exited ${code}: ${err}`);
-  return JSON.parse(out) as T;
-}
-
-const tinyRun = ['--model', '', '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
+let tinyRun: string[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-cli-'));
-  configPath = join(dir, 'micro.json');
-  await writeFile(configPath, JSON.stringify(MICRO));
-  tinyRun[1] = configPath;
+  ({ dir, tinyRun } = await microWorkspace('galore-cli-'));
   run = join(dir, 'run');
 });
 afterAll(async () => {
@@ -208,8 +182,9 @@ describe('galore-ts train', () => {
 });
 
 describe('galore-ts eval, generate, plot and memory', () => {
-  it('eval reports the perplexity of the latest checkpoint on the run data', async () => {
-    const report = await json<EvalReport>('eval', run, '--max-batches', '2');
+  it('eval reports the perplexity of the latest checkpoint on --data', async () => {
+    const report = await json<EvalReport>('eval', run, '--data', DEFAULT_CORPUS, '--max-batches', '2');
+    expect(report.split).toBe('all');
     expect(report.checkpoint).toBe(join(run, 'checkpoints', 'step-00000006'));
     expect(report.batches).toBe(2);
     expect(report.tokens).toBe(2 * 2 * 16);

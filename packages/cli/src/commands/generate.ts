@@ -14,6 +14,7 @@ import type { CliIO } from '../io.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../parse.js';
 import { checkSamplingOptions, type SamplingOptions, sampleToken } from '../sampling.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { checkTokenizerFits, chooseTokenizer } from '../setup/tokenizer.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 
 interface GenerateFlags {
@@ -51,7 +52,7 @@ export function generateCommand(io: CliIO): Command {
     .option('--top-k <n>', 'sample among the k most likely tokens; 0 disables', nonNegativeInteger, 40)
     .option('--top-p <p>', 'nucleus sampling threshold; 1 disables', fraction, 0.95)
     .option('--seed <n>', 'seed of the sampler', nonNegativeInteger, 0)
-    .option('--tokenizer <byte|gpt2|path>', "tokenizer (default: the run's)")
+    .option('--tokenizer <byte|gpt2|path>', "tokenizer (default: the run's, else the model folder's tokenizer.json)")
     .option('--ignore-eos', 'keep going past the end-of-text token')
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
     .option('--json', 'print the result as JSON')
@@ -76,9 +77,10 @@ export async function runGenerate(checkpointPath: string, flags: GenerateFlags):
   const checkpoint = await resolveModelFolder(checkpointPath);
   const saved = await savedSettings(checkpoint);
   const backend = await selectBackend(flags.backend);
-  const tokenizer = await loadTokenizer(flags.tokenizer ?? saved.tokenizer ?? 'byte');
+  const tokenizer = await loadTokenizer(await chooseTokenizer(flags.tokenizer, saved.tokenizer, checkpoint));
   const model = await LlamaForCausalLM.fromPretrained(checkpoint, { backend });
   try {
+    checkTokenizerFits(tokenizer, model.config, checkpoint);
     model.eval();
     const started = performance.now();
     const ids = promptIds(tokenizer, flags.prompt);

@@ -1,5 +1,5 @@
 /** `galore-ts train`: trains a LLaMA model with the library's Trainer and reports as it goes. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   JsonlMetricsWriter,
@@ -28,15 +28,17 @@ import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
+import { folderTokenizer } from '../setup/tokenizer.js';
+import { applyResumedSettings, checkResumable } from './resume-settings.js';
+import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE } from './run-folder.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
 
-export const METRICS_FILE = 'metrics.jsonl';
-export const RUN_FILE = 'run.json';
-export const CHECKPOINTS_DIR = 'checkpoints';
+export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE };
 
 interface TrainFlags extends Partial<RunSettings> {
   out?: string;
   resume?: string | true;
+  overwrite?: boolean;
   backend: string;
   json?: boolean;
   logEvery?: number;
@@ -73,7 +75,10 @@ export function trainCommand(io: CliIO): Command {
       `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`,
     )
     .option('--data <path>', 'a text/JSONL file or a folder of them (default: the shipped corpus)')
-    .option('--tokenizer <byte|gpt2|path>', `tokenizer (default: ${d.tokenizer})`)
+    .option(
+      '--tokenizer <byte|gpt2|path>',
+      `tokenizer (default: the --model folder's tokenizer.json if it has one, else ${d.tokenizer})`,
+    )
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices([...OPTIMIZER_NAMES]))
     .option('--lr <number>', `peak learning rate (default: ${d.lr})`, positiveNumber)
     .option('--weight-decay <number>', `decoupled weight decay (default: ${d.weightDecay})`, nonNegativeNumber)
@@ -116,8 +121,9 @@ export function trainCommand(io: CliIO): Command {
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
       '--resume [checkpoint]',
-      'continue from a checkpoint (default: the latest in --out); unspecified flags keep their saved values',
+      'continue from a checkpoint (default: the latest in --out); flags not given keep their saved values; --lr, --weight-decay, --update-proj-gap, --galore-scale and a larger --steps apply from the next step; --optimizer, --rank, --proj-type, --target-modules, --model and --dtype cannot change',
     )
+    .option('--overwrite', 'replace the run already in --out (without it, train refuses to write over a run)')
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
     .option(
       '--log-every <n>',
@@ -133,14 +139,26 @@ export function trainCommand(io: CliIO): Command {
 
 /** Settings the flags asked for (commander leaves unset ones undefined: they fall back to saved or default). */
 function givenSettings(flags: TrainFlags): Partial<RunSettings> {
-  const { out: _out, resume: _resume, backend: _backend, json: _json, logEvery: _logEvery, ...given } = flags;
+  const {
+    out: _out,
+    resume: _resume,
+    overwrite: _overwrite,
+    backend: _backend,
+    json: _json,
+    logEvery: _logEvery,
+    ...given
+  } = flags;
   return given;
 }
 
 export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainReport> {
   const resumeFrom = await checkpointToResume(flags);
   const saved = resumeFrom ? await savedRun(resumeFrom) : undefined;
-  const settings = mergeSettings(givenSettings(flags), saved?.settings);
+  const given = givenSettings(flags);
+  // A Hugging Face folder's own tokenizer, unless another was asked for (a resumed run saved its own).
+  if (given.tokenizer === undefined && !saved) given.tokenizer = await folderTokenizer(given.model);
+  const settings = mergeSettings(given, saved?.settings);
+  if (resumeFrom && saved) checkResumable(settings, saved.settings ?? {}, { dir: resumeFrom, step: saved.step });
   const runDir = resolve(flags.out ?? saved?.runDir ?? defaultRunDir(settings.model));
   const layerwise = isLayerwise(settings.optimizer);
   const maxGradNorm = settings.maxGradNorm ?? (layerwise ? 0 : 1);
@@ -175,6 +193,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
   const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => void } = {};
   try {
+    // After every other check, because --overwrite deletes the old run.
+    await prepareRunFolder(runDir, { resume: resumeFrom !== null, overwrite: flags.overwrite === true });
     trainer = new Trainer({
       model,
       optimizer: factory,
@@ -197,12 +217,17 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       onCheckpoint: (dir) => sink.checkpoint?.(dir),
     });
     const resumed = resumeFrom ? await trainer.resume(resumeFrom) : undefined;
-    await mkdir(runDir, { recursive: true });
+    if (resumed) applyResumedSettings(trainer, settings);
     await writeFile(join(runDir, RUN_FILE), `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`);
     const metrics = await JsonlMetricsWriter.open(
       join(runDir, METRICS_FILE),
       resumed ? { keepUpTo: resumed.step } : {},
     );
+    for (const bad of metrics.badLines) {
+      io.stderr(
+        `warning: ${metrics.path} line ${bad.line} is not a metrics row (${bad.reason}); kept the readable rows, the file as it was is saved as ${metrics.backup}\n`,
+      );
+    }
     io.stderr(describeStart(settings, model.numParameters(), runDir, resumed ? resumeFrom! : null, trainer.step));
     progress = new TrainingProgress(io, {
       totalSteps: settings.steps,
@@ -257,12 +282,14 @@ async function checkpointToResume(flags: TrainFlags): Promise<string | null> {
   return resolveCheckpoint(flags.resume);
 }
 
-/** The settings and run folder a checkpoint's run recorded. */
-async function savedRun(checkpoint: string): Promise<{ settings?: Partial<RunSettings>; runDir: string }> {
+/** The settings, run folder and step a checkpoint's run recorded. */
+async function savedRun(
+  checkpoint: string,
+): Promise<{ settings?: Partial<RunSettings>; runDir: string; step: number }> {
   const state = await readTrainerState(checkpoint);
   const meta = state.metadata as { settings?: Partial<RunSettings>; runDir?: string };
   // A checkpoint lives in <run>/checkpoints/step-N; fall back to that when the metadata has no run folder.
-  return { settings: meta.settings, runDir: meta.runDir ?? dirname(dirname(checkpoint)) };
+  return { settings: meta.settings, runDir: meta.runDir ?? dirname(dirname(checkpoint)), step: state.step };
 }
 
 function defaultRunDir(model: string): string {
@@ -277,7 +304,7 @@ function describeStart(
   resumedFrom: string | null,
   step: number,
 ): string {
-  const what = `${settings.model} (${formatCount(parameters)} parameters), ${settings.optimizer}, lr ${settings.lr}`;
+  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${settings.optimizer}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;

@@ -15,6 +15,7 @@ import {
   readConfig,
   type Tokenizer,
 } from '@galore-ts/core';
+import { checkTokenizerFits } from './tokenizer.js';
 
 export interface ModelChoice {
   /** How the model is named in logs: the preset, or the path. */
@@ -44,11 +45,7 @@ export async function resolveModel(spec: string, tokenizer: Tokenizer): Promise<
   const choice: ModelChoice = info.isDirectory()
     ? { label: spec, config: await readConfig(join(spec, 'config.json')), pretrainedDir: spec }
     : { label: spec, config: await readConfig(spec) };
-  if (tokenizer.vocabSize > choice.config.vocab_size) {
-    throw new Error(
-      `the tokenizer '${tokenizer.name}' has ${tokenizer.vocabSize} ids but the model ${spec} has vocab_size ${choice.config.vocab_size}; pick a matching --tokenizer or model`,
-    );
-  }
+  checkTokenizerFits(tokenizer, choice.config, spec);
   return choice;
 }
 

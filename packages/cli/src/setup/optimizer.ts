@@ -4,6 +4,7 @@
  */
 import type { OptimizerFactory } from '@galore-ts/core';
 import { createOptimizer, OPTIMIZER_NAMES } from '@galore-ts/galore';
+import { flagOf } from '../flag-names.js';
 
 export { OPTIMIZER_NAMES };
 
@@ -42,9 +43,7 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
   if (!isGaLore(flags.optimizer) && given.length > 0) {
-    throw new Error(
-      `--${given.map(kebab).join(', --')} only apply to the galore_* optimizers, not '${flags.optimizer}'`,
-    );
+    throw new Error(`${given.map(flagOf).join(', ')} only apply to the galore_* optimizers, not '${flags.optimizer}'`);
   }
   return (named) =>
     createOptimizer(flags.optimizer, named, {
@@ -57,8 +56,4 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
       ...(flags.targetModules !== undefined ? { targetModules: flags.targetModules } : {}),
       gradientAccumulationSteps: flags.gradAccum,
     });
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

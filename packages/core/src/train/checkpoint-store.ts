@@ -14,13 +14,21 @@ import { CheckpointError } from './errors.js';
 export const LATEST_FILE = 'latest';
 const STEP_DIR = /^step-(\d+)$/;
 const TEMP_DIR = /^\.step-\d+\.(tmp|old)-/;
+/** The temporary file of an atomic write (`latest.tmp-<pid>-<hex>`) that a kill interrupted. */
+const TEMP_FILE = /\.tmp-\d+-[0-9a-f]+$/;
+/** Errors of a full, read-only or failing disk: the message must say which checkpoint is intact. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EFBIG']);
 
 export function checkpointDirName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
 export interface CheckpointStoreOptions {
-  /** Checkpoints older than the newest `keep` are deleted after each save (default 2; 0 keeps all). */
+  /**
+   * Checkpoints older than the newest `keep` are deleted (default 2; 0 keeps all): before a save
+   * those beyond `keep - 1` (never the newest, so one intact checkpoint always remains), so the
+   * disk needs room for `keep` checkpoints, not `keep + 1`; after it the rest.
+   */
   keep?: number;
 }
 
@@ -44,9 +52,18 @@ export class CheckpointStore {
   async save(step: number, write: (dir: string) => Promise<void>): Promise<string> {
     if (!Number.isSafeInteger(step) || step < 0)
       throw new RangeError(`CheckpointStore.save: step must be an integer >= 0, got ${step}`);
-    await mkdir(this.root, { recursive: true });
-    await this.removeLeftovers();
     const name = checkpointDirName(step);
+    try {
+      await mkdir(this.root, { recursive: true });
+      await this.removeLeftovers();
+      await this.prune(step, Math.max(this.keep - 1, 1));
+      return await this.publish(step, name, write);
+    } catch (error) {
+      throw await this.describeDiskError(error, name);
+    }
+  }
+
+  private async publish(step: number, name: string, write: (dir: string) => Promise<void>): Promise<string> {
     const temp = join(this.root, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp);
     try {
@@ -63,8 +80,21 @@ export class CheckpointStore {
     await syncDirectory(this.root);
     await atomicWriteFile(join(this.root, LATEST_FILE), `${name}\n`);
     if (old) await rm(old, { recursive: true, force: true });
-    await this.prune(step);
+    await this.prune(step, this.keep - 1);
     return final;
+  }
+
+  /** A disk error, with the file it hit and the checkpoint a resume would find intact. */
+  private async describeDiskError(error: unknown, name: string): Promise<unknown> {
+    const { code, path } = error as NodeJS.ErrnoException;
+    if (!code || !DISK_ERRORS.has(code)) return error;
+    const intact = await this.latest().catch(() => null);
+    const where = path ? ` (${path})` : '';
+    const kept = intact ? `the last intact checkpoint is ${intact}` : 'no earlier checkpoint exists';
+    return new CheckpointError(
+      join(this.root, name),
+      `cannot be written: ${code}${where}: ${(error as Error).message}; ${kept}`,
+    );
   }
 
   /** The newest complete checkpoint folder, or null when there is none. */
@@ -92,21 +122,22 @@ export class CheckpointStore {
   }
 
   /**
-   * Deletes checkpoints older than `current` beyond the newest `keep` (counting `current`). Newer
-   * ones, left by an abandoned run that was resumed from an earlier step, are not touched.
+   * Deletes checkpoints older than `current` beyond the newest `olderKept` of them. Newer ones,
+   * left by an abandoned run that was resumed from an earlier step, are not touched.
    */
-  private async prune(current: number): Promise<void> {
+  private async prune(current: number, olderKept: number): Promise<void> {
     if (this.keep === 0) return;
     const older = (await this.list()).filter((c) => c.step < current);
-    const excess = older.length - (this.keep - 1);
+    const excess = older.length - olderKept;
     for (const { dir } of older.slice(0, Math.max(0, excess))) await rm(dir, { recursive: true, force: true });
   }
 
-  /** Temporary folders of writes that a crash interrupted. */
+  /** Temporary folders and files of writes that a crash or a kill interrupted. */
   private async removeLeftovers(): Promise<void> {
     const entries = await readdir(this.root, { withFileTypes: true });
     for (const e of entries) {
-      if (e.isDirectory() && TEMP_DIR.test(e.name)) await rm(join(this.root, e.name), { recursive: true, force: true });
+      const leftover = e.isDirectory() ? TEMP_DIR.test(e.name) : TEMP_FILE.test(e.name);
+      if (leftover) await rm(join(this.root, e.name), { recursive: true, force: true });
     }
   }
 }

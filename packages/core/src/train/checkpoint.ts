@@ -56,9 +56,10 @@ export async function writeCheckpoint(
   optimizer: TrainableOptimizer,
   state: TrainerStateInput,
 ): Promise<void> {
-  await model.savePretrained(dir);
+  await writing(join(dir, WEIGHTS_FILE), () => model.savePretrained(dir));
   const optimizerState = optimizer.stateDict();
-  await saveTensors(join(dir, OPTIMIZER_FILE), optimizerState.tensors, { format: 'pt' });
+  const optimizerFile = join(dir, OPTIMIZER_FILE);
+  await writing(optimizerFile, () => saveTensors(optimizerFile, optimizerState.tensors, { format: 'pt' }));
   const files: Record<string, number> = {};
   for (const name of [CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE]) files[name] = (await stat(join(dir, name))).size;
   const full: TrainerState = {
@@ -68,7 +69,19 @@ export async function writeCheckpoint(
     optimizer: optimizerState.json,
     files,
   };
-  await atomicWriteFile(join(dir, TRAINER_STATE_FILE), `${JSON.stringify(full, null, 2)}\n`);
+  const stateFile = join(dir, TRAINER_STATE_FILE);
+  await writing(stateFile, () => atomicWriteFile(stateFile, `${JSON.stringify(full, null, 2)}\n`));
+}
+
+/** Runs `write`, naming `file` in a file-system error that does not name one (a failed write() does not). */
+async function writing<T>(file: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code && !e.path) e.path = file;
+    throw error;
+  }
 }
 
 /**

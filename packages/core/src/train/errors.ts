@@ -12,24 +12,27 @@ export class CheckpointError extends Error {
 }
 
 /**
- * Training produced a NaN or infinite loss (or gradient norm). Thrown before that step updates
- * anything, so the parameters in memory are those after the previous step, and no checkpoint is
- * written: the last good one on disk stays intact.
+ * Training produced a NaN or infinite loss or gradient norm (thrown before that step updates
+ * anything), or a step left a NaN or infinity in the weights or the optimizer state (thrown instead
+ * of checkpointing them). No checkpoint is written: the last good one on disk stays intact.
  */
 export class NonFiniteLossError extends Error {
   constructor(
     /** The 1-based optimizer step that failed. */
     readonly step: number,
     /** What was not finite. */
-    readonly quantity: 'loss' | 'gradient norm',
+    readonly quantity: 'loss' | 'gradient norm' | 'weight' | 'optimizer state',
     readonly value: number,
     /** The newest checkpoint written before the failure, if any. */
     readonly lastCheckpoint: string | null,
+    /** The weight or state tensor holding `value`. */
+    readonly tensor?: string,
   ) {
     const resume = lastCheckpoint
       ? `the last good checkpoint is ${lastCheckpoint}; resume from it with a lower learning rate`
       : 'no checkpoint was written before it';
-    super(`training stopped at step ${step}: the ${quantity} is ${value} (not finite); ${resume}`);
+    const what = tensor ? `the ${quantity} ${tensor} holds ${value}` : `the ${quantity} is ${value}`;
+    super(`training stopped at step ${step}: ${what} (not finite); ${resume}`);
     this.name = 'NonFiniteLossError';
   }
 }

@@ -17,6 +17,8 @@ export interface EvaluationResult {
 export interface EvaluateOptions {
   /** Stop after this many batches (default: all). */
   maxBatches?: number;
+  /** Called after each batch with the counts so far (for a progress display). */
+  onBatch?: (progress: { batches: number; tokens: number }) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function evaluate(
       }
       tokens += batch.shape[0] * (batch.shape[1] - 1);
       count++;
+      options.onBatch?.({ batches: count, tokens });
       if (count >= maxBatches) break;
     }
   } finally {

@@ -18,6 +18,7 @@ export {
 } from './checkpoint-store.js';
 export { CheckpointError, NonFiniteLossError } from './errors.js';
 export { type EvaluateOptions, type EvaluationResult, evaluate } from './evaluate.js';
+export { firstNonFinite } from './finite.js';
 export type {
   BatchSource,
   CausalLanguageModel,
@@ -26,7 +27,7 @@ export type {
   OptimizerSetup,
   TrainableOptimizer,
 } from './interfaces.js';
-export { JsonlMetricsWriter, type MetricsRow, readMetrics } from './metrics.js';
+export { type BadMetricsLine, JsonlMetricsWriter, type MetricsRow, parseMetrics, readMetrics } from './metrics.js';
 export { nextTokenLoss, splitBatch } from './next-token-loss.js';
 export {
   type CheckpointOptions,

@@ -16,6 +16,7 @@ import { loadCheckpoint, type TrainerState, writeCheckpoint } from './checkpoint
 import { CheckpointStore, resolveCheckpoint } from './checkpoint-store.js';
 import { NonFiniteLossError } from './errors.js';
 import { evaluate } from './evaluate.js';
+import { firstNonFinite } from './finite.js';
 import type {
   BatchSource,
   CausalLanguageModel,
@@ -270,6 +271,7 @@ export class Trainer {
   async saveCheckpoint(): Promise<string> {
     const store = this.store;
     if (!store) throw new Error('Trainer.saveCheckpoint: no checkpoints option was given (folder and interval)');
+    await this.checkFinite();
     const dir = await store.save(this.stepsDone, (temp) =>
       writeCheckpoint(temp, this.model, this.optimizer, {
         step: this.stepsDone,
@@ -285,6 +287,16 @@ export class Trainer {
     this.savedStep = this.stepsDone;
     await this.options.onCheckpoint?.(dir, this.stepsDone);
     return dir;
+  }
+
+  /** Throws instead of letting a NaN or infinity in the weights or optimizer state into a checkpoint. */
+  private async checkFinite(): Promise<void> {
+    const weight = await firstNonFinite(this.model.namedParameters());
+    const state = weight ? null : await firstNonFinite(Object.entries(this.optimizer.stateDict().tensors));
+    const bad = weight ?? state;
+    if (!bad) return;
+    const quantity = weight ? 'weight' : 'optimizer state';
+    throw new NonFiniteLossError(this.stepsDone, quantity, bad.value, this.checkpoint, bad.name);
   }
 
   /** Removes layerwise hooks and frees the optimizer's state (the model belongs to the caller). */

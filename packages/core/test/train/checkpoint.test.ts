@@ -155,6 +155,90 @@ describe('CheckpointStore', () => {
   });
 });
 
+describe('CheckpointStore on a full or failing disk (issue 9 item 12, 13)', () => {
+  const write = async (d: string) => writeFile(join(d, TRAINER_STATE_FILE), '{}');
+
+  it('keep 2 deletes the oldest before writing, so the disk needs room for two checkpoints, not three', async () => {
+    await withTempDir(async (dir) => {
+      const store = new CheckpointStore(dir, { keep: 2 });
+      for (const step of [1, 2]) await store.save(step, write);
+      let during: string[] = [];
+      await store.save(3, async (d) => {
+        during = (await store.list()).map((c) => c.dir);
+        await write(d);
+      });
+      expect(during).toEqual([join(dir, 'step-00000002')]);
+      expect((await store.list()).map((c) => c.step)).toEqual([2, 3]);
+      // keep 1 never deletes the only intact checkpoint before the new one is complete.
+      const single = new CheckpointStore(dir, { keep: 1 });
+      await single.save(4, async (d) => {
+        during = (await single.list()).map((c) => c.dir);
+        await write(d);
+      });
+      expect(during).toEqual([join(dir, 'step-00000003')]);
+      expect((await single.list()).map((c) => c.step)).toEqual([4]);
+    });
+  });
+
+  it('names the file and the intact checkpoint when the disk is full or read-only', async () => {
+    await withTempDir(async (dir) => {
+      const store = new CheckpointStore(dir);
+      await store.save(1, write);
+      for (const code of ['ENOSPC', 'EROFS']) {
+        const failing = async (d: string) => {
+          const error = new Error(`${code}: failed, write`) as NodeJS.ErrnoException;
+          error.code = code;
+          error.path = join(d, 'model.safetensors');
+          throw error;
+        };
+        const error = (await store.save(2, failing).catch((e: unknown) => e)) as Error;
+        expect(error).toBeInstanceOf(CheckpointError);
+        expect(error.message).toContain(`checkpoint ${join(dir, 'step-00000002')}: cannot be written: ${code}`);
+        expect(error.message).toContain('model.safetensors');
+        expect(error.message).toContain(`the last intact checkpoint is ${join(dir, 'step-00000001')}`);
+      }
+    });
+  });
+
+  it('removes the temporary file of a `latest` write that a kill interrupted', async () => {
+    await withTempDir(async (dir) => {
+      const store = new CheckpointStore(dir);
+      await store.save(1, write);
+      await writeFile(join(dir, 'latest.tmp-4242-0123456789ab'), 'step-0');
+      await store.save(2, write);
+      expect((await readdir(dir)).sort()).toEqual([LATEST_FILE, 'step-00000001', 'step-00000002']);
+    });
+  });
+});
+
+describe('non-finite weights (issue 9 item 6)', () => {
+  it('are never checkpointed; the error names the weight and the real last good checkpoint', async () => {
+    await withTempDir(async (dir) => {
+      const model = microModel();
+      const data = new FixedBatches(Array.from({ length: 4 }, (_, i) => pseudoBatch(2, 9, i + 1)));
+      const trainer = new Trainer({
+        model,
+        optimizer: adamw(),
+        data,
+        steps: 4,
+        checkpoints: { dir, every: 1 },
+        onMetrics: (row) => {
+          // Step 2's update leaves an infinity in a weight (as a huge lr would); its loss was finite.
+          const head = model.stateDict()['lm_head.weight']!;
+          if (row.step === 2) head.backend.fill(head.storage, Number.POSITIVE_INFINITY);
+        },
+      });
+      const error = (await trainer.train().catch((e: unknown) => e)) as NonFiniteLossError;
+      expect(error).toBeInstanceOf(NonFiniteLossError);
+      expect(error.message).toMatch(/^training stopped at step 2: the weight lm_head\.weight holds Infinity/);
+      expect(error.message).toContain(`the last good checkpoint is ${join(dir, 'step-00000001')}`);
+      expect((await readdir(dir)).sort()).toEqual([LATEST_FILE, 'step-00000001']);
+      trainer.dispose();
+      model.dispose();
+    });
+  });
+});
+
 describe('non-finite loss', () => {
   it('stops with a message naming the step and leaves the last checkpoint intact and resumable', async () => {
     await withTempDir(async (dir) => {

@@ -52,4 +52,20 @@ describe('metrics JSONL', () => {
       await expect(readMetrics(path)).rejects.toThrow(/metrics\.jsonl: line 2 is not a metrics row/);
     });
   });
+
+  it('on resume keeps every readable row around a bad line, reports it, and backs the file up', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'metrics.jsonl');
+      const first = await JsonlMetricsWriter.open(path);
+      await first.write(row(1));
+      await appendFile(path, 'garbage\n');
+      for (const s of [2, 3, 4]) await first.write(row(s));
+      const original = await readFile(path, 'utf8');
+      const resumed = await JsonlMetricsWriter.open(path, { keepUpTo: 3 });
+      expect((await readMetrics(path)).map((r) => r.step)).toEqual([1, 2, 3]);
+      expect(resumed.badLines).toEqual([{ line: 2, reason: expect.stringContaining('JSON') }]);
+      expect(resumed.backup).toBe(`${path}.bak`);
+      expect(await readFile(`${path}.bak`, 'utf8')).toBe(original);
+    });
+  });
 });

@@ -1,0 +1,81 @@
+/**
+ * Issue 9 item 2: a flag given with --resume is honoured from the next step on or refused, never
+ * printed, written to run.json and then dropped.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readMetrics } from '@galore-ts/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, json, microWorkspace } from './helpers.js';
+
+let dir: string;
+let tinyRun: string[];
+// A constant schedule (no warmup, floor 1), so each step's lr is the peak.
+const constant = ['--warmup', '0', '--min-lr-ratio', '1', '--eval-every', '0', '--save-every', '2'];
+
+beforeAll(async () => {
+  ({ dir, tinyRun } = await microWorkspace('galore-resume-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('train --resume with flags', () => {
+  it('honours --lr, --weight-decay, --update-proj-gap and --galore-scale from the next step', async () => {
+    const run = join(dir, 'honoured');
+    const galore = ['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '2'];
+    await json('train', ...tinyRun, ...galore, ...constant, '--steps', '2', '--out', run);
+    const changed = ['--lr', '0.001', '--weight-decay', '0.1', '--update-proj-gap', '3', '--galore-scale', '0.5'];
+    await json('train', '--resume', '--out', run, '--steps', '4', ...changed);
+    const rows = await readMetrics(join(run, 'metrics.jsonl'));
+    expect(rows.map((r) => r.lr)).toEqual([0.01, 0.01, 0.001, 0.001]);
+    const runJson = JSON.parse(await readFile(join(run, 'run.json'), 'utf8'));
+    expect(runJson.settings).toMatchObject({ lr: 0.001, weightDecay: 0.1, updateProjGap: 3, galoreScale: 0.5 });
+    const state = JSON.parse(await readFile(join(run, 'checkpoints', 'step-00000004', 'trainer_state.json'), 'utf8'));
+    const projected = state.optimizer.groups.find((g: { rank?: number }) => g.rank !== undefined);
+    expect(projected).toMatchObject({ weightDecay: 0.1, updateProjGap: 3, scale: 0.5 });
+    expect(state.scheduler.baseLrs).toEqual([0.001, 0.001]);
+  });
+
+  it('continues the warmup + cosine schedule at its step with the new peak', async () => {
+    const run = join(dir, 'cosine');
+    const schedule = ['--warmup', '2', '--min-lr-ratio', '0.1', '--eval-every', '0', '--save-every', '2'];
+    await json('train', ...tinyRun, ...schedule, '--steps', '6', '--out', join(dir, 'cosine-straight'));
+    await json('train', ...tinyRun, ...schedule, '--steps', '2', '--out', run);
+    await json('train', '--resume', '--out', run, '--steps', '6', '--lr', '0.005');
+    const straight = await readMetrics(join(dir, 'cosine-straight', 'metrics.jsonl'));
+    const resumed = await readMetrics(join(run, 'metrics.jsonl'));
+    for (let i = 2; i < 6; i++) expect(resumed[i]!.lr).toBeCloseTo(straight[i]!.lr / 2, 12);
+  });
+
+  it('refuses --optimizer, --rank and --model changes and --steps not above the checkpoint', async () => {
+    const run = join(dir, 'refused');
+    await json('train', ...tinyRun, ...constant, '--steps', '2', '--out', run);
+    const optimizer = await cli('train', '--resume', '--out', run, '--optimizer', 'galore_adamw', '--steps', '4');
+    expect(optimizer.code).toBe(1);
+    expect(optimizer.err).toContain('--optimizer galore_adamw cannot change on --resume');
+    expect(optimizer.err).toContain('was trained with adamw');
+    const model = await cli('train', '--resume', '--out', run, '--model', 'llama_tiny', '--steps', '4');
+    expect(model.err).toContain('--model llama_tiny cannot change on --resume');
+    const steps = await cli('train', '--resume', '--out', run, '--steps', '2');
+    expect(steps.code).toBe(1);
+    expect(steps.err).toContain('--steps 2');
+    expect(steps.err).toContain('already at step 2');
+    expect((await readMetrics(join(run, 'metrics.jsonl'))).map((r) => r.step)).toEqual([1, 2]);
+  });
+});
+
+describe('train --resume with a damaged metrics.jsonl', () => {
+  it('keeps every readable row and names the bad line (issue 9 item 9)', async () => {
+    const run = join(dir, 'metrics');
+    await json('train', ...tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
+    const path = join(run, 'metrics.jsonl');
+    const [one, two] = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    await writeFile(path, `${one}\nnot json\n${two}\n`);
+    const result = await cli('train', '--resume', '--out', run, '--steps', '3');
+    expect(result.code).toBe(0);
+    expect(result.err).toContain(`warning: ${path} line 2 is not a metrics row`);
+    expect((await readMetrics(path)).map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(await readFile(`${path}.bak`, 'utf8')).toContain('not json');
+  });
+});
