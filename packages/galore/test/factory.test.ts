@@ -93,9 +93,9 @@ describe('createOptimizer', () => {
     setup.layerwise?.dispose();
   });
 
-  it('uses the paper defaults (rank 128, T 200, alpha 0.25) when none are given', () => {
+  it("uses the paper's defaults (T 200, alpha 0.25, rank a quarter of the hidden size) when none are given", () => {
     const setup = createOptimizer('galore_adamw', tinyLlama().namedParameters());
-    expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 128, updateProjGap: 200, scale: 0.25 });
+    expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 2, updateProjGap: 200, scale: 0.25 });
   });
 
   it('galore_adafactor uses a fixed lr as Hugging Face sets it up', () => {

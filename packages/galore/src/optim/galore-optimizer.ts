@@ -28,7 +28,8 @@ import {
 import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
 import type { SubspaceBases } from '../projection/subspace.js';
 import { type BasisChange, basisChange } from '../projection/subspace-change.js';
-import { checkGaLoreOptions, type GaLoreGroupOptions } from './options.js';
+import { type RankWarning, rankWarning } from '../rank.js';
+import { checkGaLoreOptions, type GaLoreGroupOptions, groupLabel } from './options.js';
 
 /** Reported when a refresh's SVD gives non-finite values. */
 export interface SvdFailure {
@@ -44,6 +45,8 @@ export interface GaLoreOptimizerHooks {
   onSvdFailure?: (failure: SvdFailure) => void;
   /** Sets the optimizer's onSkippedUpdate (updates skipped for a non-finite gradient). */
   onSkippedUpdate?: (skip: SkippedUpdate) => void;
+  /** Called for each group whose rank saves nothing on some weights; without it, console.warn. */
+  onRankWarning?: (warning: RankWarning) => void;
 }
 
 /** Step numbers an update uses: 1-based, after counting this update. */
@@ -81,6 +84,14 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
           );
         }
       });
+      const warning = rankWarning(
+        groupLabel(this.constructor.name, g),
+        g,
+        group.options.rank,
+        group.params,
+        group.names,
+      );
+      if (warning) (hooks.onRankWarning ?? ((w) => console.warn(w.message)))(warning);
     });
   }
 
