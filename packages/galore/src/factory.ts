@@ -152,6 +152,8 @@ export function createOptimizer(
       optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, o.hooks);
     }
   }
+  // The GaLore classes take it from hooks themselves; core's AdamW has no hooks.
+  optimizer.onSkippedUpdate = o.hooks?.onSkippedUpdate;
   const updater = layerwise
     ? new LayerwiseUpdater(optimizer, {
         accumulationSteps: o.gradientAccumulationSteps ?? 1,

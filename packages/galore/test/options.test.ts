@@ -3,20 +3,10 @@
  * top-level snake_case keys, and createOptimizer with Hugging Face's TrainingArguments names.
  * Every name is honoured or refused (issue 9, item 1).
  */
-import { LlamaForCausalLM, manualSeed, randn, type Tensor } from '@galore-ts/core';
+import { manualSeed, randn, type Tensor } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
 import { AdamW8bit, createOptimizer, GaLoreAdafactor, GaLoreAdamW, GaLoreAdamW8bit } from '../src/index.js';
-
-function tinyLlama() {
-  manualSeed(0);
-  return new LlamaForCausalLM({
-    vocab_size: 32,
-    hidden_size: 8,
-    intermediate_size: 16,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-  });
-}
+import { tinyLlama } from './helpers.js';
 
 /** The group of the official README: `{'params': galore_params, 'rank': ..., 'update_proj_gap': ..., ...}`. */
 const official = (params: Tensor[]) => ({ params, rank: 4, update_proj_gap: 50, scale: 0.5, proj_type: 'left' });

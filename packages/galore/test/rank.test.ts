@@ -2,20 +2,10 @@
  * Choosing the GaLore rank: the default follows the paper's ranks for the model's size, and a rank
  * that saves nothing on a weight is warned about (issue 9, item 15).
  */
-import { LlamaForCausalLM, manualSeed, randn } from '@galore-ts/core';
+import { randn } from '@galore-ts/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createOptimizer, defaultGaLoreRank, GaLoreAdamW, planMemory, type RankWarning } from '../src/index.js';
-
-function llama(hidden: number) {
-  manualSeed(0);
-  return new LlamaForCausalLM({
-    vocab_size: 32,
-    hidden_size: hidden,
-    intermediate_size: 2 * hidden,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-  });
-}
+import { tinyLlama } from './helpers.js';
 
 describe('defaultGaLoreRank', () => {
   it("gives the paper's ranks for its models (Table 2 and the 7B run)", () => {
@@ -28,7 +18,7 @@ describe('defaultGaLoreRank', () => {
   });
 
   it('is what createOptimizer and planMemory use when no rank is given', () => {
-    const setup = createOptimizer('galore_adamw', llama(64).namedParameters());
+    const setup = createOptimizer('galore_adamw', tinyLlama(64).namedParameters());
     expect(setup.optimizer.paramGroups[1]!.options.rank).toBe(16);
     const plan = planMemory({ model: 'llama_tiny', optimizer: 'galore_adamw', batchSize: 1, seqLen: 8 });
     expect(plan.rank).toBe(defaultGaLoreRank(plan.model.config.hidden_size));
@@ -38,7 +28,7 @@ describe('defaultGaLoreRank', () => {
 describe('a rank that saves nothing', () => {
   it('is reported once per group, naming the weights and a rank that would save', () => {
     const warnings: RankWarning[] = [];
-    createOptimizer('galore_adamw', llama(16).namedParameters(), {
+    createOptimizer('galore_adamw', tinyLlama(16).namedParameters(), {
       rank: 16,
       hooks: { onRankWarning: (w) => warnings.push(w) },
     });
