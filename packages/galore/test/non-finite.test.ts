@@ -17,8 +17,9 @@ import {
   tidy,
 } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
-import { GaLoreAdamW, LayerwiseUpdater } from '../src/index.js';
+import { createOptimizer, GaLoreAdamW, LayerwiseUpdater } from '../src/index.js';
 import { EVERY_OPTIMIZER, SHAPE } from './every-optimizer.js';
+import { tinyLlama } from './helpers.js';
 
 /** A CPU backend without synchronous reads: the situation of the GPU backends. */
 class AsyncOnlyBackend extends CpuBackend {
@@ -126,6 +127,19 @@ describe('a non-finite gradient leaves weights and state untouched', () => {
     expect(ofParam(await everything(w, optimizer), 0)).toEqual(before);
     expect(Array.from(v.dataSync())).not.toEqual(vBefore);
     updater.dispose();
+    optimizer.dispose();
+  });
+
+  it.each(['adamw', 'adamw_8bit', 'galore_adamw'])('createOptimizer(%s) passes hooks.onSkippedUpdate on', (name) => {
+    const model = tinyLlama();
+    const skipped: SkippedUpdate[] = [];
+    const { optimizer } = createOptimizer(name, model.namedParameters(), {
+      hooks: { onSkippedUpdate: (s) => skipped.push(s) },
+    });
+    const [embedding] = model.parameters();
+    embedding!.grad = tensor(new Float32Array(embedding!.size).fill(Number.NaN), { shape: embedding!.shape });
+    optimizer.step();
+    expect(skipped.map((s) => s.param)).toEqual(['model.embed_tokens.weight']);
     optimizer.dispose();
   });
 });
