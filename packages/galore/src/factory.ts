@@ -148,7 +148,8 @@ export function createOptimizer(
         scaleParameter: o.scaleParameter ?? false,
         ...pick(o, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
       };
-      adafactor.lr = adafactor.relativeStep ? undefined : (o.lr ?? 1e-3);
+      // With relativeStep Adafactor takes no lr: one given is passed on for the class to refuse.
+      adafactor.lr = o.lr ?? (adafactor.relativeStep ? undefined : 1e-3);
       optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, o.hooks);
     }
   }

@@ -92,5 +92,9 @@ describe('createOptimizer with Hugging Face names', () => {
     expect(() => createOptimizer('galore_adafactor', params(), { betas: [0.9, 0.99] })).toThrow(
       /'galore_adafactor' does not use betas/,
     );
+    // An lr beside relativeStep: true is refused, not dropped.
+    expect(() => createOptimizer('galore_adafactor', params(), { relativeStep: true, lr: 0.01 })).toThrow(
+      /a manual lr \(0.01\) cannot be combined with relativeStep: true/,
+    );
   });
 });
