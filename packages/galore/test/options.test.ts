@@ -5,7 +5,14 @@
  */
 import { manualSeed, randn, type Tensor } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
-import { AdamW8bit, createOptimizer, GaLoreAdafactor, GaLoreAdamW, GaLoreAdamW8bit } from '../src/index.js';
+import {
+  AdamW8bit,
+  createOptimizer,
+  GaLoreAdafactor,
+  GaLoreAdamW,
+  GaLoreAdamW8bit,
+  LayerwiseUpdater,
+} from '../src/index.js';
 import { tinyLlama } from './helpers.js';
 
 /** The group of the official README: `{'params': galore_params, 'rank': ..., 'update_proj_gap': ..., ...}`. */
@@ -43,6 +50,22 @@ describe('official GaLore parameter groups', () => {
     const w = randn([6, 6], { requiresGrad: true });
     expect(new AdamW8bit([w], { min_8bit_size: 16 }).paramGroups[0]!.options.minQuantizedSize).toBe(16);
     expect(() => new AdamW8bit([{ params: [w], rank: 2 }])).toThrow(/use GaLoreAdamW8bit/);
+  });
+});
+
+describe('the layerwise updater and the hooks', () => {
+  it('take snake_case names and refuse unknown ones', () => {
+    const w = randn([6, 6], { requiresGrad: true });
+    const optimizer = new GaLoreAdamW([{ params: [w], rank: 2 }]);
+    const updater = new LayerwiseUpdater(optimizer, { gradient_accumulation_steps: 2 });
+    expect(updater.accumulationSteps).toBe(2);
+    updater.dispose();
+    expect(() => new LayerwiseUpdater(optimizer, { accumulation: 2 })).toThrow(
+      /LayerwiseUpdater: unknown option 'accumulation' \(did you mean 'accumulationSteps'\?\); known options: accumulationSteps, maxGradNorm, scheduler/,
+    );
+    expect(() => new GaLoreAdamW([{ params: [w], rank: 2 }], {}, { onSvdFail: () => {} })).toThrow(
+      /GaLoreAdamW: hooks: unknown option 'onSvdFail' \(did you mean 'onSvdFailure'\?\)/,
+    );
   });
 });
 

@@ -60,7 +60,7 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
     options: OptionsInput<GaLoreAdamWOptions> = {},
-    hooks: GaLoreOptimizerHooks = {},
+    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     super(params, options, GALORE_ADAMW_DEFAULTS, hooks);
   }

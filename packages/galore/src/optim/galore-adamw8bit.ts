@@ -65,7 +65,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamW8bitOptions>[],
     options: OptionsInput<GaLoreAdamW8bitOptions> = {},
-    hooks: GaLoreOptimizerHooks = {},
+    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     super(params, options, GALORE_ADAMW8BIT_DEFAULTS, hooks);
   }

@@ -16,6 +16,7 @@
 import {
   formatShape,
   noGrad,
+  normalizeOptions,
   Optimizer,
   type OptionsInput,
   type ParamGroup,
@@ -49,6 +50,8 @@ export interface GaLoreOptimizerHooks {
   onRankWarning?: (warning: RankWarning) => void;
 }
 
+const HOOK_NAMES = ['onSvdFailure', 'onSkippedUpdate', 'onRankWarning'];
+
 /** Step numbers an update uses: 1-based, after counting this update. */
 export interface StepCounts {
   /** Updates of this parameter so far, this one included. */
@@ -67,10 +70,11 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
     options: OptionsInput<O>,
     defaults: Readonly<O>,
-    hooks: GaLoreOptimizerHooks = {},
+    givenHooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     // rank has no default: only the groups that set it are projected.
     super(params, options, { defaults, optional: ['rank'] });
+    const hooks: GaLoreOptimizerHooks = normalizeOptions(`${this.constructor.name}: hooks`, givenHooks, HOOK_NAMES);
     this.hooks = hooks;
     this.onSkippedUpdate = hooks.onSkippedUpdate;
     for (const [i, p] of this.allParams().entries()) this.paramIndex.set(p, i);
