@@ -15,8 +15,9 @@ import { GaLoreAdafactor, type GaLoreAdafactorOptions } from './optim/galore-ada
 import { GaLoreAdamW, type GaLoreAdamWOptions } from './optim/galore-adamw.js';
 import { AdamW8bit, GaLoreAdamW8bit, type GaLoreAdamW8bitOptions } from './optim/galore-adamw8bit.js';
 import type { GaLoreOptimizerHooks } from './optim/galore-optimizer.js';
-import { GALORE_DEFAULTS, type GaLoreSettings } from './optim/options.js';
+import type { GaLoreSettings } from './optim/options.js';
 import type { BlockSize } from './quantization/blockwise.js';
+import { defaultGaLoreRank, hiddenSizeOf } from './rank.js';
 import { selectTargets, type TargetModules } from './targets.js';
 
 /** Every accepted name. */
@@ -39,7 +40,7 @@ export interface CreateOptimizerOptions extends Partial<GaLoreSettings> {
   /** Adam family. */
   betas?: readonly [number, number];
   eps?: number;
-  /** GaLore rank for the target weights (default 128, the paper's). */
+  /** GaLore rank for the target weights (default: defaultGaLoreRank of their hidden size, see rank.ts). */
   rank?: number;
   /** HF `optim_target_modules` (default ["attn", "mlp"]). */
   targetModules?: TargetModules;
@@ -111,7 +112,7 @@ export function createOptimizer(
     const { targets, others } = selectTargets(namedParams, o.targetModules);
     projected = targets.map(([n]) => n);
     const galore = {
-      rank: o.rank ?? GALORE_DEFAULTS.rank,
+      rank: o.rank ?? defaultGaLoreRank(hiddenSizeOf(targets.map(([, t]) => t))),
       ...pick(o, [
         'updateProjGap',
         'scale',
@@ -147,10 +148,13 @@ export function createOptimizer(
         scaleParameter: o.scaleParameter ?? false,
         ...pick(o, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
       };
-      adafactor.lr = adafactor.relativeStep ? undefined : (o.lr ?? 1e-3);
+      // With relativeStep Adafactor takes no lr: one given is passed on for the class to refuse.
+      adafactor.lr = o.lr ?? (adafactor.relativeStep ? undefined : 1e-3);
       optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, o.hooks);
     }
   }
+  // The GaLore classes take it from hooks themselves; core's AdamW has no hooks.
+  optimizer.onSkippedUpdate = o.hooks?.onSkippedUpdate;
   const updater = layerwise
     ? new LayerwiseUpdater(optimizer, {
         accumulationSteps: o.gradientAccumulationSteps ?? 1,

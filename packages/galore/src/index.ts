@@ -18,4 +18,5 @@ export * from './projection/subspace-change.js';
 export * from './quantization/blockwise.js';
 export * from './quantization/dynamic-map.js';
 export * from './quantization/quantized-adam.js';
+export * from './rank.js';
 export * from './targets.js';

@@ -25,7 +25,9 @@ import {
   add,
   keep,
   noGrad,
+  normalizeOptions,
   type Optimizer,
+  type OptionsInput,
   type ParamGroup,
   type SkippedUpdate,
   type Tensor,
@@ -45,6 +47,8 @@ export interface LayerwiseOptions {
   /** Stepped once after each real optimizer step (e.g. core's LRScheduler). */
   scheduler?: { step(): void };
 }
+
+const LAYERWISE_OPTIONS = ['accumulationSteps', 'maxGradNorm', 'scheduler'];
 
 export interface LayerwiseStepResult {
   /** Whether this backward completed an optimizer step. */
@@ -81,8 +85,11 @@ export class LayerwiseUpdater {
 
   constructor(
     readonly optimizer: Optimizer<GroupOptions>,
-    options: LayerwiseOptions = {},
+    given: OptionsInput<LayerwiseOptions> = {},
   ) {
+    const options: LayerwiseOptions = normalizeOptions('LayerwiseUpdater', given, LAYERWISE_OPTIONS, {
+      gradient_accumulation_steps: 'accumulationSteps',
+    });
     const steps = options.accumulationSteps ?? 1;
     if (!Number.isInteger(steps) || steps < 1) {
       throw new RangeError(`LayerwiseUpdater: accumulationSteps must be an integer >= 1, got ${String(steps)}`);

@@ -1,4 +1,4 @@
-import { AdamW, LlamaForCausalLM, manualSeed, randn, tensor } from '@galore-ts/core';
+import { AdamW, randn, tensor } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW8bit,
@@ -9,17 +9,7 @@ import {
   OPTIMIZER_NAMES,
   selectTargets,
 } from '../src/index.js';
-
-function tinyLlama() {
-  manualSeed(0);
-  return new LlamaForCausalLM({
-    vocab_size: 32,
-    hidden_size: 8,
-    intermediate_size: 16,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-  });
-}
+import { tinyLlama } from './helpers.js';
 
 describe('target selection (optim_target_modules)', () => {
   it('defaults to the attention and MLP linear weights of LLaMA', () => {
@@ -93,9 +83,9 @@ describe('createOptimizer', () => {
     setup.layerwise?.dispose();
   });
 
-  it('uses the paper defaults (rank 128, T 200, alpha 0.25) when none are given', () => {
+  it("uses the paper's defaults (T 200, alpha 0.25, rank a quarter of the hidden size) when none are given", () => {
     const setup = createOptimizer('galore_adamw', tinyLlama().namedParameters());
-    expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 128, updateProjGap: 200, scale: 0.25 });
+    expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 2, updateProjGap: 200, scale: 0.25 });
   });
 
   it('galore_adafactor uses a fixed lr as Hugging Face sets it up', () => {

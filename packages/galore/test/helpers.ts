@@ -1,5 +1,5 @@
-/** Test helpers: matrices with a chosen spectrum, host-side linear algebra to check against. */
-import { qr, randn, type Tensor, tensor, tidy } from '@galore-ts/core';
+/** Test helpers: matrices with a chosen spectrum, host-side linear algebra to check against, a tiny LLaMA. */
+import { LlamaForCausalLM, manualSeed, qr, randn, type Tensor, tensor, tidy } from '@galore-ts/core';
 import type { BasisStore } from '../src/index.js';
 
 export interface HostMatrix {
@@ -86,4 +86,16 @@ export function mapStore(): BasisStore & { dispose(): void } {
       map.clear();
     },
   };
+}
+
+/** A one-layer LLaMA of hidden size `hidden` (MLP 2 x hidden, 32 tokens), seeded. */
+export function tinyLlama(hidden = 8): LlamaForCausalLM {
+  manualSeed(0);
+  return new LlamaForCausalLM({
+    vocab_size: 32,
+    hidden_size: hidden,
+    intermediate_size: 2 * hidden,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+  });
 }

@@ -5,13 +5,11 @@
  * CUDA) it is undone on the device.
  */
 import {
-  AdamW,
   CpuBackend,
   type HostArray,
   manualSeed,
   type Optimizer,
   randn,
-  SGD,
   type SkippedUpdate,
   type Storage,
   type Tensor,
@@ -19,7 +17,9 @@ import {
   tidy,
 } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
-import { AdamW8bit, GaLoreAdafactor, GaLoreAdamW, GaLoreAdamW8bit, LayerwiseUpdater } from '../src/index.js';
+import { createOptimizer, GaLoreAdamW, LayerwiseUpdater } from '../src/index.js';
+import { EVERY_OPTIMIZER, SHAPE } from './every-optimizer.js';
+import { tinyLlama } from './helpers.js';
 
 /** A CPU backend without synchronous reads: the situation of the GPU backends. */
 class AsyncOnlyBackend extends CpuBackend {
@@ -28,26 +28,6 @@ class AsyncOnlyBackend extends CpuBackend {
   }
 }
 Object.defineProperty(AsyncOnlyBackend.prototype, 'readSync', { value: undefined });
-
-const SHAPE = [96, 64];
-// T = 2: the bad gradient arrives at step 2, a refresh.
-const GALORE = { rank: 8, updateProjGap: 2 };
-
-type Build = (params: Tensor[]) => Optimizer;
-
-const optimizers: [string, Build][] = [
-  ['SGD', (p) => new SGD(p, { lr: 0.01, momentum: 0.9 })],
-  ['AdamW fused', (p) => new AdamW(p, { lr: 0.01 })],
-  ['AdamW reference', (p) => new AdamW(p, { lr: 0.01, fused: false })],
-  ['AdamW8bit', (p) => new AdamW8bit(p, { lr: 0.01 })],
-  ['GaLoreAdamW', (p) => new GaLoreAdamW([{ params: p, ...GALORE }], { lr: 0.01, weightDecay: 0.1 })],
-  ['GaLoreAdamW project', (p) => new GaLoreAdamW([{ params: p, ...GALORE, subspace_change: 'project' }], { lr: 0.01 })],
-  ['GaLoreAdamW8bit', (p) => new GaLoreAdamW8bit([{ params: p, ...GALORE, rank: 64 }], { lr: 0.01 })],
-  [
-    'GaLoreAdafactor',
-    (p) => new GaLoreAdafactor([{ params: p, ...GALORE }], { lr: 0.01, relative_step: false, beta1: 0.9 }),
-  ],
-];
 
 /** The weights and every state tensor and number, read on any backend. */
 async function everything(w: Tensor, optimizer: Optimizer): Promise<Record<string, unknown>> {
@@ -72,7 +52,7 @@ function ofParam(all: Record<string, unknown>, index: number): Record<string, un
 }
 
 describe('a non-finite gradient leaves weights and state untouched', () => {
-  it.each(optimizers)('%s: skipped and reported (synchronous backend)', async (_name, build) => {
+  it.each(EVERY_OPTIMIZER)('%s: skipped and reported (synchronous backend)', async (_name, build) => {
     manualSeed(5);
     const backend = new CpuBackend();
     const w = randn(SHAPE, { backend, requiresGrad: true });
@@ -98,7 +78,7 @@ describe('a non-finite gradient leaves weights and state untouched', () => {
     optimizer.dispose();
   });
 
-  it.each(optimizers)('%s: undone on the device (backend without synchronous reads)', async (_name, build) => {
+  it.each(EVERY_OPTIMIZER)('%s: undone on the device (backend without synchronous reads)', async (_name, build) => {
     manualSeed(6);
     const backend = new AsyncOnlyBackend();
     const w = randn(SHAPE, { backend, requiresGrad: true });
@@ -147,6 +127,19 @@ describe('a non-finite gradient leaves weights and state untouched', () => {
     expect(ofParam(await everything(w, optimizer), 0)).toEqual(before);
     expect(Array.from(v.dataSync())).not.toEqual(vBefore);
     updater.dispose();
+    optimizer.dispose();
+  });
+
+  it.each(['adamw', 'adamw_8bit', 'galore_adamw'])('createOptimizer(%s) passes hooks.onSkippedUpdate on', (name) => {
+    const model = tinyLlama();
+    const skipped: SkippedUpdate[] = [];
+    const { optimizer } = createOptimizer(name, model.namedParameters(), {
+      hooks: { onSkippedUpdate: (s) => skipped.push(s) },
+    });
+    const [embedding] = model.parameters();
+    embedding!.grad = tensor(new Float32Array(embedding!.size).fill(Number.NaN), { shape: embedding!.shape });
+    optimizer.step();
+    expect(skipped.map((s) => s.param)).toEqual(['model.embed_tokens.weight']);
     optimizer.dispose();
   });
 });

@@ -3,20 +3,17 @@
  * top-level snake_case keys, and createOptimizer with Hugging Face's TrainingArguments names.
  * Every name is honoured or refused (issue 9, item 1).
  */
-import { LlamaForCausalLM, manualSeed, randn, type Tensor } from '@galore-ts/core';
+import { manualSeed, randn, type Tensor } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
-import { AdamW8bit, createOptimizer, GaLoreAdafactor, GaLoreAdamW, GaLoreAdamW8bit } from '../src/index.js';
-
-function tinyLlama() {
-  manualSeed(0);
-  return new LlamaForCausalLM({
-    vocab_size: 32,
-    hidden_size: 8,
-    intermediate_size: 16,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-  });
-}
+import {
+  AdamW8bit,
+  createOptimizer,
+  GaLoreAdafactor,
+  GaLoreAdamW,
+  GaLoreAdamW8bit,
+  LayerwiseUpdater,
+} from '../src/index.js';
+import { tinyLlama } from './helpers.js';
 
 /** The group of the official README: `{'params': galore_params, 'rank': ..., 'update_proj_gap': ..., ...}`. */
 const official = (params: Tensor[]) => ({ params, rank: 4, update_proj_gap: 50, scale: 0.5, proj_type: 'left' });
@@ -53,6 +50,22 @@ describe('official GaLore parameter groups', () => {
     const w = randn([6, 6], { requiresGrad: true });
     expect(new AdamW8bit([w], { min_8bit_size: 16 }).paramGroups[0]!.options.minQuantizedSize).toBe(16);
     expect(() => new AdamW8bit([{ params: [w], rank: 2 }])).toThrow(/use GaLoreAdamW8bit/);
+  });
+});
+
+describe('the layerwise updater and the hooks', () => {
+  it('take snake_case names and refuse unknown ones', () => {
+    const w = randn([6, 6], { requiresGrad: true });
+    const optimizer = new GaLoreAdamW([{ params: [w], rank: 2 }]);
+    const updater = new LayerwiseUpdater(optimizer, { gradient_accumulation_steps: 2 });
+    expect(updater.accumulationSteps).toBe(2);
+    updater.dispose();
+    expect(() => new LayerwiseUpdater(optimizer, { accumulation: 2 })).toThrow(
+      /LayerwiseUpdater: unknown option 'accumulation' \(did you mean 'accumulationSteps'\?\); known options: accumulationSteps, maxGradNorm, scheduler/,
+    );
+    expect(() => new GaLoreAdamW([{ params: [w], rank: 2 }], {}, { onSvdFail: () => {} })).toThrow(
+      /GaLoreAdamW: hooks: unknown option 'onSvdFail' \(did you mean 'onSvdFailure'\?\)/,
+    );
   });
 });
 
@@ -101,6 +114,10 @@ describe('createOptimizer with Hugging Face names', () => {
     );
     expect(() => createOptimizer('galore_adafactor', params(), { betas: [0.9, 0.99] })).toThrow(
       /'galore_adafactor' does not use betas/,
+    );
+    // An lr beside relativeStep: true is refused, not dropped.
+    expect(() => createOptimizer('galore_adafactor', params(), { relativeStep: true, lr: 0.01 })).toThrow(
+      /a manual lr \(0.01\) cannot be combined with relativeStep: true/,
     );
   });
 });

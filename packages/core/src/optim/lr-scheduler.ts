@@ -3,6 +3,9 @@
  * PyTorch's LambdaLR, construction applies step 0 and each `step()` (called after
  * `optimizer.step()`) advances by one.
  */
+
+import type { OptionsInput } from './optimizer.js';
+import { normalizeOptions } from './option-names.js';
 import type { LRSchedule } from './schedules.js';
 
 /** What the scheduler needs of an optimizer: groups whose `lr` it can set. */
@@ -25,8 +28,9 @@ export class LRScheduler {
   constructor(
     readonly optimizer: SchedulableOptimizer,
     readonly schedule: LRSchedule,
-    options: { baseLr?: number } = {},
+    given: OptionsInput<{ baseLr: number }> = {},
   ) {
+    const options: { baseLr?: number } = normalizeOptions('LRScheduler', given, ['baseLr']);
     this.bases = optimizer.paramGroups.map((g, i) => {
       const lr = options.baseLr ?? g.options.lr;
       if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) {

@@ -79,18 +79,21 @@ export function mergeDisjoint(
   return { ...a, ...b };
 }
 
-/** The message for an unknown name: the nearest known one when it is one or two edits away. */
+/** The message for an unknown name: the nearest known one when it is two edits away at most, or begins with it. */
 function unknownOption(key: string, known: readonly string[]): string {
   const near = nearest(camelCase(key), known);
   const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
-  return `unknown option '${key}'${hint}; known options: ${known.join(', ')} (snake_case spellings such as weight_decay are accepted too)`;
+  return `unknown option '${key}'${hint}; known options: ${known.join(', ')} (or their snake_case spellings)`;
 }
 
 function nearest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const extended = known.find((name) => lower.length >= 4 && name.toLowerCase().startsWith(lower));
+  if (extended !== undefined) return extended;
   let best: string | undefined;
   let bestDistance = 3;
   for (const name of known) {
-    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    const d = editDistance(lower, name.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [name, d];
   }
   return best;

@@ -3,6 +3,9 @@
  * (0 before the first) to a multiplier of the peak learning rate.
  */
 
+import type { OptionsInput } from './optimizer.js';
+import { normalizeOptions } from './option-names.js';
+
 export type LRSchedule = (step: number) => number;
 
 function checkStep(step: number): void {
@@ -11,13 +14,14 @@ function checkStep(step: number): void {
   }
 }
 
-function checkCount(where: string, name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0)
+function checkCount(where: string, name: string, value: number | undefined): asserts value is number {
+  if (value === undefined || !Number.isInteger(value) || value < 0)
     throw new RangeError(`${where}: ${name} must be an integer >= 0, got ${String(value)}`);
 }
 
 /** Multiplier 1 at every step (after an optional linear warmup from 0). */
-export function constantSchedule(options: { warmupSteps?: number } = {}): LRSchedule {
+export function constantSchedule(given: OptionsInput<{ warmupSteps: number }> = {}): LRSchedule {
+  const options: { warmupSteps?: number } = normalizeOptions('constantSchedule', given, ['warmupSteps']);
   const warmupSteps = options.warmupSteps ?? 0;
   checkCount('constantSchedule', 'warmupSteps', warmupSteps);
   return (step) => {
@@ -40,9 +44,13 @@ export interface WarmupCosineOptions {
  * totalSteps, as the official GaLore scheduler; past totalSteps it stays at minLrRatio (where a
  * cyclical schedule would climb again).
  */
-export function linearWarmupCosine(options: WarmupCosineOptions): LRSchedule {
+export function linearWarmupCosine(options: OptionsInput<WarmupCosineOptions>): LRSchedule {
   const where = 'linearWarmupCosine';
-  const { warmupSteps, totalSteps, minLrRatio = 0.1 } = options;
+  const {
+    warmupSteps,
+    totalSteps,
+    minLrRatio = 0.1,
+  } = normalizeOptions(where, options, ['warmupSteps', 'totalSteps', 'minLrRatio']) as Partial<WarmupCosineOptions>;
   checkCount(where, 'warmupSteps', warmupSteps);
   checkCount(where, 'totalSteps', totalSteps);
   if (warmupSteps > totalSteps)

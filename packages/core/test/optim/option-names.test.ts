@@ -3,7 +3,7 @@
  * this library's camelCase, and an unknown name is refused, never ignored (issue 9, item 1).
  */
 import { describe, expect, it } from 'vitest';
-import { AdamW, SGD } from '../../src/optim/index.js';
+import { AdamW, constantSchedule, LRScheduler, linearWarmupCosine, SGD } from '../../src/optim/index.js';
 import { param, setGrad, values } from './helpers.js';
 
 describe('optimizer options as PyTorch spells them', () => {
@@ -57,5 +57,26 @@ describe('optimizer options as PyTorch spells them', () => {
   it("accepts PyTorch's amsgrad: false and refuses amsgrad: true (not implemented)", () => {
     expect(new AdamW([param([1])], { amsgrad: false }).paramGroups[0]!.options.amsgrad).toBe(false);
     expect(() => new AdamW([param([1])], { amsgrad: true })).toThrow(/amsgrad is not implemented/);
+  });
+});
+
+describe('schedule and scheduler options', () => {
+  it('take snake_case names', () => {
+    expect(constantSchedule({ warmup_steps: 2 })(1)).toBe(0.5);
+    expect(linearWarmupCosine({ warmup_steps: 0, total_steps: 10, min_lr_ratio: 0 })(10)).toBe(0);
+    const scheduler = new LRScheduler(new SGD([param([1])], { lr: 0.1 }), constantSchedule(), { base_lr: 0.5 });
+    expect(scheduler.baseLrs).toEqual([0.5]);
+  });
+
+  it('refuse unknown names', () => {
+    expect(() => constantSchedule({ warmup: 2 })).toThrow(
+      /constantSchedule: unknown option 'warmup' \(did you mean 'warmupSteps'\?\)/,
+    );
+    expect(() => linearWarmupCosine({ warmupSteps: 0, totalSteps: 10, minLr: 0 })).toThrow(
+      /linearWarmupCosine: unknown option 'minLr' \(did you mean 'minLrRatio'\?\)/,
+    );
+    expect(() => new LRScheduler(new SGD([param([1])]), constantSchedule(), { lr: 0.5 })).toThrow(
+      /LRScheduler: unknown option 'lr'; known options: baseLr/,
+    );
   });
 });

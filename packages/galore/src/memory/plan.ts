@@ -20,6 +20,7 @@ import {
 import { type CreateOptimizerOptions, createOptimizer, isOptimizerName } from '../factory.js';
 import { LayerwiseUpdater } from '../layerwise.js';
 import { GALORE_DEFAULTS } from '../optim/options.js';
+import { defaultGaLoreRank } from '../rank.js';
 import {
   activationBytesEstimate,
   gradientBytes,
@@ -124,7 +125,8 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
   }
   const kind = baseName as OptimizerKind;
   const galore = kind.startsWith('galore');
-  const rank = galore ? (options.rank ?? GALORE_DEFAULTS.rank) : null;
+  // The default createOptimizer would choose: LLaMA's projected weights all have the hidden size as a side.
+  const rank = galore ? (options.rank ?? defaultGaLoreRank(config.hidden_size)) : null;
 
   const meta = createMetaBackend();
   const previous = getBackend();

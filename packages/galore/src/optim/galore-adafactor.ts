@@ -81,7 +81,7 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdafactorOptions>[],
     options: OptionsInput<GaLoreAdafactorOptions> = {},
-    hooks: GaLoreOptimizerHooks = {},
+    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     super(params, options, GALORE_ADAFACTOR_DEFAULTS, hooks);
   }

@@ -21,11 +21,10 @@ import {
   type ParamGroupSpec,
   type ParamState,
   type Tensor,
-  tidy,
   zeros,
 } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
-import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
+import { type BasisChange, changeAdamMoments } from '../projection/subspace-change.js';
 import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
 import { scaleInPlace } from './decay.js';
 import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
@@ -60,7 +59,7 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
     options: OptionsInput<GaLoreAdamWOptions> = {},
-    hooks: GaLoreOptimizerHooks = {},
+    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     super(params, options, GALORE_ADAMW_DEFAULTS, hooks);
   }
@@ -130,11 +129,9 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
     const m = state.tensors.exp_avg;
     const v = state.tensors.exp_avg_sq;
     if (!m || !v) return;
-    // tidy: the float32 results of the change are temporaries once cast back to the moments' dtype.
-    const newV = tidy(() => changeSecondMoment(v, m, change).to(v.dtype));
-    const newM = tidy(() => changeFirstMoment(m, change).to(m.dtype));
-    this.replaceState(state, 'exp_avg', newM);
-    this.replaceState(state, 'exp_avg_sq', newV);
+    const changed = changeAdamMoments(m, v, change);
+    this.replaceState(state, 'exp_avg', changed.m);
+    this.replaceState(state, 'exp_avg_sq', changed.v);
   }
 
   private moments(

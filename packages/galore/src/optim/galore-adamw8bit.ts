@@ -24,7 +24,7 @@ import {
   zeros,
 } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
-import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
+import { type BasisChange, changeAdamMoments } from '../projection/subspace-change.js';
 import { BLOCK_SIZES, type BlockSize, dequantize, quantize } from '../quantization/blockwise.js';
 import { type QuantizedMoment, quantizedAdamStep } from '../quantization/quantized-adam.js';
 import { type AdamHyperParameters, checkAdamOptions, torchAdamKernelParams } from './adam-math.js';
@@ -65,7 +65,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamW8bitOptions>[],
     options: OptionsInput<GaLoreAdamW8bitOptions> = {},
-    hooks: GaLoreOptimizerHooks = {},
+    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     super(params, options, GALORE_ADAMW8BIT_DEFAULTS, hooks);
   }
@@ -125,16 +125,19 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
       const m = state.tensors.exp_avg;
       const v = state.tensors.exp_avg_sq;
       if (!m || !v) return;
-      const newV = changeSecondMoment(v, m, change);
-      this.replaceState(state, 'exp_avg', changeFirstMoment(m, change));
-      this.replaceState(state, 'exp_avg_sq', newV);
+      const changed = changeAdamMoments(m, v, change);
+      this.replaceState(state, 'exp_avg', changed.m);
+      this.replaceState(state, 'exp_avg_sq', changed.v);
       return;
     }
     tidy(() => {
-      const m = dequantize(quantized.m.codes, quantized.m.absmax, true, blockSize);
-      const v = dequantize(quantized.v.codes, quantized.v.absmax, false, blockSize);
-      const newM = quantize(changeFirstMoment(m, change), true, blockSize);
-      const newV = quantize(changeSecondMoment(v, m, change), false, blockSize);
+      const changed = changeAdamMoments(
+        dequantize(quantized.m.codes, quantized.m.absmax, true, blockSize),
+        dequantize(quantized.v.codes, quantized.v.absmax, false, blockSize),
+        change,
+      );
+      const newM = quantize(changed.m, true, blockSize);
+      const newV = quantize(changed.v, false, blockSize);
       this.replaceState(state, 'exp_avg_codes', newM.codes);
       this.replaceState(state, 'exp_avg_absmax', newM.absmax);
       this.replaceState(state, 'exp_avg_sq_codes', newV.codes);

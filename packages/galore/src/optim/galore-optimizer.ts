@@ -16,6 +16,7 @@
 import {
   formatShape,
   noGrad,
+  normalizeOptions,
   Optimizer,
   type OptionsInput,
   type ParamGroup,
@@ -28,7 +29,8 @@ import {
 import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
 import type { SubspaceBases } from '../projection/subspace.js';
 import { type BasisChange, basisChange } from '../projection/subspace-change.js';
-import { checkGaLoreOptions, type GaLoreGroupOptions } from './options.js';
+import { type RankWarning, rankWarning } from '../rank.js';
+import { checkGaLoreOptions, type GaLoreGroupOptions, groupLabel } from './options.js';
 
 /** Reported when a refresh's SVD gives non-finite values. */
 export interface SvdFailure {
@@ -44,7 +46,11 @@ export interface GaLoreOptimizerHooks {
   onSvdFailure?: (failure: SvdFailure) => void;
   /** Sets the optimizer's onSkippedUpdate (updates skipped for a non-finite gradient). */
   onSkippedUpdate?: (skip: SkippedUpdate) => void;
+  /** Called for each group whose rank saves nothing on some weights; without it, console.warn. */
+  onRankWarning?: (warning: RankWarning) => void;
 }
+
+const HOOK_NAMES = ['onSvdFailure', 'onSkippedUpdate', 'onRankWarning'];
 
 /** Step numbers an update uses: 1-based, after counting this update. */
 export interface StepCounts {
@@ -64,10 +70,11 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
     options: OptionsInput<O>,
     defaults: Readonly<O>,
-    hooks: GaLoreOptimizerHooks = {},
+    givenHooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
     // rank has no default: only the groups that set it are projected.
     super(params, options, { defaults, optional: ['rank'] });
+    const hooks: GaLoreOptimizerHooks = normalizeOptions(`${this.constructor.name}: hooks`, givenHooks, HOOK_NAMES);
     this.hooks = hooks;
     this.onSkippedUpdate = hooks.onSkippedUpdate;
     for (const [i, p] of this.allParams().entries()) this.paramIndex.set(p, i);
@@ -81,6 +88,14 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
           );
         }
       });
+      const warning = rankWarning(
+        groupLabel(this.constructor.name, g),
+        g,
+        group.options.rank,
+        group.params,
+        group.names,
+      );
+      if (warning) (hooks.onRankWarning ?? ((w) => console.warn(w.message)))(warning);
     });
   }
 

@@ -59,6 +59,15 @@ export function changeSecondMoment(v: Tensor, m: Tensor, change: BasisChange): T
   });
 }
 
+/** Adam's two moments carried into the new subspace, as new tensors in the moments' own dtypes. */
+export function changeAdamMoments(m: Tensor, v: Tensor, change: BasisChange): { m: Tensor; v: Tensor } {
+  // The changes compute in float32; tidy frees those results once cast back (bf16 moments).
+  return tidy(() => ({
+    m: changeFirstMoment(m, change).to(m.dtype),
+    v: changeSecondMoment(v, m, change).to(v.dtype),
+  }));
+}
+
 /**
  * A factored second-moment vector along the subspace axis (Adafactor's row or column statistic):
  * v' = C^2 v for a left change (column vector), v D^2 for a right change. The diagonal part of the
