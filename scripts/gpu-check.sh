@@ -249,6 +249,12 @@ step_cuda_build() {
   needs_gpu
   local arch
   arch="$(cat "$WORK/gpu.arch")"
+  # CMake from pip (the image's Python) when none is on PATH; Ninja when make is missing.
+  if ! command -v cmake >/dev/null 2>&1; then
+    local bin
+    bin="$(python3 -c 'import cmake; print(cmake.CMAKE_BIN_DIR)' 2>/dev/null)" && export PATH="$PATH:$bin"
+  fi
+  if ! command -v make >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; then export CMAKE_GENERATOR=Ninja; fi
   GALORE_CUDA_ARCHS="$arch" GALORE_REQUIRE_CUDA_BUILD=1 "$NODE" "$ROOT/packages/backend-cuda/scripts/build-addon.mjs" ||
     fail "the addon build failed for sm_$arch"
   cp "$ROOT/packages/backend-cuda/build/status.json" "$STEP_DIR/result.json"
@@ -310,6 +316,11 @@ step_train_torch() {
     --seq 256 --batch 1 --steps "$2" --out "$STEP_DIR/result.json"
 }
 
+# The meta-backend plan of every training step measured below (no GPU needed).
+step_plans() {
+  run_node_script plan --svd "$SVD"
+}
+
 # Without a GPU (the dry run): the packed Node, vitest and the check scripts run on the CPU.
 step_pack_smoke() {
   [ -f "$WORK/gpu.ok" ] && skip "a GPU is present: the GPU steps exercise the pack"
@@ -325,7 +336,7 @@ step_pack_smoke() {
 
 export -f skip fail needs_gpu needs_addon needs_torch run_node_script run_vitest step_unpack step_gpu \
   step_cuda_build step_cuda_selftest step_cuda_tests step_webgpu step_matmul step_matmul_torch step_train \
-  step_train_torch step_pack_smoke
+  step_train_torch step_plans step_pack_smoke
 
 echo "gpu-check: report under $OUT_DIR (budget ${BUDGET} s)"
 step unpack 120 step_unpack
@@ -334,7 +345,7 @@ step gpu 60 step_gpu
 if [ "$UNPACKED" != 0 ]; then
   # Nothing below runs without Node; each is recorded as skipped with the reason.
   NO_NODE="no Node: the unpack step failed"
-  for id in cuda-build cuda-selftest cuda-conformance cuda-llama webgpu pack-smoke bench-matmul \
+  for id in cuda-build cuda-selftest cuda-conformance cuda-llama webgpu plans pack-smoke bench-matmul \
     bench-matmul-torch bench-1b-adamw bench-1b-adamw-8bit bench-1b-galore-8bit bench-1b-galore-8bit-layerwise \
     bench-1b-torch-adamw bench-7b-galore-8bit-layerwise; do
     printf '{"id":"%s","status":"skipped","reason":"%s","seconds":0,"timeoutSeconds":0,"exitCode":0,"result":null}\n' \
@@ -344,9 +355,11 @@ else
   RESERVE=200 # for the 7B step, until it has run
   step cuda-build 180 step_cuda_build
   step cuda-selftest 90 step_cuda_selftest
-  step cuda-conformance 150 step_cuda_tests test/conformance/cuda.test.ts packages/backend-cuda/test
+  step cuda-conformance 150 step_cuda_tests test/conformance/cuda.test.ts packages/backend-cuda/test/addon.test.ts \
+    packages/backend-cuda/test/backend.test.ts
   step cuda-llama 90 step_cuda_tests packages/backend-cuda/test/llama.test.ts
   step webgpu 120 step_webgpu
+  step plans 60 step_plans
   step pack-smoke 150 step_pack_smoke
   step bench-matmul 60 step_matmul
   step bench-matmul-torch 60 step_matmul_torch

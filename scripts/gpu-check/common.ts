@@ -57,6 +57,40 @@ export class Result {
   }
 }
 
+/**
+ * The GaLore paper's figures for the steps the check measures (arXiv 2403.03507), by preset and
+ * optimizer: Table 11 (LLaMA 1B on an A100) and Fig. 1 / Section 5 (LLaMA 7B), 256 tokens each.
+ */
+export const PAPER: Readonly<
+  Record<string, Record<string, { label: string; tokensPerSecond?: number; totalGB?: number }>>
+> = {
+  llama_1b: {
+    galore_adamw_8bit_layerwise: {
+      label: 'Table 11 (A100): 8-bit GaLore per-layer',
+      tokensPerSecond: 1019.63,
+      totalGB: 5.63,
+    },
+  },
+  llama_7b: {
+    galore_adamw_8bit_layerwise: { label: 'Fig. 1: 8-bit GaLore per-layer', totalGB: 22.0 },
+    adamw: { label: 'Fig. 1: BF16 AdamW', totalGB: 58 },
+  },
+};
+
+/** The training steps gpu-check.sh measures (its step ids, with the same model, optimizer and rank). */
+export const TRAINING_STEPS = [
+  { id: 'bench-1b-adamw', model: 'llama_1b', optimizer: 'adamw', rank: 512 },
+  { id: 'bench-1b-adamw-8bit', model: 'llama_1b', optimizer: 'adamw_8bit', rank: 512 },
+  { id: 'bench-1b-galore-8bit', model: 'llama_1b', optimizer: 'galore_adamw_8bit', rank: 512 },
+  { id: 'bench-1b-galore-8bit-layerwise', model: 'llama_1b', optimizer: 'galore_adamw_8bit_layerwise', rank: 512 },
+  { id: 'bench-7b-galore-8bit-layerwise', model: 'llama_7b', optimizer: 'galore_adamw_8bit_layerwise', rank: 1024 },
+] as const;
+
+/** The optimizer options of a measured step and of its plan (the GaLore ones only for GaLore). */
+export function optimizerOptions(optimizer: string, rank: number, svd: 'exact' | 'randomized' = 'exact') {
+  return { lr: 1e-4, ...(optimizer.startsWith('galore') ? { rank, updateProjGap: 200, svd } : {}) };
+}
+
 export const GB = 1e9;
 export const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 export const gigabytes = (bytes: number): number => round(bytes / GB);
@@ -64,7 +98,9 @@ export const gigabytes = (bytes: number): number => round(bytes / GB);
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The CUDA backend's allocator figures, when the backend has them. */

@@ -18,7 +18,10 @@ interface Impl {
 }
 
 function implementations(backend: Backend): Impl[] {
-  const withLibraries = backend as Backend & { useLibraries?: (enable: boolean) => void; device?: { cublas?: unknown } };
+  const withLibraries = backend as Backend & {
+    useLibraries?: (enable: boolean) => void;
+    device?: { cublas?: unknown };
+  };
   if (typeof withLibraries.useLibraries !== 'function') return [{ name: backend.name, select: () => {} }];
   const impls: Impl[] = [];
   if (withLibraries.device?.cublas) impls.push({ name: 'cublas', select: () => withLibraries.useLibraries?.(true) });
@@ -95,7 +98,9 @@ async function main(args: Args): Promise<void> {
           roundsMs: seconds.map((s) => round(s * 1000, 3)),
           maxRelError: relError,
         };
-        console.log(`matmul ${n} ${dtype} ${impl.name}: ${run.gflops} GFLOPS (rel. error ${relError.toExponential(2)})`);
+        console.log(
+          `matmul ${n} ${dtype} ${impl.name}: ${run.gflops} GFLOPS (rel. error ${relError.toExponential(2)})`,
+        );
         runs.push(run);
       } catch (error) {
         runs.push({ dtype, impl: impl.name, error: (error as Error).message });
@@ -111,4 +116,7 @@ async function main(args: Args): Promise<void> {
   if (runs.some((run) => 'error' in (run as object))) throw new Error('some matmul runs failed (see runs[].error)');
 }
 
-runMain(() => main(parseArgs(process.argv.slice(2))), () => result);
+runMain(
+  () => main(parseArgs(process.argv.slice(2))),
+  () => result,
+);

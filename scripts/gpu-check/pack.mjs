@@ -127,7 +127,11 @@ function dependencyClosure(names) {
     seen.add(dir);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     const peers = Object.keys(pkg.peerDependencies ?? {}).filter((n) => !pkg.peerDependenciesMeta?.[n]?.optional);
-    for (const name of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...peers]) {
+    for (const name of [
+      ...Object.keys(pkg.dependencies ?? {}),
+      ...Object.keys(pkg.optionalDependencies ?? {}),
+      ...peers,
+    ]) {
       if (name.startsWith('@galore-ts/')) continue;
       const found = findPackage(name, dir);
       if (found) visit(found);
@@ -263,7 +267,12 @@ async function main() {
       }),
       uncompressedBytes: gunzippedBytes(app),
     },
-    travel: { treeBytes: tree, packBytes, totalBytes: tree === null ? null : tree + packBytes, limitBytes: TRAVEL_LIMIT },
+    travel: {
+      treeBytes: tree,
+      packBytes,
+      totalBytes: tree === null ? null : tree + packBytes,
+      limitBytes: TRAVEL_LIMIT,
+    },
   };
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   log(

@@ -7,6 +7,7 @@
  *   node scripts/gpu-check/dist/summarize.mjs report.json summary.md
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { PAPER, TRAINING_STEPS } from './common.js';
 
 interface Step {
   id: string;
@@ -32,9 +33,6 @@ interface MatmulRun {
 }
 
 interface TrainResult {
-  optimizer?: string;
-  plan?: { totalGB: number };
-  paper?: { label: string; tokensPerSecond?: number; totalGB?: number } | null;
   steps?: { seconds: number }[];
   summary?: {
     tokensPerSecond: number | null;
@@ -80,13 +78,8 @@ export function summarize(report: Report) {
     };
   });
 
-  const training = [
-    'bench-1b-adamw',
-    'bench-1b-adamw-8bit',
-    'bench-1b-galore-8bit',
-    'bench-1b-galore-8bit-layerwise',
-    'bench-7b-galore-8bit-layerwise',
-  ].map((id) => {
+  const plans = (byId.get('plans')?.result?.plans ?? {}) as Record<string, { totalGB: number }>;
+  const training = TRAINING_STEPS.map(({ id, model, optimizer }) => {
     const step = byId.get(id);
     const result = (step?.result ?? {}) as TrainResult;
     return {
@@ -96,8 +89,8 @@ export function summarize(report: Report) {
       firstStepSeconds: result.summary?.firstStepSeconds ?? result.steps?.[0]?.seconds ?? null,
       trackerPeakGB: result.summary?.trackerPeakGB ?? null,
       allocatorPeakReservedGB: result.summary?.allocatorPeakReservedGB ?? null,
-      planGB: result.plan?.totalGB ?? null,
-      paper: result.paper ?? null,
+      planGB: plans[id]?.totalGB ?? null,
+      paper: PAPER[model]?.[optimizer] ?? null,
     };
   });
   const peer = byId.get('bench-1b-torch-adamw');
@@ -135,6 +128,7 @@ export function summarize(report: Report) {
         'peak GB (tracker)',
         'peak reserved GB (allocator)',
         'plan GB (meta)',
+        'tracker / plan',
         'paper',
       ],
       [
@@ -147,6 +141,7 @@ export function summarize(report: Report) {
             t.trackerPeakGB,
             t.allocatorPeakReservedGB,
             t.planGB,
+            t.trackerPeakGB !== null && t.planGB ? (t.trackerPeakGB / t.planGB).toFixed(3) : null,
             t.paper
               ? `${t.paper.label}: ${[
                   t.paper.tokensPerSecond && `${t.paper.tokensPerSecond} tok/s`,
@@ -163,6 +158,7 @@ export function summarize(report: Report) {
           null,
           peerSummary ? `${peerSummary.maxAllocatedGB} (max allocated)` : null,
           peerSummary?.maxReservedGB ?? null,
+          null,
           null,
           null,
         ],

@@ -1,6 +1,6 @@
 /**
- * One LLaMA training configuration on a backend: the meta-backend plan of the same step
- * (planMemory), then the real thing: bf16 weights, `--batch` x `--seq` random tokens, the named
+ * One LLaMA training configuration on a backend (plan.ts plans the same step on the meta backend):
+ * bf16 weights, `--batch` x `--seq` random tokens, the named
  * optimizer (per-layer updates for *_layerwise names), `--steps` steps. Step 1 refreshes the GaLore
  * projectors (an SVD of every projected gradient), so throughput is the median of the steps after
  * it; memory is the tracker's peak over all steps (the plan's measure) and the CUDA allocator's.
@@ -11,15 +11,15 @@
 import {
   type Backend,
   LlamaForCausalLM,
-  llamaPreset,
   type LlamaPresetName,
+  llamaPreset,
   manualSeed,
   type Tensor,
   tensor,
   tidy,
   useBackend,
 } from '@galore-ts/core';
-import { createOptimizer, planMemory } from '@galore-ts/galore';
+import { createOptimizer } from '@galore-ts/galore';
 import {
   type Args,
   describeBackend,
@@ -27,6 +27,8 @@ import {
   intArg,
   median,
   memoryReport,
+  optimizerOptions,
+  PAPER,
   parseArgs,
   Result,
   round,
@@ -34,21 +36,6 @@ import {
 } from './common.js';
 
 let result: Result | undefined;
-
-/** The GaLore paper's figures for the same step, where it gives one. */
-const PAPER: Record<string, Record<string, { label: string; tokensPerSecond?: number; totalGB?: number }>> = {
-  llama_1b: {
-    galore_adamw_8bit_layerwise: {
-      label: 'Table 11 (A100, 256 tokens): 8-bit GaLore with per-layer updates',
-      tokensPerSecond: 1019.63,
-      totalGB: 5.63,
-    },
-  },
-  llama_7b: {
-    galore_adamw_8bit_layerwise: { label: 'Fig. 1 / Section 5 (256 tokens): 8-bit GaLore per-layer', totalGB: 22.0 },
-    adamw: { label: 'Fig. 1 (256 tokens): BF16 AdamW', totalGB: 58 },
-  },
-};
 
 function randomIds(batch: number, seq: number, vocab: number, backend: Backend): Tensor {
   let state = 42;
@@ -68,14 +55,9 @@ async function main(args: Args): Promise<void> {
   const seq = intArg(args, 'seq', 256);
   const steps = intArg(args, 'steps', 4);
   const rank = intArg(args, 'rank', 512);
-  const updateProjGap = intArg(args, 'update-proj-gap', 200);
   const svd = (args.svd ?? 'exact') as 'exact' | 'randomized';
-  const galore = optimizerName.startsWith('galore');
   const config = llamaPreset(modelName);
-  const options = {
-    lr: 1e-4,
-    ...(galore ? { rank, updateProjGap, svd } : {}),
-  };
+  const options = optimizerOptions(optimizerName, rank, svd);
   result = new Result(args.out, {
     model: modelName,
     parameters: null,
@@ -86,24 +68,6 @@ async function main(args: Args): Promise<void> {
     dtype: 'bfloat16',
     paper: PAPER[modelName]?.[optimizerName] ?? null,
   });
-
-  if (args.plan !== 'false') {
-    const started = performance.now();
-    const plan = planMemory({
-      model: modelName,
-      optimizer: optimizerName,
-      batchSize: batch,
-      seqLen: seq,
-      dtype: 'bf16',
-      ...options,
-    });
-    result.set('plan', {
-      totalGB: gigabytes(plan.measured.total),
-      breakdownGB: Object.fromEntries(Object.entries(plan.measured).map(([k, v]) => [k, gigabytes(v)])),
-      seconds: round((performance.now() - started) / 1000, 2),
-    });
-    console.log(`plan (meta backend): ${gigabytes(plan.measured.total)} GB`);
-  }
 
   const backend = await useBackend(args.backend ?? 'cuda');
   result.set('backend', describeBackend(backend));
@@ -137,12 +101,13 @@ async function main(args: Args): Promise<void> {
     peak = Math.max(peak, snapshot.totalPeak);
     records.push({ seconds: round(seconds, 4), loss: round(value, 4), memory: memoryReport(backend, snapshot) });
     result.set('steps', records);
-    console.log(`step ${step + 1}: ${seconds.toFixed(3)} s, loss ${value.toFixed(4)}, peak ${gigabytes(snapshot.totalPeak)} GB`);
+    console.log(
+      `step ${step + 1}: ${seconds.toFixed(3)} s, loss ${value.toFixed(4)}, peak ${gigabytes(snapshot.totalPeak)} GB`,
+    );
   }
 
   const steady = records.slice(1).map((r) => r.seconds);
   const tokens = batch * seq;
-  const plan = result.data.plan as { totalGB: number } | undefined;
   const final = memoryReport(backend);
   result.set('summary', {
     firstStepSeconds: records[0]?.seconds ?? null,
@@ -150,8 +115,6 @@ async function main(args: Args): Promise<void> {
     tokensPerSecondFirstStep: records[0] ? round(tokens / records[0].seconds, 2) : null,
     trackerPeakGB: gigabytes(peak),
     allocatorPeakReservedGB: final.allocator?.peakReservedGB ?? null,
-    planGB: plan?.totalGB ?? null,
-    trackerOverPlan: plan ? round(gigabytes(peak) / plan.totalGB, 4) : null,
   });
   ids.dispose();
   created.layerwise?.dispose();
@@ -160,4 +123,7 @@ async function main(args: Args): Promise<void> {
   result.finish();
 }
 
-runMain(() => main(parseArgs(process.argv.slice(2))), () => result);
+runMain(
+  () => main(parseArgs(process.argv.slice(2))),
+  () => result,
+);

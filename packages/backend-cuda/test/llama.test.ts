@@ -15,12 +15,12 @@ import {
   type Backend,
   ByteTokenizer,
   CpuBackend,
+  getBackend,
   type LlamaConfigInput,
   LlamaForCausalLM,
   llamaPreset,
   manualSeed,
   setBackend,
-  getBackend,
   type Tensor,
   tensor,
   tidy,
@@ -33,7 +33,9 @@ import { createCudaBackend, cudaStatus } from '../src/index.js';
 const required = process.env.GALORE_REQUIRE_CUDA === '1';
 const status = cudaStatus();
 const skipReason =
-  status.deviceCount > 0 ? null : `no CUDA device (${status.reason ?? 'unknown'}); set GALORE_REQUIRE_CUDA=1 to fail instead`;
+  status.deviceCount > 0
+    ? null
+    : `no CUDA device (${status.reason ?? 'unknown'}); set GALORE_REQUIRE_CUDA=1 to fail instead`;
 if (skipReason && !required) console.warn(`[backend-cuda] skipping the LLaMA tests on CUDA: ${skipReason}`);
 
 const TINY: LlamaConfigInput = {
@@ -213,6 +215,8 @@ describe.skipIf(skipReason !== null && !required)('LLaMA on CUDA', () => {
     const cpuLosses = await galoreLayerwiseLosses(cpu, 5);
     const cudaLosses = await galoreLayerwiseLosses(cuda as Backend, 5);
     const worst = expectCurvesClose(cudaLosses, cpuLosses, 2e-2);
-    console.log(`[backend-cuda] 8-bit GaLore per-layer curve: worst step differs by ${worst.toExponential(2)} relative`);
+    console.log(
+      `[backend-cuda] 8-bit GaLore per-layer curve: worst step differs by ${worst.toExponential(2)} relative`,
+    );
   });
 });
