@@ -40,7 +40,22 @@ interface Step {
   reason: string | null;
   seconds: number;
   timeoutSeconds: number;
-  result: Record<string, any> | null;
+  result: Record<string, unknown> | null;
+}
+
+/** The parts of the step results the test reads. */
+interface UnpackResult {
+  node: string;
+  nodePath: string;
+  manifest: { travel: { totalBytes: number }; app: { modules: string[] } };
+}
+interface PlansResult {
+  plans: Record<string, { totalGB: number }>;
+}
+interface SmokeResult {
+  vitest: { passed: number; failed: number; skipped: number };
+  trainStep: { complete: boolean; steps: unknown[] };
+  matmul: { complete: boolean };
 }
 
 interface Report {
@@ -86,28 +101,27 @@ describe('scripts/gpu-check.sh', () => {
     }
     const byId = new Map(report.steps.map((s) => [s.id, s]));
 
-    const unpack = byId.get('unpack') as Step;
-    expect(unpack.status).toBe('ok');
-    expect(unpack.result?.node).toBe(process.version);
-    expect(unpack.result?.nodePath).not.toBe(process.execPath);
-    const manifest = unpack.result?.manifest;
-    expect(manifest.travel.totalBytes).toBeLessThan(64 * 2 ** 20);
-    const modules = manifest.app.modules as string[];
+    expect(byId.get('unpack')?.status).toBe('ok');
+    const unpack = byId.get('unpack')?.result as unknown as UnpackResult;
+    expect(unpack.node).toBe(process.version);
+    expect(unpack.nodePath).not.toBe(process.execPath);
+    expect(unpack.manifest.travel.totalBytes).toBeLessThan(64 * 2 ** 20);
+    const modules = unpack.manifest.app.modules;
     expect(modules.some((m) => m.startsWith('vitest@'))).toBe(true);
     expect(modules.filter((m) => /tensorflow|^webgpu@/.test(m))).toEqual([]);
 
-    const plans = byId.get('plans') as Step;
-    expect(plans.status).toBe('ok');
-    expect(plans.result?.plans['bench-7b-galore-8bit-layerwise'].totalGB).toBeCloseTo(20.73, 2);
+    expect(byId.get('plans')?.status).toBe('ok');
+    const plans = byId.get('plans')?.result as unknown as PlansResult;
+    expect(plans.plans['bench-7b-galore-8bit-layerwise']?.totalGB).toBeCloseTo(20.73, 2);
     expect(report.summary.training.every((t) => t.planGB !== null && t.planGB > 0)).toBe(true);
 
-    const smoke = byId.get('pack-smoke') as Step;
-    expect(smoke.status).toBe('ok');
-    expect(smoke.result?.vitest).toMatchObject({ failed: 0, passed: 0 });
-    expect(smoke.result?.vitest.skipped).toBeGreaterThan(0);
-    expect(smoke.result?.trainStep.complete).toBe(true);
-    expect(smoke.result?.trainStep.steps).toHaveLength(2);
-    expect(smoke.result?.matmul.complete).toBe(true);
+    expect(byId.get('pack-smoke')?.status).toBe('ok');
+    const smoke = byId.get('pack-smoke')?.result as unknown as SmokeResult;
+    expect(smoke.vitest).toMatchObject({ failed: 0, passed: 0 });
+    expect(smoke.vitest.skipped).toBeGreaterThan(0);
+    expect(smoke.trainStep.complete).toBe(true);
+    expect(smoke.trainStep.steps).toHaveLength(2);
+    expect(smoke.matmul.complete).toBe(true);
 
     for (const id of ['gpu', ...GPU_STEPS]) {
       expect(byId.get(id)?.status, id).toBe('skipped');
