@@ -181,7 +181,8 @@ needs_gpu() {
 }
 needs_addon() {
   needs_gpu
-  [ -f "$ROOT/packages/backend-cuda/build/Release/galore_cuda.node" ] || skip "the CUDA addon was not built (see cuda-build)"
+  # Built in this run (a warm machine may keep an older build/ from an earlier call).
+  [ -f "$WORK/addon.ok" ] || skip "the CUDA addon was not built (see cuda-build)"
 }
 needs_torch() {
   needs_gpu
@@ -258,6 +259,7 @@ step_cuda_build() {
   GALORE_CUDA_ARCHS="$arch" GALORE_REQUIRE_CUDA_BUILD=1 "$NODE" "$ROOT/packages/backend-cuda/scripts/build-addon.mjs" ||
     fail "the addon build failed for sm_$arch"
   cp "$ROOT/packages/backend-cuda/build/status.json" "$STEP_DIR/result.json"
+  touch "$WORK/addon.ok"
 }
 
 step_cuda_selftest() {
