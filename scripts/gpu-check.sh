@@ -15,7 +15,7 @@
 # GPU_CHECK_BUDGET_S seconds (default 460), holding back time for the 7B step until it has run.
 #
 # Environment: GPU_CHECK_PACK_DIR (default <repo>/.gpu-pack), GPU_CHECK_BUDGET_S,
-# GPU_CHECK_XZ_LEVEL (pack: xz level for Node, default 9), GPU_CHECK_VERBOSE=1 (step output on
+# GPU_CHECK_XZ_LEVEL (pack: xz level for Node, default 6), GPU_CHECK_VERBOSE=1 (step output on
 # stdout too, not only in the log), GPU_CHECK_KEEP=1 (dry run: keep the temporary copy),
 # GPU_CHECK_SVD (exact | randomized: the GaLore projectors' SVD in the training benchmarks).
 set -uo pipefail
