@@ -326,6 +326,8 @@ step_plans() {
 # Without a GPU (the dry run): the packed Node, vitest and the check scripts run on the CPU.
 step_pack_smoke() {
   [ -f "$WORK/gpu.ok" ] && skip "a GPU is present: the GPU steps exercise the pack"
+  # The CUDA suite must skip here (no addon, no device), whatever the caller's environment requires.
+  unset GALORE_REQUIRE_CUDA GALORE_REQUIRE_CUDA_BUILD
   mkdir -p "$STEP_DIR/vitest" "$STEP_DIR/train" "$STEP_DIR/matmul"
   STEP_DIR="$STEP_DIR/vitest" run_vitest test/conformance/cuda.test.ts || fail "vitest from the pack failed"
   STEP_DIR="$STEP_DIR/train" run_node_script train-step --backend cpu --model llama_tiny \
