@@ -238,12 +238,13 @@ step_gpu() {
   local name cc mem driver nvcc_version torch_info
   IFS=',' read -r name cc mem driver <<<"$line"
   name="$(echo "$name" | xargs)" cc="$(echo "$cc" | xargs)" mem="$(echo "$mem" | xargs)" driver="$(echo "$driver" | xargs)"
+  [[ "$mem" =~ ^[0-9]+$ ]] || mem=null
   echo "${cc//./}" >"$WORK/gpu.arch"
   nvcc_version="$( (nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | grep -o 'release [0-9.]*' | head -1)"
   torch_info="$(python3 -c 'import torch, transformers; print(torch.__version__, transformers.__version__)' 2>/dev/null)"
   touch "$WORK/gpu.ok"
   printf '{"name":"%s","computeCapability":"%s","memoryMiB":%s,"driver":"%s","nvcc":"%s","torchTransformers":"%s","cpus":%s,"host":"%s"}\n' \
-    "$name" "$cc" "${mem:-null}" "$driver" "$nvcc_version" "$torch_info" "$(nproc)" "$(uname -sr)" >"$STEP_DIR/result.json"
+    "$name" "$cc" "$mem" "$driver" "$nvcc_version" "$torch_info" "$(nproc)" "$(uname -sr)" >"$STEP_DIR/result.json"
 }
 
 step_cuda_build() {
