@@ -260,7 +260,7 @@ async function main() {
     node,
     app: {
       archiveBytes: appBytes,
-      packages: PACKAGES.filter((pkg) => withWebgpu || pkg !== 'backend-webgpu'),
+      packages: PACKAGES,
       modules: modules.map((dir) => {
         const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
         return `${pkg.name}@${pkg.version}`;
