@@ -189,20 +189,35 @@ needs_torch() {
   python3 -c 'import torch' 2>/dev/null || skip "no PyTorch: python3 cannot import torch"
 }
 
-# Node script in scripts/gpu-check/dist with --out $STEP_DIR/result.json.
+# A field of $STEP_DIR/result.json as one line ('' when absent): json_field EXPRESSION (of `r`).
+json_field() {
+  "$NODE" -e 'try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(String(eval(process.argv[2]) ?? "").split("\n")[0]) } catch {}' "$STEP_DIR/result.json" "$1"
+}
+
+# Node script in scripts/gpu-check/dist with --out $STEP_DIR/result.json; a failure's reason is
+# the first line of the error the script recorded.
 run_node_script() {
-  local name="$1"
+  local name="$1" code message
   shift
   "$NODE" "$ROOT/scripts/gpu-check/dist/$name.mjs" "$@" --out "$STEP_DIR/result.json"
+  code=$?
+  [ "$code" = 0 ] && return 0
+  message="$(json_field 'r.error')"
+  [ -n "$message" ] && fail "$message"
+  return "$code"
 }
 
 # vitest on the TypeScript sources (vitest.config.ts aliases the packages to src/); the result is
 # the counts and failures from its JSON report.
 run_vitest() {
-  local code
+  local code message
   "$NODE" "$VITEST" run "$@" --reporter=default --reporter=json --outputFile="$STEP_DIR/vitest.json"
   code=$?
   "$NODE" "$ROOT/scripts/gpu-check/dist/parse-output.mjs" vitest "$STEP_DIR/vitest.json" >"$STEP_DIR/result.json"
+  [ "$code" = 0 ] && return 0
+  message="$(json_field 'r.failures?.length ? `${r.failed} of ${r.total} tests failed, first: ${r.failures[0].test}` : r.error')"
+  [ -n "$message" ] && fail "$message"
   return "$code"
 }
 
@@ -339,7 +354,7 @@ step_pack_smoke() {
     "$(cat "$STEP_DIR/train/result.json")" "$(cat "$STEP_DIR/matmul/result.json")" >"$STEP_DIR/result.json"
 }
 
-export -f skip fail needs_gpu needs_addon needs_torch run_node_script run_vitest step_unpack step_gpu \
+export -f skip fail needs_gpu needs_addon needs_torch json_field run_node_script run_vitest step_unpack step_gpu \
   step_cuda_build step_cuda_selftest step_cuda_tests step_webgpu step_matmul step_matmul_torch step_train \
   step_train_torch step_plans step_pack_smoke
 

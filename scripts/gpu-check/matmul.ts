@@ -60,8 +60,9 @@ async function main(args: Args): Promise<void> {
   const rounds = intArg(args, 'rounds', 5);
   const samples = intArg(args, 'samples', 32);
   const dtypes = (args.dtypes ?? 'bfloat16,float32').split(',') as DType[];
+  result = new Result(args.out, { size: n, reps, rounds, backend: null, runs: [] });
   const backend = await useBackend(args.backend ?? 'cuda');
-  result = new Result(args.out, { size: n, reps, rounds, backend: describeBackend(backend), runs: [] });
+  result.set('backend', describeBackend(backend));
   const runs: unknown[] = [];
   for (const dtype of dtypes) {
     for (const impl of implementations(backend)) {
