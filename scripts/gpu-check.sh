@@ -17,7 +17,8 @@
 # Environment: GPU_CHECK_PACK_DIR (default <repo>/.gpu-pack), GPU_CHECK_BUDGET_S,
 # GPU_CHECK_XZ_LEVEL (pack: xz level for Node, default 6), GPU_CHECK_VERBOSE=1 (step output on
 # stdout too, not only in the log), GPU_CHECK_KEEP=1 (dry run: keep the temporary copy),
-# GPU_CHECK_SVD (exact | randomized: the GaLore projectors' SVD in the training benchmarks).
+# GPU_CHECK_SVD (exact | randomized: the GaLore projectors' SVD in the training benchmarks),
+# GPU_CHECK_ONLY (comma-separated step ids or prefixes: run those, with unpack, gpu and cuda-build).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -112,6 +113,18 @@ valid_json() {
 
 log() { printf '%s\n' "$*" >>"$LOG"; }
 
+# GPU_CHECK_ONLY: comma-separated step ids or id prefixes to run (e.g. "cuda-llama,bench-7b"); the
+# steps everything needs (unpack, gpu, cuda-build) always run.
+selected() {
+  [ -z "${GPU_CHECK_ONLY:-}" ] && return 0
+  case "$1" in unpack | gpu | cuda-build) return 0 ;; esac
+  local want
+  for want in ${GPU_CHECK_ONLY//,/ }; do
+    [[ "$1" == "$want"* ]] && return 0
+  done
+  return 1
+}
+
 # step ID TIMEOUT_S FUNCTION [ARGS...]: runs FUNCTION in a child bash under `timeout`, with
 # STEP_DIR set; the function writes $STEP_DIR/result.json (JSON) and, to be recorded as skipped,
 # the reason to $STEP_DIR/skip before exiting 0.
@@ -124,7 +137,10 @@ step() {
   left=$((START + BUDGET - RESERVE - now))
   [ "$limit" -gt "$left" ] && limit="$left"
   began="$(date +%s.%N)"
-  if [ "$limit" -lt 10 ]; then
+  if ! selected "$id"; then
+    status=skipped
+    reason="not selected (GPU_CHECK_ONLY=$GPU_CHECK_ONLY)"
+  elif [ "$limit" -lt 10 ]; then
     status=skipped
     reason="time budget: ${left} s left of ${BUDGET} s (${RESERVE} s held back for later steps)"
   else
@@ -372,7 +388,8 @@ if [ "$UNPACKED" != 0 ]; then
       "$id" "$NO_NODE" >>"$STEPS"
   done
 else
-  RESERVE=200 # for the 7B step, until it has run
+  # Time held back for the 7B step until it has run (a short, partial run goes in order instead).
+  if [ "$BUDGET" -ge 400 ] && selected bench-7b-galore-8bit-layerwise; then RESERVE=200; fi
   step cuda-build 180 step_cuda_build
   step cuda-selftest 90 step_cuda_selftest
   step cuda-conformance 150 step_cuda_tests test/conformance/cuda.test.ts packages/backend-cuda/test/addon.test.ts \
