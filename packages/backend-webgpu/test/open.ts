@@ -3,7 +3,7 @@
  * scripts/setup-webgpu-cpu.sh). With GALORE_REQUIRE_WEBGPU=1 a missing adapter fails instead.
  * Tests must `destroy()` what they open: dawn keeps a core busy and the process alive until then.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from '../src/index.js';
 
 export async function openForTest(options: WebGPUOptions = {}): Promise<{ backend: WebGPUBackend } | { skip: string }> {
@@ -38,22 +38,4 @@ export function webgpuForSuite(): { get: (context: { skip: (note?: string) => vo
   };
 }
 
-/**
- * Asserts that every step's WebGPU loss is within `tolerance` (relative) of the CPU loss, and
- * returns the worst relative difference for the log line.
- */
-export function expectLossesClose(
-  gpuLosses: readonly number[],
-  cpuLosses: readonly number[],
-  tolerance: number,
-): number {
-  expect(gpuLosses).toHaveLength(cpuLosses.length);
-  let worst = 0;
-  gpuLosses.forEach((loss, step) => {
-    const want = cpuLosses[step] as number;
-    const difference = Math.abs(loss - want);
-    worst = Math.max(worst, difference / Math.abs(want));
-    expect(difference, `step ${step}: webgpu ${loss}, cpu ${want}`).toBeLessThanOrEqual(tolerance * Math.abs(want));
-  });
-  return worst;
-}
+export { expectLossesClose } from '../../../test/llama-curve.js';

@@ -15,6 +15,40 @@ export interface ReferenceConfig {
   theta: number;
 }
 
+/**
+ * The small GQA model the reference checks run (core's test on the CPU, the GPU backends' tests):
+ * its config in Hugging Face names, the same in the reference's names, and two rows of ids with
+ * their labels (one ignored position, -100, each).
+ */
+export const REFERENCE_MODEL = Object.freeze({
+  vocab_size: 11,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  num_hidden_layers: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500,
+});
+export const REFERENCE_DIMS: ReferenceConfig = Object.freeze({
+  hidden: 16,
+  intermediate: 24,
+  heads: 4,
+  kvHeads: 2,
+  layers: 2,
+  vocab: 11,
+  eps: 1e-5,
+  theta: 500,
+});
+export const REFERENCE_IDS = [
+  [1, 5, 9, 2, 7],
+  [10, 0, 3, 3, 6],
+];
+export const REFERENCE_LABELS = [
+  [1, 5, 9, -100, 7],
+  [10, 0, -100, 3, 6],
+];
+
 export type Weights = (name: string) => Float64Array;
 
 type Vec = number[];

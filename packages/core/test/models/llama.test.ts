@@ -2,18 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { createMetaBackend, manualSeed, noGrad, type Tensor, tensor, tidy, zeros } from '../../src/index.js';
 import { type LlamaConfigInput, LlamaForCausalLM, llamaPreset } from '../../src/models/index.js';
 import { AdamW } from '../../src/optim/index.js';
-import { referenceLogits, referenceLoss } from './llama-reference.js';
+import {
+  REFERENCE_DIMS,
+  REFERENCE_IDS,
+  REFERENCE_LABELS,
+  REFERENCE_MODEL,
+  referenceLogits,
+  referenceLoss,
+} from './llama-reference.js';
 
-const TINY: LlamaConfigInput = {
-  vocab_size: 11,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  num_hidden_layers: 2,
-  rms_norm_eps: 1e-5,
-  rope_theta: 500,
-};
+const TINY: LlamaConfigInput = REFERENCE_MODEL;
 
 function weightsOf(model: LlamaForCausalLM): (name: string) => Float64Array {
   const dict = model.stateDict();
@@ -115,20 +113,13 @@ describe('LlamaForCausalLM', () => {
       manualSeed(3);
       const config = { ...TINY, tie_word_embeddings: tied };
       const model = new LlamaForCausalLM(config, { dtype: 'float64' });
-      const ids = [
-        [1, 5, 9, 2, 7],
-        [10, 0, 3, 3, 6],
-      ];
-      const labels = [
-        [1, 5, 9, -100, 7],
-        [10, 0, -100, 3, 6],
-      ];
+      const ids = REFERENCE_IDS;
+      const labels = REFERENCE_LABELS;
       const { logits, loss } = model.forward(tensor(ids, { dtype: 'int32' }), {
         labels: tensor(labels, { dtype: 'int32' }),
       });
-      const cfg = { hidden: 16, intermediate: 24, heads: 4, kvHeads: 2, layers: 2, vocab: 11, eps: 1e-5, theta: 500 };
       const expected = referenceLogits(
-        cfg,
+        REFERENCE_DIMS,
         weightsOf(model),
         ids,
         tied ? 'model.embed_tokens.weight' : 'lm_head.weight',
