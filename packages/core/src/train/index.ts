@@ -25,6 +25,7 @@ export type {
   OptimizerFactory,
   OptimizerSetup,
   TrainableOptimizer,
+  TrainerHook,
 } from './interfaces.js';
 export { JsonlMetricsWriter, type MetricsRow, readMetrics } from './metrics.js';
 export { nextTokenLoss, splitBatch } from './next-token-loss.js';

@@ -1,0 +1,10 @@
+export {
+  fromPeftConfig,
+  type LoraConfig,
+  type LoraConfigInput,
+  loraConfig,
+  toPeftConfig,
+} from './lora-config.js';
+export { LoraFactor, LoraLayer, type LoraLayerOptions, loraScaling } from './lora-layer.js';
+export { type AdaptedLayer, type AdapterMethod, LoraModel } from './lora-model.js';
+export { ALL_LINEAR, findTargetLinears, isModuleToSave, isTarget, shortName, type TargetModules } from './targets.js';
