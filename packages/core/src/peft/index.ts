@@ -7,4 +7,13 @@ export {
 } from './lora-config.js';
 export { LoraFactor, LoraLayer, type LoraLayerOptions, loraScaling } from './lora-layer.js';
 export { type AdaptedLayer, type AdapterMethod, LoraModel } from './lora-model.js';
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  adapterStateDict,
+  loadAdapter,
+  PEFT_PREFIX,
+  readAdapterConfig,
+  saveAdapter,
+} from './peft-files.js';
 export { ALL_LINEAR, findTargetLinears, isModuleToSave, isTarget, shortName, type TargetModules } from './targets.js';
