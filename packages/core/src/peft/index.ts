@@ -1,3 +1,4 @@
+export { type JaggedCosineOptions, jaggedCosine } from './jagged-cosine.js';
 export {
   fromPeftConfig,
   type LoraConfig,
@@ -8,6 +9,12 @@ export {
 export { LoraFactor, LoraLayer, type LoraLayerOptions, loraScaling } from './lora-layer.js';
 export { type AdaptedLayer, type AdapterMethod, LoraModel } from './lora-model.js';
 export {
+  OPTIMIZER_RESETS,
+  type OptimizerReset,
+  pruneByMagnitude,
+  resetOptimizerState,
+} from './optimizer-pruning.js';
+export {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
   adapterStateDict,
@@ -16,4 +23,5 @@ export {
   readAdapterConfig,
   saveAdapter,
 } from './peft-files.js';
+export { ReloraHook, type ReloraOptions } from './relora.js';
 export { ALL_LINEAR, findTargetLinears, isModuleToSave, isTarget, shortName, type TargetModules } from './targets.js';
