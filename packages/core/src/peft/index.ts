@@ -9,6 +9,15 @@ export {
 export { LoraFactor, LoraLayer, type LoraLayerOptions, loraScaling } from './lora-layer.js';
 export { type AdaptedLayer, type AdapterMethod, LoraModel } from './lora-model.js';
 export {
+  type AdapterSettings,
+  applyTrainingMethod,
+  checkMethodOptimizer,
+  isTrainingMethod,
+  PRETRAINING_MODULES_TO_SAVE,
+  TRAINING_METHODS,
+  type TrainingMethod,
+} from './methods.js';
+export {
   OPTIMIZER_RESETS,
   type OptimizerReset,
   pruneByMagnitude,
