@@ -1,10 +1,11 @@
 /** `galore-ts eval`: perplexity of a checkpoint on a dataset. */
 
-import { evaluate, LlamaForCausalLM, loadTokenizer, TokenDataset } from '@galore-ts/core';
+import { evaluate, loadTokenizer, TokenDataset } from '@galore-ts/core';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { positiveInteger } from '../parse.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { loadTrainedModel } from '../setup/method.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 
 interface EvalFlags {
@@ -63,7 +64,7 @@ export async function runEval(checkpointPath: string, flags: EvalFlags): Promise
   const tokenizer = await loadTokenizer(flags.tokenizer ?? saved.tokenizer ?? 'byte');
   const seqLen = flags.seqLen ?? saved.seqLen ?? 64;
   const batchSize = flags.batchSize ?? saved.batchSize ?? 8;
-  const model = await LlamaForCausalLM.fromPretrained(checkpoint, { backend });
+  const { model } = await loadTrainedModel(checkpoint, backend, saved);
   const dataset = await TokenDataset.open({ path: data, tokenizer, seqLen, batchSize, shuffleBuffer: 0, epochs: 1 });
   try {
     const result = await evaluate(model, batchesOf(dataset), flags.maxBatches ? { maxBatches: flags.maxBatches } : {});

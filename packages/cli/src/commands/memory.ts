@@ -4,10 +4,13 @@
  * figures and the GaLore paper's.
  */
 
+import { PRETRAINING_MODULES_TO_SAVE, type TrainingMethod } from '@galore-ts/core';
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
-import { positiveInteger } from '../parse.js';
+import { nameList, positiveInteger, positiveNumber } from '../parse.js';
+import { TRAINING_METHODS } from '../setup/method.js';
+import { kebab } from '../setup/optimizer.js';
 
 interface MemoryFlags {
   model: string;
@@ -19,6 +22,11 @@ interface MemoryFlags {
   gradientCheckpointing?: boolean;
   updateProjGap?: number;
   json?: boolean;
+  method?: TrainingMethod;
+  loraRank?: number;
+  loraAlpha?: number;
+  targetModules?: string[];
+  modulesToSave?: string[];
 }
 
 export function memoryCommand(io: CliIO): Command {
@@ -35,6 +43,15 @@ export function memoryCommand(io: CliIO): Command {
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
     .addOption(new Option('--dtype <dtype>', 'weights and activations dtype').choices(['bf16', 'f32']).default('bf16'))
     .option('--gradient-checkpointing', 'recompute activations in backward')
+    .addOption(new Option('--method <name>', 'which weights train (default: full)').choices([...TRAINING_METHODS]))
+    .option('--lora-rank <n>', 'adapter rank (default: hidden size / 4)', positiveInteger)
+    .option('--lora-alpha <x>', 'adapter alpha (default: the rank)', positiveNumber)
+    .option('--target-modules <names>', 'layers the adapters wrap (default: all-linear)', nameList)
+    .option(
+      '--modules-to-save <names>',
+      'modules trained in full beside the adapters (default: embed_tokens,norm,lm_head)',
+      nameList,
+    )
     .option('--json', 'print the plan as JSON')
     .action(async (flags: MemoryFlags) => {
       const plan = runMemory(flags);
@@ -43,6 +60,11 @@ export function memoryCommand(io: CliIO): Command {
 }
 
 export function runMemory(flags: MemoryFlags): MemoryPlan {
+  const adapterFlags = (['loraRank', 'loraAlpha', 'targetModules', 'modulesToSave'] as const).filter(
+    (k) => flags[k] !== undefined,
+  );
+  if ((flags.method ?? 'full') === 'full' && adapterFlags.length > 0)
+    throw new Error(`--${adapterFlags.map(kebab).join(', --')} only apply to --method lora, relora or low_rank`);
   return planMemory({
     model: flags.model,
     optimizer: flags.optimizer,
@@ -51,5 +73,16 @@ export function runMemory(flags: MemoryFlags): MemoryPlan {
     dtype: flags.dtype,
     ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
     ...(flags.gradientCheckpointing ? { gradientCheckpointing: true } : {}),
+    ...(flags.method && flags.method !== 'full'
+      ? {
+          method: flags.method,
+          adapter: {
+            rank: flags.loraRank,
+            alpha: flags.loraAlpha,
+            targetModules: flags.targetModules,
+            modulesToSave: flags.modulesToSave ?? PRETRAINING_MODULES_TO_SAVE,
+          },
+        }
+      : {}),
   });
 }

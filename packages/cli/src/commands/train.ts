@@ -26,6 +26,7 @@ import {
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { applyMethod, checkMethodSettings, TRAINING_METHODS } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -46,6 +47,9 @@ export interface TrainReport {
   run_dir: string;
   model: string;
   parameters: number;
+  /** Parameters that train (all of them with --method full). */
+  trainable_parameters: number;
+  method: string;
   optimizer: string;
   stop_reason: TrainSummary['stopReason'];
   steps: number;
@@ -112,7 +116,29 @@ export function trainCommand(io: CliIO): Command {
         'full',
       ]),
     )
-    .option('--target-modules <names>', 'comma-separated module names GaLore projects (default: attn,mlp)', nameList)
+    .option(
+      '--target-modules <names>',
+      'comma-separated module names GaLore projects (default: attn,mlp) or adapters wrap (default: all-linear)',
+      nameList,
+    )
+    .addOption(
+      new Option('--method <name>', `which weights train (default: ${d.method})`).choices([...TRAINING_METHODS]),
+    )
+    .option('--lora-rank <n>', 'adapter rank r (default: hidden size / 4)', positiveInteger)
+    .option('--lora-alpha <x>', 'adapter scaling numerator: scaling = alpha / r (default: r)', positiveNumber)
+    .option('--lora-dropout <p>', 'dropout on the adapters input (default: 0)', fraction)
+    .option(
+      '--modules-to-save <names>',
+      'modules trained in full beside the adapters (default: embed_tokens,norm,lm_head from scratch; none for a folder)',
+      nameList,
+    )
+    .option('--relora-reset-every <n>', 'ReLoRA: merge and restart every n steps (default: steps / 4)', positiveInteger)
+    .addOption(
+      new Option(
+        '--relora-optimizer-reset <mode>',
+        'ReLoRA: adapter optimizer state at a restart (default: prune 99%)',
+      ).choices(['prune', 'reset', 'none']),
+    )
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
       '--resume [checkpoint]',
@@ -150,6 +176,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     );
   }
 
+  checkMethodSettings(settings);
   manualSeed(settings.seed);
   const backend = await selectBackend(flags.backend);
   const tokenizer = await loadTokenizer(settings.tokenizer);
@@ -170,6 +197,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     validationSequences: evaluating ? settings.evalBatches * settings.batchSize : 0,
   });
   const model = await buildModel(choice, backend);
+  const method = applyMethod(model, settings, choice.pretrainedDir !== undefined);
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
@@ -182,7 +210,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       steps: settings.steps,
       gradientAccumulation: settings.gradAccum,
       maxGradNorm,
-      schedule: { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
+      schedule: method.schedule ?? { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
+      hooks: method.hooks,
       weightDType: settings.dtype,
       ...(evaluating
         ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } }
@@ -223,6 +252,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       run_dir: runDir,
       model: choice.label,
       parameters: model.numParameters(),
+      trainable_parameters: trainableCount(model),
+      method: settings.method,
       optimizer: settings.optimizer,
       stop_reason: summary.stopReason,
       steps: summary.steps,
@@ -245,6 +276,10 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     model.dispose();
     await data.close();
   }
+}
+
+function trainableCount(model: { parameters(): { size: number; requiresGrad: boolean }[] }): number {
+  return model.parameters().reduce((n, p) => n + (p.requiresGrad ? p.size : 0), 0);
 }
 
 async function checkpointToResume(flags: TrainFlags): Promise<string | null> {
@@ -277,7 +312,8 @@ function describeStart(
   resumedFrom: string | null,
   step: number,
 ): string {
-  const what = `${settings.model} (${formatCount(parameters)} parameters), ${settings.optimizer}, lr ${settings.lr}`;
+  const method = settings.method === 'full' ? '' : `${settings.method}, `;
+  const what = `${settings.model} (${formatCount(parameters)} parameters), ${method}${settings.optimizer}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;
@@ -285,7 +321,7 @@ function describeStart(
 
 export function formatReport(r: TrainReport): string {
   const lines = [
-    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters) with ${r.optimizer}, ${r.steps} steps`,
+    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters${r.method === 'full' ? '' : `, ${formatCount(r.trainable_parameters)} trained by ${r.method}`}) with ${r.optimizer}, ${r.steps} steps`,
     `  tokens      ${formatCount(r.tokens)} in ${formatDuration(r.train_seconds)} (${r.tokens_per_s.toFixed(0)} tokens/s)`,
     `  loss        ${r.first_loss?.toFixed(4) ?? '-'} -> ${r.final_loss?.toFixed(4) ?? '-'}`,
   ];

@@ -59,6 +59,6 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
     });
 }
 
-function kebab(name: string): string {
+export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

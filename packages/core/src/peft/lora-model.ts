@@ -101,6 +101,27 @@ export class LoraModel {
     }
   }
 
+  /**
+   * The weights as the plain model names them, each adapter folded in (W + scaling B A, or
+   * scaling B A for low-rank): what a merged Hugging Face folder holds. `created` are new tensors
+   * the caller disposes; the others are the model's own parameters.
+   */
+  mergedWeights(): { weights: Record<string, Tensor>; created: Tensor[] } {
+    const adapterParams = new Set(this.adapterParameters().map(([, p]) => p));
+    const weights: Record<string, Tensor> = {};
+    for (const [name, p] of this.model.namedParameters()) if (!adapterParams.has(p)) weights[name] = p;
+    const created: Tensor[] = [];
+    for (const { name, linear, adapter } of this.layers) {
+      if (adapter.merged) continue;
+      const delta = adapter.deltaWeight();
+      const merged = linear.hasWeight ? noGrad(() => add(linear.weight, delta)) : delta;
+      if (merged !== delta) delta.dispose();
+      weights[`${name}.weight`] = merged;
+      created.push(merged);
+    }
+    return { weights, created };
+  }
+
   private freezeBase(): void {
     const adapterParams = new Set(this.adapterParameters().map(([, p]) => p));
     for (const p of this.model.parameters()) if (!adapterParams.has(p)) p.requiresGrad_(false);
