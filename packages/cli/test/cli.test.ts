@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EvalReport, type GenerateReport, main, memoryIO, type TrainReport } from '../src/index.js';
+import type { EvalReport, GenerateReport, TrainReport } from '../src/index.js';
+import { cli, json } from './helpers.js';
 
 let dir: string;
 let configPath: string;
@@ -22,18 +23,6 @@ const MICRO = {
   num_hidden_layers: 2,
   max_position_embeddings: 64,
 };
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await main(argv, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
-
-async function json<T>(...argv: string[]): Promise<T> {
-  const { code, out, err } = await cli(...argv, '--json');
-  if (code !== 0) throw new Error(`galore-ts ${argv.join(' ')} exited ${code}: ${err}`);
-  return JSON.parse(out) as T;
-}
 
 const tinyRun = ['--model', '', '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
 

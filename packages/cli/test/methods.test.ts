@@ -10,21 +10,10 @@ import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import type { MemoryPlan } from '@galore-ts/galore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EvalReport, type MergeReport, main, memoryIO, type TrainReport } from '../src/index.js';
+import type { EvalReport, MergeReport, TrainReport } from '../src/index.js';
+import { cli, json } from './helpers.js';
 
 let dir: string;
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO();
-  const code = await main(argv, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
-
-async function json<T>(...argv: string[]): Promise<T> {
-  const { code, out, err } = await cli(...argv, '--json');
-  if (code !== 0) throw new Error(`galore-ts ${argv.join(' ')} exited ${code}: ${err}`);
-  return JSON.parse(out) as T;
-}
 
 /** The default model and corpus, a short run. */
 const SHORT = ['--steps', '16', '--batch-size', '4', '--seq-len', '32', '--eval-every', '16', '--eval-batches', '1'];

@@ -13,15 +13,9 @@ import {
 } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
 import { planMemory, totalOptimizerStateBytes } from '../src/index.js';
+import { PLAN_CONFIG } from './helpers.js';
 
-const CONFIG = {
-  vocab_size: 100,
-  hidden_size: 96,
-  intermediate_size: 256,
-  num_attention_heads: 4,
-  num_hidden_layers: 2,
-  max_position_embeddings: 32,
-};
+const CONFIG = PLAN_CONFIG;
 
 /** Parameter shapes and trainability of the model as `method` leaves it, counted independently of the planner. */
 function tensorsOf(method: TrainingMethod, rank: number) {
