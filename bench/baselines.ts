@@ -13,7 +13,7 @@
  * Options (environment): MODEL (llama_tiny), STEPS (150), BATCH (8), SEQ (64), LR (3e-3 for every
  * method), RANK (hidden / 4), GAP (GaLore's refresh interval, STEPS / 3), RESET (ReLoRA's
  * reset_every, STEPS / 3), DATA and TOKENIZER (the CLI's defaults), BACKEND (cpu), METHODS
- * (comma-separated subset), OUT (a folder for the runs, default a temporary one).
+ * (comma-separated names: Full-Rank,GaLore,Low-Rank,LoRA,ReLoRA), OUT (a folder for the runs, default a temporary one).
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,7 +109,7 @@ function memoryGB(b: Baseline): number {
 const out = process.env.OUT ?? (await mkdtemp(join(tmpdir(), 'galore-baselines-')));
 console.log(`${model}, r = ${rank} (d = ${hidden}), ${steps} steps, runs in ${out}\n`);
 const rows: string[] = [];
-for (const b of BASELINES.filter((x) => !wanted || wanted.includes(x.method) || wanted.includes(x.name))) {
+for (const b of BASELINES.filter((x) => !wanted || wanted.includes(x.name))) {
   const started = performance.now();
   const report = await train(b, out);
   const seconds = (performance.now() - started) / 1000;

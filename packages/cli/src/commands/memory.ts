@@ -8,8 +8,8 @@ import { PRETRAINING_MODULES_TO_SAVE, type TrainingMethod } from '@galore-ts/cor
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
-import { nameList, positiveInteger, positiveNumber } from '../parse.js';
-import { TRAINING_METHODS } from '../setup/method.js';
+import { nameList, positiveInteger } from '../parse.js';
+import { addAdapterOptions } from '../setup/method.js';
 import { kebab } from '../setup/optimizer.js';
 
 interface MemoryFlags {
@@ -30,7 +30,7 @@ interface MemoryFlags {
 }
 
 export function memoryCommand(io: CliIO): Command {
-  return new Command('memory')
+  return addAdapterOptions(new Command('memory'))
     .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
     .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
     .addOption(
@@ -43,15 +43,7 @@ export function memoryCommand(io: CliIO): Command {
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
     .addOption(new Option('--dtype <dtype>', 'weights and activations dtype').choices(['bf16', 'f32']).default('bf16'))
     .option('--gradient-checkpointing', 'recompute activations in backward')
-    .addOption(new Option('--method <name>', 'which weights train (default: full)').choices([...TRAINING_METHODS]))
-    .option('--lora-rank <n>', 'adapter rank (default: hidden size / 4)', positiveInteger)
-    .option('--lora-alpha <x>', 'adapter alpha (default: the rank)', positiveNumber)
     .option('--target-modules <names>', 'layers the adapters wrap (default: all-linear)', nameList)
-    .option(
-      '--modules-to-save <names>',
-      'modules trained in full beside the adapters (default: embed_tokens,norm,lm_head)',
-      nameList,
-    )
     .option('--json', 'print the plan as JSON')
     .action(async (flags: MemoryFlags) => {
       const plan = runMemory(flags);

@@ -26,7 +26,7 @@ import {
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
-import { applyMethod, checkMethodSettings, TRAINING_METHODS } from '../setup/method.js';
+import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -70,7 +70,7 @@ export interface TrainReport {
 const d = DEFAULT_SETTINGS;
 
 export function trainCommand(io: CliIO): Command {
-  return new Command('train')
+  return addAdapterOptions(new Command('train'))
     .description('train a LLaMA model (by default llama_tiny on the shipped Shakespeare excerpt, on the CPU)')
     .option(
       '--model <preset|config.json|folder>',
@@ -121,17 +121,7 @@ export function trainCommand(io: CliIO): Command {
       'comma-separated module names GaLore projects (default: attn,mlp) or adapters wrap (default: all-linear)',
       nameList,
     )
-    .addOption(
-      new Option('--method <name>', `which weights train (default: ${d.method})`).choices([...TRAINING_METHODS]),
-    )
-    .option('--lora-rank <n>', 'adapter rank r (default: hidden size / 4)', positiveInteger)
-    .option('--lora-alpha <x>', 'adapter scaling numerator: scaling = alpha / r (default: r)', positiveNumber)
     .option('--lora-dropout <p>', 'dropout on the adapters input (default: 0)', fraction)
-    .option(
-      '--modules-to-save <names>',
-      'modules trained in full beside the adapters (default: embed_tokens,norm,lm_head from scratch; none for a folder)',
-      nameList,
-    )
     .option('--relora-reset-every <n>', 'ReLoRA: merge and restart every n steps (default: steps / 4)', positiveInteger)
     .addOption(
       new Option(

@@ -26,7 +26,9 @@ import {
   type TrainerHook,
   WEIGHTS_FILE,
 } from '@galore-ts/core';
+import { type Command, Option } from 'commander';
 import { type RunSettings, warmupOf } from '../commands/train-settings.js';
+import { nameList, positiveInteger, positiveNumber } from '../parse.js';
 import { kebab } from './optimizer.js';
 
 export { TRAINING_METHODS };
@@ -36,6 +38,20 @@ export interface MethodSetup {
   hooks: TrainerHook[];
   /** ReLoRA's jagged cosine; undefined keeps the Trainer's warmup + cosine. */
   schedule?: LRSchedule;
+}
+
+/** The flags train and memory share: --method, --lora-rank, --lora-alpha, --modules-to-save. */
+export function addAdapterOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--method <name>', 'which weights train (default: full)').choices([...TRAINING_METHODS]))
+    .addOption(new Option('--lora-rank <n>', 'adapter rank r (default: hidden size / 4)').argParser(positiveInteger))
+    .addOption(new Option('--lora-alpha <x>', 'adapter scaling = alpha / r (default: r)').argParser(positiveNumber))
+    .addOption(
+      new Option(
+        '--modules-to-save <names>',
+        'modules trained in full beside the adapters (default: embed_tokens,norm,lm_head from scratch; none for a folder)',
+      ).argParser(nameList),
+    );
 }
 
 const ADAPTER_FLAGS = ['loraRank', 'loraAlpha', 'loraDropout', 'modulesToSave'] as const;
