@@ -57,10 +57,6 @@ export class Linear extends Module {
     return this.hasParameter('bias') ? this.getParameter('bias') : undefined;
   }
 
-  get adapter(): LinearAdapter | undefined {
-    return this.adapterOf;
-  }
-
   /** Whether the layer still has its own weight (a low-rank factorisation removes it). */
   get hasWeight(): boolean {
     return this.hasParameter('weight');
