@@ -7,6 +7,7 @@ import {
   type MemoryCategory,
   type MetricsRow,
   manualSeed,
+  OPTIMIZER_RESETS,
   readTrainerState,
   resolveCheckpoint,
   TokenDataset,
@@ -127,7 +128,7 @@ export function trainCommand(io: CliIO): Command {
       new Option(
         '--relora-optimizer-reset <mode>',
         'ReLoRA: adapter optimizer state at a restart (default: prune 99%)',
-      ).choices(['prune', 'reset', 'none']),
+      ).choices([...OPTIMIZER_RESETS]),
     )
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
@@ -187,12 +188,12 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     validationSequences: evaluating ? settings.evalBatches * settings.batchSize : 0,
   });
   const model = await buildModel(choice, backend);
-  const method = applyMethod(model, settings, choice.pretrainedDir !== undefined);
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
   const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => void } = {};
   try {
+    const method = applyMethod(model, settings, choice.pretrainedDir !== undefined);
     trainer = new Trainer({
       model,
       optimizer: factory,
