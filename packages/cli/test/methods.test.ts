@@ -15,6 +15,9 @@ import { cli, json } from './helpers.js';
 
 let dir: string;
 
+/** Whole training runs of llama_tiny: minutes on a loaded two-core machine. */
+const SLOW = 240_000;
+
 /** The default model and corpus, a short run. */
 const SHORT = ['--steps', '16', '--batch-size', '4', '--seq-len', '32', '--eval-every', '16', '--eval-batches', '1'];
 
@@ -27,65 +30,86 @@ afterAll(async () => {
 
 describe('galore-ts train --method', () => {
   const reports: Record<string, TrainReport> = {};
-  it.each(['full', 'lora', 'relora', 'low_rank'])('%s trains llama_tiny with the loss falling', async (method) => {
-    const extra = method === 'relora' ? ['--relora-reset-every', '4'] : [];
-    const report = await json<TrainReport>('train', ...SHORT, '--method', method, ...extra, '--out', join(dir, method));
-    reports[method] = report;
-    expect(report.method).toBe(method);
-    expect(report.final_loss!).toBeLessThan(report.first_loss! - 0.5);
-    expect(Number.isFinite(report.final_val_loss)).toBe(true);
-    if (method === 'full' || method === 'low_rank') expect(report.trainable_parameters).toBe(report.parameters);
-    else expect(report.trainable_parameters).toBeLessThan(report.parameters);
-    // Low-rank factors replace the weights: fewer parameters than the full model.
-    if (method === 'low_rank') expect(report.parameters).toBeLessThan(reports.full!.parameters);
-  });
-
-  it('resumes a ReLoRA run exactly (restarts, pruned moments and the jagged schedule restored)', async () => {
-    const straightRun = join(dir, 'relora-all');
-    const relora = ['--method', 'relora', '--relora-reset-every', '4', '--lora-dropout', '0.1'];
-    await json('train', ...SHORT, ...relora, '--save-every', '4', '--keep-checkpoints', '0', '--out', straightRun);
-    const from = join(straightRun, 'checkpoints', 'step-00000008');
-    await json<TrainReport>('train', '--resume', from, '--out', join(dir, 'relora-resumed'));
-    const pick = (rows: MetricsRow[]) => rows.map(({ step, loss, lr, grad_norm }) => ({ step, loss, lr, grad_norm }));
-    const straight = await readMetrics(join(straightRun, 'metrics.jsonl'));
-    const resumed = await readMetrics(join(dir, 'relora-resumed', 'metrics.jsonl'));
-    expect(pick(resumed.filter((r) => r.step > 8))).toEqual(pick(straight.filter((r) => r.step > 8)));
-  });
-
-  it('eval and generate load an adapted run; merge writes a Hugging Face folder that evaluates the same', async () => {
-    for (const method of ['lora', 'low_rank']) {
-      const run = join(dir, method);
-      const evaluated = await json<EvalReport>('eval', run, '--max-batches', '2');
-      const merged = await json<MergeReport>(
-        'merge',
-        run,
-        '-o',
-        join(dir, `${method}-merged`),
-        ...(method === 'lora' ? ['--adapter-out', join(dir, `${method}-adapter`)] : []),
+  it.each(['full', 'lora', 'relora', 'low_rank'])(
+    '%s trains llama_tiny with the loss falling',
+    async (method) => {
+      const extra = method === 'relora' ? ['--relora-reset-every', '4'] : [];
+      const report = await json<TrainReport>(
+        'train',
+        ...SHORT,
+        '--method',
+        method,
+        ...extra,
+        '--out',
+        join(dir, method),
       );
-      expect(merged.merged_layers).toBe(6 * 7);
-      const plain = await json<EvalReport>(
-        'eval',
-        join(dir, `${method}-merged`),
-        '--data',
-        evaluated.data,
-        '--seq-len',
-        '32',
-        '--batch-size',
-        '4',
-        '--max-batches',
-        '2',
-      );
-      expect(plain.loss).toBeCloseTo(evaluated.loss, 4);
-      const generated = await cli('generate', run, '--prompt', 'ROMEO:', '--max-new-tokens', '8');
-      expect(generated.code).toBe(0);
-    }
-    expect((await readdir(join(dir, 'lora-adapter'))).sort()).toEqual([
-      'adapter_config.json',
-      'adapter_model.safetensors',
-    ]);
-    expect((await readdir(join(dir, 'lora-merged'))).sort()).toEqual(['config.json', 'model.safetensors']);
-  });
+      reports[method] = report;
+      expect(report.method).toBe(method);
+      expect(report.final_loss!).toBeLessThan(report.first_loss! - 0.5);
+      expect(Number.isFinite(report.final_val_loss)).toBe(true);
+      if (method === 'full' || method === 'low_rank') expect(report.trainable_parameters).toBe(report.parameters);
+      else expect(report.trainable_parameters).toBeLessThan(report.parameters);
+      // Low-rank factors replace the weights: fewer parameters than the full model.
+      if (method === 'low_rank') expect(report.parameters).toBeLessThan(reports.full!.parameters);
+    },
+    SLOW,
+  );
+
+  it(
+    'resumes a ReLoRA run exactly (restarts, pruned moments and the jagged schedule restored)',
+    async () => {
+      const straightRun = join(dir, 'relora-all');
+      const relora = ['--method', 'relora', '--relora-reset-every', '2', '--lora-dropout', '0.1'];
+      const small = ['--steps', '8', '--batch-size', '2', '--seq-len', '16', '--eval-every', '0'];
+      await json('train', ...small, ...relora, '--save-every', '4', '--keep-checkpoints', '0', '--out', straightRun);
+      const from = join(straightRun, 'checkpoints', 'step-00000004');
+      await json<TrainReport>('train', '--resume', from, '--out', join(dir, 'relora-resumed'));
+      const pick = (rows: MetricsRow[]) => rows.map(({ step, loss, lr, grad_norm }) => ({ step, loss, lr, grad_norm }));
+      const straight = await readMetrics(join(straightRun, 'metrics.jsonl'));
+      const resumed = await readMetrics(join(dir, 'relora-resumed', 'metrics.jsonl'));
+      expect(pick(resumed.filter((r) => r.step > 4))).toEqual(pick(straight.filter((r) => r.step > 4)));
+    },
+    SLOW,
+  );
+
+  it(
+    'eval and generate load an adapted run; merge writes a Hugging Face folder that evaluates the same',
+    async () => {
+      for (const method of ['lora', 'low_rank']) {
+        const run = join(dir, method);
+        const evaluated = await json<EvalReport>('eval', run, '--max-batches', '2');
+        const merged = await json<MergeReport>(
+          'merge',
+          run,
+          '-o',
+          join(dir, `${method}-merged`),
+          ...(method === 'lora' ? ['--adapter-out', join(dir, `${method}-adapter`)] : []),
+        );
+        expect(merged.merged_layers).toBe(6 * 7);
+        const plain = await json<EvalReport>(
+          'eval',
+          join(dir, `${method}-merged`),
+          '--data',
+          evaluated.data,
+          '--seq-len',
+          '32',
+          '--batch-size',
+          '4',
+          '--max-batches',
+          '2',
+        );
+        expect(plain.loss).toBeCloseTo(evaluated.loss, 4);
+        const generated = await cli('generate', run, '--prompt', 'ROMEO:', '--max-new-tokens', '8');
+        expect(generated.code).toBe(0);
+      }
+      expect((await readdir(join(dir, 'lora-adapter'))).sort()).toEqual([
+        'adapter_config.json',
+        'adapter_model.safetensors',
+      ]);
+      expect((await readdir(join(dir, 'lora-merged'))).sort()).toEqual(['config.json', 'model.safetensors']);
+    },
+    SLOW,
+  );
 
   it('refuses GaLore with adapters, and adapter flags where they do not apply, by name', async () => {
     const galore = await cli('train', '--method', 'lora', '--optimizer', 'galore_adamw', '--steps', '1');

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -121,14 +121,15 @@ describe('PEFT adapter files', () => {
     expect(() => fromPeftConfig({ ...PEFT_WRITTEN, peft_type: 'IA3' })).toThrow(/peft_type "IA3" is not supported/);
     // all-linear is saved as the list of the layers it matched.
     const model = tinyModel();
-    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(PEFT_WRITTEN));
     const adapted = LoraModel.inject(model, { r: 2 });
     await saveAdapter(adapted, dir);
     const saved = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'));
     expect(saved.target_modules).toEqual(['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
-    await expect(saveAdapter(LoraModel.inject(tinyModel(), { r: 2 }, 'low_rank'), dir)).rejects.toThrow(
+    const factored = tinyModel();
+    await expect(saveAdapter(LoraModel.inject(factored, { r: 2 }, 'low_rank'), dir)).rejects.toThrow(
       /low_rank model is not a PEFT adapter/,
     );
+    factored.dispose();
     model.dispose();
   });
 });
