@@ -107,6 +107,8 @@ describe('galore-ts train --method', () => {
         'adapter_model.safetensors',
       ]);
       expect((await readdir(join(dir, 'lora-merged'))).sort()).toEqual(['config.json', 'model.safetensors']);
+      const full = await cli('merge', join(dir, 'full'), '-o', join(dir, 'nope'));
+      expect(full.err).toMatch(/trained with --method full; there are no adapters to merge/);
     },
     SLOW,
   );
@@ -119,8 +121,10 @@ describe('galore-ts train --method', () => {
     expect(rank.err).toMatch(/--lora-rank only apply to --method lora, relora or low_rank, not 'full'/);
     const reset = await cli('train', '--method', 'lora', '--relora-reset-every', '8', '--steps', '1');
     expect(reset.err).toMatch(/--relora-reset-every only apply to --method relora, not 'lora'/);
-    const full = await cli('merge', join(dir, 'full'), '-o', join(dir, 'nope'));
-    expect(full.err).toMatch(/trained with --method full; there are no adapters to merge/);
+    const eightBit = await cli('train', '--method', 'relora', '--optimizer', 'adamw_8bit', '--steps', '1');
+    expect(eightBit.err).toMatch(
+      /adamw_8bit keeps 8-bit codes that ReLoRA cannot prune; use --relora-optimizer-reset none/,
+    );
   });
 });
 

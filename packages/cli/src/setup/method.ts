@@ -72,6 +72,11 @@ export function checkMethodSettings(settings: RunSettings): void {
   const reset = settings.reloraOptimizerReset;
   if (reset !== undefined && !(OPTIMIZER_RESETS as readonly string[]).includes(reset))
     throw new Error(`--relora-optimizer-reset '${reset}' is not one of ${OPTIMIZER_RESETS.join(', ')}`);
+  // 8-bit moments are codes, not values: say so before training rather than at the first restart.
+  if (method === 'relora' && settings.optimizer.includes('8bit') && (reset ?? 'prune') !== 'none')
+    throw new Error(
+      `--optimizer ${settings.optimizer} keeps 8-bit codes that ReLoRA cannot ${reset ?? 'prune'}; use --relora-optimizer-reset none or --optimizer adamw`,
+    );
 }
 
 /** Applies the method to a freshly built (or loaded) model; `pretrained` when fine-tuning a folder. */

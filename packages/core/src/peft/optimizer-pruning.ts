@@ -36,7 +36,7 @@ export async function resetOptimizerState(
       if (!key.startsWith(`state.${i}.`)) continue;
       if (!isFloating(t.dtype)) {
         throw new Error(
-          `ReLoRA: ${state.json.type} keeps '${key.slice(`state.${i}.`.length)}' as ${t.dtype} codes, which cannot be ${mode === 'prune' ? 'pruned' : 'reset'}; use a floating-state optimizer (adamw, galore's adafactor) or optimizer reset 'none'`,
+          `ReLoRA: ${state.json.type} keeps '${key.slice(`state.${i}.`.length)}' as ${t.dtype} codes, which cannot be ${mode === 'prune' ? 'pruned' : 'reset'}; use an optimizer with floating moments (adamw) or optimizer reset 'none'`,
         );
       }
       if (!shapesEqual(t.shape, p.shape)) continue;
