@@ -3,6 +3,7 @@
 export { type EvalReport, runEval } from './commands/eval.js';
 export { type GenerateReport, runGenerate } from './commands/generate.js';
 export { runMemory } from './commands/memory.js';
+export { type MergeReport, runMerge } from './commands/merge.js';
 export { runPlot } from './commands/plot.js';
 export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE, runTrain, type TrainReport } from './commands/train.js';
 export { DEFAULT_SETTINGS, type RunSettings } from './commands/train-settings.js';

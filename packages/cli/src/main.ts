@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { memoryCommand } from './commands/memory.js';
+import { mergeCommand } from './commands/merge.js';
 import { plotCommand } from './commands/plot.js';
 import { trainCommand } from './commands/train.js';
 import { inFlagTerms } from './flag-names.js';
@@ -19,7 +20,14 @@ export function buildProgram(io: CliIO): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  for (const command of [trainCommand(io), evalCommand(io), generateCommand(io), plotCommand(io), memoryCommand(io)]) {
+  for (const command of [
+    trainCommand(io),
+    evalCommand(io),
+    generateCommand(io),
+    plotCommand(io),
+    memoryCommand(io),
+    mergeCommand(io),
+  ]) {
     program.addCommand(
       command
         .exitOverride()

@@ -40,6 +40,7 @@ export * from './models/index.js';
 export * from './nn/index.js';
 export * from './ops/index.js';
 export * from './optim/index.js';
+export * from './peft/index.js';
 export * from './random.js';
 export * from './shape.js';
 export { isTensor, type NumberArray, Tensor } from './tensor.js';

@@ -99,3 +99,13 @@ export function tinyLlama(hidden = 8): LlamaForCausalLM {
     num_hidden_layers: 1,
   });
 }
+
+/** A LLaMA small enough to plan in milliseconds, with every weight shape distinct. */
+export const PLAN_CONFIG = {
+  vocab_size: 100,
+  hidden_size: 96,
+  intermediate_size: 256,
+  num_attention_heads: 4,
+  num_hidden_layers: 2,
+  max_position_embeddings: 32,
+};

@@ -8,15 +8,9 @@ import {
   planMemory,
   totalOptimizerStateBytes,
 } from '../src/index.js';
+import { PLAN_CONFIG } from './helpers.js';
 
-const CONFIG = {
-  vocab_size: 100,
-  hidden_size: 96,
-  intermediate_size: 256,
-  num_attention_heads: 4,
-  num_hidden_layers: 2,
-  max_position_embeddings: 32,
-};
+const CONFIG = PLAN_CONFIG;
 
 describe('optimizer-state bytes: tracker vs formula', () => {
   const cases: [OptimizerKind, CreateOptimizerOptions][] = [

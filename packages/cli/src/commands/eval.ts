@@ -4,18 +4,12 @@
  * --data, one pass over that data. It says what it evaluated, and fails on non-finite weights or loss.
  */
 
-import {
-  evaluate,
-  firstNonFinite,
-  LlamaForCausalLM,
-  loadTokenizer,
-  type TokenBatch,
-  TokenDataset,
-} from '@galore-ts/core';
+import { evaluate, firstNonFinite, loadTokenizer, type TokenBatch, TokenDataset } from '@galore-ts/core';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { positiveInteger } from '../parse.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { loadTrainedModel } from '../setup/method.js';
 import { checkTokenizerFits, chooseTokenizer } from '../setup/tokenizer.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 import type { RunSettings } from './train-settings.js';
@@ -75,7 +69,7 @@ export async function runEval(checkpointPath: string, flags: EvalFlags, io?: Cli
   const saved = await savedSettings(checkpoint);
   const backend = await selectBackend(flags.backend);
   const tokenizer = await loadTokenizer(await chooseTokenizer(flags.tokenizer, saved.tokenizer, checkpoint));
-  const model = await LlamaForCausalLM.fromPretrained(checkpoint, { backend });
+  const { model } = await loadTrainedModel(checkpoint, backend, saved);
   let dataset: TokenDataset | undefined;
   try {
     checkTokenizerFits(tokenizer, model.config, checkpoint);

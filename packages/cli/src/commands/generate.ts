@@ -3,7 +3,7 @@
 import {
   type Backend,
   fromRaw,
-  LlamaForCausalLM,
+  type LlamaForCausalLM,
   loadTokenizer,
   noGrad,
   type Tokenizer,
@@ -14,6 +14,7 @@ import type { CliIO } from '../io.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../parse.js';
 import { checkSamplingOptions, type SamplingOptions, sampleToken } from '../sampling.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { loadTrainedModel } from '../setup/method.js';
 import { checkTokenizerFits, chooseTokenizer } from '../setup/tokenizer.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 
@@ -78,7 +79,7 @@ export async function runGenerate(checkpointPath: string, flags: GenerateFlags):
   const saved = await savedSettings(checkpoint);
   const backend = await selectBackend(flags.backend);
   const tokenizer = await loadTokenizer(await chooseTokenizer(flags.tokenizer, saved.tokenizer, checkpoint));
-  const model = await LlamaForCausalLM.fromPretrained(checkpoint, { backend });
+  const { model } = await loadTrainedModel(checkpoint, backend, saved);
   try {
     checkTokenizerFits(tokenizer, model.config, checkpoint);
     model.eval();

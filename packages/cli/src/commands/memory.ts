@@ -4,10 +4,13 @@
  * figures and the GaLore paper's.
  */
 
+import { PRETRAINING_MODULES_TO_SAVE, type TrainingMethod } from '@galore-ts/core';
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
-import { positiveInteger } from '../parse.js';
+import { nameList, positiveInteger } from '../parse.js';
+import { addAdapterOptions } from '../setup/method.js';
+import { kebab } from '../setup/optimizer.js';
 
 interface MemoryFlags {
   model: string;
@@ -19,10 +22,15 @@ interface MemoryFlags {
   gradientCheckpointing?: boolean;
   updateProjGap?: number;
   json?: boolean;
+  method?: TrainingMethod;
+  loraRank?: number;
+  loraAlpha?: number;
+  targetModules?: string[];
+  modulesToSave?: string[];
 }
 
 export function memoryCommand(io: CliIO): Command {
-  return new Command('memory')
+  return addAdapterOptions(new Command('memory'))
     .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
     .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
     .addOption(
@@ -35,6 +43,7 @@ export function memoryCommand(io: CliIO): Command {
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
     .addOption(new Option('--dtype <dtype>', 'weights and activations dtype').choices(['bf16', 'f32']).default('bf16'))
     .option('--gradient-checkpointing', 'recompute activations in backward')
+    .option('--target-modules <names>', 'layers the adapters wrap (default: all-linear)', nameList)
     .option('--json', 'print the plan as JSON')
     .action(async (flags: MemoryFlags) => {
       const plan = runMemory(flags);
@@ -43,6 +52,11 @@ export function memoryCommand(io: CliIO): Command {
 }
 
 export function runMemory(flags: MemoryFlags): MemoryPlan {
+  const adapterFlags = (['loraRank', 'loraAlpha', 'targetModules', 'modulesToSave'] as const).filter(
+    (k) => flags[k] !== undefined,
+  );
+  if ((flags.method ?? 'full') === 'full' && adapterFlags.length > 0)
+    throw new Error(`--${adapterFlags.map(kebab).join(', --')} only apply to --method lora, relora or low_rank`);
   return planMemory({
     model: flags.model,
     optimizer: flags.optimizer,
@@ -51,5 +65,16 @@ export function runMemory(flags: MemoryFlags): MemoryPlan {
     dtype: flags.dtype,
     ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
     ...(flags.gradientCheckpointing ? { gradientCheckpointing: true } : {}),
+    ...(flags.method && flags.method !== 'full'
+      ? {
+          method: flags.method,
+          adapter: {
+            rank: flags.loraRank,
+            alpha: flags.loraAlpha,
+            targetModules: flags.targetModules,
+            modulesToSave: flags.modulesToSave ?? PRETRAINING_MODULES_TO_SAVE,
+          },
+        }
+      : {}),
   });
 }

@@ -33,6 +33,14 @@ export interface RunSettings {
   galoreScale?: number;
   projType?: string;
   targetModules?: string[];
+  /** full, lora, relora or low_rank (see setup/method.ts). */
+  method: string;
+  loraRank?: number;
+  loraAlpha?: number;
+  loraDropout?: number;
+  modulesToSave?: string[];
+  reloraResetEvery?: number;
+  reloraOptimizerReset?: string;
 }
 
 export const DEFAULT_SETTINGS: RunSettings = {
@@ -53,6 +61,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   keepCheckpoints: 2,
   seed: 0,
   dtype: 'float32',
+  method: 'full',
 };
 
 /** Settings keys that change what a resumed run computes, so a resume keeps the saved values unless re-given. */
@@ -64,6 +73,12 @@ export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat([
   'galoreScale',
   'projType',
   'targetModules',
+  'loraRank',
+  'loraAlpha',
+  'loraDropout',
+  'modulesToSave',
+  'reloraResetEvery',
+  'reloraOptimizerReset',
 ]) as (keyof RunSettings)[];
 
 /**

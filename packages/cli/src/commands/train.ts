@@ -7,6 +7,7 @@ import {
   type MemoryCategory,
   type MetricsRow,
   manualSeed,
+  OPTIMIZER_RESETS,
   readTrainerState,
   resolveCheckpoint,
   TokenDataset,
@@ -26,6 +27,7 @@ import {
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
 import { folderTokenizer } from '../setup/tokenizer.js';
@@ -48,6 +50,9 @@ export interface TrainReport {
   run_dir: string;
   model: string;
   parameters: number;
+  /** Parameters that train (all of them with --method full). */
+  trainable_parameters: number;
+  method: string;
   optimizer: string;
   stop_reason: TrainSummary['stopReason'];
   steps: number;
@@ -68,7 +73,7 @@ export interface TrainReport {
 const d = DEFAULT_SETTINGS;
 
 export function trainCommand(io: CliIO): Command {
-  return new Command('train')
+  return addAdapterOptions(new Command('train'))
     .description('train a LLaMA model (by default llama_tiny on the shipped Shakespeare excerpt, on the CPU)')
     .option(
       '--model <preset|config.json|folder>',
@@ -117,7 +122,19 @@ export function trainCommand(io: CliIO): Command {
         'full',
       ]),
     )
-    .option('--target-modules <names>', 'comma-separated module names GaLore projects (default: attn,mlp)', nameList)
+    .option(
+      '--target-modules <names>',
+      'comma-separated module names GaLore projects (default: attn,mlp) or adapters wrap (default: all-linear)',
+      nameList,
+    )
+    .option('--lora-dropout <p>', 'dropout on the adapters input (default: 0)', fraction)
+    .option('--relora-reset-every <n>', 'ReLoRA: merge and restart every n steps (default: steps / 4)', positiveInteger)
+    .addOption(
+      new Option(
+        '--relora-optimizer-reset <mode>',
+        'ReLoRA: adapter optimizer state at a restart (default: prune 99%)',
+      ).choices([...OPTIMIZER_RESETS]),
+    )
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
       '--resume [checkpoint]',
@@ -168,6 +185,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     );
   }
 
+  checkMethodSettings(settings);
   manualSeed(settings.seed);
   const backend = await selectBackend(flags.backend);
   const tokenizer = await loadTokenizer(settings.tokenizer);
@@ -195,6 +213,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   try {
     // After every other check, because --overwrite deletes the old run.
     await prepareRunFolder(runDir, { resume: resumeFrom !== null, overwrite: flags.overwrite === true });
+    const method = applyMethod(model, settings, choice.pretrainedDir !== undefined);
     trainer = new Trainer({
       model,
       optimizer: factory,
@@ -202,7 +221,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       steps: settings.steps,
       gradientAccumulation: settings.gradAccum,
       maxGradNorm,
-      schedule: { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
+      schedule: method.schedule ?? { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
+      hooks: method.hooks,
       weightDType: settings.dtype,
       ...(evaluating
         ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } }
@@ -248,6 +268,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       run_dir: runDir,
       model: choice.label,
       parameters: model.numParameters(),
+      trainable_parameters: trainableCount(model),
+      method: settings.method,
       optimizer: settings.optimizer,
       stop_reason: summary.stopReason,
       steps: summary.steps,
@@ -270,6 +292,10 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     model.dispose();
     await data.close();
   }
+}
+
+function trainableCount(model: { parameters(): { size: number; requiresGrad: boolean }[] }): number {
+  return model.parameters().reduce((n, p) => n + (p.requiresGrad ? p.size : 0), 0);
 }
 
 async function checkpointToResume(flags: TrainFlags): Promise<string | null> {
@@ -304,7 +330,8 @@ function describeStart(
   resumedFrom: string | null,
   step: number,
 ): string {
-  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${settings.optimizer}, lr ${settings.lr}`;
+  const method = settings.method === 'full' ? '' : `${settings.method}, `;
+  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${method}${settings.optimizer}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;
@@ -312,7 +339,7 @@ function describeStart(
 
 export function formatReport(r: TrainReport): string {
   const lines = [
-    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters) with ${r.optimizer}, ${r.steps} steps`,
+    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters${r.method === 'full' ? '' : `, ${formatCount(r.trainable_parameters)} trained by ${r.method}`}) with ${r.optimizer}, ${r.steps} steps`,
     `  tokens      ${formatCount(r.tokens)} in ${formatDuration(r.train_seconds)} (${r.tokens_per_s.toFixed(0)} tokens/s)`,
     `  loss        ${r.first_loss?.toFixed(4) ?? '-'} -> ${r.final_loss?.toFixed(4) ?? '-'}`,
   ];

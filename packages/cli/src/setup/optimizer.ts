@@ -57,3 +57,7 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
       gradientAccumulationSteps: flags.gradAccum,
     });
 }
+
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

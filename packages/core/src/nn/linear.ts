@@ -13,8 +13,21 @@ export interface LinearOptions extends ParameterOptions {
   tiedWeight?: Tensor;
 }
 
+/**
+ * Changes what a Linear computes (LoRA, a low-rank factorisation: see peft/). Its modules are
+ * registered on the Linear under their names, so parameters are named as PEFT names them
+ * (`q_proj.lora_A.weight`).
+ */
+export interface LinearAdapter {
+  readonly modules: readonly (readonly [string, Module])[];
+  /** The layer's output from its input and the base layer's output (undefined without a base weight). */
+  forward(x: Tensor, base: Tensor | undefined): Tensor;
+}
+
 /** y = x W^T (+ b), with W stored [out, in] as in PyTorch. */
 export class Linear extends Module {
+  private adapterOf: LinearAdapter | undefined;
+
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -44,8 +57,31 @@ export class Linear extends Module {
     return this.hasParameter('bias') ? this.getParameter('bias') : undefined;
   }
 
+  /** Whether the layer still has its own weight (a low-rank factorisation removes it). */
+  get hasWeight(): boolean {
+    return this.hasParameter('weight');
+  }
+
+  /**
+   * Attaches `adapter` (one per layer). `removeWeight` frees the base weight, for adapters that
+   * replace it rather than add to it (W = B A trained from scratch).
+   */
+  attachAdapter(adapter: LinearAdapter, options: { removeWeight?: boolean } = {}): void {
+    if (this.adapterOf) throw new Error('Linear.attachAdapter: this layer already has an adapter');
+    if (options.removeWeight) {
+      if (this.bias) throw new Error('Linear.attachAdapter: cannot remove the weight of a layer with a bias');
+      const weight = this.unregisterParameter('weight');
+      weight.zeroGrad();
+      weight.dispose();
+    }
+    for (const [name, module] of adapter.modules) this.registerModule(name, module);
+    this.adapterOf = adapter;
+  }
+
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    const base = this.hasWeight ? linear(x, this.weight, this.bias) : undefined;
+    if (!this.adapterOf) return base!;
+    return this.adapterOf.forward(x, base);
   }
 }
 

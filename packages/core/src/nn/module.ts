@@ -77,6 +77,13 @@ export class Module {
     return this.ownParameters.has(name);
   }
 
+  /** Removes the parameter registered under `name` and returns it (the caller disposes it). */
+  protected unregisterParameter(name: string): Tensor {
+    const p = this.getParameter(name);
+    this.ownParameters.delete(name);
+    return p;
+  }
+
   private checkNewName(name: string, kind: string): void {
     if (!NAME_PATTERN.test(name)) {
       throw new RangeError(

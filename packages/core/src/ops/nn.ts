@@ -6,7 +6,7 @@ import { rand, zeros } from './creation.js';
 import { add, cast, div, maximum, mul, ne } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
-import { transpose } from './shape-ops.js';
+import { reshape, transpose } from './shape-ops.js';
 import { backendOf, empty } from './util.js';
 
 /** Runs a kernel that validates data (targets, ids); frees `out` if it throws. */
@@ -229,7 +229,8 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
 /** Inverted dropout: zeroes with probability p and scales the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
-  if (!training || p === 0) return x.shareAs(x.shape);
+  // reshape, not a bare shared handle: the identity must stay on the autograd graph.
+  if (!training || p === 0) return reshape(x, x.shape);
   const u = rand(x.shape, { backend: x.backend, dtype: 'float32' });
   const keepMask = u.ge(p);
   const scale = cast(keepMask, x.dtype);

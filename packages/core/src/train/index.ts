@@ -26,6 +26,7 @@ export type {
   OptimizerFactory,
   OptimizerSetup,
   TrainableOptimizer,
+  TrainerHook,
 } from './interfaces.js';
 export { type BadMetricsLine, JsonlMetricsWriter, type MetricsRow, parseMetrics, readMetrics } from './metrics.js';
 export { nextTokenLoss, splitBatch } from './next-token-loss.js';

@@ -77,3 +77,11 @@ export interface BatchSource {
   /** Moves to a position saved by state() (declared as a method, so a narrower state type fits). */
   restore(state: unknown): Promise<void>;
 }
+
+/**
+ * Work the Trainer runs after each optimizer step (and its schedule step), before that step's
+ * evaluation and checkpoint, so a checkpoint holds its effects. ReLoRA's merge-and-reset is one.
+ */
+export interface TrainerHook {
+  afterStep(context: { step: number; optimizer: TrainableOptimizer }): void | Promise<void>;
+}

@@ -24,6 +24,7 @@ import type {
   OptimizerFactory,
   OptimizerSetup,
   TrainableOptimizer,
+  TrainerHook,
 } from './interfaces.js';
 import type { MetricsRow } from './metrics.js';
 import { nextTokenLoss } from './next-token-loss.js';
@@ -79,6 +80,8 @@ export interface TrainerOptions {
   onMetrics?: (row: MetricsRow) => void | Promise<void>;
   /** Called after each checkpoint is published. */
   onCheckpoint?: (dir: string, step: number) => void | Promise<void>;
+  /** Run after each optimizer step, before its evaluation and checkpoint (ReLoRA's restarts). */
+  hooks?: readonly TrainerHook[];
 }
 
 export type StopReason = 'completed' | 'data exhausted';
@@ -138,7 +141,8 @@ export class Trainer {
       }
       this.model.toDType(options.weightDType);
     }
-    const named = [...this.model.namedParameters()];
+    // Frozen parameters (an adapter's base) get no gradient, so they get no optimizer either.
+    const named = [...this.model.namedParameters()].filter(([, p]) => p.requiresGrad);
     this.params = named.map(([, p]) => p);
     const setup = asSetup(typeof options.optimizer === 'function' ? options.optimizer(named) : options.optimizer);
     this.optimizer = setup.optimizer;
@@ -225,6 +229,7 @@ export class Trainer {
     if (!this.layerwise) await this.optimizer.step();
     this.optimizer.zeroGrad();
     this.scheduler.step();
+    for (const hook of this.options.hooks ?? []) await hook.afterStep({ step, optimizer: this.optimizer });
     await backend.sync();
     const seconds = (performance.now() - started) / 1000;
     this.stepsDone = step;

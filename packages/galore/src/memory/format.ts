@@ -24,6 +24,7 @@ const ROWS: [keyof MemoryBreakdown, string][] = [
 export function formatMemoryPlan(plan: MemoryPlan): string {
   const head =
     `${plan.model.name} (${compact(plan.model.parameters)} parameters), ${plan.optimizer}` +
+    `${plan.method === 'full' ? '' : `, ${plan.method} (${compact(plan.model.trainableParameters)} trained)`}` +
     `${plan.rank !== null ? `, rank ${plan.rank}` : ''}, batch ${plan.batchSize} x ${plan.seqLen} tokens, ${plan.dtype}` +
     `${plan.gradientCheckpointing ? ', gradient checkpointing' : ''}`;
   const lines = [

@@ -4,6 +4,9 @@
  * computes nothing but counts every allocation by category. LLaMA 7B plans in seconds.
  */
 import {
+  type AdapterSettings,
+  applyTrainingMethod,
+  checkMethodOptimizer,
   createMetaBackend,
   getBackend,
   isLlamaPresetName,
@@ -14,6 +17,8 @@ import {
   llamaPreset,
   type MemoryCategory,
   setBackend,
+  type Tensor,
+  type TrainingMethod,
   tidy,
   zeros,
 } from '@galore-ts/core';
@@ -48,12 +53,17 @@ export interface PlanMemoryOptions extends Omit<CreateOptimizerOptions, 'rank' |
   gradientCheckpointing?: boolean;
   /** Training steps to run (default 2: the first refreshes the projectors, the second is a steady step). */
   steps?: number;
+  /** full (default), lora, relora or low_rank: adapters freeze their base (no gradient, no optimizer state). */
+  method?: TrainingMethod;
+  /** Adapter rank, alpha, targets and modules trained in full, for the adapter methods. */
+  adapter?: AdapterSettings;
 }
 
 export type MemoryBreakdown = Record<'weights' | 'gradients' | 'optimizer' | 'activations' | 'other' | 'total', number>;
 
 export interface MemoryPlan {
-  model: { name: string; parameters: number; config: LlamaConfig };
+  model: { name: string; parameters: number; trainableParameters: number; config: LlamaConfig };
+  method: TrainingMethod;
   optimizer: string;
   layerwise: boolean;
   rank: number | null;
@@ -92,6 +102,8 @@ function optimizerOptions(options: PlanMemoryOptions): Omit<CreateOptimizerOptio
     dtype: _dtype,
     gradientCheckpointing: _gradientCheckpointing,
     steps: _steps,
+    method: _method,
+    adapter: _adapter,
     ...rest
   } = options;
   return rest;
@@ -124,6 +136,8 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
     throw new RangeError(`planMemory: unknown optimizer '${options.optimizer}'`);
   }
   const kind = baseName as OptimizerKind;
+  const method = options.method ?? 'full';
+  checkMethodOptimizer(method, options.optimizer);
   const galore = kind.startsWith('galore');
   // The default createOptimizer would choose: LLaMA's projected weights all have the hidden size as a side.
   const rank = galore ? (options.rank ?? defaultGaLoreRank(config.hidden_size)) : null;
@@ -138,18 +152,23 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
     gradientCheckpointing,
   });
   try {
-    const setup = createOptimizer(baseName, model.namedParameters(), {
+    applyTrainingMethod(model, method, options.adapter ?? {}, config.hidden_size);
+    // Frozen weights (an adapter's base) have no gradient and no optimizer state.
+    const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad);
+    const setup = createOptimizer(baseName, trainable, {
       ...optimizerOptions(options),
       rank: rank ?? undefined,
       maxGradNorm: undefined,
     });
     const updater = layerwise ? new LayerwiseUpdater(setup.optimizer, { accumulationSteps: 1 }) : null;
     const projected = new Set(setup.projected);
-    const infos: ParamInfo[] = [...model.namedParameters()].map(([n, p]) => ({
+    const infoOf = ([n, p]: [string, Tensor]): ParamInfo => ({
       shape: p.shape,
       dtype: p.dtype,
       projected: projected.has(n),
-    }));
+    });
+    const infos = [...model.namedParameters()].map(infoOf);
+    const trainableInfos = trainable.map(infoOf);
     const stepPeaks: number[] = [];
     let best = meta.tracker.snapshot();
     try {
@@ -193,8 +212,8 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
     };
     const expected = {
       weights: weightBytes(infos),
-      gradients: gradientBytes(infos, layerwise),
-      optimizer: totalOptimizerStateBytes(kind, infos, formula),
+      gradients: gradientBytes(trainableInfos, layerwise),
+      optimizer: totalOptimizerStateBytes(kind, trainableInfos, formula),
       activations: activationBytesEstimate({
         batch: batchSize,
         seq: seqLen,
@@ -209,7 +228,13 @@ export function planMemory(options: PlanMemoryOptions): MemoryPlan {
       }),
     };
     return {
-      model: { name: modelName, parameters: model.numParameters(), config },
+      model: {
+        name: modelName,
+        parameters: model.numParameters(),
+        trainableParameters: trainable.reduce((n, [, p]) => n + p.size, 0),
+        config,
+      },
+      method,
       optimizer:
         layerwise && !options.optimizer.endsWith('_layerwise') ? `${options.optimizer}_layerwise` : options.optimizer,
       layerwise,
