@@ -3,7 +3,7 @@
  * else the class in architectures) and builds the decoder with that family's options. Every
  * family runs on the one decoder, so the result is a LlamaForCausalLM whose config names the family.
  */
-import type { LlamaConfig, LlamaConfigInput } from './llama/config.js';
+import { type LlamaConfig, type LlamaConfigInput, llamaConfig } from './llama/config.js';
 import { type FromPretrainedOptions, LlamaForCausalLM, type LlamaOptions } from './llama/model.js';
 
 export class AutoModelForCausalLM {
@@ -14,8 +14,11 @@ export class AutoModelForCausalLM {
     return LlamaForCausalLM.fromPretrained(dir, options);
   }
 
-  /** A randomly initialised model of the family the config names. */
-  static fromConfig(config: LlamaConfig | LlamaConfigInput, options: LlamaOptions = {}): LlamaForCausalLM {
-    return new LlamaForCausalLM(config, options);
+  /** A randomly initialised model of the family a config (or a parsed config.json) names. */
+  static fromConfig(
+    config: LlamaConfig | LlamaConfigInput | Readonly<Record<string, unknown>>,
+    options: LlamaOptions = {},
+  ): LlamaForCausalLM {
+    return new LlamaForCausalLM(llamaConfig(config, 'AutoModelForCausalLM'), options);
   }
 }
