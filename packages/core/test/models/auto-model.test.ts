@@ -6,6 +6,7 @@ import { createMetaBackend, getBackend, manualSeed, noGrad, tensor } from '../..
 import { readSafetensorsHeader } from '../../src/io/index.js';
 import {
   AutoModelForCausalLM,
+  generate,
   KVCache,
   LlamaForCausalLM,
   llamaConfig,
@@ -230,6 +231,34 @@ describe('AutoModelForCausalLM.fromPretrained / savePretrained', () => {
 });
 
 describe('KV cache', () => {
+  it('generates greedily as re-running the whole sequence would, and times prefill and decode', async () => {
+    manualSeed(13);
+    const model = new MistralForCausalLM({ ...SMALL, sliding_window: 3, max_position_embeddings: 16 });
+    const prompt = [1, 2, 3];
+    const result = await generate(model, prompt, { maxNewTokens: 6 });
+    const expected: number[] = [];
+    const seq = [...prompt];
+    for (let i = 0; i < 6; i++) {
+      const logits = noGrad(() => model.forward(tensor([seq], { dtype: 'int32' })).logits);
+      const last = Array.from(logits.dataSync().subarray((seq.length - 1) * 17, seq.length * 17));
+      logits.dispose();
+      const next = last.indexOf(Math.max(...last));
+      expected.push(next);
+      seq.push(next);
+    }
+    expect(result.tokens).toEqual(expected);
+    expect(result.stoppedBy).toBe('max-new-tokens');
+    expect([result.prefill.tokens, result.decode.tokens]).toEqual([3, 5]);
+    expect(result.prefill.tokensPerSecond).toBeGreaterThan(0);
+    const stopped = await generate(model, prompt, { maxNewTokens: 6, stopTokens: [expected[2]!] });
+    expect(stopped.tokens).toEqual(expected.slice(0, expected.indexOf(expected[2]!)));
+    expect(stopped.stoppedBy).toBe('stop-token');
+    await expect(generate(model, prompt, { maxNewTokens: 14 })).rejects.toThrow(
+      /3 prompt tokens \+ 14 new tokens exceed the model's context of 16/,
+    );
+    model.dispose();
+  });
+
   it('refuses tokens past the context', () => {
     const model = new LlamaForCausalLM(SMALL);
     const cache = new KVCache(2);
