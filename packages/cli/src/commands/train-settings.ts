@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_CORPUS } from '../paths.js';
+import type { DataFormatName } from '../setup/data.js';
 
 export interface RunSettings {
   model: string;
@@ -33,6 +34,14 @@ export interface RunSettings {
   galoreScale?: number;
   projType?: string;
   targetModules?: string[];
+  /** How --data is read: packed text (default) or instruction data with response-only loss. */
+  format?: DataFormatName;
+  /** JSONL field holding the text (packed text). */
+  textField?: string;
+  /** A separate validation file in the same format. */
+  evalData?: string;
+  /** Passes over instruction data (sets --steps when it is not given). */
+  epochs?: number;
 }
 
 export const DEFAULT_SETTINGS: RunSettings = {
@@ -64,6 +73,10 @@ export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat([
   'galoreScale',
   'projType',
   'targetModules',
+  'format',
+  'textField',
+  'evalData',
+  'epochs',
 ]) as (keyof RunSettings)[];
 
 /**
@@ -78,6 +91,7 @@ export function mergeSettings(given: Partial<RunSettings>, saved?: Partial<RunSe
   }
   const settings = out as unknown as RunSettings;
   settings.data = resolve(settings.data);
+  if (settings.evalData !== undefined) settings.evalData = resolve(settings.evalData);
   if (settings.tokenizer !== 'byte' && settings.tokenizer !== 'gpt2') settings.tokenizer = resolve(settings.tokenizer);
   if (!isPresetLike(settings.model)) settings.model = resolve(settings.model);
   return settings;

@@ -9,7 +9,6 @@ import {
   manualSeed,
   readTrainerState,
   resolveCheckpoint,
-  TokenDataset,
   Trainer,
   type TrainSummary,
 } from '@galore-ts/core';
@@ -26,6 +25,7 @@ import {
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { DATA_FORMATS, openTrainingData } from '../setup/data.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -73,6 +73,15 @@ export function trainCommand(io: CliIO): Command {
       `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`,
     )
     .option('--data <path>', 'a text/JSONL file or a folder of them (default: the shipped corpus)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'how --data is read: packed text, or instruction data trained on responses only',
+      ).choices([...DATA_FORMATS]),
+    )
+    .option('--text-field <name>', 'JSONL field holding the text (default: text)')
+    .option('--eval-data <path>', 'a separate validation file in the same format (default: held out of --data)')
+    .option('--epochs <n>', 'passes over instruction data; sets --steps when it is not given', positiveNumber)
     .option('--tokenizer <byte|gpt2|path>', `tokenizer (default: ${d.tokenizer})`)
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices([...OPTIMIZER_NAMES]))
     .option('--lr <number>', `peak learning rate (default: ${d.lr})`, positiveNumber)
@@ -161,14 +170,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   }
   const factory = optimizerFactory(settings);
   const evaluating = settings.evalEvery > 0;
-  const data = await TokenDataset.open({
-    path: settings.data,
-    tokenizer,
-    seqLen: settings.seqLen,
-    batchSize: settings.batchSize,
-    seed: settings.seed,
-    validationSequences: evaluating ? settings.evalBatches * settings.batchSize : 0,
-  });
+  const { data, validation, epochSteps, close } = await openTrainingData(settings, tokenizer, evaluating);
+  if (epochSteps !== undefined && settings.epochs !== undefined && flags.steps === undefined)
+    settings.steps = epochSteps;
   const model = await buildModel(choice, backend);
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
@@ -184,9 +188,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       maxGradNorm,
       schedule: { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
       weightDType: settings.dtype,
-      ...(evaluating
-        ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } }
-        : {}),
+      ...(evaluating && validation ? { evaluation: { every: settings.evalEvery, batches: validation } } : {}),
       checkpoints: {
         dir: join(runDir, CHECKPOINTS_DIR),
         every: settings.saveEvery,
@@ -243,7 +245,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     progress?.stop();
     trainer?.dispose();
     model.dispose();
-    await data.close();
+    await close();
   }
 }
 
