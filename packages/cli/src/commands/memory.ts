@@ -4,13 +4,17 @@
  * figures and the GaLore paper's.
  */
 
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LlamaConfig, readConfig } from '@galore-ts/core';
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { positiveInteger } from '../parse.js';
 
 interface MemoryFlags {
-  model: string;
+  /** A preset name, or a config read from a config.json or model folder. */
+  model: string | LlamaConfig;
   optimizer: string;
   rank?: number;
   batchSize: number;
@@ -24,7 +28,11 @@ interface MemoryFlags {
 export function memoryCommand(io: CliIO): Command {
   return new Command('memory')
     .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
-    .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
+    .option(
+      '--model <preset|config.json|folder>',
+      'a model preset (llama_tiny ... llama_7b), or the config.json or folder of any LLaMA, Mistral or Qwen2 model',
+      'llama_7b',
+    )
     .addOption(
       new Option('--optimizer <name>', 'optimizer')
         .choices([...OPTIMIZER_NAMES])
@@ -36,8 +44,8 @@ export function memoryCommand(io: CliIO): Command {
     .addOption(new Option('--dtype <dtype>', 'weights and activations dtype').choices(['bf16', 'f32']).default('bf16'))
     .option('--gradient-checkpointing', 'recompute activations in backward')
     .option('--json', 'print the plan as JSON')
-    .action(async (flags: MemoryFlags) => {
-      const plan = runMemory(flags);
+    .action(async (flags: MemoryFlags & { model: string }) => {
+      const plan = runMemory({ ...flags, model: await configOrPreset(flags.model) });
       io.stdout(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMemoryPlan(plan)}\n`);
     });
 }
@@ -52,4 +60,11 @@ export function runMemory(flags: MemoryFlags): MemoryPlan {
     ...(flags.rank !== undefined ? { rank: flags.rank } : {}),
     ...(flags.gradientCheckpointing ? { gradientCheckpointing: true } : {}),
   });
+}
+
+/** A path is read as a config.json (or a folder holding one); anything else is a preset name. */
+async function configOrPreset(spec: string): Promise<string | LlamaConfig> {
+  const info = await stat(spec).catch(() => undefined);
+  if (!info) return spec;
+  return readConfig(info.isDirectory() ? join(spec, 'config.json') : spec);
 }
