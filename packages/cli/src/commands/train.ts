@@ -81,7 +81,7 @@ export function trainCommand(io: CliIO): Command {
     )
     .option('--text-field <name>', 'JSONL field holding the text (default: text)')
     .option('--eval-data <path>', 'a separate validation file in the same format (default: held out of --data)')
-    .option('--epochs <n>', 'passes over instruction data; sets --steps when it is not given', positiveNumber)
+    .option('--epochs <n>', 'passes over instruction data; sets --steps when it is not given', positiveInteger)
     .option('--tokenizer <byte|gpt2|path>', `tokenizer (default: ${d.tokenizer})`)
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices([...OPTIMIZER_NAMES]))
     .option('--lr <number>', `peak learning rate (default: ${d.lr})`, positiveNumber)

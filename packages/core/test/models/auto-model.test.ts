@@ -263,9 +263,10 @@ describe('KV cache', () => {
     const model = new LlamaForCausalLM(SMALL);
     const cache = new KVCache(2);
     noGrad(() => model.forward(tensor([[1, 2, 3, 4, 5, 6]], { dtype: 'int32' }), { cache }).logits.dispose());
-    expect(() => model.forward(tensor([[1, 2, 3]], { dtype: 'int32' }), { cache })).toThrow(
+    expect(() => noGrad(() => model.forward(tensor([[1, 2, 3]], { dtype: 'int32' }), { cache }))).toThrow(
       /6 cached \+ 3 new tokens exceed the context of 8 positions/,
     );
+    expect(() => model.forward(tensor([[1]], { dtype: 'int32' }), { cache })).toThrow(/inside noGrad/);
     cache.dispose();
     model.dispose();
   });

@@ -16,6 +16,12 @@ import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 
 export const MASKED_SCORE = -1e9;
+/** float16 tops out at 65504: a smaller number that still gives exp() = 0. */
+const MASKED_SCORE_F16 = -3e4;
+
+function maskedScore(dtype: DType): number {
+  return dtype === 'float16' ? MASKED_SCORE_F16 : MASKED_SCORE;
+}
 
 export interface AttentionBiasSpec {
   /** [batch, pastLength + queryLength], 1 where a key may be attended to, 0 for padding. */
@@ -55,15 +61,16 @@ function paddingBias(mask: Tensor, batch: number, keyLength: number, dtype: DTyp
     );
   }
   const masked = cast(eq(mask, 0), dtype);
-  return reshape(mul(masked, MASKED_SCORE), [batch, 1, 1, keyLength]);
+  return reshape(mul(masked, maskedScore(dtype)), [batch, 1, 1, keyLength]);
 }
 
 function windowBias(spec: AttentionBiasSpec, keyLength: number): Tensor {
   const { queryLength, pastLength, window } = spec;
   const values = new Float32Array(queryLength * keyLength);
+  const masked = maskedScore(spec.dtype);
   for (let i = 0; i < queryLength; i++) {
     const position = pastLength + i;
-    for (let j = 0; j <= position - window!; j++) values[i * keyLength + j] = MASKED_SCORE;
+    for (let j = 0; j <= position - window!; j++) values[i * keyLength + j] = masked;
   }
   const dtype = spec.dtype === 'float64' ? 'float64' : 'float32';
   const bias = tensor(values, { shape: [1, 1, queryLength, keyLength], dtype, backend: spec.backend });

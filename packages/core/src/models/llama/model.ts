@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../../backend.js';
 import type { DType } from '../../dtype.js';
-import { getBackend, tidy } from '../../engine.js';
+import { getBackend, isGradEnabled, tidy } from '../../engine.js';
 import { checkpoint } from '../../nn/checkpoint.js';
 import { Embedding } from '../../nn/embedding.js';
 import type { ParameterOptions } from '../../nn/init.js';
@@ -66,6 +66,9 @@ export class LlamaModel extends Module {
 
   /** int32 ids [batch, seq] -> final hidden states [batch, seq, hidden]. */
   forward(inputIds: Tensor, options: DecoderForwardOptions = {}): Tensor {
+    if (options.cache && isGradEnabled()) {
+      throw new Error('LlamaModel: the KV cache is for inference; run the forward pass inside noGrad()');
+    }
     const past = options.cache?.length ?? 0;
     checkInputIds(inputIds, this.config, past);
     const [batch, seq] = inputIds.shape as [number, number];
