@@ -14,6 +14,11 @@ export const TINY_CHAT_TEMPLATE =
   "{{ bos_token }}{% for m in messages %}{{ '<|' + m.role + '|>' + m.content + eos_token }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
 
+/** A tokenizer.json `added_tokens` entry for a special token, as the Rust library serialises it. */
+export function addedToken(id: number, content: string) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
 export async function writeTinyTokenizer(dir: string, config: Record<string, unknown> = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
   const vocab: Record<string, number> = {};
@@ -22,15 +27,7 @@ export async function writeTinyTokenizer(dir: string, config: Record<string, unk
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: TINY_SPECIALS.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: TINY_SPECIALS.map((content, id) => addedToken(id, content)),
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,
