@@ -179,6 +179,30 @@ describe.each(CASES)('decoder family: $name', ({ config, reference }) => {
     model.dispose();
   });
 
+  it('gives the same gradients with gradient checkpointing, padding mask included', () => {
+    const gradients = (gradientCheckpointing: boolean) => {
+      const model = new LlamaForCausalLM(config as unknown as LlamaConfigInput, {
+        dtype: 'float64',
+        gradientCheckpointing,
+      });
+      randomize(model);
+      const { logits, loss } = model.forward(tensor(IDS, { dtype: 'int32' }), {
+        attentionMask: tensor(MASK, { dtype: 'int32' }),
+        labels: tensor(LABELS, { dtype: 'int32' }),
+      });
+      logits.dispose();
+      loss!.backward();
+      loss!.dispose();
+      const out = [...model.namedParameters()].map(([, p]) => Array.from(p.grad!.dataSync()));
+      model.dispose();
+      return out;
+    };
+    const plain = gradients(false);
+    for (const [i, g] of gradients(true).entries()) {
+      for (const [j, v] of g.entries()) expect(v).toBeCloseTo(plain[i]![j]!, 12);
+    }
+  });
+
   it('decodes with a KV cache exactly as a full forward pass (prefill 4, then one token at a time)', () => {
     manualSeed(8);
     const model = new LlamaForCausalLM(config as unknown as LlamaConfigInput, { dtype: 'float64' });

@@ -90,7 +90,14 @@ export class LlamaModel extends Module {
     let h = this.embedTokens.forward(inputIds);
     try {
       for (const layer of this.layers) {
-        const next = recompute ? checkpoint(layer, h, (x) => layer.forward(x, context)) : layer.forward(h, context);
+        const next = recompute
+          ? checkpoint(
+              layer,
+              h,
+              (x, [bias]) => layer.forward(x, { ...context, bias }),
+              context.bias ? [context.bias] : [],
+            )
+          : layer.forward(h, context);
         h.dispose();
         h = next;
       }
