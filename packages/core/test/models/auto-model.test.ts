@@ -230,6 +230,36 @@ describe('AutoModelForCausalLM.fromPretrained / savePretrained', () => {
   });
 });
 
+describe('bfloat16 models', () => {
+  it('apply the padding mask and the sliding window as float32 does, within bf16 rounding', () => {
+    manualSeed(14);
+    const f32 = new MistralForCausalLM({ ...SMALL, sliding_window: 2 });
+    const bf16 = new MistralForCausalLM({ ...SMALL, sliding_window: 2 });
+    bf16.loadStateDict(f32.stateDict());
+    bf16.toDType('bfloat16');
+    const ids = tensor(
+      [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8, 0, 0],
+      ],
+      { dtype: 'int32' },
+    );
+    const attentionMask = tensor(
+      [
+        [1, 1, 1, 1, 1],
+        [1, 1, 1, 0, 0],
+      ],
+      { dtype: 'int32' },
+    );
+    const a = f32.forward(ids, { attentionMask }).logits.dataSync();
+    const b = bf16.forward(ids, { attentionMask }).logits.dataSync();
+    expect(b.every(Number.isFinite)).toBe(true);
+    for (const [i, v] of a.entries()) expect(Math.abs(b[i]! - v)).toBeLessThan(0.05);
+    f32.dispose();
+    bf16.dispose();
+  });
+});
+
 describe('KV cache', () => {
   it('generates greedily as re-running the whole sequence would, and times prefill and decode', async () => {
     manualSeed(13);
