@@ -27,9 +27,10 @@ export interface DecoderFamily {
     /** undefined: as many as num_attention_heads. */
     num_key_value_heads?: number;
   };
-  /** Whether the family's config class has `attention_bias` and `mlp_bias` fields. */
-  configurableBiases: boolean;
-  /** Biases fixed by the architecture, when not configurable. */
+  /**
+   * Biases fixed by the architecture; undefined when the config chooses them (`attention_bias`,
+   * `mlp_bias`, which a family with fixed biases does not have).
+   */
   fixedBiases?: ProjectionBiases;
   /**
    * Reads the family's own fields from a raw config; pushes a description of each setting it does

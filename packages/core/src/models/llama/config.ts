@@ -155,7 +155,7 @@ function unsupportedSettings(raw: Readonly<Record<string, unknown>>, family: Dec
   if (raw.hidden_act !== undefined && raw.hidden_act !== 'silu') {
     unsupported.push(`hidden_act ${JSON.stringify(raw.hidden_act)} (only "silu")`);
   }
-  if (!family.configurableBiases) {
+  if (family.fixedBiases) {
     for (const key of ['attention_bias', 'mlp_bias']) {
       if (raw[key] === true) unsupported.push(`${key}: true (${family.architecture} has no such option)`);
     }

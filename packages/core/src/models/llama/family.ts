@@ -5,6 +5,5 @@ export const LLAMA_FAMILY: DecoderFamily = {
   modelType: 'llama',
   architecture: 'LlamaForCausalLM',
   defaults: { max_position_embeddings: 2048, rms_norm_eps: 1e-6, rope_theta: 10000 },
-  configurableBiases: true,
   readOwnFields: () => ({}),
 };

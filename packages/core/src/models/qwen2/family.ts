@@ -9,7 +9,6 @@ export const QWEN2_FAMILY: DecoderFamily = {
   modelType: 'qwen2',
   architecture: 'Qwen2ForCausalLM',
   defaults: { max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 10000, num_key_value_heads: 32 },
-  configurableBiases: false,
   fixedBiases: { qkv: true, output: false, mlp: false },
   readOwnFields: (raw, unsupported) => {
     if (raw.use_sliding_window === true) unsupported.push('use_sliding_window: true (Qwen2 sliding-window layers)');
