@@ -1,11 +1,13 @@
-/** `galore-ts generate`: continues a prompt with a checkpoint, sampling token by token. */
+/**
+ * `galore-ts generate`: continues a prompt (or answers it through the model's chat template) with a
+ * checkpoint, sampling token by token over a KV cache.
+ */
 
 import {
-  type Backend,
-  fromRaw,
+  generate,
+  HuggingFaceTokenizer,
   type LlamaForCausalLM,
   loadTokenizer,
-  noGrad,
   type Tokenizer,
   Xoshiro128,
 } from '@galore-ts/core';
@@ -27,6 +29,7 @@ interface GenerateFlags {
   seed: number;
   tokenizer?: string;
   ignoreEos?: boolean;
+  chat?: boolean;
   backend: string;
   json?: boolean;
 }
@@ -38,6 +41,8 @@ export interface GenerateReport {
   new_tokens: number;
   seconds: number;
   tokens_per_s: number;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
 }
 
 export function generateCommand(io: CliIO): Command {
@@ -55,6 +60,7 @@ export function generateCommand(io: CliIO): Command {
     .option('--seed <n>', 'seed of the sampler', nonNegativeInteger, 0)
     .option('--tokenizer <byte|gpt2|path>', "tokenizer (default: the run's, else the model folder's tokenizer.json)")
     .option('--ignore-eos', 'keep going past the end-of-text token')
+    .option('--chat', "send --prompt as a user message through the tokenizer's chat template")
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
     .option('--json', 'print the result as JSON')
     .action(async (checkpoint: string, flags: GenerateFlags) => {
@@ -62,7 +68,8 @@ export function generateCommand(io: CliIO): Command {
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${report.prompt}${report.completion}\n`);
       if (!flags.json) {
         io.stderr(
-          `[${report.new_tokens} tokens in ${report.seconds.toFixed(1)} s, ${report.tokens_per_s.toFixed(1)} tokens/s]\n`,
+          `[${report.new_tokens} tokens in ${report.seconds.toFixed(1)} s, ${report.tokens_per_s.toFixed(1)} tokens/s; ` +
+            `prefill ${report.prefill_tokens_per_s.toFixed(1)} tokens/s, decode ${report.decode_tokens_per_s.toFixed(1)} tokens/s]\n`,
         );
       }
     });
@@ -79,33 +86,49 @@ export async function runGenerate(checkpointPath: string, flags: GenerateFlags):
   const saved = await savedSettings(checkpoint);
   const backend = await selectBackend(flags.backend);
   const tokenizer = await loadTokenizer(await chooseTokenizer(flags.tokenizer, saved.tokenizer, checkpoint));
+  // The prompt first: a --chat without a chat template is refused before the model loads.
+  const ids = flags.chat ? chatPromptIds(tokenizer, flags.prompt) : promptIds(tokenizer, flags.prompt);
   const { model } = await loadTrainedModel(checkpoint, backend, saved);
   try {
     checkTokenizerFits(tokenizer, model.config, checkpoint);
     model.eval();
     const started = performance.now();
-    const ids = promptIds(tokenizer, flags.prompt);
     const random = Xoshiro128.fromSeed(flags.seed);
-    const generated: number[] = [];
-    while (generated.length < flags.maxNewTokens) {
-      const logits = await lastLogits(model, backend, ids);
-      const next = sampleToken(logits, sampling, () => random.nextFloat());
-      if (next === tokenizer.eosId && !flags.ignoreEos) break;
-      ids.push(next);
-      generated.push(next);
-    }
+    const result = await generate(model, ids, {
+      maxNewTokens: flags.maxNewTokens,
+      pickToken: (logits) => sampleToken(logits, sampling, () => random.nextFloat()),
+      stopTokens: flags.ignoreEos ? [] : stopTokens(tokenizer, model),
+    });
     const seconds = (performance.now() - started) / 1000;
     return {
       checkpoint,
       prompt: flags.prompt,
-      completion: tokenizer.decode(generated),
-      new_tokens: generated.length,
+      completion: tokenizer.decode(result.tokens),
+      new_tokens: result.tokens.length,
       seconds,
-      tokens_per_s: generated.length / seconds,
+      tokens_per_s: result.tokens.length / seconds,
+      prefill_tokens_per_s: result.prefill.tokensPerSecond,
+      decode_tokens_per_s: result.decode.tokensPerSecond,
     };
   } finally {
     model.dispose();
   }
+}
+
+/** The tokenizer's EOS and the model config's eos_token_id(s) (Llama 3 lists several). */
+function stopTokens(tokenizer: Tokenizer, model: LlamaForCausalLM): number[] {
+  const configured = model.config.eos_token_id;
+  const fromConfig = Array.isArray(configured) ? configured : typeof configured === 'number' ? [configured] : [];
+  return [...new Set([...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId]), ...fromConfig])];
+}
+
+/** The prompt as one user turn of the chat template, ending with the assistant's header. */
+function chatPromptIds(tokenizer: Tokenizer, prompt: string): number[] {
+  if (!(tokenizer instanceof HuggingFaceTokenizer)) {
+    throw new Error(`--chat needs a Hugging Face tokenizer folder with a chat template, not '${tokenizer.name}'`);
+  }
+  const text = tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+  return tokenizer.encode(text);
 }
 
 /** The prompt's ids; an empty prompt starts a new document (after EOS, as the data is packed). */
@@ -116,19 +139,4 @@ function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
   if (start === undefined)
     throw new Error(`--prompt is empty and the tokenizer '${tokenizer.name}' has no BOS/EOS token to start from`);
   return [start];
-}
-
-/** Logits of the last position, over the last max_position_embeddings tokens (no KV cache). */
-async function lastLogits(model: LlamaForCausalLM, backend: Backend, ids: readonly number[]): Promise<Float32Array> {
-  const window = ids.slice(-model.config.max_position_embeddings);
-  const input = fromRaw(Int32Array.from(window), [1, window.length], 'int32', backend);
-  const { logits } = noGrad(() => model.forward(input));
-  input.dispose();
-  try {
-    const vocab = model.config.vocab_size;
-    const values = await logits.data();
-    return Float32Array.from(values.subarray((window.length - 1) * vocab, window.length * vocab));
-  } finally {
-    logits.dispose();
-  }
 }

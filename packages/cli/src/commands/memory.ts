@@ -4,7 +4,9 @@
  * figures and the GaLore paper's.
  */
 
-import { PRETRAINING_MODULES_TO_SAVE, type TrainingMethod } from '@galore-ts/core';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LlamaConfig, PRETRAINING_MODULES_TO_SAVE, readConfig, type TrainingMethod } from '@galore-ts/core';
 import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
@@ -13,7 +15,8 @@ import { addAdapterOptions } from '../setup/method.js';
 import { kebab } from '../setup/optimizer.js';
 
 interface MemoryFlags {
-  model: string;
+  /** A preset name, or a config read from a config.json or model folder. */
+  model: string | LlamaConfig;
   optimizer: string;
   rank?: number;
   batchSize: number;
@@ -32,7 +35,11 @@ interface MemoryFlags {
 export function memoryCommand(io: CliIO): Command {
   return addAdapterOptions(new Command('memory'))
     .description('plan the peak memory of a training step by a dry run on the meta backend (LLaMA 7B in seconds)')
-    .option('--model <preset>', 'a model preset, llama_tiny ... llama_7b', 'llama_7b')
+    .option(
+      '--model <preset|config.json|folder>',
+      'a model preset (llama_tiny ... llama_7b), or the config.json or folder of any LLaMA, Mistral or Qwen2 model',
+      'llama_7b',
+    )
     .addOption(
       new Option('--optimizer <name>', 'optimizer')
         .choices([...OPTIMIZER_NAMES])
@@ -45,8 +52,8 @@ export function memoryCommand(io: CliIO): Command {
     .option('--gradient-checkpointing', 'recompute activations in backward')
     .option('--target-modules <names>', 'layers the adapters wrap (default: all-linear)', nameList)
     .option('--json', 'print the plan as JSON')
-    .action(async (flags: MemoryFlags) => {
-      const plan = runMemory(flags);
+    .action(async (flags: MemoryFlags & { model: string }) => {
+      const plan = runMemory({ ...flags, model: await configOrPreset(flags.model) });
       io.stdout(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMemoryPlan(plan)}\n`);
     });
 }
@@ -77,4 +84,11 @@ export function runMemory(flags: MemoryFlags): MemoryPlan {
         }
       : {}),
   });
+}
+
+/** A path is read as a config.json (or a folder holding one); anything else is a preset name. */
+async function configOrPreset(spec: string): Promise<string | LlamaConfig> {
+  const info = await stat(spec).catch(() => undefined);
+  if (!info) return spec;
+  return readConfig(info.isDirectory() ? join(spec, 'config.json') : spec);
 }

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { DEFAULT_CORPUS } from '../paths.js';
+import type { DataFormatName } from '../setup/data.js';
 
 export interface RunSettings {
   model: string;
@@ -41,6 +42,14 @@ export interface RunSettings {
   modulesToSave?: string[];
   reloraResetEvery?: number;
   reloraOptimizerReset?: string;
+  /** How --data is read: packed text (default) or instruction data with response-only loss. */
+  format?: DataFormatName;
+  /** JSONL field holding the text (packed text). */
+  textField?: string;
+  /** A separate validation file in the same format. */
+  evalData?: string;
+  /** Passes over instruction data (sets --steps when it is not given). */
+  epochs?: number;
 }
 
 export const DEFAULT_SETTINGS: RunSettings = {
@@ -79,6 +88,10 @@ export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat([
   'modulesToSave',
   'reloraResetEvery',
   'reloraOptimizerReset',
+  'format',
+  'textField',
+  'evalData',
+  'epochs',
 ]) as (keyof RunSettings)[];
 
 /**
@@ -93,6 +106,7 @@ export function mergeSettings(given: Partial<RunSettings>, saved?: Partial<RunSe
   }
   const settings = out as unknown as RunSettings;
   settings.data = resolve(settings.data);
+  if (settings.evalData !== undefined) settings.evalData = resolve(settings.evalData);
   if (settings.tokenizer !== 'byte' && settings.tokenizer !== 'gpt2') settings.tokenizer = resolve(settings.tokenizer);
   if (!isPresetLike(settings.model)) settings.model = resolve(settings.model);
   return settings;

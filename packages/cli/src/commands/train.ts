@@ -10,7 +10,6 @@ import {
   OPTIMIZER_RESETS,
   readTrainerState,
   resolveCheckpoint,
-  TokenDataset,
   Trainer,
   type TrainSummary,
 } from '@galore-ts/core';
@@ -27,6 +26,7 @@ import {
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { DATA_FORMATS, openTrainingData } from '../setup/data.js';
 import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
@@ -80,6 +80,15 @@ export function trainCommand(io: CliIO): Command {
       `a preset, a config.json, or a Hugging Face folder to fine-tune (default: ${d.model})`,
     )
     .option('--data <path>', 'a text/JSONL file or a folder of them (default: the shipped corpus)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'how --data is read: packed text, or instruction data trained on responses only',
+      ).choices([...DATA_FORMATS]),
+    )
+    .option('--text-field <name>', 'JSONL field holding the text (default: text)')
+    .option('--eval-data <path>', 'a separate validation file in the same format (default: held out of --data)')
+    .option('--epochs <n>', 'passes over instruction data; sets --steps when it is not given', positiveInteger)
     .option(
       '--tokenizer <byte|gpt2|path>',
       `tokenizer (default: the --model folder's tokenizer.json if it has one, else ${d.tokenizer})`,
@@ -197,14 +206,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   }
   const factory = optimizerFactory(settings);
   const evaluating = settings.evalEvery > 0;
-  const data = await TokenDataset.open({
-    path: settings.data,
-    tokenizer,
-    seqLen: settings.seqLen,
-    batchSize: settings.batchSize,
-    seed: settings.seed,
-    validationSequences: evaluating ? settings.evalBatches * settings.batchSize : 0,
-  });
+  const { data, validation, epochSteps, close } = await openTrainingData(settings, tokenizer, evaluating);
+  if (epochSteps !== undefined && settings.epochs !== undefined && flags.steps === undefined)
+    settings.steps = epochSteps;
   const model = await buildModel(choice, backend);
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
@@ -224,9 +228,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       schedule: method.schedule ?? { warmupSteps: warmupOf(settings), minLrRatio: settings.minLrRatio },
       hooks: method.hooks,
       weightDType: settings.dtype,
-      ...(evaluating
-        ? { evaluation: { every: settings.evalEvery, batches: () => data.validationBatches(settings.batchSize) } }
-        : {}),
+      ...(evaluating && validation ? { evaluation: { every: settings.evalEvery, batches: validation } } : {}),
       checkpoints: {
         dir: join(runDir, CHECKPOINTS_DIR),
         every: settings.saveEvery,
@@ -290,7 +292,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     progress?.stop();
     trainer?.dispose();
     model.dispose();
-    await data.close();
+    await close();
   }
 }
 

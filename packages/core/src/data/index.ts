@@ -1,4 +1,6 @@
 export { ByteQueue } from './byte-queue.js';
+export { type ChatMessage, ChatTemplate, type RenderOptions } from './chat/template.js';
+export * from './instruction/index.js';
 export { PASS_START, type PackedSequence, PackedSequenceStream, type PassPosition } from './packed-sequences.js';
 export { type PrngState, Xoshiro128 } from './prng.js';
 export { ShuffleBuffer } from './shuffle-buffer.js';

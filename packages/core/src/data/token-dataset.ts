@@ -31,6 +31,13 @@ export interface TokenDatasetOptions {
 export interface TokenBatch {
   readonly tokens: Int32Array;
   readonly shape: readonly [number, number];
+  /**
+   * Targets in the same [rows, seqLen + 1] layout (the target of input p is labels[p + 1]); -100 is
+   * not scored. Absent: every next token is a target (packed pretraining rows).
+   */
+  readonly labels?: Int32Array;
+  /** 1 for real tokens, 0 for padding, in the same layout; absent: no padding. */
+  readonly attentionMask?: Int32Array;
 }
 
 /** Everything that decides which batches come: a restored state must match it. */

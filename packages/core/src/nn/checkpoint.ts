@@ -12,16 +12,23 @@ import type { Module } from './module.js';
  * Runs `forward(input)` for `module`, recorded as one op whose backward recomputes it. The block's
  * gradients reach the module's parameters through the outer backward pass (so their onGradReady
  * hooks fire once, at the right time). `forward` must be deterministic (no dropout draws): the
- * recomputation must reproduce the first run.
+ * recomputation must reproduce the first run. `extras` are other tensors the block reads without
+ * needing their gradient (an attention mask): they are kept for the recomputation, which receives
+ * its own handles on them, since the caller may free its own before backward runs.
  */
-export function checkpoint(module: Module, input: Tensor, forward: (x: Tensor) => Tensor): Tensor {
+export function checkpoint(
+  module: Module,
+  input: Tensor,
+  forward: (x: Tensor, extras: readonly Tensor[]) => Tensor,
+  extras: readonly Tensor[] = [],
+): Tensor {
   const params = module.parameters();
   const inputs = [input, ...params];
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return forward(input);
-  const out = noGrad(() => tidy(() => forward(input)));
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return forward(input, extras);
+  const out = noGrad(() => tidy(() => forward(input, extras)));
   const inputNeedsGrad = input.requiresGrad;
-  return recordOp('checkpoint', out, inputs, [input], (grad, [savedInput]) =>
-    recomputeAndBackprop(module, params, savedInput!, inputNeedsGrad, grad, forward),
+  return recordOp('checkpoint', out, inputs, [input, ...extras], (grad, [savedInput, ...savedExtras]) =>
+    recomputeAndBackprop(module, params, savedInput!, inputNeedsGrad, grad, (x) => forward(x, savedExtras as Tensor[])),
   );
 }
 

@@ -244,11 +244,13 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Defaults to 1 / sqrt(headDim). */
   scale?: number;
+  /** Additive bias broadcast onto the scores [..., Sq, Sk] (padding, sliding windows). */
+  mask?: Tensor | undefined;
 }
 
 /**
- * softmax(q k^T * scale [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the causal
- * mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq).
+ * softmax(q k^T * scale [+ mask] [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the
+ * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const d = q.shape[q.rank - 1]!;
@@ -258,8 +260,13 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const kt = transpose(k);
   const scores = matmul(q, kt);
   kt.dispose();
-  const scaled = mul(scores, scale);
+  let scaled = mul(scores, scale);
   scores.dispose();
+  if (options.mask) {
+    const masked = add(scaled, options.mask);
+    scaled.dispose();
+    scaled = masked;
+  }
   const probs = options.causal ? withCausal(scaled, { queryLen: sq, offset: sk - sq }) : softmax(scaled, -1);
   scaled.dispose();
   const out = matmul(probs, v);

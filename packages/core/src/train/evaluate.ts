@@ -2,7 +2,7 @@
 import type { TokenBatch } from '../data/token-dataset.js';
 import { noGrad } from '../engine.js';
 import type { CausalLanguageModel } from './interfaces.js';
-import { nextTokenLoss } from './next-token-loss.js';
+import { nextTokenLoss, scoredTargets } from './next-token-loss.js';
 
 export interface EvaluationResult {
   /** Mean next-token cross-entropy per predicted token (nats). */
@@ -44,7 +44,7 @@ export async function evaluate(
       } finally {
         summed.dispose();
       }
-      tokens += batch.shape[0] * (batch.shape[1] - 1);
+      tokens += scoredTargets(batch);
       count++;
       options.onBatch?.({ batches: count, tokens });
       if (count >= maxBatches) break;

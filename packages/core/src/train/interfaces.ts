@@ -11,7 +11,8 @@ import type { Tensor } from '../tensor.js';
 
 /** A causal language model: int32 ids [batch, seq] -> logits [batch, seq, vocab]. */
 export interface CausalLanguageModel {
-  forward(inputIds: Tensor): { logits: Tensor };
+  /** `attentionMask` [batch, seq]: 1 for tokens, 0 for padding (given for padded batches only). */
+  forward(inputIds: Tensor, options?: { attentionMask?: Tensor }): { logits: Tensor };
   /** Every parameter once, with its (Hugging Face) name. */
   namedParameters(): Iterable<[string, Tensor]>;
   /** Every parameter under every name (tied weights under each), as the model saves them. */

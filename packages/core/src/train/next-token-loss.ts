@@ -1,10 +1,13 @@
 /**
- * The language-model loss of a packed batch: a row of seqLen + 1 tokens gives seqLen inputs
- * (tokens 0..seqLen-1) and seqLen targets (tokens 1..seqLen), so every position is scored and the
- * model never sees a position it is not trained on.
+ * The language-model loss of a batch: a row of seqLen + 1 tokens gives seqLen inputs (tokens
+ * 0..seqLen-1) and seqLen targets (tokens 1..seqLen, or the batch's labels 1..seqLen, where -100 is
+ * not scored: instruction data trains on responses only). In a packed batch every position is
+ * scored and the model never sees a position it is not trained on; a padded batch also carries an
+ * attention mask, applied to the inputs.
  */
 import type { TokenBatch } from '../data/token-dataset.js';
 import { tidy } from '../engine.js';
+import { IGNORE_INDEX } from '../models/llama/loss.js';
 import { fromRaw } from '../ops/creation.js';
 import { crossEntropy } from '../ops/nn.js';
 import type { Tensor } from '../tensor.js';
@@ -14,6 +17,8 @@ import type { CausalLanguageModel } from './interfaces.js';
 export function splitBatch(batch: TokenBatch): {
   inputs: Int32Array;
   targets: Int32Array;
+  /** Attention mask of the inputs, when the batch is padded. */
+  mask?: Int32Array;
   rows: number;
   seqLen: number;
 } {
@@ -29,14 +34,19 @@ export function splitBatch(batch: TokenBatch): {
     );
   }
   const seqLen = width - 1;
-  const inputs = new Int32Array(rows * seqLen);
-  const targets = new Int32Array(rows * seqLen);
-  for (let r = 0; r < rows; r++) {
-    const row = batch.tokens.subarray(r * width, (r + 1) * width);
-    inputs.set(row.subarray(0, seqLen), r * seqLen);
-    targets.set(row.subarray(1), r * seqLen);
-  }
-  return { inputs, targets, rows, seqLen };
+  const columns = (source: Int32Array, from: number): Int32Array => {
+    const out = new Int32Array(rows * seqLen);
+    for (let r = 0; r < rows; r++) out.set(source.subarray(r * width + from, r * width + from + seqLen), r * seqLen);
+    return out;
+  };
+  const split = { inputs: columns(batch.tokens, 0), targets: columns(batch.labels ?? batch.tokens, 1), rows, seqLen };
+  return batch.attentionMask ? { ...split, mask: columns(batch.attentionMask, 0) } : split;
+}
+
+/** How many targets of a batch are scored (all of them unless labels say -100). */
+export function scoredTargets(batch: TokenBatch): number {
+  const { targets } = splitBatch(batch);
+  return targets.reduce((n, t) => n + (t === IGNORE_INDEX ? 0 : 1), 0);
 }
 
 /**
@@ -48,12 +58,13 @@ export function nextTokenLoss(
   batch: TokenBatch,
   reduction: 'mean' | 'sum' = 'mean',
 ): Tensor {
-  const { inputs, targets, rows, seqLen } = splitBatch(batch);
+  const { inputs, targets, mask, rows, seqLen } = splitBatch(batch);
   const backend = model.backend;
   return tidy(() => {
     const ids = fromRaw(inputs, [rows, seqLen], 'int32', backend);
     const labels = fromRaw(targets, [rows, seqLen], 'int32', backend);
-    const { logits } = model.forward(ids);
+    const attentionMask = mask && fromRaw(mask, [rows, seqLen], 'int32', backend);
+    const { logits } = attentionMask ? model.forward(ids, { attentionMask }) : model.forward(ids);
     return crossEntropy(logits, labels, { reduction });
   });
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteTokenizer, Gpt2Tokenizer, HuggingFaceTokenizer, loadTokenizer } from '../../src/data/index.js';
+import { addedToken } from '../helpers/tiny-tokenizer.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -12,15 +13,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const special = (id: number, content: string) => ({
-  id,
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special: true,
-});
+const special = addedToken;
 
 /** A tiny WordPiece tokenizer.json, as the Rust `tokenizers` library serialises one. */
 const wordPiece = {

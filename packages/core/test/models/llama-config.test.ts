@@ -57,12 +57,26 @@ describe('llamaConfig', () => {
   });
 
   it('refuses features it does not implement instead of ignoring them', () => {
-    expect(() => llamaConfig({ ...SIZES, attention_bias: true })).toThrow(
-      /unsupported setting\(s\): attention_bias: true/,
-    );
     expect(() => llamaConfig({ ...SIZES, hidden_act: 'gelu' })).toThrow(/hidden_act "gelu" \(only "silu"\)/);
-    expect(() => llamaConfig({ ...SIZES, rope_scaling: { type: 'linear', factor: 2 } })).toThrow(/rope_scaling/);
-    expect(() => llamaConfig({ ...SIZES, model_type: 'mistral' })).toThrow(/model_type "mistral" \(expected "llama"\)/);
+    expect(() => llamaConfig({ ...SIZES, rope_scaling: { type: 'dynamic', factor: 2 } })).toThrow(
+      /rope_scaling\.rope_type "dynamic"/,
+    );
+    expect(() => llamaConfig({ ...SIZES, rope_parameters: { rope_type: 'yarn', factor: 2, rope_theta: 1e4 } })).toThrow(
+      /rope_parameters\.rope_type "yarn"/,
+    );
+    expect(() => llamaConfig({ ...SIZES, model_type: 'gemma' })).toThrow(
+      /model_type "gemma" \(expected one of llama, mistral, qwen2\)/,
+    );
+    expect(() => llamaConfig({ ...SIZES, model_type: 'mistral', attention_bias: true })).toThrow(
+      /attention_bias: true \(MistralForCausalLM has no such option\)/,
+    );
+    expect(() => llamaConfig({ ...SIZES, model_type: 'qwen2', use_sliding_window: true })).toThrow(
+      /use_sliding_window/,
+    );
+    expect(() => llamaConfig({ ...SIZES, partial_rotary_factor: 0.5, attention_dropout: 0.1 })).toThrow(
+      /attention_dropout 0\.1 \(only 0\); partial_rotary_factor 0\.5/,
+    );
+    expect(() => llamaConfig({ ...SIZES, layer_types: ['sliding_attention'] })).toThrow(/layer_types/);
   });
 
   it('reads GaLore-style configs (max_sequence_length, LLaMAForCausalLM) as transformers does', () => {

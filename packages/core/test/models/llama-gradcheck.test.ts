@@ -32,7 +32,7 @@ describe('LlamaDecoderLayer gradient', () => {
     const tables = ropeTables(getBackend(), { headDim: 2, seqLen: seq, theta: 100, dtype: 'float64' });
     const x = randn([batch, seq, 8], { dtype: 'float64', requiresGrad: true });
     const r = randn([batch, seq, 8], { dtype: 'float64' });
-    const objective = (): Tensor => sum(mul(layer.forward(x, tables), r));
+    const objective = (): Tensor => sum(mul(layer.forward(x, { tables }), r));
 
     tidy(() => objective().backward());
     const leaves: [string, Tensor][] = [['input', x], ...layer.namedParameters()];

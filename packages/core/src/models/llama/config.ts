@@ -1,17 +1,21 @@
 /**
- * LLaMA configuration with Hugging Face `config.json` field names, so a config written here is
- * read by transformers' LlamaConfig and one from the Hub is read here. Missing optional fields take
- * transformers' defaults; features this implementation lacks (biases, rope scaling, other
- * activations) are refused with a clear error instead of being silently ignored.
+ * Decoder configuration with Hugging Face `config.json` field names, for every family the one
+ * decoder serves (LLaMA, Mistral, Qwen2: see ../families.ts), so a config written here is read by
+ * transformers and one from the Hub is read here. Missing optional fields take the family's
+ * transformers defaults; both RoPE spellings are read (../rope/scaling.ts); every setting that
+ * would change the maths and is not implemented is refused by name instead of being ignored.
  */
 import { readFile } from 'node:fs/promises';
 import { atomicWriteFile } from '../../io/atomic-write.js';
+import { DECODER_FAMILIES, familyOfArchitecture, isDecoderModelType } from '../families.js';
+import type { DecoderFamily, DecoderModelType, ProjectionBiases } from '../family.js';
+import { type RopeScaling, readRopeSettings } from '../rope/scaling.js';
 
-/** Storage dtypes a LLaMA checkpoint may declare in `torch_dtype`. */
+/** Storage dtypes a checkpoint may declare in `torch_dtype`. */
 export type LlamaTorchDType = 'float32' | 'bfloat16' | 'float16';
 
 export interface LlamaConfig {
-  model_type: 'llama';
+  model_type: DecoderModelType;
   architectures?: string[];
   vocab_size: number;
   hidden_size: number;
@@ -20,9 +24,19 @@ export interface LlamaConfig {
   num_attention_heads: number;
   /** Key/value heads; fewer than num_attention_heads means grouped-query attention. */
   num_key_value_heads: number;
+  /** Dimension of one attention head (hidden_size / num_attention_heads unless stated). */
+  head_dim: number;
   max_position_embeddings: number;
   rms_norm_eps: number;
   rope_theta: number;
+  /** Scaled RoPE (transformers 4 spelling); null for plain RoPE. */
+  rope_scaling: RopeScaling | null;
+  /** Bias on q/k/v/o (LLaMA only; Qwen2's q/k/v biases are fixed by its architecture). */
+  attention_bias: boolean;
+  /** Bias on the MLP projections (LLaMA only). */
+  mlp_bias: boolean;
+  /** Mistral's attention window in tokens; null for full causal attention. */
+  sliding_window?: number | null;
   tie_word_embeddings: boolean;
   /** Standard deviation of the normal initialisation of linear and embedding weights. */
   initializer_range: number;
@@ -36,18 +50,10 @@ export interface LlamaConfig {
 /** The sizes a config must state; everything else has a default. */
 type RequiredSizes = 'vocab_size' | 'hidden_size' | 'intermediate_size' | 'num_hidden_layers' | 'num_attention_heads';
 
-export type LlamaConfigInput = Pick<LlamaConfig, RequiredSizes> & Partial<Omit<LlamaConfig, RequiredSizes>>;
-
-/** transformers' LlamaConfig defaults for the optional fields. */
-const DEFAULTS = {
-  model_type: 'llama',
-  max_position_embeddings: 2048,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: false,
-  initializer_range: 0.02,
-  hidden_act: 'silu',
-} as const;
+export type LlamaConfigInput = Pick<LlamaConfig, RequiredSizes> &
+  Partial<Omit<LlamaConfig, RequiredSizes | 'rope_scaling'>> & {
+    rope_scaling?: RopeScaling | Readonly<Record<string, unknown>> | null;
+  };
 
 const REQUIRED_SIZES: readonly RequiredSizes[] = [
   'vocab_size',
@@ -60,13 +66,27 @@ const REQUIRED_SIZES: readonly RequiredSizes[] = [
 const TORCH_DTYPES: readonly LlamaTorchDType[] = ['float32', 'bfloat16', 'float16'];
 
 /** Dimension of one attention head. */
-export function headDim(config: Pick<LlamaConfig, 'hidden_size' | 'num_attention_heads'>): number {
-  return config.hidden_size / config.num_attention_heads;
+export function headDim(
+  config: Pick<LlamaConfig, 'hidden_size' | 'num_attention_heads'> & { head_dim?: number | null },
+): number {
+  return config.head_dim ?? config.hidden_size / config.num_attention_heads;
+}
+
+/** The family of a complete config. */
+export function familyOf(config: Pick<LlamaConfig, 'model_type'>): DecoderFamily {
+  return DECODER_FAMILIES[config.model_type];
+}
+
+/** Which projections of this config's model have a bias. */
+export function projectionBiases(config: LlamaConfig): ProjectionBiases {
+  const family = familyOf(config);
+  if (family.fixedBiases) return family.fixedBiases;
+  return { qkv: config.attention_bias, output: config.attention_bias, mlp: config.mlp_bias };
 }
 
 /**
  * Builds a complete, validated config from `input` (a config.json object or a partial config):
- * fills defaults, accepts the aliases older files use, refuses unsupported features.
+ * fills the family's defaults, accepts the aliases older files use, refuses unsupported features.
  */
 export function llamaConfig(
   input: LlamaConfigInput | Readonly<Record<string, unknown>>,
@@ -78,27 +98,35 @@ export function llamaConfig(
       `${where}: expected a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`,
     );
   }
-  refuseUnsupported(raw, where);
+  const family = familyFor(raw, where);
+  const unsupported = unsupportedSettings(raw, family);
+  const own = family.readOwnFields(raw, unsupported);
+  if (unsupported.length > 0) throw new Error(`${where}: unsupported setting(s): ${unsupported.join('; ')}`);
   const missing = REQUIRED_SIZES.filter((k) => raw[k] === undefined);
   if (missing.length > 0) throw new Error(`${where}: missing required field(s) ${missing.join(', ')}`);
-  const heads = raw.num_attention_heads;
+  const heads = raw.num_attention_heads as number;
+  const defaults = family.defaults;
   const config: LlamaConfig = {
-    model_type: 'llama',
+    model_type: family.modelType,
     vocab_size: raw.vocab_size as number,
     hidden_size: raw.hidden_size as number,
     intermediate_size: raw.intermediate_size as number,
     num_hidden_layers: raw.num_hidden_layers as number,
-    num_attention_heads: heads as number,
-    num_key_value_heads: (raw.num_key_value_heads ?? heads) as number,
+    num_attention_heads: heads,
+    num_key_value_heads: (raw.num_key_value_heads ?? defaults.num_key_value_heads ?? heads) as number,
+    head_dim: (raw.head_dim ?? (raw.hidden_size as number) / heads) as number,
     // Older configs (GaLore's, transformers 4.28) name the context length max_sequence_length.
     max_position_embeddings: (raw.max_position_embeddings ??
       raw.max_sequence_length ??
-      DEFAULTS.max_position_embeddings) as number,
-    rms_norm_eps: (raw.rms_norm_eps ?? DEFAULTS.rms_norm_eps) as number,
-    rope_theta: (raw.rope_theta ?? DEFAULTS.rope_theta) as number,
-    tie_word_embeddings: (raw.tie_word_embeddings ?? DEFAULTS.tie_word_embeddings) as boolean,
-    initializer_range: (raw.initializer_range ?? DEFAULTS.initializer_range) as number,
-    hidden_act: DEFAULTS.hidden_act,
+      defaults.max_position_embeddings) as number,
+    rms_norm_eps: (raw.rms_norm_eps ?? defaults.rms_norm_eps) as number,
+    ...readRopeSettings(raw, defaults.rope_theta, where),
+    attention_bias: (raw.attention_bias ?? false) as boolean,
+    mlp_bias: (raw.mlp_bias ?? false) as boolean,
+    ...own,
+    tie_word_embeddings: (raw.tie_word_embeddings ?? false) as boolean,
+    initializer_range: (raw.initializer_range ?? 0.02) as number,
+    hidden_act: 'silu',
   };
   if (raw.architectures !== undefined) config.architectures = raw.architectures as string[];
   const dtype = raw.torch_dtype ?? raw.dtype;
@@ -110,30 +138,44 @@ export function llamaConfig(
   return config;
 }
 
-function refuseUnsupported(raw: Readonly<Record<string, unknown>>, where: string): void {
+/** By model_type, as transformers' AutoConfig; else by the class named in architectures; else LLaMA. */
+function familyFor(raw: Readonly<Record<string, unknown>>, where: string): DecoderFamily {
+  const named = Array.isArray(raw.architectures) ? raw.architectures.map(String) : [];
+  const byClass = named.map(familyOfArchitecture).find((f) => f !== undefined);
+  const type = raw.model_type ?? byClass?.modelType ?? 'llama';
+  if (isDecoderModelType(type)) return DECODER_FAMILIES[type];
+  throw new Error(
+    `${where}: unsupported setting(s): model_type ${JSON.stringify(type)} (expected one of ${Object.keys(DECODER_FAMILIES).join(', ')})`,
+  );
+}
+
+/** Settings every family refuses: each would change the maths and none is implemented. */
+function unsupportedSettings(raw: Readonly<Record<string, unknown>>, family: DecoderFamily): string[] {
   const unsupported: string[] = [];
-  if (raw.model_type !== undefined && raw.model_type !== 'llama') {
-    unsupported.push(`model_type ${JSON.stringify(raw.model_type)} (expected "llama")`);
-  }
   if (raw.hidden_act !== undefined && raw.hidden_act !== 'silu') {
     unsupported.push(`hidden_act ${JSON.stringify(raw.hidden_act)} (only "silu")`);
   }
-  if (raw.attention_bias === true) unsupported.push('attention_bias: true');
-  if (raw.mlp_bias === true) unsupported.push('mlp_bias: true');
-  if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) unsupported.push('rope_scaling (only plain RoPE)');
+  if (family.fixedBiases) {
+    for (const key of ['attention_bias', 'mlp_bias']) {
+      if (raw[key] === true) unsupported.push(`${key}: true (${family.architecture} has no such option)`);
+    }
+  }
   if (typeof raw.pretraining_tp === 'number' && raw.pretraining_tp > 1) {
     unsupported.push(`pretraining_tp ${raw.pretraining_tp}`);
   }
-  if (
-    raw.head_dim !== undefined &&
-    raw.head_dim !== null &&
-    typeof raw.hidden_size === 'number' &&
-    typeof raw.num_attention_heads === 'number' &&
-    raw.head_dim !== raw.hidden_size / raw.num_attention_heads
-  ) {
-    unsupported.push(`head_dim ${String(raw.head_dim)} (must equal hidden_size / num_attention_heads)`);
+  if (typeof raw.attention_dropout === 'number' && raw.attention_dropout !== 0) {
+    unsupported.push(`attention_dropout ${raw.attention_dropout} (only 0)`);
   }
-  if (unsupported.length > 0) throw new Error(`${where}: unsupported setting(s): ${unsupported.join('; ')}`);
+  if (raw.partial_rotary_factor !== undefined && raw.partial_rotary_factor !== 1) {
+    unsupported.push(`partial_rotary_factor ${JSON.stringify(raw.partial_rotary_factor)} (only 1)`);
+  }
+  if (raw.quantization_config !== undefined && raw.quantization_config !== null) {
+    unsupported.push('quantization_config (quantized checkpoints)');
+  }
+  if (Array.isArray(raw.layer_types) && raw.layer_types.some((t) => t !== 'full_attention')) {
+    unsupported.push('layer_types other than "full_attention"');
+  }
+  return unsupported;
 }
 
 /** Throws one error listing every invalid field of a complete config. */
@@ -154,6 +196,14 @@ export function validateLlamaConfig(config: LlamaConfig, where = 'LlamaConfig'):
   };
   positive('rms_norm_eps');
   positive('rope_theta');
+  for (const key of ['attention_bias', 'mlp_bias'] as const) {
+    if (typeof config[key] !== 'boolean')
+      problems.push(`${key} must be true or false, got ${JSON.stringify(config[key])}`);
+  }
+  const window = config.sliding_window;
+  if (window !== undefined && window !== null && !(Number.isInteger(window) && window > 0)) {
+    problems.push(`sliding_window must be a positive integer or null, got ${JSON.stringify(window)}`);
+  }
   if (typeof config.initializer_range !== 'number' || !(config.initializer_range >= 0)) {
     problems.push(`initializer_range must be a number >= 0, got ${JSON.stringify(config.initializer_range)}`);
   }
@@ -171,12 +221,15 @@ export function validateLlamaConfig(config: LlamaConfig, where = 'LlamaConfig'):
   }
   const { hidden_size: hidden, num_attention_heads: heads, num_key_value_heads: kvHeads } = config;
   if (problems.length === 0) {
-    if (hidden % heads !== 0) {
-      problems.push(`hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
-    } else if ((hidden / heads) % 2 !== 0) {
+    const d = config.head_dim;
+    if (!(Number.isInteger(d) && d > 0)) {
       problems.push(
-        `head dimension hidden_size / num_attention_heads = ${hidden / heads} must be even (RoPE rotates pairs)`,
+        d * heads === hidden
+          ? `hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`
+          : `head_dim must be a positive integer, got ${JSON.stringify(d)}`,
       );
+    } else if (d % 2 !== 0) {
+      problems.push(`head dimension head_dim = ${d} must be even (RoPE rotates pairs)`);
     }
     if (heads % kvHeads !== 0) {
       problems.push(`num_attention_heads ${heads} is not divisible by num_key_value_heads ${kvHeads}`);
@@ -208,6 +261,6 @@ export async function readConfig(path: string): Promise<LlamaConfig> {
  */
 export async function writeConfig(path: string, config: LlamaConfig): Promise<void> {
   validateLlamaConfig(config, `writeConfig(${path})`);
-  const out = { ...config, model_type: 'llama', architectures: config.architectures ?? ['LlamaForCausalLM'] };
+  const out = { ...config, architectures: config.architectures ?? [familyOf(config).architecture] };
   await atomicWriteFile(path, `${JSON.stringify(out, null, 2)}\n`);
 }

@@ -7,9 +7,8 @@ import type { ParameterOptions } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
 import { add } from '../../ops/elementwise.js';
-import type { RopeTables } from '../../ops/nn.js';
 import type { Tensor } from '../../tensor.js';
-import { LlamaAttention } from './attention.js';
+import { type AttentionContext, LlamaAttention } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './mlp.js';
 
@@ -33,11 +32,11 @@ export class LlamaDecoderLayer extends Module {
   }
 
   /** x [batch, seq, hidden] -> [batch, seq, hidden]. */
-  forward(x: Tensor, tables: RopeTables): Tensor {
+  forward(x: Tensor, context: AttentionContext): Tensor {
     return tidy(() => {
       const attended = tidy(() => {
         const normed = this.inputLayernorm.forward(x);
-        return this.selfAttn.forward(normed, tables);
+        return this.selfAttn.forward(normed, context);
       });
       const h = add(x, attended);
       attended.dispose();

@@ -1,4 +1,4 @@
-/** LLaMA's feed-forward block: down_proj(silu(gate_proj(x)) * up_proj(x)) (SwiGLU), no biases. */
+/** LLaMA's feed-forward block: down_proj(silu(gate_proj(x)) * up_proj(x)) (SwiGLU), biased if mlp_bias. */
 
 import { tidy } from '../../engine.js';
 import type { ParameterOptions } from '../../nn/init.js';
@@ -6,7 +6,7 @@ import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { siluMul } from '../../ops/nn.js';
 import type { Tensor } from '../../tensor.js';
-import type { LlamaConfig } from './config.js';
+import { type LlamaConfig, projectionBiases } from './config.js';
 
 export class LlamaMLP extends Module {
   private readonly gateProj: Linear;
@@ -15,7 +15,7 @@ export class LlamaMLP extends Module {
 
   constructor(config: LlamaConfig, options: ParameterOptions = {}) {
     super();
-    const linear = { ...options, initStd: config.initializer_range };
+    const linear = { ...options, initStd: config.initializer_range, bias: projectionBiases(config).mlp };
     const { hidden_size: hidden, intermediate_size: inner } = config;
     this.gateProj = this.registerModule('gate_proj', new Linear(hidden, inner, linear));
     this.upProj = this.registerModule('up_proj', new Linear(hidden, inner, linear));

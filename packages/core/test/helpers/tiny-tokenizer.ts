@@ -1,0 +1,58 @@
+/**
+ * A tiny Hugging Face tokenizer folder for tests: one token per character (BPE without merges),
+ * special tokens <pad> <s> </s> <|system|> <|user|> <|assistant|> <unk>, and a chat template in the
+ * style of Llama 3's (BOS, a role header per turn, EOS closing each turn).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const TINY_SPECIALS = ['<pad>', '<s>', '</s>', '<|system|>', '<|user|>', '<|assistant|>', '<unk>'];
+const CHARS = [...'abcdefghijklmnopqrstuvwxyz0123456789 :\n?!.,=+-'];
+export const TINY_VOCAB_SIZE = TINY_SPECIALS.length + CHARS.length;
+
+export const TINY_CHAT_TEMPLATE =
+  "{{ bos_token }}{% for m in messages %}{{ '<|' + m.role + '|>' + m.content + eos_token }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
+
+/** A tokenizer.json `added_tokens` entry for a special token, as the Rust library serialises it. */
+export function addedToken(id: number, content: string) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+export async function writeTinyTokenizer(dir: string, config: Record<string, unknown> = {}): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const vocab: Record<string, number> = {};
+  for (const [i, t] of [...TINY_SPECIALS, ...CHARS].entries()) vocab[t] = i;
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: TINY_SPECIALS.map((content, id) => addedToken(id, content)),
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: { type: 'Fuse' },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: [],
+    },
+  };
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  const tokenizerConfig = {
+    bos_token: '<s>',
+    eos_token: { content: '</s>', special: true },
+    pad_token: '<pad>',
+    add_bos_token: true,
+    chat_template: TINY_CHAT_TEMPLATE,
+    ...config,
+  };
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
+}
