@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetrics } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, json, microWorkspace } from './helpers.js';
+import { cli, json, MICRO, microWorkspace } from './helpers.js';
 
 let dir: string;
 let tinyRun: string[];
@@ -77,5 +77,28 @@ describe('train --resume with a damaged metrics.jsonl', () => {
     expect(result.err).toContain(`warning: ${path} line 2 is not a metrics row`);
     expect((await readMetrics(path)).map((r) => r.step)).toEqual([1, 2, 3]);
     expect(await readFile(`${path}.bak`, 'utf8')).toContain('not json');
+  });
+});
+
+describe('train --resume after the model config changed', () => {
+  it('refuses, naming the setting that differs (issue 9 item 5)', async () => {
+    const config = join(dir, 'changing.json');
+    await writeFile(config, JSON.stringify(MICRO));
+    const run = join(dir, 'config');
+    const flags = tinyRun.map((f) => (f === tinyRun[1] ? config : f));
+    await json('train', ...flags, ...constant, '--steps', '2', '--out', run);
+    await writeFile(config, JSON.stringify({ ...MICRO, intermediate_size: 48 }));
+    const result = await cli('train', '--resume', '--out', run, '--steps', '4');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('config.json does not match the model being trained');
+    expect(result.err).toContain('intermediate_size 32 in the checkpoint, 48 in the model');
+  });
+
+  it('resumes a layerwise GaLore run (its state is checked by a step on the meta backend)', async () => {
+    const run = join(dir, 'layerwise');
+    const layerwise = ['--optimizer', 'galore_adamw_8bit_layerwise', '--rank', '4'];
+    await json('train', ...tinyRun, ...layerwise, ...constant, '--steps', '2', '--out', run);
+    const report = await json<{ steps: number }>('train', '--resume', '--out', run, '--steps', '3');
+    expect(report.steps).toBe(3);
   });
 });

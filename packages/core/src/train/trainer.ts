@@ -27,6 +27,7 @@ import type {
 } from './interfaces.js';
 import type { MetricsRow } from './metrics.js';
 import { nextTokenLoss } from './next-token-loss.js';
+import { optimizerStateLayout } from './state-checks.js';
 
 export interface EvaluationOptions {
   /** Evaluate after every `every` steps, and after the last one. */
@@ -167,7 +168,12 @@ export class Trainer {
    */
   async resume(path: string): Promise<TrainerState> {
     const dir = await resolveCheckpoint(path);
-    const state = await loadCheckpoint(dir, this.model, this.optimizer);
+    const factory = this.options.optimizer;
+    const optimizerState =
+      typeof factory === 'function'
+        ? await optimizerStateLayout(factory, [...this.model.namedParameters()])
+        : undefined;
+    const state = await loadCheckpoint(dir, this.model, this.optimizer, optimizerState ? { optimizerState } : {});
     this.scheduler.loadStateDict(state.scheduler);
     setRngState(state.rng);
     await this.options.data.restore(state.data);
