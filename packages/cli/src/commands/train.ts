@@ -15,6 +15,7 @@ import {
 } from '@galore-ts/core';
 import { Command, Option } from 'commander';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
+import { CommandExit, handleInterrupts, INTERRUPTED_EXIT_CODE } from '../interrupt.js';
 import type { CliIO } from '../io.js';
 import {
   fraction,
@@ -134,6 +135,12 @@ export function trainCommand(io: CliIO): Command {
     .action(async (flags: TrainFlags) => {
       const report = await runTrain(flags, io);
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      if (report.stop_reason === 'interrupted') {
+        throw new CommandExit(
+          `interrupted after step ${report.steps}; checkpoint ${report.last_checkpoint}; continue with: galore-ts train --out ${report.run_dir} --resume`,
+          INTERRUPTED_EXIT_CODE,
+        );
+      }
     });
 }
 
@@ -190,6 +197,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   const model = await buildModel(choice, backend);
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
+  let stopHandling: (() => void) | undefined;
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
   const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => void } = {};
   try {
@@ -242,6 +250,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       display.update(row);
     };
     sink.checkpoint = (dir) => display.note(`saved checkpoint ${dir}`);
+    const running = trainer;
+    stopHandling = handleInterrupts(io, { stop: () => running.requestStop(), abort: () => display.stop() });
     const summary = await trainer.train();
     progress.stop();
     return {
@@ -265,6 +275,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       resumed_from: resumeFrom,
     };
   } finally {
+    stopHandling?.();
     progress?.stop();
     trainer?.dispose();
     model.dispose();
@@ -310,9 +321,15 @@ function describeStart(
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;
 }
 
+const STOP_TITLES: Record<TrainSummary['stopReason'], string> = {
+  completed: 'Trained',
+  'data exhausted': 'Stopped (data exhausted)',
+  interrupted: 'Stopped (interrupted)',
+};
+
 export function formatReport(r: TrainReport): string {
   const lines = [
-    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters) with ${r.optimizer}, ${r.steps} steps`,
+    `${STOP_TITLES[r.stop_reason]}: ${r.model} (${formatCount(r.parameters)} parameters) with ${r.optimizer}, ${r.steps} steps`,
     `  tokens      ${formatCount(r.tokens)} in ${formatDuration(r.train_seconds)} (${r.tokens_per_s.toFixed(0)} tokens/s)`,
     `  loss        ${r.first_loss?.toFixed(4) ?? '-'} -> ${r.final_loss?.toFixed(4) ?? '-'}`,
   ];

@@ -82,7 +82,8 @@ export interface TrainerOptions {
   onCheckpoint?: (dir: string, step: number) => void | Promise<void>;
 }
 
-export type StopReason = 'completed' | 'data exhausted';
+/** 'interrupted': requestStop() was called; the step under way finished and was checkpointed. */
+export type StopReason = 'completed' | 'data exhausted' | 'interrupted';
 
 export interface TrainSummary {
   stopReason: StopReason;
@@ -124,6 +125,7 @@ export class Trainer {
   private checkpoint: string | null = null;
   /** The step of `checkpoint`. */
   private savedStep = -1;
+  private stopRequested = false;
 
   constructor(options: TrainerOptions) {
     checkOptions(options);
@@ -185,14 +187,22 @@ export class Trainer {
     return state;
   }
 
-  /** Trains until `steps` steps are done (or the data runs out) and returns a summary. */
+  /**
+   * Asks train() to stop after the step under way (a signal handler calls this): that step
+   * completes, a checkpoint is written, and train() returns with stopReason 'interrupted'.
+   */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Trains until `steps` steps are done (or the data runs out, or requestStop()) and returns a summary. */
   async train(): Promise<TrainSummary> {
     let stopReason: StopReason = 'completed';
     this.model.train();
     while (this.stepsDone < this.steps) {
       const row = await this.trainStep();
-      if (!row) {
-        stopReason = 'data exhausted';
+      if (!row || this.stopRequested) {
+        stopReason = row ? 'interrupted' : 'data exhausted';
         if (this.store && this.savedStep !== this.stepsDone && this.stepsDone > 0) await this.saveCheckpoint();
         break;
       }
