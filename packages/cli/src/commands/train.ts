@@ -28,7 +28,14 @@ import {
 import { TrainingProgress } from '../progress.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { buildModel, resolveModel } from '../setup/model.js';
-import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
+import {
+  DEFAULT_RANK_RULE,
+  isGaLore,
+  isLayerwise,
+  OPTIMIZER_NAMES,
+  optimizerFactory,
+  projectionRank,
+} from '../setup/optimizer.js';
 import { folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE } from './run-folder.js';
@@ -106,7 +113,14 @@ export function trainCommand(io: CliIO): Command {
     .addOption(
       new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
     )
-    .option('--rank <n>', 'GaLore rank (default: 128)', positiveInteger)
+    .addOption(
+      new Option('--optim-dtype <dtype>', 'galore_adamw moment dtype (default: float32)').choices([
+        'float32',
+        'bfloat16',
+      ]),
+    )
+    .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
+    .option('--rank <n>', `GaLore rank (default: ${DEFAULT_RANK_RULE})`, positiveInteger)
     .option('--update-proj-gap <n>', 'GaLore subspace refresh interval T (default: 200)', positiveInteger)
     .option('--galore-scale <x>', 'GaLore scale alpha (default: 0.25)', positiveNumber)
     .addOption(
@@ -195,6 +209,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     validationSequences: evaluating ? settings.evalBatches * settings.batchSize : 0,
   });
   const model = await buildModel(choice, backend);
+  model.gradientCheckpointing = settings.gradientCheckpointing === true;
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
   let stopHandling: (() => void) | undefined;
@@ -224,6 +239,8 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       onMetrics: (row) => sink.row?.(row),
       onCheckpoint: (dir) => sink.checkpoint?.(dir),
     });
+    // The rank the optimizer chose when --rank was not given, so run.json and a resume say it.
+    if (isGaLore(settings.optimizer)) settings.rank ??= projectionRank(trainer.optimizer);
     const resumed = resumeFrom ? await trainer.resume(resumeFrom) : undefined;
     if (resumed) applyResumedSettings(trainer, settings);
     await writeFile(join(runDir, RUN_FILE), `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`);
@@ -315,7 +332,8 @@ function describeStart(
   resumedFrom: string | null,
   step: number,
 ): string {
-  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${settings.optimizer}, lr ${settings.lr}`;
+  const galore = settings.rank !== undefined ? `, rank ${settings.rank}` : '';
+  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${settings.optimizer}${galore}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;
