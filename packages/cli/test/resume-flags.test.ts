@@ -102,3 +102,28 @@ describe('train --resume after the model config changed', () => {
     expect(report.steps).toBe(3);
   });
 });
+
+describe('a learning rate that blows the weights up (issue 9 items 2 and 6)', () => {
+  it('is stopped before a non-finite checkpoint; the advised resume with a lower --lr works', async () => {
+    const run = join(dir, 'blowup');
+    await json('train', ...tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
+    const blown = await cli('train', '--resume', '--out', run, '--steps', '4', '--lr', '1e39');
+    expect(blown.code).toBe(1);
+    const good = join(run, 'checkpoints', 'step-00000002');
+    expect(blown.err).toMatch(/training stopped at step 3: the weight \S+ holds (-?Infinity|NaN) \(not finite\)/);
+    expect(blown.err).toContain(`the last good checkpoint is ${good}`);
+    expect(blown.err).toContain(`galore-ts train --out ${run} --resume ${good} --lr 1e+38`);
+    const advised = await json<{ steps: number }>(
+      'train',
+      '--out',
+      run,
+      '--resume',
+      good,
+      '--steps',
+      '4',
+      '--lr',
+      '0.001',
+    );
+    expect(advised.steps).toBe(4);
+  });
+});

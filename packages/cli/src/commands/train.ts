@@ -7,6 +7,7 @@ import {
   type MemoryCategory,
   type MetricsRow,
   manualSeed,
+  NonFiniteLossError,
   readTrainerState,
   resolveCheckpoint,
   TokenDataset,
@@ -269,7 +270,9 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     sink.checkpoint = (dir) => display.note(`saved checkpoint ${dir}`);
     const running = trainer;
     stopHandling = handleInterrupts(io, { stop: () => running.requestStop(), abort: () => display.stop() });
-    const summary = await trainer.train();
+    const summary = await trainer.train().catch((error: unknown) => {
+      throw withResumeCommand(error, runDir, settings.lr);
+    });
     progress.stop();
     return {
       run_dir: runDir,
@@ -318,6 +321,14 @@ async function savedRun(
   const meta = state.metadata as { settings?: Partial<RunSettings>; runDir?: string };
   // A checkpoint lives in <run>/checkpoints/step-N; fall back to that when the metadata has no run folder.
   return { settings: meta.settings, runDir: meta.runDir ?? dirname(dirname(checkpoint)), step: state.step };
+}
+
+/** A non-finite stop, with the command that follows its advice (resume the last good checkpoint, lower lr). */
+function withResumeCommand(error: unknown, runDir: string, lr: number): unknown {
+  if (!(error instanceof NonFiniteLossError) || !error.lastCheckpoint) return error;
+  return new Error(
+    `${error.message}, e.g. galore-ts train --out ${runDir} --resume ${error.lastCheckpoint} --lr ${lr / 10}`,
+  );
 }
 
 function defaultRunDir(model: string): string {
