@@ -137,7 +137,7 @@ export function trainCommand(io: CliIO): Command {
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
       '--resume [checkpoint]',
-      'continue from a checkpoint (default: the latest in --out); flags not given keep their saved values; --lr, --weight-decay, --update-proj-gap, --galore-scale and a larger --steps apply from the next step; --optimizer, --rank, --proj-type, --target-modules, --model and --dtype cannot change',
+      'continue from a checkpoint (default: the latest in --out); flags not given keep their saved values; --lr, --weight-decay, --update-proj-gap, --galore-scale and a larger --steps apply from the next step; --optimizer, --rank, --proj-type, --target-modules, --model, --dtype and --optim-dtype cannot change',
     )
     .option('--overwrite', 'replace the run already in --out (without it, train refuses to write over a run)')
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
