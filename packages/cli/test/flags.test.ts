@@ -3,23 +3,15 @@
  * train --gradient-checkpointing, memory --paper, --dtype spelled as train spells it, and errors
  * that name flags rather than library options.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTensors, readMetrics } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PaperComparison } from '../src/commands/memory-paper.js';
-import { cli, json, microWorkspace } from './helpers.js';
+import { cli, json, useMicroWorkspace } from './helpers.js';
 
-let dir: string;
-let tinyRun: string[];
+const ws = useMicroWorkspace('galore-flags-');
 const short = ['--steps', '2', '--eval-every', '0', '--save-every', '2'];
-
-beforeAll(async () => {
-  ({ dir, tinyRun } = await microWorkspace('galore-flags-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
 async function runSettings(run: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(join(run, 'run.json'), 'utf8')).settings;
@@ -27,8 +19,8 @@ async function runSettings(run: string): Promise<Record<string, unknown>> {
 
 describe('train flags', () => {
   it('records the rank a GaLore run used when --rank is not given, and prints it', async () => {
-    const run = join(dir, 'rank');
-    const result = await cli('train', ...tinyRun, ...short, '--optimizer', 'galore_adamw', '--out', run);
+    const run = join(ws.dir, 'rank');
+    const result = await cli('train', ...ws.tinyRun, ...short, '--optimizer', 'galore_adamw', '--out', run);
     expect(result.code).toBe(0);
     const state = JSON.parse(await readFile(join(run, 'checkpoints', 'step-00000002', 'trainer_state.json'), 'utf8'));
     const used = state.optimizer.groups.find((g: { rank?: number }) => g.rank !== undefined).rank;
@@ -37,30 +29,38 @@ describe('train flags', () => {
   });
 
   it('--optim-dtype bfloat16 keeps galore_adamw moments in bf16; other optimizers refuse it', async () => {
-    const run = join(dir, 'bf16-state');
+    const run = join(ws.dir, 'bf16-state');
     const galore = ['--optimizer', 'galore_adamw', '--rank', '4', '--optim-dtype', 'bfloat16'];
-    await json('train', ...tinyRun, ...short, ...galore, '--out', run);
+    await json('train', ...ws.tinyRun, ...short, ...galore, '--out', run);
     const tensors = await loadTensors(join(run, 'checkpoints', 'step-00000002', 'optimizer.safetensors'));
     const moments = Object.entries(tensors).filter(([k]) => /\.exp_avg(_sq)?$/.test(k));
     expect(moments.length).toBeGreaterThan(0);
     for (const [, t] of moments) expect(t.dtype).toBe('bfloat16');
     for (const t of Object.values(tensors)) t.dispose();
-    const refused = await cli('train', ...tinyRun, ...short, '--optim-dtype', 'bfloat16', '--out', join(dir, 'no'));
+    const refused = await cli(
+      'train',
+      ...ws.tinyRun,
+      ...short,
+      '--optim-dtype',
+      'bfloat16',
+      '--out',
+      join(ws.dir, 'no'),
+    );
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("--optim-dtype applies to galore_adamw and galore_adamw_layerwise, not 'adamw'");
   });
 
   it('--gradient-checkpointing recomputes activations and trains the same losses', async () => {
-    await json('train', ...tinyRun, ...short, '--out', join(dir, 'plain'));
-    await json('train', ...tinyRun, ...short, '--gradient-checkpointing', '--out', join(dir, 'recompute'));
-    const losses = async (run: string) => (await readMetrics(join(dir, run, 'metrics.jsonl'))).map((r) => r.loss);
+    await json('train', ...ws.tinyRun, ...short, '--out', join(ws.dir, 'plain'));
+    await json('train', ...ws.tinyRun, ...short, '--gradient-checkpointing', '--out', join(ws.dir, 'recompute'));
+    const losses = async (run: string) => (await readMetrics(join(ws.dir, run, 'metrics.jsonl'))).map((r) => r.loss);
     expect(await losses('recompute')).toEqual(await losses('plain'));
-    expect((await runSettings(join(dir, 'recompute'))).gradientCheckpointing).toBe(true);
+    expect((await runSettings(join(ws.dir, 'recompute'))).gradientCheckpointing).toBe(true);
   });
 
   it('errors name the flags, not the library options', async () => {
     const held = ['--eval-every', '1', '--eval-batches', '100000'];
-    const result = await cli('train', ...tinyRun, '--steps', '1', ...held, '--out', join(dir, 'big'));
+    const result = await cli('train', ...ws.tinyRun, '--steps', '1', ...held, '--out', join(ws.dir, 'big'));
     expect(result.code).toBe(1);
     expect(result.err).toContain('--eval-batches x --batch-size');
     expect(result.err).toContain('--seq-len');

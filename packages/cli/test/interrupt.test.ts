@@ -4,33 +4,24 @@
  * executable, by sending it the signals.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { readMetrics } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryIO } from '../src/index.js';
 import { handleInterrupts } from '../src/interrupt.js';
 import { TrainingProgress } from '../src/progress.js';
-import { json, microWorkspace } from './helpers.js';
+import { json, useMicroWorkspace } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/galore-ts.js', import.meta.url));
-let dir: string;
-let tinyRun: string[];
-
-beforeAll(async () => {
-  ({ dir, tinyRun } = await microWorkspace('galore-signal-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const ws = useMicroWorkspace('galore-signal-');
 
 /** Starts a long training run and resolves once it has logged `steps` steps. */
 function startTraining(
   out: string,
   steps: number,
-  model: string[] = tinyRun,
+  model: string[] = ws.tinyRun,
 ): { child: ChildProcess; ready: Promise<void>; exit: Promise<number | null>; stderr: () => string } {
   const args = [
     'train',
@@ -60,7 +51,7 @@ function startTraining(
 
 describe('a signal during training', () => {
   it('SIGINT: the step finishes, a checkpoint is written, exit 130 with how to resume; the run resumes', async () => {
-    const out = join(dir, 'int');
+    const out = join(ws.dir, 'int');
     const run = startTraining(out, 2);
     await run.ready;
     run.child.kill('SIGINT');
@@ -84,7 +75,7 @@ describe('a signal during training', () => {
 
   it('a second SIGTERM exits at once', async () => {
     // llama_tiny's steps take long enough that the second signal lands while one is under way.
-    const run = startTraining(join(dir, 'term'), 1, ['--model', 'llama_tiny']);
+    const run = startTraining(join(ws.dir, 'term'), 1, ['--model', 'llama_tiny']);
     await run.ready;
     run.child.kill('SIGTERM');
     // Signals sent back to back may be delivered as one: send the second once the first is seen.
