@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CORPUS, type EvalReport, type GenerateReport, type TrainReport } from '../src/index.js';
-import { cli, json, useMicroWorkspace } from './helpers.js';
+import { cli, json, plan60m, useMicroWorkspace } from './helpers.js';
 
 const ws = useMicroWorkspace('galore-cli-');
 const run = () => join(ws.dir, 'run');
@@ -211,17 +211,7 @@ describe('galore-ts eval, generate, plot and memory', () => {
   });
 
   it('memory plans a training step on the meta backend', async () => {
-    const plan = await json<{ measured: { total: number; weights: number }; model: { parameters: number } }>(
-      'memory',
-      '--model',
-      'llama_60m',
-      '--optimizer',
-      'galore_adamw',
-      '--rank',
-      '128',
-      '--seq-len',
-      '64',
-    );
+    const plan = await plan60m('--optimizer', 'galore_adamw', '--rank', '128');
     // bf16 weights: 2 bytes per parameter.
     expect(plan.measured.weights).toBe(2 * plan.model.parameters);
     expect(plan.measured.total).toBeGreaterThan(plan.measured.weights);

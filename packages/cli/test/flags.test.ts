@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadTensors, readMetrics } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
 import type { PaperComparison } from '../src/commands/memory-paper.js';
-import { cli, json, useMicroWorkspace } from './helpers.js';
+import { cli, json, plan60m, useMicroWorkspace } from './helpers.js';
 
 const ws = useMicroWorkspace('galore-flags-');
 const short = ['--steps', '2', '--eval-every', '0', '--save-every', '2'];
@@ -84,31 +84,11 @@ describe('galore-ts memory', () => {
   });
 
   it('takes --dtype as train spells it, and --optim-dtype', async () => {
-    const plan = await json<{ measured: { weights: number; optimizer: number }; model: { parameters: number } }>(
-      'memory',
-      '--model',
-      'llama_60m',
-      '--optimizer',
-      'adamw',
-      '--dtype',
-      'float32',
-      '--seq-len',
-      '64',
-    );
+    const plan = await plan60m('--optimizer', 'adamw', '--dtype', 'float32');
     expect(plan.measured.weights).toBe(4 * plan.model.parameters);
-    const galore = [
-      'memory',
-      '--model',
-      'llama_60m',
-      '--optimizer',
-      'galore_adamw',
-      '--rank',
-      '128',
-      '--seq-len',
-      '64',
-    ];
-    const f32 = await json<{ measured: { optimizer: number } }>(...galore);
-    const bf16 = await json<{ measured: { optimizer: number } }>(...galore, '--optim-dtype', 'bfloat16');
+    const galore = ['--optimizer', 'galore_adamw', '--rank', '128'];
+    const f32 = await plan60m(...galore);
+    const bf16 = await plan60m(...galore, '--optim-dtype', 'bfloat16');
     expect(bf16.measured.optimizer).toBeLessThan(f32.measured.optimizer);
   });
 });

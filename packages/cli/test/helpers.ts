@@ -56,3 +56,14 @@ async function microWorkspace(prefix: string): Promise<Workspace> {
   const tinyRun = ['--model', config, '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
   return { dir, config, tinyRun };
 }
+
+/** What `memory --json` prints, as far as the tests read it. */
+export interface PlanJson {
+  measured: { total: number; weights: number; optimizer: number };
+  model: { parameters: number };
+}
+
+/** `galore-ts memory` of llama_60m at 64 tokens (a plan in well under a second), with more flags. */
+export function plan60m(...flags: string[]): Promise<PlanJson> {
+  return json<PlanJson>('memory', '--model', 'llama_60m', '--seq-len', '64', ...flags);
+}
