@@ -17,6 +17,9 @@ import { json, useMicroWorkspace } from './helpers.js';
 const BIN = fileURLToPath(new URL('../bin/galore-ts.js', import.meta.url));
 const ws = useMicroWorkspace('galore-signal-');
 
+/** A constant schedule: a long run's first steps are then those of a short run with the same flags. */
+const CONSTANT = ['--warmup', '0', '--min-lr-ratio', '1', '--eval-every', '0'];
+
 /** Starts a long training run and resolves once it has logged `steps` steps. */
 function startTraining(
   out: string,
@@ -26,10 +29,9 @@ function startTraining(
   const args = [
     'train',
     ...model,
+    ...CONSTANT,
     '--steps',
     '100000',
-    '--eval-every',
-    '0',
     '--save-every',
     '100000',
     '--log-every',
@@ -50,7 +52,7 @@ function startTraining(
 }
 
 describe('a signal during training', () => {
-  it('SIGINT: the step finishes, a checkpoint is written, exit 130 with how to resume; the run resumes', async () => {
+  it('SIGINT: the step finishes, a checkpoint is written, exit 130 with how to resume; the resumed run is exact', async () => {
     const out = join(ws.dir, 'int');
     const run = startTraining(out, 2);
     await run.ready;
@@ -71,6 +73,11 @@ describe('a signal during training', () => {
       String(last + 1),
     );
     expect(resumed.steps).toBe(last + 1);
+    // Resumed exactly: loss for loss the run that was never interrupted.
+    const straight = join(ws.dir, 'straight');
+    await json('train', ...ws.tinyRun, ...CONSTANT, '--steps', String(last + 1), '--out', straight);
+    const losses = async (run: string) => (await readMetrics(join(run, 'metrics.jsonl'))).map((r) => r.loss);
+    expect(await losses(out)).toEqual(await losses(straight));
   }, 60_000);
 
   it('a second SIGTERM exits at once', async () => {
