@@ -22,6 +22,10 @@ describe('train --out', () => {
     await json('train', ...ws.tinyRun, '--steps', '1', '--eval-every', '0', '--out', run, '--overwrite');
     expect((await readMetrics(join(run, 'metrics.jsonl'))).map((r) => r.step)).toEqual([1]);
     expect((await readdir(join(run, 'checkpoints'))).sort()).toEqual(['latest', 'step-00000001']);
+
+    const both = await cli('train', '--resume', '--overwrite', '--out', run, '--steps', '3');
+    expect(both.code).toBe(1);
+    expect(both.err).toContain('--overwrite replaces a run and --resume continues one');
   });
 
   it('reports a `checkpoints` file, or an --out file, before training', async () => {

@@ -22,6 +22,9 @@ export interface RunFolderIntent {
 
 /** Creates `runDir` when needed and makes sure a run can be written there as `intent` says. */
 export async function prepareRunFolder(runDir: string, intent: RunFolderIntent): Promise<void> {
+  if (intent.resume && intent.overwrite) {
+    throw new Error('--overwrite replaces a run and --resume continues one: give one of them');
+  }
   await expectFolder(runDir, '--out');
   await expectFolder(join(runDir, CHECKPOINTS_DIR), `the checkpoints folder of --out`);
   const existing = [];
