@@ -3,6 +3,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetrics } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
+import { runFileError } from '../src/commands/run-folder.js';
 import { cli, json, useMicroWorkspace } from './helpers.js';
 
 const ws = useMicroWorkspace('galore-folder-');
@@ -41,5 +42,17 @@ describe('train --out', () => {
     await writeFile(file, '');
     const onFile = await cli('train', ...ws.tinyRun, ...short, '--out', file);
     expect(onFile.err).toContain(`--out: ${file} is a file, not a folder`);
+  });
+});
+
+describe('a full disk while writing run.json or metrics.jsonl (issue 9 item 12)', () => {
+  it('names the file and the intact checkpoint', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const error = runFileError(full, '/runs/a/metrics.jsonl', '/runs/a/checkpoints/step-00000002') as Error;
+    expect(error.message).toBe(
+      'cannot write /runs/a/metrics.jsonl: ENOSPC: no space left on device, write; the last intact checkpoint is /runs/a/checkpoints/step-00000002',
+    );
+    const other = new Error('something else');
+    expect(runFileError(other, '/runs/a/run.json', null)).toBe(other);
   });
 });

@@ -39,7 +39,7 @@ import {
 } from '../setup/optimizer.js';
 import { folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
-import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE } from './run-folder.js';
+import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
 
 export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE };
@@ -240,11 +240,15 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       onMetrics: (row) => sink.row?.(row),
       onCheckpoint: (dir) => sink.checkpoint?.(dir),
     });
+    const running = trainer;
     // The rank the optimizer chose when --rank was not given, so run.json and a resume say it.
     if (isGaLore(settings.optimizer)) settings.rank ??= projectionRank(trainer.optimizer);
     const resumed = resumeFrom ? await trainer.resume(resumeFrom) : undefined;
     if (resumed) applyResumedSettings(trainer, settings);
-    await writeFile(join(runDir, RUN_FILE), `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`);
+    const runFile = join(runDir, RUN_FILE);
+    await writeFile(runFile, `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`).catch((error) => {
+      throw runFileError(error, runFile, running.lastCheckpoint);
+    });
     const metrics = await JsonlMetricsWriter.open(
       join(runDir, METRICS_FILE),
       resumed ? { keepUpTo: resumed.step } : {},
@@ -264,11 +268,12 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     const display = progress;
     sink.row = async (row) => {
       firstLoss ??= row.loss;
-      await metrics.write(row);
+      await metrics.write(row).catch((error) => {
+        throw runFileError(error, metrics.path, running.lastCheckpoint);
+      });
       display.update(row);
     };
     sink.checkpoint = (dir) => display.note(`saved checkpoint ${dir}`);
-    const running = trainer;
     stopHandling = handleInterrupts(io, { stop: () => running.requestStop(), abort: () => display.stop() });
     const summary = await trainer.train().catch((error: unknown) => {
       throw withResumeCommand(error, runDir, settings.lr);
