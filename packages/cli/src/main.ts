@@ -10,6 +10,7 @@ import { mergeCommand } from './commands/merge.js';
 import { plotCommand } from './commands/plot.js';
 import { trainCommand } from './commands/train.js';
 import { inFlagTerms } from './flag-names.js';
+import { CommandExit } from './interrupt.js';
 import { type CliIO, processIO } from './io.js';
 import { packageVersion } from './paths.js';
 
@@ -47,6 +48,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   } catch (error) {
     if (error instanceof CommanderError) {
       // Usage errors were already printed with the usage hint; --help and --version exit 0.
+      return error.exitCode;
+    }
+    if (error instanceof CommandExit) {
+      io.stderr(`${error.message}\n`);
       return error.exitCode;
     }
     const command = program.args[0] ?? '';

@@ -3,30 +3,21 @@
  * every command takes well under a second: train, resume, eval, generate, plot, memory, and the
  * errors a person gets for wrong flags and missing files.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_CORPUS, type EvalReport, type GenerateReport, type TrainReport } from '../src/index.js';
-import { cli, json, microWorkspace } from './helpers.js';
+import { cli, json, plan60m, useMicroWorkspace } from './helpers.js';
 
-let dir: string;
-let run: string;
-let tinyRun: string[];
-
-beforeAll(async () => {
-  ({ dir, tinyRun } = await microWorkspace('galore-cli-'));
-  run = join(dir, 'run');
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const ws = useMicroWorkspace('galore-cli-');
+const run = () => join(ws.dir, 'run');
 
 describe('galore-ts train', () => {
   it('trains, evaluates, checkpoints and writes metrics JSONL; the summary is JSON with --json', async () => {
     const report = await json<TrainReport>(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '4',
       '--eval-every',
@@ -34,10 +25,10 @@ describe('galore-ts train', () => {
       '--save-every',
       '2',
       '--out',
-      run,
+      run(),
     );
     expect(report).toMatchObject({
-      run_dir: run,
+      run_dir: run(),
       steps: 4,
       tokens: 4 * 2 * 16,
       stop_reason: 'completed',
@@ -46,26 +37,26 @@ describe('galore-ts train', () => {
     });
     expect(report.final_loss).toBeLessThan(report.first_loss!);
     expect(report.final_val_ppl).toBeCloseTo(Math.exp(report.final_val_loss!), 8);
-    expect(report.last_checkpoint).toBe(join(run, 'checkpoints', 'step-00000004'));
-    const rows = await readMetrics(join(run, 'metrics.jsonl'));
+    expect(report.last_checkpoint).toBe(join(run(), 'checkpoints', 'step-00000004'));
+    const rows = await readMetrics(join(run(), 'metrics.jsonl'));
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const r of rows) {
       for (const key of ['loss', 'lr', 'tokens_per_s'] as const) expect(Number.isFinite(r[key])).toBe(true);
     }
     expect(rows.filter((r) => r.val_loss !== undefined).map((r) => r.step)).toEqual([2, 4]);
     expect(rows[1]!.val_ppl).toBeCloseTo(Math.exp(rows[1]!.val_loss!), 8);
-    expect((await readdir(join(run, 'checkpoints'))).sort()).toEqual(['latest', 'step-00000002', 'step-00000004']);
+    expect((await readdir(join(run(), 'checkpoints'))).sort()).toEqual(['latest', 'step-00000002', 'step-00000004']);
   });
 
   it('resumes from the run folder with the saved settings, replacing no finished rows', async () => {
-    const before = await readMetrics(join(run, 'metrics.jsonl'));
-    const report = await json<TrainReport>('train', '--resume', '--out', run, '--steps', '6');
-    expect(report.resumed_from).toBe(join(run, 'checkpoints', 'step-00000004'));
+    const before = await readMetrics(join(run(), 'metrics.jsonl'));
+    const report = await json<TrainReport>('train', '--resume', '--out', run(), '--steps', '6');
+    expect(report.resumed_from).toBe(join(run(), 'checkpoints', 'step-00000004'));
     expect(report.steps).toBe(6);
     // Saved settings were kept: the micro model and 2 x 16 tokens per step.
     expect(report.parameters).toBeLessThan(20_000);
     expect(report.tokens).toBe(6 * 2 * 16);
-    const rows: MetricsRow[] = await readMetrics(join(run, 'metrics.jsonl'));
+    const rows: MetricsRow[] = await readMetrics(join(run(), 'metrics.jsonl'));
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.slice(0, 4)).toEqual(before);
   });
@@ -73,7 +64,7 @@ describe('galore-ts train', () => {
   it('resumes GaLore training exactly: 6 steps straight equal 3 + resume + 3 (projectors and moments restored)', async () => {
     // A constant schedule (no warmup, floor 1), so a 3-step run is the start of the 6-step one.
     const galore = [
-      ...tinyRun,
+      ...ws.tinyRun,
       '--optimizer',
       'galore_adamw',
       '--rank',
@@ -86,13 +77,13 @@ describe('galore-ts train', () => {
       '1',
     ];
     const common = [...galore, '--eval-every', '3', '--save-every', '3'];
-    await json('train', ...common, '--steps', '6', '--out', join(dir, 'g-straight'));
-    await json('train', ...common, '--steps', '3', '--out', join(dir, 'g-split'));
-    await json('train', '--resume', '--out', join(dir, 'g-split'), '--steps', '6');
+    await json('train', ...common, '--steps', '6', '--out', join(ws.dir, 'g-straight'));
+    await json('train', ...common, '--steps', '3', '--out', join(ws.dir, 'g-split'));
+    await json('train', '--resume', '--out', join(ws.dir, 'g-split'), '--steps', '6');
     const pick = (rows: MetricsRow[]) =>
       rows.map(({ step, loss, lr, grad_norm, val_loss }) => ({ step, loss, lr, grad_norm, val_loss }));
-    const straight = await readMetrics(join(dir, 'g-straight', 'metrics.jsonl'));
-    const split = await readMetrics(join(dir, 'g-split', 'metrics.jsonl'));
+    const straight = await readMetrics(join(ws.dir, 'g-straight', 'metrics.jsonl'));
+    const split = await readMetrics(join(ws.dir, 'g-split', 'metrics.jsonl'));
     expect(split.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(pick(split)).toEqual(pick(straight));
   });
@@ -100,7 +91,7 @@ describe('galore-ts train', () => {
   it('prints progress lines and a readable summary without --json', async () => {
     const { code, out, err } = await cli(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '2',
       '--eval-every',
@@ -108,7 +99,7 @@ describe('galore-ts train', () => {
       '--save-every',
       '2',
       '--out',
-      join(dir, 'plain'),
+      join(ws.dir, 'plain'),
       '--log-every',
       '1',
     );
@@ -121,7 +112,7 @@ describe('galore-ts train', () => {
   it('trains with a GaLore optimizer and its flags', async () => {
     const report = await json<TrainReport>(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '3',
       '--eval-every',
@@ -129,7 +120,7 @@ describe('galore-ts train', () => {
       '--save-every',
       '3',
       '--out',
-      join(dir, 'galore'),
+      join(ws.dir, 'galore'),
       '--optimizer',
       'galore_adamw',
       '--rank',
@@ -149,7 +140,7 @@ describe('galore-ts train', () => {
   it('trains with a layerwise optimizer, and refuses clipping with it', async () => {
     const report = await json<TrainReport>(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '2',
       '--eval-every',
@@ -157,7 +148,7 @@ describe('galore-ts train', () => {
       '--save-every',
       '2',
       '--out',
-      join(dir, 'layerwise'),
+      join(ws.dir, 'layerwise'),
       '--optimizer',
       'galore_adamw_layerwise',
       '--rank',
@@ -166,7 +157,7 @@ describe('galore-ts train', () => {
     expect(report.steps).toBe(2);
     const refused = await cli(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '2',
       '--optimizer',
@@ -174,7 +165,7 @@ describe('galore-ts train', () => {
       '--max-grad-norm',
       '1',
       '--out',
-      join(dir, 'x'),
+      join(ws.dir, 'x'),
     );
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('cannot clip the global norm; use --max-grad-norm 0');
@@ -183,9 +174,9 @@ describe('galore-ts train', () => {
 
 describe('galore-ts eval, generate, plot and memory', () => {
   it('eval reports the perplexity of the latest checkpoint on --data', async () => {
-    const report = await json<EvalReport>('eval', run, '--data', DEFAULT_CORPUS, '--max-batches', '2');
+    const report = await json<EvalReport>('eval', run(), '--data', DEFAULT_CORPUS, '--max-batches', '2');
     expect(report.split).toBe('all');
-    expect(report.checkpoint).toBe(join(run, 'checkpoints', 'step-00000006'));
+    expect(report.checkpoint).toBe(join(run(), 'checkpoints', 'step-00000006'));
     expect(report.batches).toBe(2);
     expect(report.tokens).toBe(2 * 2 * 16);
     expect(report.perplexity).toBeCloseTo(Math.exp(report.loss), 8);
@@ -193,7 +184,7 @@ describe('galore-ts eval, generate, plot and memory', () => {
   });
 
   it('generate continues a prompt; the same seed gives the same text, temperature 0 is greedy', async () => {
-    const args = ['generate', run, '--prompt', 'KING:', '--max-new-tokens', '6', '--ignore-eos'];
+    const args = ['generate', run(), '--prompt', 'KING:', '--max-new-tokens', '6', '--ignore-eos'];
     const a = await json<GenerateReport>(...args, '--seed', '3');
     const b = await json<GenerateReport>(...args, '--seed', '3');
     expect(a.new_tokens).toBe(6);
@@ -206,31 +197,21 @@ describe('galore-ts eval, generate, plot and memory', () => {
   });
 
   it('plot writes an SVG and a PNG of the loss and perplexity curves of several runs', async () => {
-    const svgPath = join(dir, 'plots', 'curves.svg');
-    expect((await cli('plot', run, join(dir, 'galore'), '-o', svgPath, '--title', 'micro runs')).code).toBe(0);
+    const svgPath = join(ws.dir, 'plots', 'curves.svg');
+    expect((await cli('plot', run(), join(ws.dir, 'galore'), '-o', svgPath, '--title', 'micro runs')).code).toBe(0);
     const svg = await readFile(svgPath, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const text of ['micro runs', 'validation perplexity', 'train loss', 'val loss', 'run', 'galore'])
       expect(svg).toContain(text);
-    const pngPath = join(dir, 'curves.png');
-    expect((await cli('plot', run, '-o', pngPath)).code).toBe(0);
+    const pngPath = join(ws.dir, 'curves.png');
+    expect((await cli('plot', run(), '-o', pngPath)).code).toBe(0);
     const png = await readFile(pngPath);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     expect(png.readUInt32BE(16)).toBeGreaterThan(600); // width from the IHDR chunk, at 2x zoom
   });
 
   it('memory plans a training step on the meta backend', async () => {
-    const plan = await json<{ measured: { total: number; weights: number }; model: { parameters: number } }>(
-      'memory',
-      '--model',
-      'llama_60m',
-      '--optimizer',
-      'galore_adamw',
-      '--rank',
-      '128',
-      '--seq-len',
-      '64',
-    );
+    const plan = await plan60m('--optimizer', 'galore_adamw', '--rank', '128');
     // bf16 weights: 2 bytes per parameter.
     expect(plan.measured.weights).toBe(2 * plan.model.parameters);
     expect(plan.measured.total).toBeGreaterThan(plan.measured.weights);
@@ -254,24 +235,24 @@ describe('galore-ts errors', () => {
   it('a missing file or folder is named in a clear error', async () => {
     const missingData = await cli(
       'train',
-      ...tinyRun,
+      ...ws.tinyRun,
       '--steps',
       '1',
       '--data',
-      join(dir, 'nope.txt'),
+      join(ws.dir, 'nope.txt'),
       '--out',
-      join(dir, 'y'),
+      join(ws.dir, 'y'),
     );
     expect(missingData.code).toBe(1);
     expect(missingData.err).toMatch(/^galore-ts train: error: .*nope\.txt/);
-    const missingModel = await cli('train', '--model', join(dir, 'nope.json'));
+    const missingModel = await cli('train', '--model', join(ws.dir, 'nope.json'));
     expect(missingModel.err).toContain('is neither a preset (llama_tiny, llama_small');
-    const missingRun = await cli('eval', join(dir, 'no-run'));
+    const missingRun = await cli('eval', join(ws.dir, 'no-run'));
     expect(missingRun.code).toBe(1);
     expect(missingRun.err).toContain('no-run: no such folder');
-    const badPlot = await cli('plot', run, '-o', join(dir, 'chart.gif'));
+    const badPlot = await cli('plot', run(), '-o', join(ws.dir, 'chart.gif'));
     expect(badPlot.err).toContain('must end in .svg or .png');
-    const noMetrics = await cli('plot', dir, '-o', join(dir, 'c.svg'));
+    const noMetrics = await cli('plot', ws.dir, '-o', join(ws.dir, 'c.svg'));
     expect(noMetrics.err).toContain('has no metrics.jsonl');
   });
 

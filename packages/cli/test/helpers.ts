@@ -1,17 +1,13 @@
 /** A model small enough that every command takes well under a second, and ways to run the CLI in-process. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { MICRO_LLAMA } from '../../core/test/train/helpers.js';
 import { main, memoryIO } from '../src/index.js';
 
-export const MICRO = {
-  vocab_size: 258,
-  hidden_size: 16,
-  intermediate_size: 32,
-  num_attention_heads: 2,
-  num_hidden_layers: 2,
-  max_position_embeddings: 64,
-};
+/** The core tests' micro LLaMA (vocab 258 for the byte tokenizer). */
+export const MICRO = MICRO_LLAMA;
 
 export interface CliResult {
   code: number;
@@ -32,11 +28,42 @@ export async function json<T>(...argv: string[]): Promise<T> {
   return JSON.parse(out) as T;
 }
 
-/** A temporary folder holding micro.json; `tinyRun` trains the micro model on 2 x 16-token batches. */
-export async function microWorkspace(prefix: string): Promise<{ dir: string; config: string; tinyRun: string[] }> {
+export interface Workspace {
+  dir: string;
+  config: string;
+  tinyRun: string[];
+}
+
+/**
+ * A temporary folder holding micro.json, made before the file's tests and removed after them;
+ * `tinyRun` trains the micro model on 2 x 16-token batches. Read its fields inside tests.
+ */
+export function useMicroWorkspace(prefix: string): Workspace {
+  const workspace = {} as Workspace;
+  beforeAll(async () => {
+    Object.assign(workspace, await microWorkspace(prefix));
+  });
+  afterAll(async () => {
+    await rm(workspace.dir, { recursive: true, force: true });
+  });
+  return workspace;
+}
+
+async function microWorkspace(prefix: string): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const config = join(dir, 'micro.json');
   await writeFile(config, JSON.stringify(MICRO));
   const tinyRun = ['--model', config, '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
   return { dir, config, tinyRun };
+}
+
+/** What `memory --json` prints, as far as the tests read it. */
+export interface PlanJson {
+  measured: { total: number; weights: number; optimizer: number };
+  model: { parameters: number };
+}
+
+/** `galore-ts memory` of llama_60m at 64 tokens (a plan in well under a second), with more flags. */
+export function plan60m(...flags: string[]): Promise<PlanJson> {
+  return json<PlanJson>('memory', '--model', 'llama_60m', '--seq-len', '64', ...flags);
 }

@@ -2,29 +2,21 @@
  * Issue 9 item 2: a flag given with --resume is honoured from the next step on or refused, never
  * printed, written to run.json and then dropped.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMetrics } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, json, microWorkspace } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cli, json, MICRO, useMicroWorkspace } from './helpers.js';
 
-let dir: string;
-let tinyRun: string[];
+const ws = useMicroWorkspace('galore-resume-');
 // A constant schedule (no warmup, floor 1), so each step's lr is the peak.
 const constant = ['--warmup', '0', '--min-lr-ratio', '1', '--eval-every', '0', '--save-every', '2'];
 
-beforeAll(async () => {
-  ({ dir, tinyRun } = await microWorkspace('galore-resume-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
 describe('train --resume with flags', () => {
   it('honours --lr, --weight-decay, --update-proj-gap and --galore-scale from the next step', async () => {
-    const run = join(dir, 'honoured');
+    const run = join(ws.dir, 'honoured');
     const galore = ['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '2'];
-    await json('train', ...tinyRun, ...galore, ...constant, '--steps', '2', '--out', run);
+    await json('train', ...ws.tinyRun, ...galore, ...constant, '--steps', '2', '--out', run);
     const changed = ['--lr', '0.001', '--weight-decay', '0.1', '--update-proj-gap', '3', '--galore-scale', '0.5'];
     await json('train', '--resume', '--out', run, '--steps', '4', ...changed);
     const rows = await readMetrics(join(run, 'metrics.jsonl'));
@@ -38,25 +30,28 @@ describe('train --resume with flags', () => {
   });
 
   it('continues the warmup + cosine schedule at its step with the new peak', async () => {
-    const run = join(dir, 'cosine');
+    const run = join(ws.dir, 'cosine');
     const schedule = ['--warmup', '2', '--min-lr-ratio', '0.1', '--eval-every', '0', '--save-every', '2'];
-    await json('train', ...tinyRun, ...schedule, '--steps', '6', '--out', join(dir, 'cosine-straight'));
-    await json('train', ...tinyRun, ...schedule, '--steps', '2', '--out', run);
+    await json('train', ...ws.tinyRun, ...schedule, '--steps', '6', '--out', join(ws.dir, 'cosine-straight'));
+    await json('train', ...ws.tinyRun, ...schedule, '--steps', '2', '--out', run);
     await json('train', '--resume', '--out', run, '--steps', '6', '--lr', '0.005');
-    const straight = await readMetrics(join(dir, 'cosine-straight', 'metrics.jsonl'));
+    const straight = await readMetrics(join(ws.dir, 'cosine-straight', 'metrics.jsonl'));
     const resumed = await readMetrics(join(run, 'metrics.jsonl'));
     for (let i = 2; i < 6; i++) expect(resumed[i]!.lr).toBeCloseTo(straight[i]!.lr / 2, 12);
   });
 
-  it('refuses --optimizer, --rank and --model changes and --steps not above the checkpoint', async () => {
-    const run = join(dir, 'refused');
-    await json('train', ...tinyRun, ...constant, '--steps', '2', '--out', run);
+  it('refuses --optimizer, --rank, --model and --method changes and --steps not above the checkpoint', async () => {
+    const run = join(ws.dir, 'refused');
+    await json('train', ...ws.tinyRun, ...constant, '--steps', '2', '--out', run);
     const optimizer = await cli('train', '--resume', '--out', run, '--optimizer', 'galore_adamw', '--steps', '4');
     expect(optimizer.code).toBe(1);
     expect(optimizer.err).toContain('--optimizer galore_adamw cannot change on --resume');
     expect(optimizer.err).toContain('was trained with adamw');
     const model = await cli('train', '--resume', '--out', run, '--model', 'llama_tiny', '--steps', '4');
     expect(model.err).toContain('--model llama_tiny cannot change on --resume');
+    const method = await cli('train', '--resume', '--out', run, '--method', 'lora', '--steps', '4');
+    expect(method.code).toBe(1);
+    expect(method.err).toContain('--method lora cannot change on --resume');
     const steps = await cli('train', '--resume', '--out', run, '--steps', '2');
     expect(steps.code).toBe(1);
     expect(steps.err).toContain('--steps 2');
@@ -67,8 +62,8 @@ describe('train --resume with flags', () => {
 
 describe('train --resume with a damaged metrics.jsonl', () => {
   it('keeps every readable row and names the bad line (issue 9 item 9)', async () => {
-    const run = join(dir, 'metrics');
-    await json('train', ...tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
+    const run = join(ws.dir, 'metrics');
+    await json('train', ...ws.tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
     const path = join(run, 'metrics.jsonl');
     const [one, two] = (await readFile(path, 'utf8')).trimEnd().split('\n');
     await writeFile(path, `${one}\nnot json\n${two}\n`);
@@ -77,5 +72,53 @@ describe('train --resume with a damaged metrics.jsonl', () => {
     expect(result.err).toContain(`warning: ${path} line 2 is not a metrics row`);
     expect((await readMetrics(path)).map((r) => r.step)).toEqual([1, 2, 3]);
     expect(await readFile(`${path}.bak`, 'utf8')).toContain('not json');
+  });
+});
+
+describe('train --resume after the model config changed', () => {
+  it('refuses, naming the setting that differs (issue 9 item 5)', async () => {
+    const config = join(ws.dir, 'changing.json');
+    await writeFile(config, JSON.stringify(MICRO));
+    const run = join(ws.dir, 'config');
+    const flags = ws.tinyRun.map((f) => (f === ws.tinyRun[1] ? config : f));
+    await json('train', ...flags, ...constant, '--steps', '2', '--out', run);
+    await writeFile(config, JSON.stringify({ ...MICRO, intermediate_size: 48 }));
+    const result = await cli('train', '--resume', '--out', run, '--steps', '4');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('config.json does not match the model being trained');
+    expect(result.err).toContain('intermediate_size 32 in the checkpoint, 48 in the model');
+  });
+
+  it('resumes a layerwise GaLore run (its state is checked by a step on the meta backend)', async () => {
+    const run = join(ws.dir, 'layerwise');
+    const layerwise = ['--optimizer', 'galore_adamw_8bit_layerwise', '--rank', '4'];
+    await json('train', ...ws.tinyRun, ...layerwise, ...constant, '--steps', '2', '--out', run);
+    const report = await json<{ steps: number }>('train', '--resume', '--out', run, '--steps', '3');
+    expect(report.steps).toBe(3);
+  });
+});
+
+describe('a learning rate that blows the weights up (issue 9 items 2 and 6)', () => {
+  it('is stopped before a non-finite checkpoint; the advised resume with a lower --lr works', async () => {
+    const run = join(ws.dir, 'blowup');
+    await json('train', ...ws.tinyRun, ...constant, '--steps', '2', '--save-every', '1', '--out', run);
+    const blown = await cli('train', '--resume', '--out', run, '--steps', '4', '--lr', '1e39');
+    expect(blown.code).toBe(1);
+    const good = join(run, 'checkpoints', 'step-00000002');
+    expect(blown.err).toMatch(/training stopped at step 3: the weight \S+ holds (-?Infinity|NaN) \(not finite\)/);
+    expect(blown.err).toContain(`the last good checkpoint is ${good}`);
+    expect(blown.err).toContain(`galore-ts train --out ${run} --resume ${good} --lr 1e+38`);
+    const advised = await json<{ steps: number }>(
+      'train',
+      '--out',
+      run,
+      '--resume',
+      good,
+      '--steps',
+      '4',
+      '--lr',
+      '0.001',
+    );
+    expect(advised.steps).toBe(4);
   });
 });

@@ -82,8 +82,7 @@ export async function runEval(checkpointPath: string, flags: EvalFlags, io?: Cli
     const result = await evaluate(model, source.batches(dataset), {
       ...(flags.maxBatches ? { maxBatches: flags.maxBatches } : {}),
       ...(show ? { onBatch: show.update } : {}),
-    });
-    show?.done();
+    }).finally(() => show?.done());
     if (!Number.isFinite(result.loss)) {
       throw new Error(`${checkpoint}: the loss on ${source.description} is ${result.loss} (not finite)`);
     }

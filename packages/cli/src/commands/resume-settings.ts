@@ -7,15 +7,33 @@
  *             --weight-decay, --update-proj-gap, --galore-scale, --steps above the checkpoint's
  *             step (the cosine is spread over the new total), and every flag the optimizer state
  *             does not hold (evaluation, checkpoints, warmup, clipping...).
- *   refused:  --optimizer, --rank, --proj-type, --target-modules, --model, --dtype (the saved
- *             moments and projectors have their shapes and types), and --steps at or below it.
+ *   refused:  --optimizer, --rank, --proj-type, --target-modules, --model, --dtype, --optim-dtype (the saved
+ *             moments and projectors have their shapes and types), --method and its adapter flags
+ *             (the saved weights are the adapters they built), --format and --text-field (the data
+ *             position counts records read that way), and --steps at or below it.
  */
 import type { Trainer } from '@galore-ts/core';
 import { flagOf } from '../flag-names.js';
 import type { RunSettings } from './train-settings.js';
 
 /** Settings the saved optimizer state and weights are built for: a resume must keep them. */
-const FIXED_ON_RESUME = ['optimizer', 'rank', 'projType', 'targetModules', 'model', 'dtype'] as const;
+const FIXED_ON_RESUME = [
+  'optimizer',
+  'rank',
+  'projType',
+  'targetModules',
+  'model',
+  'dtype',
+  'optimDtype',
+  'method',
+  'loraRank',
+  'loraAlpha',
+  'modulesToSave',
+  'reloraResetEvery',
+  'reloraOptimizerReset',
+  'format',
+  'textField',
+] as const;
 
 /** Throws when `settings` (saved values overridden by the flags) cannot continue the checkpoint. */
 export function checkResumable(

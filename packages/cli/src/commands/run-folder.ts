@@ -5,6 +5,7 @@
  */
 import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diskErrorCode } from '@galore-ts/core';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
@@ -22,6 +23,9 @@ export interface RunFolderIntent {
 
 /** Creates `runDir` when needed and makes sure a run can be written there as `intent` says. */
 export async function prepareRunFolder(runDir: string, intent: RunFolderIntent): Promise<void> {
+  if (intent.resume && intent.overwrite) {
+    throw new Error('--overwrite replaces a run and --resume continues one: give one of them');
+  }
   await expectFolder(runDir, '--out');
   await expectFolder(join(runDir, CHECKPOINTS_DIR), `the checkpoints folder of --out`);
   const existing = [];
@@ -55,4 +59,15 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * `error` from writing `file` of a run, saying which file and which checkpoint a resume finds
+ * intact when the disk is full or read-only (other errors pass as they are).
+ */
+export function runFileError(error: unknown, file: string, intact: string | null): unknown {
+  if (!diskErrorCode(error)) return error;
+  const kept = intact ? `the last intact checkpoint is ${intact}` : 'no checkpoint was written yet';
+  // Node's message starts with the code (ENOSPC: no space left on device, write).
+  return new Error(`cannot write ${file}: ${(error as Error).message}; ${kept}`);
 }

@@ -29,6 +29,10 @@ export interface RunSettings {
   keepCheckpoints: number;
   seed: number;
   dtype: 'float32' | 'bfloat16';
+  /** Recompute each layer's activations in backward instead of keeping them. */
+  gradientCheckpointing?: boolean;
+  /** galore_adamw's moment dtype (default float32). */
+  optimDtype?: 'float32' | 'bfloat16';
   rank?: number;
   updateProjGap?: number;
   galoreScale?: number;
@@ -77,6 +81,8 @@ export const DEFAULT_SETTINGS: RunSettings = {
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat([
   'warmup',
   'maxGradNorm',
+  'gradientCheckpointing',
+  'optimDtype',
   'rank',
   'updateProjGap',
   'galoreScale',

@@ -7,6 +7,7 @@ import {
   type MemoryCategory,
   type MetricsRow,
   manualSeed,
+  NonFiniteLossError,
   OPTIMIZER_RESETS,
   readTrainerState,
   resolveCheckpoint,
@@ -15,6 +16,7 @@ import {
 } from '@galore-ts/core';
 import { Command, Option } from 'commander';
 import { formatBytes, formatCount, formatDuration } from '../format.js';
+import { CommandExit, handleInterrupts, INTERRUPTED_EXIT_CODE } from '../interrupt.js';
 import type { CliIO } from '../io.js';
 import {
   fraction,
@@ -29,10 +31,17 @@ import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { DATA_FORMATS, openTrainingData } from '../setup/data.js';
 import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
-import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
+import {
+  DEFAULT_RANK_RULE,
+  isGaLore,
+  isLayerwise,
+  OPTIMIZER_NAMES,
+  optimizerFactory,
+  projectionRank,
+} from '../setup/optimizer.js';
 import { folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
-import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE } from './run-folder.js';
+import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
 
 export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE };
@@ -119,7 +128,14 @@ export function trainCommand(io: CliIO): Command {
     .addOption(
       new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
     )
-    .option('--rank <n>', 'GaLore rank (default: 128)', positiveInteger)
+    .addOption(
+      new Option('--optim-dtype <dtype>', 'galore_adamw moment dtype (default: float32)').choices([
+        'float32',
+        'bfloat16',
+      ]),
+    )
+    .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
+    .option('--rank <n>', `GaLore rank (default: ${DEFAULT_RANK_RULE})`, positiveInteger)
     .option('--update-proj-gap <n>', 'GaLore subspace refresh interval T (default: 200)', positiveInteger)
     .option('--galore-scale <x>', 'GaLore scale alpha (default: 0.25)', positiveNumber)
     .addOption(
@@ -147,7 +163,7 @@ export function trainCommand(io: CliIO): Command {
     .option('--out <dir>', 'run folder for metrics and checkpoints (default: runs/<model>-<time>)')
     .option(
       '--resume [checkpoint]',
-      'continue from a checkpoint (default: the latest in --out); flags not given keep their saved values; --lr, --weight-decay, --update-proj-gap, --galore-scale and a larger --steps apply from the next step; --optimizer, --rank, --proj-type, --target-modules, --model and --dtype cannot change',
+      'continue from a checkpoint (default: the latest in --out); flags not given keep their saved values; --lr, --weight-decay, --update-proj-gap, --galore-scale and a larger --steps apply from the next step; --optimizer, --rank, --proj-type, --target-modules, --model, --dtype and --optim-dtype cannot change',
     )
     .option('--overwrite', 'replace the run already in --out (without it, train refuses to write over a run)')
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('cpu'))
@@ -160,6 +176,12 @@ export function trainCommand(io: CliIO): Command {
     .action(async (flags: TrainFlags) => {
       const report = await runTrain(flags, io);
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      if (report.stop_reason === 'interrupted') {
+        throw new CommandExit(
+          `interrupted after step ${report.steps}; checkpoint ${report.last_checkpoint}; continue with: galore-ts train --out ${report.run_dir} --resume`,
+          INTERRUPTED_EXIT_CODE,
+        );
+      }
     });
 }
 
@@ -210,8 +232,10 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   if (epochSteps !== undefined && settings.epochs !== undefined && flags.steps === undefined)
     settings.steps = epochSteps;
   const model = await buildModel(choice, backend);
+  model.gradientCheckpointing = settings.gradientCheckpointing === true;
   let trainer: Trainer | undefined;
   let progress: TrainingProgress | undefined;
+  let stopHandling: (() => void) | undefined;
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
   const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => void } = {};
   try {
@@ -238,9 +262,15 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       onMetrics: (row) => sink.row?.(row),
       onCheckpoint: (dir) => sink.checkpoint?.(dir),
     });
+    const running = trainer;
+    // The rank the optimizer chose when --rank was not given, so run.json and a resume say it.
+    if (isGaLore(settings.optimizer)) settings.rank ??= projectionRank(trainer.optimizer);
     const resumed = resumeFrom ? await trainer.resume(resumeFrom) : undefined;
     if (resumed) applyResumedSettings(trainer, settings);
-    await writeFile(join(runDir, RUN_FILE), `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`);
+    const runFile = join(runDir, RUN_FILE);
+    await writeFile(runFile, `${JSON.stringify({ settings, backend: backend.name }, null, 2)}\n`).catch((error) => {
+      throw runFileError(error, runFile, running.lastCheckpoint);
+    });
     const metrics = await JsonlMetricsWriter.open(
       join(runDir, METRICS_FILE),
       resumed ? { keepUpTo: resumed.step } : {},
@@ -260,11 +290,16 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
     const display = progress;
     sink.row = async (row) => {
       firstLoss ??= row.loss;
-      await metrics.write(row);
+      await metrics.write(row).catch((error) => {
+        throw runFileError(error, metrics.path, running.lastCheckpoint);
+      });
       display.update(row);
     };
     sink.checkpoint = (dir) => display.note(`saved checkpoint ${dir}`);
-    const summary = await trainer.train();
+    stopHandling = handleInterrupts(io, { stop: () => running.requestStop(), abort: () => display.stop() });
+    const summary = await trainer.train().catch((error: unknown) => {
+      throw withResumeCommand(error, runDir, settings.lr);
+    });
     progress.stop();
     return {
       run_dir: runDir,
@@ -289,6 +324,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       resumed_from: resumeFrom,
     };
   } finally {
+    stopHandling?.();
     progress?.stop();
     trainer?.dispose();
     model.dispose();
@@ -320,6 +356,14 @@ async function savedRun(
   return { settings: meta.settings, runDir: meta.runDir ?? dirname(dirname(checkpoint)), step: state.step };
 }
 
+/** A non-finite stop, with the command that follows its advice (resume the last good checkpoint, lower lr). */
+function withResumeCommand(error: unknown, runDir: string, lr: number): unknown {
+  if (!(error instanceof NonFiniteLossError) || !error.lastCheckpoint) return error;
+  return new Error(
+    `${error.message}, e.g. galore-ts train --out ${runDir} --resume ${error.lastCheckpoint} --lr ${lr / 10}`,
+  );
+}
+
 function defaultRunDir(model: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join('runs', `${basename(model).replace(/\.json$/, '')}-${stamp}`);
@@ -333,15 +377,22 @@ function describeStart(
   step: number,
 ): string {
   const method = settings.method === 'full' ? '' : `${settings.method}, `;
-  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${method}${settings.optimizer}, lr ${settings.lr}`;
+  const galore = settings.rank !== undefined ? `, rank ${settings.rank}` : '';
+  const what = `${settings.model} (${formatCount(parameters)} parameters), tokenizer ${settings.tokenizer}, ${method}${settings.optimizer}${galore}, lr ${settings.lr}`;
   const shape = `${settings.batchSize} x ${settings.seqLen} tokens x ${settings.gradAccum} micro-batches per step`;
   const resumed = resumedFrom ? `resuming at step ${step} from ${resumedFrom}\n` : '';
   return `${resumed}training ${what}; ${shape}; ${settings.steps} steps; run folder ${runDir}\n`;
 }
 
+const STOP_TITLES: Record<TrainSummary['stopReason'], string> = {
+  completed: 'Trained',
+  'data exhausted': 'Stopped (data exhausted)',
+  interrupted: 'Stopped (interrupted)',
+};
+
 export function formatReport(r: TrainReport): string {
   const lines = [
-    `${r.stop_reason === 'completed' ? 'Trained' : 'Stopped (data exhausted)'}: ${r.model} (${formatCount(r.parameters)} parameters${r.method === 'full' ? '' : `, ${formatCount(r.trainable_parameters)} trained by ${r.method}`}) with ${r.optimizer}, ${r.steps} steps`,
+    `${STOP_TITLES[r.stop_reason]}: ${r.model} (${formatCount(r.parameters)} parameters${r.method === 'full' ? '' : `, ${formatCount(r.trainable_parameters)} trained by ${r.method}`}) with ${r.optimizer}, ${r.steps} steps`,
     `  tokens      ${formatCount(r.tokens)} in ${formatDuration(r.train_seconds)} (${r.tokens_per_s.toFixed(0)} tokens/s)`,
     `  loss        ${r.first_loss?.toFixed(4) ?? '-'} -> ${r.final_loss?.toFixed(4) ?? '-'}`,
   ];

@@ -28,8 +28,8 @@ import {
 } from '@galore-ts/core';
 import { type Command, Option } from 'commander';
 import { type RunSettings, warmupOf } from '../commands/train-settings.js';
+import { flagOf } from '../flag-names.js';
 import { nameList, positiveInteger, positiveNumber } from '../parse.js';
-import { kebab } from './optimizer.js';
 
 export { TRAINING_METHODS };
 
@@ -64,7 +64,7 @@ export function checkMethodSettings(settings: RunSettings): void {
   const misplaced = (keys: readonly (keyof RunSettings)[], applies: string): void => {
     const given = keys.filter((k) => settings[k] !== undefined);
     if (given.length > 0)
-      throw new Error(`--${given.map(kebab).join(', --')} only apply to --method ${applies}, not '${method}'`);
+      throw new Error(`${given.map(flagOf).join(', ')} only apply to --method ${applies}, not '${method}'`);
   };
   if (method === 'full') misplaced(ADAPTER_FLAGS, 'lora, relora or low_rank');
   if (method !== 'relora') misplaced(RELORA_FLAGS, 'relora');

@@ -2,7 +2,7 @@
  * --optimizer and its flags, mapped onto @galore-ts/galore's createOptimizer (which knows every
  * Hugging Face name, adamw included) for the Trainer.
  */
-import type { OptimizerFactory } from '@galore-ts/core';
+import type { OptimizerFactory, TrainableOptimizer } from '@galore-ts/core';
 import { createOptimizer, OPTIMIZER_NAMES } from '@galore-ts/galore';
 import { flagOf } from '../flag-names.js';
 
@@ -18,6 +18,26 @@ export interface OptimizerFlags {
   galoreScale?: number;
   projType?: string;
   targetModules?: string[];
+  optimDtype?: 'float32' | 'bfloat16';
+}
+
+/** How createOptimizer picks the rank when --rank is not given (for --help). */
+export const DEFAULT_RANK_RULE =
+  "the paper's rank for its model sizes (hidden 512: 128, 768: 256, 1024: 256, 2048: 512, 4096: 1024), else hidden size / 4";
+
+/** The rank of the optimizer's projected group (GaLore optimizers have one). */
+export function projectionRank(optimizer: TrainableOptimizer): number | undefined {
+  const groups = optimizer.paramGroups as readonly { options: { rank?: number } }[];
+  return groups.find((g) => g.options.rank !== undefined)?.options.rank;
+}
+
+/** Only GaLore AdamW has a choice of moment dtype (the 8-bit ones quantise, Adafactor factors them). */
+export function checkOptimDtype(optimizer: string, optimDtype: string | undefined): void {
+  if (optimDtype !== undefined && optimizer.replace(/_layerwise$/, '') !== 'galore_adamw') {
+    throw new Error(
+      `--optim-dtype applies to galore_adamw and galore_adamw_layerwise, not '${optimizer}' (adamw keeps float32 moments, the 8-bit optimizers 8-bit ones)`,
+    );
+  }
 }
 
 export function isLayerwise(name: string): boolean {
@@ -39,6 +59,7 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
     galoreScale: flags.galoreScale,
     projType: flags.projType,
   };
+  checkOptimDtype(flags.optimizer, flags.optimDtype);
   const given = Object.entries(galoreOnly)
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
@@ -54,10 +75,7 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
       ...(flags.galoreScale !== undefined ? { scale: flags.galoreScale } : {}),
       ...(flags.projType !== undefined ? { projType: flags.projType as never } : {}),
       ...(flags.targetModules !== undefined ? { targetModules: flags.targetModules } : {}),
+      ...(flags.optimDtype !== undefined ? { stateDType: flags.optimDtype } : {}),
       gradientAccumulationSteps: flags.gradAccum,
     });
-}
-
-export function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

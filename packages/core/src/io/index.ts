@@ -1,4 +1,5 @@
 export { atomicWriteFile, withAtomicFile, writeFully } from './atomic-write.js';
+export { diskErrorCode } from './disk-errors.js';
 export {
   type LoadedTensor,
   readSafetensors,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '../io/atomic-write.js';
+import { diskErrorCode } from '../io/disk-errors.js';
 import { TRAINER_STATE_FILE } from './checkpoint.js';
 import { CheckpointError } from './errors.js';
 
@@ -16,8 +17,6 @@ const STEP_DIR = /^step-(\d+)$/;
 const TEMP_DIR = /^\.step-\d+\.(tmp|old)-/;
 /** The temporary file of an atomic write (`latest.tmp-<pid>-<hex>`) that a kill interrupted. */
 const TEMP_FILE = /\.tmp-\d+-[0-9a-f]+$/;
-/** Errors of a full, read-only or failing disk: the message must say which checkpoint is intact. */
-const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EFBIG']);
 
 export function checkpointDirName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
@@ -86,8 +85,9 @@ export class CheckpointStore {
 
   /** A disk error, with the file it hit and the checkpoint a resume would find intact. */
   private async describeDiskError(error: unknown, name: string): Promise<unknown> {
-    const { code, path } = error as NodeJS.ErrnoException;
-    if (!code || !DISK_ERRORS.has(code)) return error;
+    const code = diskErrorCode(error);
+    if (!code) return error;
+    const { path } = error as NodeJS.ErrnoException;
     const intact = await this.latest().catch(() => null);
     const where = path ? ` (${path})` : '';
     const kept = intact ? `the last intact checkpoint is ${intact}` : 'no earlier checkpoint exists';

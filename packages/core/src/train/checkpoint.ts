@@ -19,6 +19,7 @@ import type { LRSchedulerState } from '../optim/lr-scheduler.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import { CheckpointError } from './errors.js';
 import type { CausalLanguageModel, TrainableOptimizer } from './interfaces.js';
+import { checkModelConfig, checkOptimizerTensors, type StateLayout } from './state-checks.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -148,25 +149,53 @@ function checkTrainerState(dir: string, value: unknown): TrainerState {
   for (const key of ['optimizer', 'scheduler', 'rng', 'files', 'metadata'] as const) {
     if (typeof s[key] !== 'object' || s[key] === null) problems.push(key);
   }
+  if (problems.length === 0) problems.push(...inconsistencies(s as TrainerState));
   if (problems.length > 0)
     throw new CheckpointError(dir, `${TRAINER_STATE_FILE} has missing or invalid fields: ${problems.join(', ')}`);
   return s as TrainerState;
 }
 
+/** Entries that are present but cannot be true of a checkpoint this code wrote. */
+function inconsistencies(s: TrainerState): string[] {
+  const problems: string[] = [];
+  const { seed, offset } = s.rng as Partial<RngState>;
+  if (typeof seed !== 'string' || !/^\d+$/.test(seed)) problems.push(`rng.seed ${JSON.stringify(seed)}`);
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0) problems.push(`rng.offset ${JSON.stringify(offset)}`);
+  // The schedule advances once per optimizer step, so the two counts agree in every checkpoint.
+  if (s.scheduler.step !== s.step)
+    problems.push(`step ${s.step} (the schedule is at step ${JSON.stringify(s.scheduler.step)})`);
+  return problems;
+}
+
 /**
  * Loads a checkpoint's weights into `model` and its state into `optimizer` (both built as for the
- * run that saved it) and returns the trainer state. Everything is checked before the model changes.
+ * run that saved it) and returns the trainer state. Everything is checked before the model changes:
+ * config.json against the model's config (when the model has one), and the optimizer's tensors
+ * against `optimizerState` (the layout a fresh optimizer of this run allocates) when given.
  */
 export async function loadCheckpoint(
   dir: string,
   model: CausalLanguageModel,
   optimizer: TrainableOptimizer,
+  options: { optimizerState?: StateLayout } = {},
 ): Promise<TrainerState> {
   const state = await readTrainerState(dir);
+  const config = (model as { config?: object }).config;
+  if (config) await checkModelConfig(dir, config);
   const optimizerTensors = await wrapped(dir, OPTIMIZER_FILE, () =>
     loadTensors(join(dir, OPTIMIZER_FILE), { backend: model.backend }),
   );
   try {
+    if (options.optimizerState) {
+      const names = [...model.namedParameters()].map(([name]) => name);
+      checkOptimizerTensors(
+        dir,
+        OPTIMIZER_FILE,
+        { type: state.optimizer.type, tensors: optimizerTensors },
+        options.optimizerState,
+        names,
+      );
+    }
     await wrapped(dir, WEIGHTS_FILE, () =>
       loadTensorsInto(join(dir, WEIGHTS_FILE), model.stateDict(), { aliases: model.parameterAliases() }),
     );

@@ -28,6 +28,7 @@ import type {
 } from './interfaces.js';
 import type { MetricsRow } from './metrics.js';
 import { nextTokenLoss } from './next-token-loss.js';
+import { optimizerStateLayout } from './state-checks.js';
 
 export interface EvaluationOptions {
   /** Evaluate after every `every` steps, and after the last one. */
@@ -84,7 +85,8 @@ export interface TrainerOptions {
   hooks?: readonly TrainerHook[];
 }
 
-export type StopReason = 'completed' | 'data exhausted';
+/** 'interrupted': requestStop() was called; the step under way finished and was checkpointed. */
+export type StopReason = 'completed' | 'data exhausted' | 'interrupted';
 
 export interface TrainSummary {
   stopReason: StopReason;
@@ -126,6 +128,7 @@ export class Trainer {
   private checkpoint: string | null = null;
   /** The step of `checkpoint`. */
   private savedStep = -1;
+  private stopRequested = false;
 
   constructor(options: TrainerOptions) {
     checkOptions(options);
@@ -141,8 +144,7 @@ export class Trainer {
       }
       this.model.toDType(options.weightDType);
     }
-    // Frozen parameters (an adapter's base) get no gradient, so they get no optimizer either.
-    const named = [...this.model.namedParameters()].filter(([, p]) => p.requiresGrad);
+    const named = this.trainableParameters();
     this.params = named.map(([, p]) => p);
     const setup = asSetup(typeof options.optimizer === 'function' ? options.optimizer(named) : options.optimizer);
     this.optimizer = setup.optimizer;
@@ -152,6 +154,11 @@ export class Trainer {
     this.store = options.checkpoints
       ? new CheckpointStore(options.checkpoints.dir, { keep: options.checkpoints.keep ?? 2 })
       : undefined;
+  }
+
+  /** Frozen parameters (an adapter's base) get no gradient, so they get no optimizer either. */
+  private trainableParameters(): [string, Tensor][] {
+    return [...this.model.namedParameters()].filter(([, p]) => p.requiresGrad);
   }
 
   /** Optimizer steps completed. */
@@ -171,7 +178,12 @@ export class Trainer {
    */
   async resume(path: string): Promise<TrainerState> {
     const dir = await resolveCheckpoint(path);
-    const state = await loadCheckpoint(dir, this.model, this.optimizer);
+    const factory = this.options.optimizer;
+    const optimizerState =
+      typeof factory === 'function'
+        ? await optimizerStateLayout(factory, this.trainableParameters())
+        : undefined;
+    const state = await loadCheckpoint(dir, this.model, this.optimizer, optimizerState ? { optimizerState } : {});
     this.scheduler.loadStateDict(state.scheduler);
     setRngState(state.rng);
     await this.options.data.restore(state.data);
@@ -183,14 +195,22 @@ export class Trainer {
     return state;
   }
 
-  /** Trains until `steps` steps are done (or the data runs out) and returns a summary. */
+  /**
+   * Asks train() to stop after the step under way (a signal handler calls this): that step
+   * completes, a checkpoint is written, and train() returns with stopReason 'interrupted'.
+   */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Trains until `steps` steps are done (or the data runs out, or requestStop()) and returns a summary. */
   async train(): Promise<TrainSummary> {
     let stopReason: StopReason = 'completed';
     this.model.train();
     while (this.stepsDone < this.steps) {
       const row = await this.trainStep();
-      if (!row) {
-        stopReason = 'data exhausted';
+      if (!row || this.stopRequested) {
+        stopReason = row ? 'interrupted' : 'data exhausted';
         if (this.store && this.savedStep !== this.stepsDone && this.stepsDone > 0) await this.saveCheckpoint();
         break;
       }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteTokenizer, Gpt2Tokenizer, HuggingFaceTokenizer, loadTokenizer } from '../../src/data/index.js';
-import { addedToken } from '../helpers/tiny-tokenizer.js';
+import { special, WORD_PIECE as wordPiece } from './word-piece.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -12,27 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const special = addedToken;
-
-/** A tiny WordPiece tokenizer.json, as the Rust `tokenizers` library serialises one. */
-const wordPiece = {
-  version: '1.0',
-  truncation: null,
-  padding: null,
-  added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
-  normalizer: { type: 'Lowercase' },
-  pre_tokenizer: { type: 'Whitespace' },
-  post_processor: null,
-  decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-  model: {
-    type: 'WordPiece',
-    unk_token: '[UNK]',
-    continuing_subword_prefix: '##',
-    max_input_chars_per_word: 100,
-    vocab: { '[UNK]': 0, '[CLS]': 1, '[SEP]': 2, hello: 3, world: 4, '!': 5, gal: 6, '##ore': 7 },
-  },
-};
 
 /** A tiny byte-level BPE (GPT-2 / LLaMA-3 style) with two merges. */
 const bytePairs = {

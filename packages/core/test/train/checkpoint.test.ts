@@ -35,6 +35,25 @@ async function resumeFresh(path: string, data: BatchSource = new FixedBatches([]
   return trainer;
 }
 
+/** A Trainer that fills lm_head.weight with `value` once step `after` is done. */
+function poisonedTrainer(
+  model: LlamaForCausalLM,
+  data: BatchSource,
+  o: { dir: string; steps: number; every: number; after: number; value: number },
+): Trainer {
+  return new Trainer({
+    model,
+    optimizer: adamw(),
+    data,
+    steps: o.steps,
+    checkpoints: { dir: o.dir, every: o.every },
+    onMetrics: (row) => {
+      const head = model.stateDict()['lm_head.weight']!;
+      if (row.step === o.after) head.backend.fill(head.storage, o.value);
+    },
+  });
+}
+
 describe('checkpoint folders', () => {
   it('hold a Hugging Face model folder, the optimizer state and trainer_state.json with file sizes', async () => {
     await withTempDir(async (dir) => {
@@ -216,18 +235,8 @@ describe('non-finite weights (issue 9 item 6)', () => {
     await withTempDir(async (dir) => {
       const model = microModel();
       const data = new FixedBatches(Array.from({ length: 4 }, (_, i) => pseudoBatch(2, 9, i + 1)));
-      const trainer = new Trainer({
-        model,
-        optimizer: adamw(),
-        data,
-        steps: 4,
-        checkpoints: { dir, every: 1 },
-        onMetrics: (row) => {
-          // Step 2's update leaves an infinity in a weight (as a huge lr would); its loss was finite.
-          const head = model.stateDict()['lm_head.weight']!;
-          if (row.step === 2) head.backend.fill(head.storage, Number.POSITIVE_INFINITY);
-        },
-      });
+      // Step 2's update leaves an infinity in a weight (as a huge lr would); its loss was finite.
+      const trainer = poisonedTrainer(model, data, { dir, steps: 4, every: 1, after: 2, value: Infinity });
       const error = (await trainer.train().catch((e: unknown) => e)) as NonFiniteLossError;
       expect(error).toBeInstanceOf(NonFiniteLossError);
       expect(error.message).toMatch(/^training stopped at step 2: the weight lm_head\.weight holds Infinity/);
@@ -244,18 +253,8 @@ describe('non-finite loss', () => {
     await withTempDir(async (dir) => {
       const model = microModel();
       const data = await corpusDataset();
-      const trainer = new Trainer({
-        model,
-        optimizer: adamw(),
-        data,
-        steps: 10,
-        checkpoints: { dir, every: 2 },
-        onMetrics: (row) => {
-          // Poison a weight after step 3: step 4's forward pass yields NaN.
-          const head = model.stateDict()['lm_head.weight']!;
-          if (row.step === 3) head.backend.fill(head.storage, Number.NaN);
-        },
-      });
+      // Poison a weight after step 3: step 4's forward pass yields NaN.
+      const trainer = poisonedTrainer(model, data, { dir, steps: 10, every: 2, after: 3, value: Number.NaN });
       const error = await trainer.train().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NonFiniteLossError);
       expect((error as NonFiniteLossError).step).toBe(4);
