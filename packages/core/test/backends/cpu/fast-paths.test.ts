@@ -17,11 +17,12 @@ describe('flat binary loops', () => {
     const a = randomValues(12, 1);
     const b = randomValues(12, 2);
     for (const op of ['add', 'sub', 'mul', 'div'] as const) {
-      for (const [aStrides, bStrides] of [
+      const layouts: [number[], number[]][] = [
         [full, full],
         [full, scalar],
         [scalar, full],
-      ]) {
+      ];
+      for (const [aStrides, bStrides] of layouts) {
         const out = new Float32Array(12);
         expect(binaryFlat(op, Float32Array.from(a), Float32Array.from(b), out, { shape, aStrides, bStrides })).toBe(
           true,
@@ -30,7 +31,7 @@ describe('flat binary loops', () => {
         // A row-broadcast layout with the same elements runs the generic strided kernel.
         const expand = (v: number[], strides: number[]) =>
           storage('float32', strides === scalar ? new Array(12).fill(v[0]) : v);
-        backend.binary(op, expand(a, aStrides!), expand(b, bStrides!), ref, {
+        backend.binary(op, expand(a, aStrides), expand(b, bStrides), ref, {
           shape: [3, 2, 2],
           aStrides: [4, 2, 1],
           bStrides: [4, 2, 1],
