@@ -25,8 +25,8 @@ import {
   nextTokenLoss,
   type TokenBatch,
 } from '../packages/core/src/index.js';
+import { describeTorch, findTorchPython, PythonWorker, type TorchInfo } from './python-worker.js';
 import { type Step, startTfjsWasm, tfjsStep } from './train-step-tfjs.js';
-import { findTorchPython, TorchStepper } from './train-step-torch.js';
 
 const STEPS = Number(process.env.STEPS ?? 5);
 const WARMUP = 2;
@@ -100,12 +100,17 @@ async function benchWorkload(model: string, batchSize: number, seq: number, pyth
   const config = llamaPreset(model);
   const batch = randomBatch(config.vocab_size, batchSize, seq);
   const runners: Partial<Record<Library, Runner>> = { ours: inProcess(oursStep(config, batch)) };
-  let torch: TorchStepper | undefined;
+  let torch: PythonWorker<TorchInfo> | undefined;
   if (python) {
-    torch = await TorchStepper.start(python, config, batchSize, seq);
-    runners.torch = () => torch!.step();
-    const { torch: version, threads, openblas_threads: blas } = torch.info;
-    console.log(`  PyTorch ${version}: ${threads} intra-op threads, OpenBLAS ${blas ?? '?'} threads`);
+    const worker = await PythonWorker.start<TorchInfo>(python, 'torch_train_step.py', [
+      JSON.stringify({ ...config, batch: batchSize, seq }),
+    ]);
+    runners.torch = async () => {
+      const { loss, wall_ms, cpu_ms } = await worker.request<{ loss: number; wall_ms: number; cpu_ms: number }>('step');
+      return { loss, wallMs: wall_ms, cpuMs: cpu_ms };
+    };
+    console.log(`  ${describeTorch(worker.info)}`);
+    torch = worker;
   }
   if (WITH_TFJS) runners.tfjs = inProcess(tfjsStep(config, batch));
   const times: Record<Library, Timing[]> = { ours: [], torch: [], tfjs: [] };
@@ -153,7 +158,7 @@ function printTable(rows: Row[], pick: 'wall' | 'cpu'): void {
 }
 
 async function main(): Promise<void> {
-  const python = process.env.TORCH === '0' ? null : findTorchPython();
+  const python = findTorchPython();
   const wasm = WITH_TFJS ? await startTfjsWasm() : undefined;
   console.log(`galore-ts GEMM: ${(getBackend() as CpuBackend).gemm.summary}`);
   console.log(python ? `PyTorch from ${python}` : 'PyTorch: no Python with torch found (set PYTHON); left out');
