@@ -25,7 +25,7 @@ import {
   positiveNumber,
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
-import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { BACKEND_NAMES, describeBackend, selectBackend } from '../setup/backend.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import { isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -204,6 +204,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       resumed ? { keepUpTo: resumed.step } : {},
     );
     io.stderr(describeStart(settings, model.numParameters(), runDir, resumed ? resumeFrom! : null, trainer.step));
+    io.stderr(`backend ${describeBackend(backend)}\n`);
     progress = new TrainingProgress(io, {
       totalSteps: settings.steps,
       startStep: trainer.step,
