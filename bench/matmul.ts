@@ -5,7 +5,8 @@
  * Run by hand: `npx tsx bench/matmul.ts` (or `npm run bench:matmul`).
  * Options: SIZES=256,512,1024,2048 RUNS=9 (timed rounds per size; the median is reported);
  *          TFJS_CPU_MAX=1024 (tfjs-backend-cpu, at ~1 GFLOPS, is left out above this size);
- *          PYTHON=/usr/bin/python3, TORCH=0 (see bench/python-worker.ts).
+ *          PYTHON=/usr/bin/python3, TORCH=0 (see bench/python-worker.ts);
+ *          THREADS=n (ours and PyTorch on n threads, as in bench/train-step.ts).
  *
  * Each library warms up per size for at least WARMUP_RUNS runs and WARMUP_MS milliseconds (V8
  * needs about ten 256-cube runs before the packing loops are optimised). Timed runs are
@@ -28,6 +29,9 @@ import { describeTorch, findTorchPython, PythonWorker, type TorchInfo } from './
 const sizes = (process.env.SIZES ?? '256,512,1024,2048').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 9);
 const TFJS_CPU_MAX = Number(process.env.TFJS_CPU_MAX ?? 1024);
+const THREADS = process.env.THREADS ? Number(process.env.THREADS) : undefined;
+// OpenBLAS reads this when it is loaded (our first matmul; PyTorch's start), so set it first.
+if (THREADS) process.env.OPENBLAS_NUM_THREADS = String(THREADS);
 const WARMUP_RUNS = 3;
 const WARMUP_MS = 400;
 const LIBRARIES = ['ours', 'cpu', 'wasm', 'torch'] as const;
@@ -112,7 +116,7 @@ async function benchSize(n: number, python: string | null): Promise<Rates> {
   }
   let torch: PythonWorker<TorchInfo> | undefined;
   if (python) {
-    const worker = await PythonWorker.start<TorchInfo>(python, 'torch_matmul.py', [String(n)]);
+    const worker = await PythonWorker.start<TorchInfo>(python, 'torch_matmul.py', [String(n), String(THREADS ?? 0)]);
     if (n === sizes[0]) console.log(describeTorch(worker.info));
     runners.torch = () => worker.request<Timing>('run');
     torch = worker;

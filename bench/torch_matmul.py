@@ -1,6 +1,6 @@
 """Square float32 matmul in PyTorch, timed on request, for bench/matmul.ts.
 
-Started with n; prints one `ready` line (versions and thread counts), then answers each `run`
+Started with n and a thread count (0: every core); prints one `ready` line (versions and thread counts), then answers each `run`
 line with one JSON line: wall and process CPU seconds of one n x n x n product. The warm-up runs
 before `ready`.
 """
@@ -15,8 +15,8 @@ import torch
 
 
 def main():
-    n = int(sys.argv[1])
-    torch.set_num_threads(os.cpu_count())
+    n, threads = int(sys.argv[1]), int(sys.argv[2])
+    torch.set_num_threads(threads or os.cpu_count())
     g = torch.Generator().manual_seed(n)
     a = torch.rand(n, n, generator=g) - 0.5
     b = torch.rand(n, n, generator=g) - 0.5

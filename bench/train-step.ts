@@ -8,6 +8,8 @@
  *          WORKLOADS=llama_tiny:8x64,llama_small:4x128 (preset:batch x seq)
  *          TFJS=0 (leave tfjs out: it takes ~20 s a step on llama_small), TORCH=0 (leave PyTorch out)
  *          PYTHON=/usr/bin/python3 (the Python with torch; python3 and /usr/bin/python3 are tried)
+ *          THREADS=n (both sides on n threads: OPENBLAS_NUM_THREADS for ours and PyTorch's
+ *          OpenBLAS, torch.set_num_threads; default: every core, each library's own default)
  *
  * A step ends when the loss has been read back, so no side can leave work pending. Steps of the
  * libraries alternate so that load from other processes hits all alike. Besides wall time, the
@@ -36,6 +38,9 @@ const WORKLOADS = (process.env.WORKLOADS ?? 'llama_tiny:8x64,llama_small:4x128')
   return { model, batch, seq };
 });
 const WITH_TFJS = process.env.TFJS !== '0';
+const THREADS = process.env.THREADS ? Number(process.env.THREADS) : undefined;
+// OpenBLAS reads this when it is loaded (our first matmul; PyTorch's start), so set it first.
+if (THREADS) process.env.OPENBLAS_NUM_THREADS = String(THREADS);
 
 const LIBRARIES = ['ours', 'torch', 'tfjs'] as const;
 type Library = (typeof LIBRARIES)[number];
@@ -103,7 +108,7 @@ async function benchWorkload(model: string, batchSize: number, seq: number, pyth
   let torch: PythonWorker<TorchInfo> | undefined;
   if (python) {
     const worker = await PythonWorker.start<TorchInfo>(python, 'torch_train_step.py', [
-      JSON.stringify({ ...config, batch: batchSize, seq }),
+      JSON.stringify({ ...config, batch: batchSize, seq, threads: THREADS }),
     ]);
     runners.torch = async () => {
       const { loss, wall_ms, cpu_ms } = await worker.request<{ loss: number; wall_ms: number; cpu_ms: number }>('step');
