@@ -1,8 +1,12 @@
 /**
- * CPU matmul GFLOPS of our CpuBackend next to @tensorflow/tfjs-backend-cpu and
- * @tensorflow/tfjs-backend-wasm, square float32 at 256, 512 and 1024, in one process.
+ * CPU matmul GFLOPS of our CpuBackend next to @tensorflow/tfjs-backend-cpu,
+ * @tensorflow/tfjs-backend-wasm (in this process) and PyTorch (bench/torch_matmul.py, in a Python
+ * process stepped run by run, when a Python with torch is found), square float32 at 256..2048.
  * Run by hand: `npx tsx bench/matmul.ts` (or `npm run bench:matmul`).
- * Options: SIZES=256,512,1024 RUNS=9 (timed rounds per size; the median is reported).
+ * Options: SIZES=256,512,1024,2048 RUNS=9 (timed rounds per size; the median is reported);
+ *          TFJS_CPU_MAX=1024 (tfjs-backend-cpu, at ~1 GFLOPS, is left out above this size);
+ *          PYTHON=/usr/bin/python3, TORCH=0 (see bench/python-worker.ts);
+ *          THREADS=n (ours and PyTorch on n threads, as in bench/train-step.ts).
  *
  * Each library warms up per size for at least WARMUP_RUNS runs and WARMUP_MS milliseconds (V8
  * needs about ten 256-cube runs before the packing loops are optimised). Timed runs are
@@ -20,19 +24,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CpuBackend } from '../packages/core/src/backends/cpu/index.js';
+import { describeTorch, findTorchPython, PythonWorker, type TorchInfo } from './python-worker.js';
 
-const sizes = (process.env.SIZES ?? '256,512,1024').split(',').map(Number);
+const sizes = (process.env.SIZES ?? '256,512,1024,2048').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 9);
+const TFJS_CPU_MAX = Number(process.env.TFJS_CPU_MAX ?? 1024);
+const THREADS = process.env.THREADS ? Number(process.env.THREADS) : undefined;
+// OpenBLAS reads this when it is loaded (our first matmul; PyTorch's start), so set it first.
+if (THREADS) process.env.OPENBLAS_NUM_THREADS = String(THREADS);
 const WARMUP_RUNS = 3;
 const WARMUP_MS = 400;
-const LIBRARIES = ['ours', 'cpu', 'wasm'] as const;
+const LIBRARIES = ['ours', 'cpu', 'wasm', 'torch'] as const;
 type Library = (typeof LIBRARIES)[number];
 
 interface Timing {
   wall: number;
   cpu: number;
 }
-type Rates = Record<Library, Timing>;
+type Rates = Partial<Record<Library, Timing>>;
 
 function median(xs: number[]): number {
   const sorted = xs.slice().sort((a, b) => a - b);
@@ -91,37 +100,52 @@ async function activate(library: Library): Promise<void> {
   await tf.ready();
 }
 
-async function benchSize(n: number): Promise<Rates> {
+async function benchSize(n: number, python: string | null): Promise<Rates> {
   const a = randomMatrix(n, n);
   const b = randomMatrix(n, n + 1);
-  const runners = {} as Record<Library, () => void>;
-  for (const library of LIBRARIES) {
+  const runners: Partial<Record<Library, () => Promise<Timing>>> = {};
+  for (const library of ['ours', 'cpu', 'wasm'] as const) {
+    if (library === 'cpu' && n > TFJS_CPU_MAX) continue;
     await activate(library);
     const run = library === 'ours' ? oursRunner(n, a, b) : tfjsRunner(n, a, b);
     warmUp(run);
-    runners[library] = run;
+    runners[library] = async () => {
+      await activate(library);
+      return time(run);
+    };
   }
-  const times: Record<Library, Timing[]> = { ours: [], cpu: [], wasm: [] };
+  let torch: PythonWorker<TorchInfo> | undefined;
+  if (python) {
+    const worker = await PythonWorker.start<TorchInfo>(python, 'torch_matmul.py', [String(n), String(THREADS ?? 0)]);
+    if (n === sizes[0]) console.log(describeTorch(worker.info));
+    runners.torch = () => worker.request<Timing>('run');
+    torch = worker;
+  }
+  const times: Record<Library, Timing[]> = { ours: [], cpu: [], wasm: [], torch: [] };
   for (let round = 0; round < runs; round++) {
     for (const library of LIBRARIES) {
-      await activate(library);
-      times[library].push(time(runners[library]));
+      const run = runners[library];
+      if (run) times[library].push(await run());
     }
   }
+  torch?.stop();
   const gflops = (seconds: number[]) => (2 * n ** 3) / median(seconds) / 1e9;
-  const rates = (library: Library): Timing => ({
-    wall: gflops(times[library].map((t) => t.wall)),
-    cpu: gflops(times[library].map((t) => t.cpu)),
-  });
-  return { ours: rates('ours'), cpu: rates('cpu'), wasm: rates('wasm') };
+  const rates: Rates = {};
+  for (const library of LIBRARIES) {
+    const ts = times[library];
+    if (ts.length > 0) rates[library] = { wall: gflops(ts.map((t) => t.wall)), cpu: gflops(ts.map((t) => t.cpu)) };
+  }
+  return rates;
 }
 
 function printTable(title: string, results: Map<number, Rates>, pick: keyof Timing): void {
   console.log(`\n${title}`);
-  const header = ['n', 'ours GFLOPS', 'tfjs-cpu GFLOPS', 'tfjs-wasm GFLOPS', 'ours / tfjs-cpu', 'ours / tfjs-wasm'];
+  const names: Record<Library, string> = { ours: 'ours', cpu: 'tfjs-cpu', wasm: 'tfjs-wasm', torch: 'PyTorch' };
+  const header = ['n', ...LIBRARIES.map((l) => `${names[l]} GFLOPS`), 'ours / tfjs-wasm', 'ours / PyTorch'];
   const rows = [...results].map(([n, r]) => {
-    const [o, c, w] = [r.ours[pick], r.cpu[pick], r.wasm[pick]];
-    return [String(n), o.toFixed(2), c.toFixed(2), w.toFixed(2), `${(o / c).toFixed(2)}x`, `${(o / w).toFixed(2)}x`];
+    const rate = (l: Library) => r[l]?.[pick];
+    const ratio = (l: Library) => (rate(l) === undefined ? '-' : `${(rate('ours')! / rate(l)!).toFixed(2)}x`);
+    return [String(n), ...LIBRARIES.map((l) => rate(l)?.toFixed(1) ?? '-'), ratio('wasm'), ratio('torch')];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i] as number)).join('  ');
@@ -137,15 +161,19 @@ async function main(): Promise<void> {
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
 
+  const python = findTorchPython();
+  console.log(`ours: ${new CpuBackend().gemm.summary}`);
+  if (!python) console.log('PyTorch: no Python with torch found (set PYTHON); left out');
+
   const results = new Map<number, Rates>();
-  for (const n of sizes) results.set(n, await benchSize(n));
+  for (const n of sizes) results.set(n, await benchSize(n, python));
 
   console.log(`float32 matmul n x n x n, median of ${runs} interleaved runs after warm-up; GFLOPS = 2 n^3 / time`);
   console.log(
-    `peers: tfjs-backend-cpu, tfjs-backend-wasm (simd ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`,
+    `peers: tfjs-backend-cpu (n <= ${TFJS_CPU_MAX}), tfjs-backend-wasm (simd ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})${python ? ', PyTorch' : ''}`,
   );
   printTable('wall clock', results, 'wall');
-  printTable('process CPU time (comparable while every library runs single-threaded)', results, 'cpu');
+  printTable("CPU time of each library's process, all threads (tfjs shares ours)", results, 'cpu');
 }
 
 await main();

@@ -1,24 +1,25 @@
 /**
- * Tokens per second of one full training step (forward, backward, AdamW update) of llama_small on
- * our CPU backend, next to the same LLaMA built from TensorFlow.js ops on @tensorflow/tfjs-backend-wasm
- * (gradients by tf.variableGrads, update by tf.train.adam), same shapes, in one process. The tfjs
- * embedding is a one-hot matmul (the wasm backend cannot differentiate gather).
- * Run by hand: `npx tsx bench/train-step.ts`.
- * Options: BATCH=4 SEQ=128 STEPS=5 (timed steps per library, interleaved; the median is reported)
- *          MODEL=llama_small (any preset that fits in memory).
+ * Tokens per second of one full LLaMA training step (forward, backward, AdamW update) on our CPU
+ * backend, next to the same model in PyTorch (bench/torch_train_step.py, when a Python with torch
+ * is found) and in TensorFlow.js on @tensorflow/tfjs-backend-wasm (bench/train-step-tfjs.ts),
+ * same shapes, for llama_tiny (8 x 64 tokens) and llama_small (4 x 128).
+ * Run by hand: `npm run bench:train-step`.
+ * Options: STEPS=5 (timed steps per library, after 2 warm-up steps; the median is reported)
+ *          WORKLOADS=llama_tiny:8x64,llama_small:4x128 (preset:batch x seq)
+ *          TFJS=0 (leave tfjs out: it takes ~20 s a step on llama_small), TORCH=0 (leave PyTorch out)
+ *          PYTHON=/usr/bin/python3 (the Python with torch; python3 and /usr/bin/python3 are tried)
+ *          THREADS=n (both sides on n threads: OPENBLAS_NUM_THREADS for ours and PyTorch's
+ *          OpenBLAS, torch.set_num_threads; default: every core, each library's own default)
  *
- * A step ends when the loss has been read back, so neither side can leave work pending. Steps of
- * the two libraries alternate so that load from other processes hits both alike; besides wall
- * time, the table gives tokens per second of this process's CPU time (user + system), which stays
- * meaningful on a shared machine when both sides run single-threaded.
+ * A step ends when the loss has been read back, so no side can leave work pending. Steps of the
+ * libraries alternate so that load from other processes hits all alike. Besides wall time, the
+ * table gives tokens per second of CPU time (user + system, all threads of that library's process;
+ * ours and tfjs share this process, but run one at a time).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as tf from '@tensorflow/tfjs-core';
-import { build } from 'esbuild';
 import {
   AdamW,
+  type CpuBackend,
+  getBackend,
   type LlamaConfig,
   LlamaForCausalLM,
   llamaPreset,
@@ -26,32 +27,47 @@ import {
   nextTokenLoss,
   type TokenBatch,
 } from '../packages/core/src/index.js';
+import { describeTorch, findTorchPython, PythonWorker, type TorchInfo } from './python-worker.js';
+import { type Step, startTfjsWasm, tfjsStep } from './train-step-tfjs.js';
 
-const BATCH = Number(process.env.BATCH ?? 4);
-const SEQ = Number(process.env.SEQ ?? 128);
 const STEPS = Number(process.env.STEPS ?? 5);
-const MODEL = process.env.MODEL ?? 'llama_small';
+const WARMUP = 2;
+const WORKLOADS = (process.env.WORKLOADS ?? 'llama_tiny:8x64,llama_small:4x128').split(',').map((spec) => {
+  const [model, shape] = spec.split(':') as [string, string];
+  const [batch, seq] = shape.split('x').map(Number) as [number, number];
+  return { model, batch, seq };
+});
+const WITH_TFJS = process.env.TFJS !== '0';
+const THREADS = process.env.THREADS ? Number(process.env.THREADS) : undefined;
+// OpenBLAS reads this when it is loaded (our first matmul; PyTorch's start), so set it first.
+if (THREADS) process.env.OPENBLAS_NUM_THREADS = String(THREADS);
+
+const LIBRARIES = ['ours', 'torch', 'tfjs'] as const;
+type Library = (typeof LIBRARIES)[number];
+const LABELS: Record<Library, string> = {
+  ours: 'galore-ts CPU',
+  torch: 'PyTorch',
+  tfjs: 'tfjs-backend-wasm',
+};
 
 interface Timing {
   wallMs: number;
   cpuMs: number;
+  loss: number;
+}
+type Runner = () => Promise<Timing>;
+
+/** Random token rows [batch, seq + 1] (inputs and shifted targets). */
+function randomBatch(vocab: number, batch: number, seq: number): TokenBatch {
+  const tokens = Int32Array.from({ length: batch * (seq + 1) }, () => Math.floor(Math.random() * vocab));
+  return { tokens, shape: [batch, seq + 1] };
 }
 
-type Step = () => Promise<number>;
-
-/** Random token rows [BATCH, SEQ + 1] (inputs and shifted targets). */
-function randomBatch(vocab: number): TokenBatch {
-  const tokens = Int32Array.from({ length: BATCH * (SEQ + 1) }, () => Math.floor(Math.random() * vocab));
-  return { tokens, shape: [BATCH, SEQ + 1] };
-}
-
-// --- ours ---
-
-function oursStep(config: LlamaConfig, batch: TokenBatch): { step: Step; parameters: number } {
+function oursStep(config: LlamaConfig, batch: TokenBatch): Step {
   manualSeed(0);
   const model = new LlamaForCausalLM(config);
   const optimizer = new AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0 });
-  const step: Step = async () => {
+  return async () => {
     const loss = nextTokenLoss(model, batch);
     loss.backward();
     const value = await loss.item();
@@ -60,129 +76,18 @@ function oursStep(config: LlamaConfig, batch: TokenBatch): { step: Step; paramet
     optimizer.zeroGrad();
     return value;
   };
-  return { step, parameters: model.numParameters() };
 }
 
-// --- TensorFlow.js ---
-
-interface TfLayer {
-  inputNorm: tf.Variable;
-  wq: tf.Variable;
-  wk: tf.Variable;
-  wv: tf.Variable;
-  wo: tf.Variable;
-  postNorm: tf.Variable;
-  gate: tf.Variable;
-  up: tf.Variable;
-  down: tf.Variable;
-}
-
-/** The same LLaMA in tfjs ops: weights stored [in, out], RMSNorm, rotate-half RoPE, causal softmax attention, SwiGLU. */
-function tfjsStep(config: LlamaConfig, batch: TokenBatch): Step {
-  const {
-    hidden_size: H,
-    intermediate_size: I,
-    vocab_size: V,
-    num_attention_heads: heads,
-    num_hidden_layers: L,
-  } = config;
-  const hd = H / heads;
-  const std = config.initializer_range;
-  const weight = (shape: number[]) => tf.variable(tf.randomNormal(shape, 0, std));
-  const ones = (n: number) => tf.variable(tf.ones([n]));
-  const embed = weight([V, H]);
-  const layers: TfLayer[] = Array.from({ length: L }, () => ({
-    inputNorm: ones(H),
-    wq: weight([H, H]),
-    wk: weight([H, H]),
-    wv: weight([H, H]),
-    wo: weight([H, H]),
-    postNorm: ones(H),
-    gate: weight([H, I]),
-    up: weight([H, I]),
-    down: weight([I, H]),
-  }));
-  const finalNorm = ones(H);
-  const head = weight([H, V]);
-
-  // RoPE tables [SEQ, hd / 2] and the additive causal mask [SEQ, SEQ], made once.
-  const half = hd / 2;
-  const inv = Float32Array.from({ length: half }, (_, i) => 1 / config.rope_theta ** ((2 * i) / hd));
-  const angles = Float32Array.from({ length: SEQ * half }, (_, k) => Math.floor(k / half) * inv[k % half]!);
-  const cos = tf.keep(tf.cos(tf.tensor2d(angles, [SEQ, half])));
-  const sin = tf.keep(tf.sin(tf.tensor2d(angles, [SEQ, half])));
-  const mask = tf.keep(
-    tf.tensor2d(
-      Float32Array.from({ length: SEQ * SEQ }, (_, k) => (k % SEQ > Math.floor(k / SEQ) ? -1e9 : 0)),
-      [SEQ, SEQ],
-    ),
-  );
-
-  const rows = BATCH * SEQ;
-  const inputs = new Int32Array(rows);
-  const targets = new Int32Array(rows);
-  for (let r = 0; r < BATCH; r++) {
-    inputs.set(batch.tokens.subarray(r * (SEQ + 1), r * (SEQ + 1) + SEQ), r * SEQ);
-    targets.set(batch.tokens.subarray(r * (SEQ + 1) + 1, (r + 1) * (SEQ + 1)), r * SEQ);
-  }
-  // tfjs-backend-wasm lacks UnsortedSegmentSum, the gradient of gather: the embedding is a one-hot
-  // product instead (rows x vocab x hidden multiply-adds, small next to the layers at vocab 258).
-  const inputOneHot = tf.keep(tf.cast(tf.oneHot(tf.tensor1d(inputs, 'int32'), V), 'float32'));
-  const labels = tf.keep(tf.oneHot(tf.tensor1d(targets, 'int32'), V));
-
-  const rmsNorm = (x: tf.Tensor2D, w: tf.Variable) =>
-    tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), config.rms_norm_eps))), w) as tf.Tensor2D;
-  /** [rows, H] -> [BATCH, heads, SEQ, hd], rotated when `rotate`. */
-  const toHeads = (x: tf.Tensor2D, rotate: boolean) => {
-    const t = tf.transpose(tf.reshape(x, [BATCH, SEQ, heads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
-    if (!rotate) return t;
-    const [x1, x2] = tf.split(t, 2, 3);
-    const c = tf.reshape(cos, [1, 1, SEQ, half]);
-    const s = tf.reshape(sin, [1, 1, SEQ, half]);
-    return tf.concat(
-      [tf.sub(tf.mul(x1!, c), tf.mul(x2!, s)), tf.add(tf.mul(x2!, c), tf.mul(x1!, s))],
-      3,
-    ) as tf.Tensor4D;
-  };
-  const lossFn = () => {
-    let x = tf.matMul(inputOneHot, embed) as tf.Tensor2D;
-    for (const layer of layers) {
-      const h = rmsNorm(x, layer.inputNorm);
-      const q = toHeads(tf.matMul(h, layer.wq), true);
-      const k = toHeads(tf.matMul(h, layer.wk), true);
-      const v = toHeads(tf.matMul(h, layer.wv), false);
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask);
-      const attended = tf.matMul(tf.softmax(scores), v);
-      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [rows, H]) as tf.Tensor2D;
-      x = tf.add(x, tf.matMul(merged, layer.wo));
-      const m = rmsNorm(x, layer.postNorm);
-      const g = tf.matMul(m, layer.gate);
-      const gated = tf.mul(tf.mul(g, tf.sigmoid(g)), tf.matMul(m, layer.up));
-      x = tf.add(x, tf.matMul(gated as tf.Tensor2D, layer.down));
-    }
-    const logits = tf.matMul(rmsNorm(x, finalNorm), head);
-    return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-  };
-  const optimizer = tf.train.adam(1e-4);
+/** Times an in-process step by wall clock and this process's CPU time. */
+function inProcess(step: Step): Runner {
   return async () => {
-    const { value, grads } = tf.variableGrads(lossFn);
-    optimizer.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
-    const loss = (await value.data())[0]!;
-    value.dispose();
-    tf.dispose(grads);
-    return loss;
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    const loss = await step();
+    const wallMs = performance.now() - start;
+    const cpu = process.cpuUsage(cpu0);
+    return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, loss };
   };
-}
-
-// --- timing ---
-
-async function timed(step: Step): Promise<Timing & { loss: number }> {
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  const loss = await step();
-  const wallMs = performance.now() - start;
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, loss };
 }
 
 function median(values: number[]): number {
@@ -190,68 +95,89 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/**
- * tfjs-core's gradient functions ship only as ES modules with directory imports, which Node cannot
- * load (the tfjs umbrella package bundles them). Bundle that one entry with esbuild (installed with
- * tsup) and import it; tfjs keeps its engine and gradient registry on globalThis, so the bundled
- * copy registers into the engine the wasm backend uses.
- */
-async function registerTfjsGradients(): Promise<void> {
-  const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  const bundle = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'node',
-    logLevel: 'silent',
+interface Row {
+  workload: string;
+  tokens: number;
+  rates: Partial<Record<Library, { wall: number; cpu: number }>>;
+}
+
+async function benchWorkload(model: string, batchSize: number, seq: number, python: string | null): Promise<Row> {
+  const config = llamaPreset(model);
+  const batch = randomBatch(config.vocab_size, batchSize, seq);
+  const runners: Partial<Record<Library, Runner>> = { ours: inProcess(oursStep(config, batch)) };
+  let torch: PythonWorker<TorchInfo> | undefined;
+  if (python) {
+    const worker = await PythonWorker.start<TorchInfo>(python, 'torch_train_step.py', [
+      JSON.stringify({ ...config, batch: batchSize, seq, threads: THREADS }),
+    ]);
+    runners.torch = async () => {
+      const { loss, wall_ms, cpu_ms } = await worker.request<{ loss: number; wall_ms: number; cpu_ms: number }>('step');
+      return { loss, wallMs: wall_ms, cpuMs: cpu_ms };
+    };
+    console.log(`  ${describeTorch(worker.info)}`);
+    torch = worker;
+  }
+  if (WITH_TFJS) runners.tfjs = inProcess(tfjsStep(config, batch));
+  const times: Record<Library, Timing[]> = { ours: [], torch: [], tfjs: [] };
+  for (let round = 0; round < STEPS + WARMUP; round++) {
+    for (const library of LIBRARIES) {
+      const run = runners[library];
+      if (!run) continue;
+      const t = await run();
+      if (round >= WARMUP) times[library].push(t);
+      process.stderr.write(
+        `  ${model} round ${round} ${library}: ${t.wallMs.toFixed(0)} ms (loss ${t.loss.toFixed(4)})\n`,
+      );
+    }
+  }
+  torch?.stop();
+  const tokens = batchSize * seq;
+  const rates: Row['rates'] = {};
+  for (const library of LIBRARIES) {
+    const ts = times[library];
+    if (ts.length === 0) continue;
+    rates[library] = {
+      wall: (tokens / median(ts.map((t) => t.wallMs))) * 1000,
+      cpu: (tokens / median(ts.map((t) => t.cpuMs))) * 1000,
+    };
+  }
+  return { workload: `${model}, ${batchSize} x ${seq}`, tokens, rates };
+}
+
+function printTable(rows: Row[], pick: 'wall' | 'cpu'): void {
+  const header = ['model, tokens/step', ...LIBRARIES.map((l) => LABELS[l]), 'ours / PyTorch'];
+  const cells = rows.map((row) => {
+    const rate = (l: Library) => row.rates[l]?.[pick];
+    const ours = rate('ours');
+    const torch = rate('torch');
+    return [
+      row.workload,
+      ...LIBRARIES.map((l) => (rate(l) === undefined ? '-' : rate(l)!.toFixed(0))),
+      ours !== undefined && torch !== undefined ? `${(ours / torch).toFixed(2)}x` : '-',
+    ];
   });
-  await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0]!.text).toString('base64')}`);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
+  console.log(line(header).join('  '));
+  for (const c of cells) console.log(line(c).join('  '));
 }
 
 async function main(): Promise<void> {
-  await registerTfjsGradients();
-  const wasmPackage = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
-  setWasmPaths(`${join(dirname(wasmPackage), 'dist')}/`);
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialise');
-  await tf.ready();
-  const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-
-  const config = llamaPreset(MODEL);
-  const batch = randomBatch(config.vocab_size);
-  const ours = oursStep(config, batch);
-  const theirs = tfjsStep(config, batch);
-  const tokens = BATCH * SEQ;
-  console.log(
-    `${MODEL} (${(ours.parameters / 1e6).toFixed(1)}M parameters), batch ${BATCH} x ${SEQ} tokens, AdamW; ` +
-      `tfjs-backend-wasm (simd ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'}); ${STEPS} timed steps each after 2 warm-up steps`,
-  );
-  const results = { ours: [] as Timing[], tfjs: [] as Timing[] };
-  const losses = { ours: [] as number[], tfjs: [] as number[] };
-  for (let round = 0; round < STEPS + 2; round++) {
-    for (const [name, step] of [
-      ['ours', ours.step],
-      ['tfjs', theirs],
-    ] as const) {
-      const t = await timed(step);
-      losses[name].push(t.loss);
-      if (round >= 2) results[name].push(t);
-      process.stderr.write(`  round ${round} ${name}: ${t.wallMs.toFixed(0)} ms (loss ${t.loss.toFixed(4)})\n`);
-    }
+  const python = findTorchPython();
+  const wasm = WITH_TFJS ? await startTfjsWasm() : undefined;
+  console.log(`galore-ts GEMM: ${(getBackend() as CpuBackend).gemm.summary}`);
+  console.log(python ? `PyTorch from ${python}` : 'PyTorch: no Python with torch found (set PYTHON); left out');
+  if (wasm) console.log(`tfjs-backend-wasm: simd ${wasm.simd ? 'on' : 'off'}, threads ${wasm.threads ? 'on' : 'off'}`);
+  console.log(`AdamW steps; median of ${STEPS} alternating timed steps per library after ${WARMUP} warm-up steps\n`);
+  const rows: Row[] = [];
+  for (const { model, batch, seq } of WORKLOADS) {
+    console.log(model);
+    rows.push(await benchWorkload(model, batch, seq, python));
   }
-  console.log(
-    `\n${'library'.padEnd(28)}${'ms/step'.padStart(10)}${'tokens/s'.padStart(11)}${'tokens/cpu-s'.padStart(14)}   losses`,
-  );
-  for (const name of ['ours', 'tfjs'] as const) {
-    const wall = median(results[name].map((t) => t.wallMs));
-    const cpu = median(results[name].map((t) => t.cpuMs));
-    const label = name === 'ours' ? 'galore-ts CPU backend' : 'tfjs-backend-wasm';
-    const trace = `${losses[name][0]!.toFixed(3)} -> ${losses[name].at(-1)!.toFixed(3)}`;
-    console.log(
-      `${label.padEnd(28)}${wall.toFixed(0).padStart(10)}${((tokens / wall) * 1000).toFixed(0).padStart(11)}${((tokens / cpu) * 1000).toFixed(0).padStart(14)}   ${trace}`,
-    );
-  }
+  console.log('\ntokens/s (wall clock)');
+  printTable(rows, 'wall');
+  console.log('\ntokens per CPU-second (all threads of the process)');
+  printTable(rows, 'cpu');
 }
 
 await main();

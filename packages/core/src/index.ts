@@ -10,6 +10,7 @@ registerBackend('cpu', createCpuBackend);
 registerBackend('meta', createMetaBackend);
 
 export type * from './backend.js';
+export type { GemmChoice, GemmPath } from './backends/cpu/gemm-path.js';
 export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
 export * from './backends/kernel-checks.js';
 export { createMetaBackend, MetaBackend } from './backends/meta/index.js';

@@ -27,7 +27,7 @@ import {
   positiveNumber,
 } from '../parse.js';
 import { TrainingProgress } from '../progress.js';
-import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
+import { BACKEND_NAMES, describeBackend, selectBackend } from '../setup/backend.js';
 import { DATA_FORMATS, openTrainingData } from '../setup/data.js';
 import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
@@ -281,6 +281,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       );
     }
     io.stderr(describeStart(settings, model.numParameters(), runDir, resumed ? resumeFrom! : null, trainer.step));
+    io.stderr(`backend ${describeBackend(backend)}\n`);
     progress = new TrainingProgress(io, {
       totalSteps: settings.steps,
       startStep: trainer.step,

@@ -1,5 +1,5 @@
 /** --backend: the CPU backend ships with core; webgpu and cuda are loaded on demand. */
-import { type Backend, useBackend } from '@galore-ts/core';
+import { type Backend, CpuBackend, useBackend } from '@galore-ts/core';
 
 export const BACKEND_NAMES = ['cpu', 'webgpu', 'cuda'] as const;
 
@@ -8,4 +8,9 @@ export async function selectBackend(name: string): Promise<Backend> {
     throw new Error(`--backend '${name}' is not one of ${BACKEND_NAMES.join(', ')}`);
   }
   return useBackend(name);
+}
+
+/** The backend's name, and for the CPU what its matmuls run on (the BLAS library it found, or why none). */
+export function describeBackend(backend: Backend): string {
+  return backend instanceof CpuBackend ? `cpu; matmuls on ${backend.gemm.summary}` : backend.name;
 }

@@ -180,9 +180,7 @@ export class Trainer {
     const dir = await resolveCheckpoint(path);
     const factory = this.options.optimizer;
     const optimizerState =
-      typeof factory === 'function'
-        ? await optimizerStateLayout(factory, this.trainableParameters())
-        : undefined;
+      typeof factory === 'function' ? await optimizerStateLayout(factory, this.trainableParameters()) : undefined;
     const state = await loadCheckpoint(dir, this.model, this.optimizer, optimizerState ? { optimizerState } : {});
     this.scheduler.loadStateDict(state.scheduler);
     setRngState(state.rng);

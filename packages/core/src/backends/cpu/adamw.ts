@@ -1,6 +1,7 @@
 /** In-place AdamW step, following PyTorch's definition (decoupled weight decay). */
 import type { AdamWParams } from '../../backend.js';
 import { expectFloating, expectSize } from '../kernel-checks.js';
+import { adamwFloat32 } from './adamw-f32.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
@@ -27,6 +28,11 @@ export function adamw(param: CpuStorage, grad: CpuStorage, m: CpuStorage, v: Cpu
   }
   if (new Set([param, grad, m, v]).size !== 4)
     throw new Error(`${KERNEL}: param, grad, m and v must be four different storages`);
+  const data = [param.data, grad.data, m.data, v.data];
+  if (data.every((d) => d instanceof Float32Array)) {
+    adamwFloat32(...(data as [Float32Array, Float32Array, Float32Array, Float32Array]), params);
+    return;
+  }
   const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;
   const precision = precisionOf(param, grad, m, v);
   // Each intermediate a float32 kernel would hold in a register or store is rounded the same way.

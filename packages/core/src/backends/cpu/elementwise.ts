@@ -2,6 +2,7 @@
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
 import { contiguousStrides, sizeOf } from '../../shape.js';
 import { expectSize } from '../kernel-checks.js';
+import { binaryFlat } from './elementwise-fast.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 import { checkShape, checkStridedBounds, forEachRow } from './strided.js';
@@ -96,6 +97,10 @@ export function binary(op: BinaryOp, a: CpuStorage, b: CpuStorage, out: CpuStora
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
+  if (binaryFlat(op, av, bv, ov, layout)) {
+    target.commit();
+    return;
+  }
   const outOperand = { strides: contiguousStrides(shape), offset: 0 };
   forEachRow(shape, [outOperand, aOperand, bOperand], (starts, length, inner) => {
     let o = starts[0] as number;

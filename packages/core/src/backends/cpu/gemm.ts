@@ -1,15 +1,17 @@
 /**
  * Single-matrix GEMM on float arrays: C (m x n, row-major at cOffset) += op(A) op(B).
  *
- * Three paths: an unpacked loop for small problems, the WebAssembly SIMD kernel (gemm-wasm.ts)
- * for float32 precision, and the JS blocked kernel below for float64 (and wherever WebAssembly
- * SIMD is missing). The JS kernel follows the Goto/BLIS structure: a kc x n slab of B is packed
- * into NR-wide column panels, an mc x kc block of A into MR-high row panels (both zero-padded to
- * whole panels), and a 4 x 4 register-tiled micro-kernel multiplies one A panel by one B panel
- * with sixteen scalar accumulators. Panels are Float64Array so the inner loop does no
- * conversions, and A panel + B panel (2 x 8 KiB at kc = 256) stay in L1 while the block of A
- * stays in L2.
+ * Four paths: an unpacked loop for small problems, the machine's BLAS when the backend found one
+ * (blas.ts), the WebAssembly SIMD kernel (gemm-wasm.ts) for float32 precision, and the JS blocked
+ * kernel below for float64 (and wherever WebAssembly SIMD is missing). The JS kernel follows the
+ * Goto/BLIS structure: a kc x n slab of B is packed into NR-wide column panels, an mc x kc block
+ * of A into MR-high row panels (both zero-padded to whole panels), and a 4 x 4 register-tiled
+ * micro-kernel multiplies one A panel by one B panel with sixteen scalar accumulators. Panels are
+ * Float64Array so the inner loop does no conversions, and A panel + B panel (2 x 8 KiB at
+ * kc = 256) stay in L1 while the block of A stays in L2.
  */
+import { gemmBlas } from './blas.js';
+import type { BlasLibrary } from './blas-loader.js';
 import { gemmSimd } from './gemm-wasm.js';
 import type { FloatValues, Precision } from './numeric.js';
 
@@ -29,8 +31,9 @@ const MC = 64;
 export const SMALL_GEMM_VOLUME = 16_384;
 
 /**
- * Picks the path: small problems unpacked; float32 precision on the WebAssembly SIMD kernel
- * (float32 accumulation, several times faster); float64, or no SIMD support, on the JS kernel.
+ * Picks the path: small problems unpacked; then `blas` when given and the arrays suit it; float32
+ * precision on the WebAssembly SIMD kernel (float32 accumulation, several times faster); float64,
+ * or no SIMD support, on the JS kernel.
  */
 export function gemm(
   a: GemmOperand,
@@ -41,9 +44,11 @@ export function gemm(
   n: number,
   k: number,
   precision: Precision,
+  blas: BlasLibrary | null = null,
 ): void {
   if (m === 0 || n === 0 || k === 0) return;
   if (m * n * k <= SMALL_GEMM_VOLUME) gemmDirect(a, b, c, cOffset, m, n, k);
+  else if (blas && gemmBlas(blas, a, b, c, cOffset, m, n, k, precision)) return;
   else if (precision === 'f64' || !gemmSimd(a, b, c, cOffset, m, n, k)) gemmBlocked(a, b, c, cOffset, m, n, k);
 }
 

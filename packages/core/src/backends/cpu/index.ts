@@ -27,6 +27,7 @@ import { cpuStorage } from './checks.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
+import { type GemmChoice, type GemmPath, resolveGemmPath } from './gemm-path.js';
 import { gatherRows, scatterAddRows } from './indexing.js';
 import { matmul } from './matmul.js';
 import { qr } from './qr.js';
@@ -44,6 +45,8 @@ export { CpuStorage } from './storage.js';
 export interface CpuBackendOptions {
   /** Tracker to report allocations to; a fresh one by default. */
   tracker?: MemoryTracker;
+  /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
+  gemm?: GemmChoice;
 }
 
 function checkCategory(category: MemoryCategory, where: string): void {
@@ -59,9 +62,20 @@ export class CpuBackend implements Backend {
   readonly computes = true;
   readonly tracker: MemoryTracker;
   private destroyed = false;
+  private readonly gemmChoice: GemmChoice;
+  private resolvedGemm: GemmPath | undefined;
 
   constructor(options: CpuBackendOptions = {}) {
     this.tracker = options.tracker ?? new MemoryTracker();
+    this.gemmChoice = options.gemm ?? 'auto';
+    // A forced path is checked now; `auto` looks for a BLAS at the first matmul.
+    if (this.gemmChoice !== 'auto') this.resolvedGemm = resolveGemmPath(this.gemmChoice);
+  }
+
+  /** What matmuls run on (the BLAS library, or the built-in kernels and why). */
+  get gemm(): GemmPath {
+    this.resolvedGemm ??= resolveGemmPath(this.gemmChoice);
+    return this.resolvedGemm;
   }
 
   supportsDType(dtype: DType): boolean {
@@ -175,7 +189,8 @@ export class CpuBackend implements Backend {
   // --- linear algebra ---
 
   matmul(a: Storage, b: Storage, out: Storage, params: MatmulParams): void {
-    matmul(this.own(a, 'matmul', 'a'), this.own(b, 'matmul', 'b'), this.own(out, 'matmul', 'out'), params);
+    const blas = this.gemm.library;
+    matmul(this.own(a, 'matmul', 'a'), this.own(b, 'matmul', 'b'), this.own(out, 'matmul', 'out'), params, blas);
   }
 
   svd(a: Storage, m: number, n: number, u: Storage, s: Storage, vt: Storage): void {

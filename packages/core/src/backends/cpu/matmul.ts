@@ -1,6 +1,7 @@
 /** Batched matmul with transpose flags, broadcast batch strides and optional accumulation. */
 import type { MatmulParams } from '../../backend.js';
 import { expectAtLeast, expectCount, expectDistinct, expectFloating, expectSize } from '../kernel-checks.js';
+import type { BlasLibrary } from './blas-loader.js';
 import { gemm } from './gemm.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
@@ -26,7 +27,14 @@ function checkParams(a: CpuStorage, b: CpuStorage, out: CpuStorage, params: Matm
   expectAtLeast(b, (batch - 1) * bBatchStride + k * n, KERNEL, 'b', '(batch - 1) * bBatchStride + k * n');
 }
 
-export function matmul(a: CpuStorage, b: CpuStorage, out: CpuStorage, params: MatmulParams): void {
+/** `blas`: the library to run products on, or null for the built-in kernels. */
+export function matmul(
+  a: CpuStorage,
+  b: CpuStorage,
+  out: CpuStorage,
+  params: MatmulParams,
+  blas: BlasLibrary | null = null,
+): void {
   checkParams(a, b, out, params);
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = params;
   const accumulate = params.accumulate === true;
@@ -46,6 +54,7 @@ export function matmul(a: CpuStorage, b: CpuStorage, out: CpuStorage, params: Ma
       n,
       k,
       precision,
+      blas,
     );
   }
   target.commit();

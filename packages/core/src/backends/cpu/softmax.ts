@@ -15,6 +15,9 @@ function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) =>
   return (row) => Math.max(0, Math.min(cols, (row % queryLen) + offset + 1));
 }
 
+/** Scratch row of exponentials, grown on demand and reused across calls. */
+let exps = new Float64Array(1024);
+
 /**
  * Shared forward pass. Masked columns get probability 0 and log-probability -Infinity; a row with
  * no visible column (possible only with a negative causal offset) is all 0 / all -Infinity.
@@ -28,6 +31,9 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
   const target = openFloatOutput(out, precisionOf(x));
   const y = target.values;
   const masked = log ? Number.NEGATIVE_INFINITY : 0;
+  // Each exp once, kept in float64 so the scaled result rounds exactly as if recomputed.
+  if (exps.length < cols) exps = new Float64Array(cols);
+  const e = exps;
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const seen = visible(r);
@@ -39,13 +45,17 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
       continue;
     }
     let sum = 0;
-    for (let j = 0; j < seen; j++) sum += Math.exp((input[base + j] as number) - max);
+    for (let j = 0; j < seen; j++) {
+      const ej = Math.exp((input[base + j] as number) - max);
+      e[j] = ej;
+      sum += ej;
+    }
     if (log) {
       const shift = max + Math.log(sum);
       for (let j = 0; j < seen; j++) y[base + j] = (input[base + j] as number) - shift;
     } else {
       const scale = 1 / sum;
-      for (let j = 0; j < seen; j++) y[base + j] = Math.exp((input[base + j] as number) - max) * scale;
+      for (let j = 0; j < seen; j++) y[base + j] = (e[j] as number) * scale;
     }
     y.fill(masked, base + seen, base + cols);
   }

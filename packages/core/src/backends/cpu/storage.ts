@@ -5,6 +5,7 @@
 import type { Backend, Storage } from '../../backend.js';
 import { DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../../dtype.js';
 import type { MemoryCategory } from '../../memory.js';
+import { giveArray, takeArray } from './buffer-pool.js';
 
 let nextStorageId = 1;
 
@@ -22,7 +23,7 @@ export class CpuStorage implements Storage {
     category: MemoryCategory,
   ) {
     this.byteLength = size * DTYPE_BYTES[dtype];
-    this.raw = hostArrayFor(dtype, size);
+    this.raw = takeArray(dtype, size);
     this.currentCategory = category;
   }
 
@@ -48,6 +49,7 @@ export class CpuStorage implements Storage {
   /** Drops the elements so the host memory is reclaimable even while the handle is still referenced. */
   markFreed(): void {
     this.isFreed = true;
+    giveArray(this.dtype, this.raw);
     this.raw = hostArrayFor(this.dtype, 0);
   }
 }

@@ -5,19 +5,19 @@ import { type DType, fromNumbers, toNumberArray } from '../../../src/dtype.js';
 
 export const backend = new CpuBackend();
 
-export function storage(dtype: DType, values: ArrayLike<number>): CpuStorage {
-  const s = backend.alloc(values.length, dtype, 'other');
-  backend.write(s, fromNumbers(dtype, values));
+export function storage(dtype: DType, values: ArrayLike<number>, on: CpuBackend = backend): CpuStorage {
+  const s = on.alloc(values.length, dtype, 'other');
+  on.write(s, fromNumbers(dtype, values));
   return s;
 }
 
-export function empty(dtype: DType, size: number): CpuStorage {
-  return backend.alloc(size, dtype, 'other');
+export function empty(dtype: DType, size: number, on: CpuBackend = backend): CpuStorage {
+  return on.alloc(size, dtype, 'other');
 }
 
 /** The storage's elements as plain numbers (16-bit floats decoded). */
 export function values(s: CpuStorage): number[] {
-  return Array.from(toNumberArray(s.dtype, backend.readSync(s)));
+  return Array.from(toNumberArray(s.dtype, s.data.slice()));
 }
 
 /** Deterministic pseudo-random numbers in [-scale, scale) (a tiny LCG; tests need no crypto quality). */

@@ -1,8 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { gemmBlas } from '../../../src/backends/cpu/blas.js';
+import { blasStatus } from '../../../src/backends/cpu/blas-loader.js';
 import { gemmBlocked, gemmDirect } from '../../../src/backends/cpu/gemm.js';
 import { gemmSimd, simdGemmAvailable } from '../../../src/backends/cpu/gemm-wasm.js';
-import { backend, empty, expectClose, randomValues, storage, values } from './helpers.js';
+import type { CpuBackend } from '../../../src/backends/cpu/index.js';
+import { GEMM_PATH_CASES } from './gemm-paths.js';
+import {
+  backend as defaultBackend,
+  empty as emptyOn,
+  expectClose,
+  randomValues,
+  storage as storageOn,
+  values,
+} from './helpers.js';
 
 interface Case {
   batch: number;
@@ -51,7 +62,8 @@ const caseArbitrary = (maxDim: number): fc.Arbitrary<Case> =>
     accumulate: fc.boolean(),
   });
 
-function runCase(c: Case, dtype: 'float32' | 'float64' | 'bfloat16', seed: number) {
+function runCase(backend: CpuBackend, c: Case, dtype: 'float32' | 'float64' | 'bfloat16', seed: number) {
+  const storage = (d: typeof dtype, v: number[]) => storageOn(d, v, backend);
   const aValues = randomValues((c.broadcastA ? 1 : c.batch) * c.m * c.k, seed);
   const bValues = randomValues((c.broadcastB ? 1 : c.batch) * c.k * c.n, seed + 1);
   const initial = randomValues(c.batch * c.m * c.n, seed + 2);
@@ -89,37 +101,65 @@ function expectWithinRoundOff(got: number[], expected: number[], magnitude: numb
   });
 }
 
-describe('matmul', () => {
-  it('matches the float64 triple loop for random shapes, transposes, broadcast batches and accumulate', () => {
-    fc.assert(
-      fc.property(caseArbitrary(24), fc.integer(), (c, seed) => {
-        const { got, expected } = runCase(c, 'float64', seed);
-        expectClose(got, expected, 1e-12, 1e-12);
-      }),
-      { numRuns: 120 },
-    );
-  });
+for (const path of GEMM_PATH_CASES) {
+  const opened = path.open();
+  const skip = 'skip' in opened ? opened.skip : undefined;
+  describe.skipIf(skip !== undefined)(
+    `matmul on the ${path.name} GEMM path${skip ? ` (skipped: ${skip})` : ''}`,
+    () => {
+      const backend = opened as CpuBackend;
+      const storage = (d: Parameters<typeof storageOn>[0], v: ArrayLike<number>) => storageOn(d, v, backend);
+      const empty = (d: Parameters<typeof emptyOn>[0], size: number) => emptyOn(d, size, backend);
 
-  it('float32 results are the float64 result within float32 round-off (including the SIMD path)', () => {
-    fc.assert(
-      fc.property(caseArbitrary(70), fc.integer(), (c, seed) => {
-        const { got, expected, magnitude } = runCase(c, 'float32', seed);
-        expectWithinRoundOff(got, expected, magnitude, c.k);
-      }),
-      { numRuns: 40 },
-    );
-  });
+      it('reports its path', () => {
+        expect(backend.gemm.kind).toBe(path.name);
+      });
 
-  it('bfloat16 storages compute in float32 and round the result once', () => {
-    fc.assert(
-      fc.property(caseArbitrary(40), fc.integer(), (c, seed) => {
-        const { got, expected, magnitude } = runCase(c, 'bfloat16', seed);
-        expectWithinRoundOff(got, expected, magnitude, c.k, 2 ** -8);
-      }),
-      { numRuns: 40 },
-    );
-  });
+      it('matches the float64 triple loop for random shapes, transposes, broadcast batches and accumulate', () => {
+        fc.assert(
+          fc.property(caseArbitrary(40), fc.integer(), (c, seed) => {
+            const { got, expected } = runCase(backend, c, 'float64', seed);
+            expectClose(got, expected, 1e-12, 1e-12);
+          }),
+          { numRuns: 120 },
+        );
+      });
 
+      it('float32 results are the float64 result within float32 round-off (including the SIMD path)', () => {
+        fc.assert(
+          fc.property(caseArbitrary(70), fc.integer(), (c, seed) => {
+            const { got, expected, magnitude } = runCase(backend, c, 'float32', seed);
+            expectWithinRoundOff(got, expected, magnitude, c.k);
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      it('bfloat16 storages compute in float32 and round the result once', () => {
+        fc.assert(
+          fc.property(caseArbitrary(40), fc.integer(), (c, seed) => {
+            const { got, expected, magnitude } = runCase(backend, c, 'bfloat16', seed);
+            expectWithinRoundOff(got, expected, magnitude, c.k, 2 ** -8);
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      it('handles k = 0 (zero or unchanged output) and batch = 0', () => {
+        const a = empty('float32', 0);
+        const out = storage('float32', [5, 5, 5, 5]);
+        const params = { batch: 1, m: 2, n: 2, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+        backend.matmul(a, a, out, { ...params, accumulate: true });
+        expect(values(out)).toEqual([5, 5, 5, 5]);
+        backend.matmul(a, a, out, params);
+        expect(values(out)).toEqual([0, 0, 0, 0]);
+        backend.matmul(a, a, empty('float32', 0), { ...params, batch: 0 });
+      });
+    },
+  );
+}
+
+describe('GEMM kernels', () => {
   it('the blocked, direct and SIMD GEMM paths agree with the reference on edge-sized tiles', () => {
     expect(simdGemmAvailable()).toBe(true);
     // Small m with a wide n crosses the SIMD path's 1024-column blocks; k up to 300 crosses its 256-deep chunks.
@@ -192,34 +232,82 @@ describe('matmul', () => {
     );
   });
 
-  it('handles k = 0 (zero or unchanged output) and batch = 0', () => {
-    const a = empty('float32', 0);
-    const out = storage('float32', [5, 5, 5, 5]);
-    const params = { batch: 1, m: 2, n: 2, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-    backend.matmul(a, a, out, { ...params, accumulate: true });
-    expect(values(out)).toEqual([5, 5, 5, 5]);
-    backend.matmul(a, a, out, params);
-    expect(values(out)).toEqual([0, 0, 0, 0]);
-    backend.matmul(a, a, empty('float32', 0), { ...params, batch: 0 });
+  it('the BLAS GEMM agrees with the reference on edge-sized tiles, operand offsets and both precisions', () => {
+    const blas = blasStatus().library;
+    if (!blas) return; // the per-path suites above say why BLAS is skipped
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (m, n, k, transA, transB, seed) => {
+          const a = Float64Array.from(randomValues(m * k + 3, seed));
+          const b = Float64Array.from(randomValues(k * n + 5, seed + 1));
+          const c: Case = { batch: 1, m, n, k, transA, transB, broadcastA: false, broadcastB: false, accumulate: true };
+          const initial = new Array(m * n).fill(1);
+          const expected = referenceMatmul(Array.from(a.subarray(3)), Array.from(b.subarray(5)), c, initial);
+          const out = new Float64Array(m * n + 2).fill(1);
+          const run = (
+            A: Float32Array | Float64Array,
+            B: Float32Array | Float64Array,
+            C: Float32Array | Float64Array,
+          ) =>
+            gemmBlas(
+              blas,
+              { data: A, offset: 3, transposed: transA },
+              { data: B, offset: 5, transposed: transB },
+              C,
+              2,
+              m,
+              n,
+              k,
+              C instanceof Float64Array ? 'f64' : 'f32',
+            );
+          expect(run(a, b, out)).toBe(true);
+          expectClose(Array.from(out.subarray(2)), expected, 1e-12, 1e-12);
+          expect(out[0]).toBe(1);
+          const [a32, b32] = [Float32Array.from(a), Float32Array.from(b)];
+          const out32 = new Float32Array(m * n + 2).fill(1);
+          expect(run(a32, b32, out32)).toBe(true);
+          const magnitude = referenceMatmul(
+            Array.from(a32.subarray(3), Math.abs),
+            Array.from(b32.subarray(5), Math.abs),
+            c,
+            initial,
+          );
+          const expected32 = referenceMatmul(Array.from(a32.subarray(3)), Array.from(b32.subarray(5)), c, initial);
+          expectWithinRoundOff(Array.from(out32.subarray(2)), expected32, magnitude, k);
+          expect(out32[1]).toBe(1);
+          // Mixed array types are left to the built-in kernels.
+          expect(run(a32, b32, new Float64Array(m * n + 2))).toBe(false);
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
+});
 
+describe('matmul arguments', () => {
   it('explains bad arguments', () => {
-    const a = storage('float32', randomValues(6, 1));
-    const b = storage('float32', randomValues(6, 2));
+    const a = storageOn('float32', randomValues(6, 1));
+    const b = storageOn('float32', randomValues(6, 2));
     const params = { batch: 1, m: 2, n: 2, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-    expect(() => backend.matmul(a, b, empty('float32', 5), params)).toThrow(
+    expect(() => defaultBackend.matmul(a, b, emptyOn('float32', 5), params)).toThrow(
       /out has 5 elements; expected batch \* m \* n = 4/,
     );
     expect(() =>
-      backend.matmul(a, b, empty('float32', 8), { ...params, batch: 2, aBatchStride: 6, bBatchStride: 0 }),
+      defaultBackend.matmul(a, b, emptyOn('float32', 8), { ...params, batch: 2, aBatchStride: 6, bBatchStride: 0 }),
     ).toThrow(/a has 6 elements; expected at least \(batch - 1\) \* aBatchStride \+ m \* k = 12/);
-    expect(() => backend.matmul(a, b, a, { ...params, m: 1, n: 6, k: 1 })).toThrow(
+    expect(() => defaultBackend.matmul(a, b, a, { ...params, m: 1, n: 6, k: 1 })).toThrow(
       /out and a must be different storages/,
     );
-    expect(() => backend.matmul(storage('int32', [1]), b, empty('float32', 4), params)).toThrow(
+    expect(() => defaultBackend.matmul(storageOn('int32', [1]), b, emptyOn('float32', 4), params)).toThrow(
       /a must be float32, float64, bfloat16 or float16; got int32/,
     );
-    expect(() => backend.matmul(a, b, empty('float32', 4), { ...params, m: 1.5 })).toThrow(
+    expect(() => defaultBackend.matmul(a, b, emptyOn('float32', 4), { ...params, m: 1.5 })).toThrow(
       /m must be a non-negative integer; got 1.5/,
     );
   });
