@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../packages/core/src/backend.js';
 import { CpuBackend } from '../../packages/core/src/backends/cpu/index.js';
+// GaLore's kernels (the 8-bit codec) are declared by its package; their cases run on every backend too.
+import '../../packages/galore/src/quantization/kernels.js';
 import { DTYPE_BYTES, type DType, hostArrayFor } from '../../packages/core/src/dtype.js';
 import { type AnyKernelCase, caseContext, KERNEL_CASES } from './cases.js';
 import { expectWithin } from './compare.js';

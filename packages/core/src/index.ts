@@ -10,8 +10,14 @@ registerBackend('cpu', createCpuBackend);
 registerBackend('meta', createMetaBackend);
 
 export type * from './backend.js';
-export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
-export * from './backends/kernel-checks.js';
+export {
+  BackendBase,
+  type BackendBaseOptions,
+  type KernelImpl,
+  type KernelTable,
+  StorageBase,
+} from './backends/base.js';
+export { CpuBackend, CpuStorage, createCpuBackend } from './backends/cpu/index.js';
 export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
 export * from './data/index.js';
 export * from './dtype.js';
@@ -35,6 +41,7 @@ export {
   withGradEnabled,
 } from './engine.js';
 export * from './io/index.js';
+export * from './kernels/index.js';
 export * from './memory.js';
 export * from './models/index.js';
 export * from './nn/index.js';

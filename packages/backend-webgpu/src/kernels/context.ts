@@ -1,5 +1,5 @@
 /** What every kernel module needs from the backend: the executor, limits, and checked bindings. */
-import type { DType, Storage } from '@galore-ts/core';
+import type { DType } from '@galore-ts/core';
 import { DTYPE_BYTES } from '@galore-ts/core';
 import type { BindingKind } from '../executor.js';
 import { alignUp, type Binding, type Executor } from '../executor.js';
@@ -42,17 +42,6 @@ export class KernelContext {
   releaseScratch(s: GpuStorage): void {
     s.markFreed();
     this.workspace.release(s.detach());
-  }
-
-  /** Narrows a Storage to a live GpuStorage of this backend. */
-  storage(s: Storage, kernel: string, role: string): GpuStorage {
-    if (!(s instanceof GpuStorage)) {
-      const from = (s as Partial<Storage> | undefined)?.backend?.name ?? typeof s;
-      throw new TypeError(`${kernel}: ${role} must be a WebGPU storage; got one from backend "${from}"`);
-    }
-    if (s.backend !== this.owner) throw new Error(`${kernel}: ${role} belongs to another WebGPU backend instance`);
-    if (s.freed) throw new Error(`${kernel}: ${role} (storage #${s.id}, ${s.dtype}[${s.size}]) was already freed`);
-    return s;
   }
 
   /** The whole storage as one binding; fails naming the limit when it is larger than one binding may be. */

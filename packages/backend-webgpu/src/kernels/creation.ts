@@ -14,7 +14,6 @@ import {
   storeWord,
   WG,
 } from '../wgsl.js';
-import { expectFloating } from './checks.js';
 import { bindingKinds, type KernelContext } from './context.js';
 
 /** The 32-bit word holding `value` in every lane of `dtype`, as a typed-array store would write it. */
@@ -130,15 +129,6 @@ ${stores.join('\n')}`;
 
 export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams): void {
   const kernel = 'WebGPUBackend.random';
-  expectFloating(out, kernel, 'out');
-  if (params.distribution !== 'uniform' && params.distribution !== 'normal') {
-    throw new RangeError(
-      `${kernel}: distribution must be "uniform" or "normal"; got ${JSON.stringify(params.distribution)}`,
-    );
-  }
-  if (!Number.isSafeInteger(params.offset) || params.offset < 0) {
-    throw new RangeError(`${kernel}: offset must be a non-negative integer; got ${params.offset}`);
-  }
   const code = randomCode(out, params.distribution);
   const compiled = ctx.executor.kernel(
     `${kernel}(${params.distribution})`,

@@ -37,7 +37,7 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
   const out = empty([...batch, m, n], dtype, backend);
   if (out.size === 0) return out;
   if (k === 0) {
-    backend.fill(out.storage, 0);
+    backend.run('fill', { out: out.storage }, { value: 0 });
     return out;
   }
   const pa = operand(a, batch);
@@ -49,16 +49,20 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
     rows = m * batchCount;
     batchCount = 1;
   }
-  backend.matmul(pa.t.matmulOperand().storage, pb.t.matmulOperand().storage, out.storage, {
-    batch: batchCount,
-    m: rows,
-    n,
-    k,
-    transA: pa.trans,
-    transB: pb.trans,
-    aBatchStride: batchCount === 1 ? 0 : pa.stride,
-    bBatchStride: batchCount === 1 ? 0 : pb.stride,
-  });
+  backend.run(
+    'matmul',
+    { a: pa.t.matmulOperand().storage, b: pb.t.matmulOperand().storage, out: out.storage },
+    {
+      batch: batchCount,
+      m: rows,
+      n,
+      k,
+      transA: pa.trans,
+      transB: pb.trans,
+      aBatchStride: batchCount === 1 ? 0 : pa.stride,
+      bBatchStride: batchCount === 1 ? 0 : pb.stride,
+    },
+  );
   if (pa.owned) pa.t.dispose();
   if (pb.owned) pb.t.dispose();
   return out;

@@ -401,7 +401,7 @@ describe('a training loop does not leak', () => {
             const next = p.sub(p.grad!.mul(lr));
             // In-place update: copy the new values into the parameter's own storage.
             const view = { shape: p.shape, strides: contiguous(p.shape), offset: 0 };
-            p.backend.copy(next.storage, view, p.storage, view);
+            p.backend.run('copy', { src: next.storage, dst: p.storage }, { srcView: view, dstView: view });
           });
           p.zeroGrad();
         }

@@ -249,11 +249,18 @@ describe('AdamW on bfloat16 parameters', () => {
       expect(values(p)).toEqual(values(q).map(toBf16));
       // Continue the float32 run from the rounded values, as the bf16 run does.
       const rounded = tensor(values(q).map(toBf16), { shape: q.shape, dtype: 'float32' });
-      q.backend.copy(rounded.storage, { shape: [8], strides: [1], offset: 0 }, q.storage, {
-        shape: [8],
-        strides: [1],
-        offset: 0,
-      });
+      q.backend.run(
+        'copy',
+        { src: rounded.storage, dst: q.storage },
+        {
+          srcView: { shape: [8], strides: [1], offset: 0 },
+          dstView: {
+            shape: [8],
+            strides: [1],
+            offset: 0,
+          },
+        },
+      );
       rounded.dispose();
     }
     optP.dispose();

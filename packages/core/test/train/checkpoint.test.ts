@@ -169,7 +169,7 @@ describe('non-finite loss', () => {
         onMetrics: (row) => {
           // Poison a weight after step 3: step 4's forward pass yields NaN.
           const head = model.stateDict()['lm_head.weight']!;
-          if (row.step === 3) head.backend.fill(head.storage, Number.NaN);
+          if (row.step === 3) head.backend.run('fill', { out: head.storage }, { value: Number.NaN });
         },
       });
       const error = await trainer.train().catch((e: unknown) => e);

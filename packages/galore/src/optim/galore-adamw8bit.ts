@@ -14,7 +14,15 @@
  * scratch of the parameter's dtype (bf16 for a bf16 model); here the scratch is float32, so the
  * step is rounded once, when it is added into the weight.
  */
-import { type ParamGroup, type ParamGroupSpec, type ParamState, type Tensor, tidy, zeros } from '@galore-ts/core';
+import {
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+  runKernel,
+  type Tensor,
+  tidy,
+  zeros,
+} from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFirstMoment, changeSecondMoment } from '../projection/subspace-change.js';
 import { BLOCK_SIZES, type BlockSize, dequantize, quantize } from '../quantization/blockwise.js';
@@ -148,7 +156,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
       const make = () => zeros(grad.shape, { dtype: computeDType, backend });
       const m = this.momentOf(state, 'exp_avg', make);
       const v = this.momentOf(state, 'exp_avg_sq', make);
-      backend.adamw(target.storage, grad.storage, m.storage, v.storage, params);
+      runKernel('adamw', { param: target, grad, m, v }, params);
       return;
     }
     const blocks = Math.ceil(grad.size / o.blockSize);

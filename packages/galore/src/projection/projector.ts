@@ -7,9 +7,8 @@
  * them as ordinary tensors. They are stored in the gradient's dtype, as the official code does
  * (bf16 bases for a bf16 model), and in float32 for float32 gradients.
  */
-import { cast, type DType, formatShape, keep, type Tensor, tidy, where, zeros } from '@galore-ts/core';
+import { cast, type DType, formatShape, keep, matmulInto, type Tensor, tidy, where, zeros } from '@galore-ts/core';
 import { allFiniteNow, finiteFlag } from './finite.js';
-import { gemmInto } from './gemm.js';
 import {
   effectiveRank,
   matrixShape,
@@ -142,13 +141,13 @@ export class GaLoreProjector {
     if (left && right) {
       tidy(() => {
         const half = zeros([rows, this.n], { dtype, backend: grad.backend });
-        gemmInto(half, left.T, grad);
-        gemmInto(out, half, right.T);
+        matmulInto(half, left.T, grad);
+        matmulInto(out, half, right.T);
       });
     } else if (left) {
-      tidy(() => gemmInto(out, left.T, grad));
+      tidy(() => matmulInto(out, left.T, grad));
     } else {
-      tidy(() => gemmInto(out, grad, right!.T));
+      tidy(() => matmulInto(out, grad, right!.T));
     }
     return out;
   }
@@ -183,12 +182,12 @@ export class GaLoreProjector {
       const scaled = factor === 1 ? lowRank : lowRank.mul(factor);
       if (left && right) {
         const half = zeros([rows, this.n], { dtype: scaled.dtype, backend: scaled.backend });
-        gemmInto(half, scaled, right);
-        gemmInto(target, left, half, true);
+        matmulInto(half, scaled, right);
+        matmulInto(target, left, half, { accumulate: true });
       } else if (left) {
-        gemmInto(target, left, scaled, true);
+        matmulInto(target, left, scaled, { accumulate: true });
       } else {
-        gemmInto(target, scaled, right!, true);
+        matmulInto(target, scaled, right!, { accumulate: true });
       }
     });
   }

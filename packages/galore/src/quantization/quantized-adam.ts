@@ -5,7 +5,7 @@
  * chunks of whole blocks, so the float32 temporaries stay small (a 131M-element embedding would
  * otherwise need a gigabyte of them).
  */
-import { type AdamWParams, type Tensor, tidy, zeros } from '@galore-ts/core';
+import { type AdamWParams, empty, runKernel, type Tensor, tidy } from '@galore-ts/core';
 import { dequantize, quantizeInto } from './blockwise.js';
 
 /** Elements per chunk: 4 Mi, a multiple of every block size. */
@@ -73,30 +73,27 @@ function stepRange(
   tidy(() => {
     const mf = dequantize(m.codes, m.absmax, m.signed, blockSize);
     const vf = dequantize(v.codes, v.absmax, v.signed, blockSize);
-    target.backend.adamw(target.storage, grad.storage, mf.storage, vf.storage, params);
+    runKernel('adamw', { param: target, grad, m: mf, v: vf }, params);
     quantizeInto(mf, m.signed, blockSize, m.codes, m.absmax);
     quantizeInto(vf, v.signed, blockSize, v.codes, v.absmax);
   });
 }
 
+/** `length` contiguous elements from `offset`. */
+function flatView(length: number, offset: number) {
+  return { shape: [length], strides: [1], offset };
+}
+
 /** A copy of elements [start, start + length) of `t`, flat. */
 function rangeOf(t: Tensor, start: number, length: number): Tensor {
-  const out = zeros([length], { dtype: t.dtype, backend: t.backend });
-  t.backend.copy(t.storage, { shape: [length], strides: [1], offset: start }, out.storage, {
-    shape: [length],
-    strides: [1],
-    offset: 0,
-  });
+  const out = empty([length], { dtype: t.dtype, backend: t.backend });
+  runKernel('copy', { src: t, dst: out }, { srcView: flatView(length, start), dstView: flatView(length, 0) });
   return out;
 }
 
 /** Writes flat `part` into `t` at element `start`. */
 function writeRange(part: Tensor, t: Tensor, start: number): void {
-  t.backend.copy(part.storage, { shape: [part.size], strides: [1], offset: 0 }, t.storage, {
-    shape: [part.size],
-    strides: [1],
-    offset: start,
-  });
+  runKernel('copy', { src: part, dst: t }, { srcView: flatView(part.size, 0), dstView: flatView(part.size, start) });
 }
 
 function momentRange(q: QuantizedMoment, start: number, length: number, blockSize: number): QuantizedMoment {

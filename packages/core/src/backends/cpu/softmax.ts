@@ -1,16 +1,12 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { checkRowsCols, expectPositive } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
-function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) => number {
+function visibleColumns(params: SoftmaxParams): (row: number) => number {
   const { cols, causal } = params;
   if (!causal) return () => cols;
-  expectPositive(causal.queryLen, kernel, 'causal.queryLen');
-  if (!Number.isSafeInteger(causal.offset))
-    throw new RangeError(`${kernel}: causal.offset must be an integer; got ${causal.offset}`);
   const { queryLen, offset } = causal;
   return (row) => Math.max(0, Math.min(cols, (row % queryLen) + offset + 1));
 }
@@ -20,10 +16,8 @@ function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) =>
  * no visible column (possible only with a negative causal offset) is all 0 / all -Infinity.
  */
 function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean): void {
-  const kernel = log ? 'CpuBackend.logSoftmax' : 'CpuBackend.softmax';
   const { rows, cols } = params;
-  checkRowsCols(kernel, rows, cols, { x, out });
-  const visible = visibleColumns(params, kernel);
+  const visible = visibleColumns(params);
   const input = readFloats(x);
   const target = openFloatOutput(out, precisionOf(x));
   const y = target.values;
@@ -61,7 +55,6 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
 }
 
 export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRowsCols('CpuBackend.softmaxBackward', rows, cols, { y, dy, dx });
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));
@@ -76,7 +69,6 @@ export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, r
 }
 
 export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRowsCols('CpuBackend.logSoftmaxBackward', rows, cols, { y, dy, dx });
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));
