@@ -100,7 +100,9 @@ describe('CudaBackend (TypeScript layer)', () => {
     expect(() => backend.free(s)).toThrow(/already freed/);
     const cpu = new CpuBackend();
     const foreign = cpu.alloc(2, 'float32', 'activation');
-    expect(() => backend.run('fill', { out: foreign }, { value: 1 })).toThrow(/out must be a storage of this cuda backend; got storage #\d+ \(float32\[2\]\) of the cpu backend/);
+    expect(() => backend.run('fill', { out: foreign }, { value: 1 })).toThrow(
+      /out must be a storage of this cuda backend; got storage #\d+ \(float32\[2\]\) of the cpu backend/,
+    );
   });
 
   it('passes buffers as handle, dtype code, size and parameters in the addon order', () => {
