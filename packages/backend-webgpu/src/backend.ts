@@ -4,7 +4,7 @@
  * at the call; the GPU work itself is only waited for by `read` and `sync`.
  */
 import type { DType, HostArray, KernelTable, MemoryCategory } from '@galore-ts/core';
-import { BackendBase, DTYPE_BYTES, hostArrayFor } from '@galore-ts/core';
+import { BackendBase, DTYPE_BYTES, dataError, hostArrayFor } from '@galore-ts/core';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import type { GpuContext, WebGPUAdapterReport, WebGPUOptions } from './device.js';
 import { alignUp, Executor } from './executor.js';
@@ -127,6 +127,7 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
     const buffer = s.buffer;
     return this.executor.inOrder(async () => {
       const bytes = await this.executor.download(buffer, 0, s.byteLength);
+      await this.reportDataErrors();
       const out = hostArrayFor(s.dtype, s.size);
       new Uint8Array(out.buffer).set(new Uint8Array(bytes));
       return out;
@@ -134,7 +135,16 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
   }
 
   protected waitIdle(): Promise<void> {
-    return this.executor.inOrder(() => this.executor.drain());
+    return this.executor.inOrder(async () => {
+      await this.executor.drain();
+      await this.reportDataErrors();
+    });
+  }
+
+  /** Throws core's data error for the first bad value a kernel flagged on the device. */
+  private async reportDataErrors(): Promise<void> {
+    const flagged = await this.ctx.takeFlag();
+    if (flagged) throw dataError(flagged[0], flagged[1]);
   }
 
   protected override checkDevice(): void {

@@ -12,7 +12,24 @@ export function bindingKinds(ops: readonly Operand[], withParams = true): Bindin
   return withParams ? ['uniform', ...kinds] : kinds;
 }
 
+/**
+ * WGSL for kernels that check data on the device: the flag binding and `flag_error(code, value)`,
+ * which records the first bad value (codes: core's DATA_ERROR). The backend reads the flag at the
+ * next `read` or `sync` and reports it with core's `dataError`, as the CPU would at the call.
+ */
+export function flagCode(binding: number): string {
+  return `@group(0) @binding(${binding}) var<storage, read_write> flag: array<atomic<i32>>;
+fn flag_error(code: i32, value: i32) {
+  if (atomicCompareExchangeWeak(&flag[0], 0, code).exchanged) { atomicStore(&flag[1], value); }
+}`;
+}
+
 export class KernelContext {
+  /** Two i32 words [code, value]; 0 while no kernel flagged bad data. */
+  private flag: GPUBuffer | null = null;
+  /** Set when a kernel that may flag was recorded since the flag was last read. */
+  flagPending = false;
+
   constructor(
     readonly executor: Executor,
     readonly owner: unknown,
@@ -42,6 +59,22 @@ export class KernelContext {
   releaseScratch(s: GpuStorage): void {
     s.markFreed();
     this.workspace.release(s.detach());
+  }
+
+  /** The data-error flag as a binding (and a note that it must be read before the next read returns). */
+  flagBinding(): Binding {
+    this.flag ??= this.workspace.acquire(16);
+    if (!this.flagPending) this.executor.clear(this.flag, 0, 16);
+    this.flagPending = true;
+    return { buffer: this.flag, offset: 0, size: 16 };
+  }
+
+  /** The flag's [code, value] when a kernel flagged bad data since the last call, then clears it. */
+  async takeFlag(): Promise<[number, number] | null> {
+    if (!this.flagPending || !this.flag) return null;
+    this.flagPending = false;
+    const words = new Int32Array(await this.executor.download(this.flag, 0, 8));
+    return words[0] === 0 ? null : [words[0] as number, words[1] as number];
   }
 
   /** The whole storage as one binding; fails naming the limit when it is larger than one binding may be. */

@@ -4,6 +4,7 @@
  * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
  */
 
+import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
 import type { KernelContext } from './context.js';
@@ -15,7 +16,7 @@ const FIELDS: ParamField[] = [
   ['ignore', 'i32'],
 ];
 
-/** Row max and log-sum-exp, then the label's logit (NaN when the label is out of range). */
+/** Row max and log-sum-exp, then the label's logit (NaN, and the flag set, when the label is out of range). */
 const ROW_STATS = `  let base = row * p.cols;
   let label = targets[row];
   var mx = -f32_inf();
@@ -25,7 +26,8 @@ const ROW_STATS = `  let base = row * p.cols;
   for (var j = lid; j < p.cols; j += 256u) { sum += exp(ld_logits(base + j) - mx); }
   sum = wg_sum(sum, lid);
   let ignored = label == p.ignore;
-  let valid = label >= 0 && u32(label) < p.cols;`;
+  let valid = label >= 0 && u32(label) < p.cols;
+  if (!ignored && !valid && lid == 0u) { flag_error(${DATA_ERROR.target}, label); }`;
 
 export function crossEntropy(
   ctx: KernelContext,
@@ -52,7 +54,7 @@ export function crossEntropy(
     [{ name: 'targets', dtype: 'int32', mode: 'read' }, targets],
     [{ name: 'loss', dtype: loss.dtype, mode: 'atomic' }, loss],
   ];
-  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows);
+  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
 }
 
 export function crossEntropyBackward(
@@ -84,5 +86,5 @@ export function crossEntropyBackward(
     [{ name: 'dloss', dtype: dloss.dtype, mode: 'read' }, dloss],
     [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
   ];
-  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows);
+  runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
 }

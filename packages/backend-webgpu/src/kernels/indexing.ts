@@ -1,9 +1,10 @@
 /**
  * Row gather (embedding lookup) and row scatter-add (its gradient). ids cannot be checked on the
- * host without a download: a gathered row with an out-of-range id reads as zeros, and a
- * scattered row with one is dropped.
+ * host without a download: a gathered row with an out-of-range id reads as zeros and a scattered
+ * one is dropped, and the kernel flags the id, which the next read or sync reports.
  */
 
+import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import {
   declareBindings,
@@ -19,7 +20,7 @@ import {
   storer,
   WG,
 } from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 import { cast } from './elementwise.js';
 import { runMap } from './map.js';
 
@@ -39,6 +40,7 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
     outputs: [{ name: 'out', storage: out, integer }],
     pre: `    let id = ldi_ids(gidx / p.dim);
     let valid = id >= 0 && u32(id) < p.rows;
+    if (!valid) { flag_error(${DATA_ERROR.gatherId}, id); }
     let at = select(0u, u32(id) * p.dim + gidx % p.dim, valid);
     let v = select(${zero}, ${integer ? 'ldi_table' : 'ld_table'}(at), valid);`,
     values: { out: 'v' },
@@ -47,6 +49,7 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
       ['rows', 'u32'],
     ],
     paramValues: { dim, rows },
+    flag: true,
   });
 }
 
@@ -87,7 +90,10 @@ export function scatterAddRows(
   const body = `  if (index >= p.dim) { return; }
   for (var i = 0u; i < p.n; i++) {
     let id = ids[i];
-    if (id < 0 || u32(id) >= p.rows) { continue; }
+    if (id < 0 || u32(id) >= p.rows) {
+      if (index == 0u) { flag_error(${DATA_ERROR.scatterId}, id); }
+      continue;
+    }
     let at = u32(id) * p.dim + index;
     st_out(at, ${ld}_out(at) + ${ld}_src(i * p.dim + index));
   }`;
@@ -97,10 +103,16 @@ export function scatterAddRows(
     declareBindings(1, ops),
     ...ops.map((op) => `${loader(op)}\n${intLoader(op)}`),
     storer(ops[2] as Operand, integer),
+    flagCode(4),
     linearMain(body),
   ].join('\n');
-  const compiled = ctx.executor.kernel(kernel, code, bindingKinds(ops));
-  const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(ids, kernel, 'ids'), ctx.binding(out, kernel, 'out')];
+  const compiled = ctx.executor.kernel(kernel, code, [...bindingKinds(ops), 'write']);
+  const bindings = [
+    ctx.binding(src, kernel, 'src'),
+    ctx.binding(ids, kernel, 'ids'),
+    ctx.binding(out, kernel, 'out'),
+    ctx.flagBinding(),
+  ];
   ctx.executor.dispatch(
     compiled,
     bindings,

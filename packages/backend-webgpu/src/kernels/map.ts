@@ -23,7 +23,7 @@ import {
   storeWord,
   WG,
 } from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 
 export interface MapInput {
   name: string;
@@ -58,6 +58,8 @@ export interface MapSpec {
   values: Readonly<Record<string, string>>;
   params?: readonly ParamField[];
   paramValues?: Readonly<Record<string, number>>;
+  /** The body may call `flag_error(code, value)` (./context.ts). */
+  flag?: boolean;
 }
 
 function sameArray(a: readonly number[], b: readonly number[]): boolean {
@@ -136,11 +138,12 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     ops,
     fields,
     spec.outputs.map((o) => o.integer === true),
+    spec.flag === true,
   ]);
   const kernel = ctx.executor.cachedKernel(key, () => ({
     name: spec.kernel,
     code: buildShader(spec, P, rank, strided, fields, ops, loaders),
-    kinds: bindingKinds(ops),
+    kinds: spec.flag ? [...bindingKinds(ops), 'write'] : bindingKinds(ops),
   }));
 
   // Split when a same-index storage is larger than one binding.
@@ -154,6 +157,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
         ? ctx.binding(b.storage, spec.kernel, b.op.name)
         : ctx.rangeBinding(b.storage, start, count),
     );
+    if (spec.flag) bindings.push(ctx.flagBinding());
     const values = { ...indexValues, ...(spec.paramValues ?? {}), n: count, base: start };
     const invocations = Math.ceil(count / P);
     ctx.executor.dispatch(kernel, bindings, packParams(fields, values), ctx.groups(Math.ceil(invocations / WG)));
@@ -216,6 +220,7 @@ ${stores.join('\n')}`;
     PRELUDE,
     declareParams(fields),
     ops.map((op, i) => declareBinding(i + 1, op)).join('\n'),
+    spec.flag ? flagCode(ops.length + 1) : '',
     loaders.join('\n'),
     linearMain(body),
   ].join('\n');

@@ -12,7 +12,7 @@ import {
   packParams,
   storer,
 } from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 import { ROW_REDUCTIONS, rowMain } from './rowwise.js';
 
 const FIELDS: ParamField[] = [
@@ -32,6 +32,7 @@ export function runRows(
   values: Record<string, number>,
   body: string,
   rows: number,
+  flag = false,
 ): void {
   const operands = ops.map(([op]) => op);
   const code = [
@@ -41,10 +42,13 @@ export function runRows(
     declareBindings(1, operands),
     ...operands.map((op) => loader(op)),
     ...operands.filter((op) => op.mode !== 'read').map((op) => storer(op)),
+    flag ? flagCode(operands.length + 1) : '',
     rowMain(body),
   ].join('\n');
-  const compiled = ctx.executor.kernel(kernel, code, bindingKinds(operands));
+  const kinds = bindingKinds(operands);
+  const compiled = ctx.executor.kernel(kernel, code, flag ? [...kinds, 'write'] : kinds);
   const bindings = ops.map(([op, s]) => ctx.binding(s, kernel, op.name));
+  if (flag) bindings.push(ctx.flagBinding());
   ctx.executor.dispatch(compiled, bindings, packParams(fields, values), ctx.groups(rows));
 }
 

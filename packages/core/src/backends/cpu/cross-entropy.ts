@@ -1,20 +1,14 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
-import { targetOutOfRange } from '../../kernels/data-errors.js';
+import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** The targets, each a class or the ignore index (a data error otherwise). */
-function checkTargets(
-  targets: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-  kernel: string,
-): Int32Array {
+function checkTargets(targets: CpuStorage, rows: number, cols: number, ignoreIndex: number): Int32Array {
   const values = targets.data as Int32Array;
   for (let r = 0; r < rows; r++) {
     const t = values[r] as number;
-    if (t !== ignoreIndex && (t < 0 || t >= cols)) throw targetOutOfRange(kernel, r, t, cols, ignoreIndex);
+    if (t !== ignoreIndex && (t < 0 || t >= cols)) throw dataError(DATA_ERROR.target, t);
   }
   return values;
 }
@@ -36,7 +30,7 @@ export function crossEntropy(
   cols: number,
   ignoreIndex: number,
 ): void {
-  const t = checkTargets(targets, rows, cols, ignoreIndex, 'crossEntropy');
+  const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const target = openFloatOutput(loss, precisionOf(logits));
   const out = target.values;
@@ -62,7 +56,7 @@ export function crossEntropyBackward(
   cols: number,
   ignoreIndex: number,
 ): void {
-  const t = checkTargets(targets, rows, cols, ignoreIndex, 'crossEntropyBackward');
+  const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const g = readFloats(dloss);
   const target = openFloatOutput(dx, precisionOf(logits, dloss));

@@ -1,20 +1,20 @@
 /** Row gather and scatter-add by int32 ids (embedding lookup and its gradient). */
-import { idOutOfRange } from '../../kernels/data-errors.js';
+import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** The ids, each a row of a [rows, dim] storage (a data error otherwise). */
-function checkIds(ids: CpuStorage, rows: number, kernel: string): Int32Array {
+function checkIds(ids: CpuStorage, rows: number, code: number): Int32Array {
   const values = ids.data as Int32Array;
   for (let i = 0; i < values.length; i++) {
     const id = values[i] as number;
-    if (id < 0 || id >= rows) throw idOutOfRange(kernel, i, id, rows);
+    if (id < 0 || id >= rows) throw dataError(code, id);
   }
   return values;
 }
 
 export function gatherRows(table: CpuStorage, ids: CpuStorage, out: CpuStorage, dim: number): void {
-  const idValues = checkIds(ids, table.size / dim, 'gatherRows');
+  const idValues = checkIds(ids, table.size / dim, DATA_ERROR.gatherId);
   // Same dtype, so the raw elements (16-bit patterns included) are copied as they are.
   const src = table.data;
   const dst = out.data;
@@ -25,7 +25,7 @@ export function gatherRows(table: CpuStorage, ids: CpuStorage, out: CpuStorage, 
 }
 
 export function scatterAddRows(src: CpuStorage, ids: CpuStorage, out: CpuStorage, dim: number): void {
-  const idValues = checkIds(ids, out.size / dim, 'scatterAddRows');
+  const idValues = checkIds(ids, out.size / dim, DATA_ERROR.scatterId);
   const values = readValues(src);
   const precision = precisionOf(src, out);
   const target = openOutput(out, precision, true);
