@@ -4,9 +4,26 @@
  * the JavaScript thread never blocks on the GPU. Storage comes from the addon's caching
  * allocator; core's BackendBase checks every call and reports to the memory tracker.
  */
-import type { BinaryOp, DType, HostArray, KernelTable, MemoryCategory, ReduceOp, UnaryOp } from '@galore-ts/core';
-import { BackendBase, DTYPE_BYTES } from '@galore-ts/core';
-import type { NativeBuffer, NativeCuda, NativeDeviceInfo, NativeMemoryStats } from './addon.js';
+import type {
+  BinaryOp,
+  DType,
+  HostArray,
+  KernelTable,
+  MemoryCategory,
+  ReduceOp,
+  RowsParams,
+  SoftmaxParams,
+  UnaryOp,
+} from '@galore-ts/core';
+import { BackendBase, DTYPE_BYTES, kernelDeclaration } from '@galore-ts/core';
+import type {
+  NativeArg,
+  NativeBuffer,
+  NativeCuda,
+  NativeDeviceInfo,
+  NativeKernelName,
+  NativeMemoryStats,
+} from './addon.js';
 import { CudaStorage } from './storage.js';
 
 /** gc_dtype codes (csrc/galore_cuda.h). float64 has no CUDA storage here. */
@@ -142,137 +159,70 @@ export class CudaBackend extends BackendBase<CudaStorage> {
   }
 }
 
-/** Every kernel is one addon call with the storages and params in the C ABI's order. */
+/**
+ * Every kernel is one addon call. Most take their storages in the kernel's declared order (inputs,
+ * then outputs) followed by named params; the rest say how they differ.
+ */
 function kernelTable(native: NativeCuda): KernelTable<CudaStorage> {
-  const softmax =
-    (log: boolean) => (io: Io, p: { rows: number; cols: number; causal?: { queryLen: number; offset: number } }) =>
-      native.softmax(
-        ...buf(io.x!),
-        ...buf(io.out!),
-        p.rows,
-        p.cols,
-        p.causal?.queryLen ?? 0,
-        p.causal?.offset ?? 0,
-        log,
-      );
-  const softmaxBackward = (log: boolean) => (io: Io, p: { rows: number; cols: number }) =>
-    native.softmaxBackward(...buf(io.y!), ...buf(io.dy!), ...buf(io.dx!), p.rows, p.cols, log);
+  /** The kernel's storages as the addon takes them, in `order` or the declaration's order. */
+  const buffers = (name: string, io: Io, order?: readonly string[]): number[] => {
+    const d = kernelDeclaration(name);
+    return (order ?? [...d.inputs, ...d.outputs]).flatMap((role) => buf(io[role]!));
+  };
+  /** A kernel whose addon export takes its storages, then `keys` of its params. */
+  const plain =
+    (name: NativeKernelName, keys: readonly string[] = [], order?: readonly string[]) =>
+    (io: Io, p: object) =>
+      native[name](...buffers(name, io, order), ...keys.map((k) => (p as Record<string, NativeArg>)[k] ?? false));
+  const softmax = (name: string, log: boolean) => (io: Io, p: SoftmaxParams) =>
+    native.softmax(...buffers(name, io), p.rows, p.cols, p.causal?.queryLen ?? 0, p.causal?.offset ?? 0, log);
+  const softmaxBackward = (name: string, log: boolean) => (io: Io, p: RowsParams) =>
+    native.softmaxBackward(...buffers(name, io), p.rows, p.cols, log);
+  const rows = ['rows', 'cols'];
+  const matmul = ['batch', 'm', 'n', 'k', 'transA', 'transB', 'aBatchStride', 'bBatchStride', 'accumulate'];
   return {
-    fill: ({ out }, { value }) => native.fill(...buf(out), value),
+    fill: plain('fill', ['value']),
     random: ({ out }, p) =>
       native.random(...buf(out), p.distribution === 'normal' ? 1 : 0, p.seed[0], p.seed[1], p.offset, p.a, p.b),
-    cast: ({ x, out }) => native.cast(...buf(x), ...buf(out)),
+    cast: plain('cast'),
     copy: ({ src, dst }, { srcView, dstView }) =>
       native.copy(
         ...buf(src),
-        [...srcView.shape],
-        [...srcView.strides],
+        srcView.shape,
+        srcView.strides,
         srcView.offset,
         ...buf(dst),
-        [...dstView.strides],
+        dstView.strides,
         dstView.offset,
       ),
-    unary: ({ x, out }, { op }) => native.unary(UNARY_CODES[op], ...buf(x), ...buf(out)),
-    binary: ({ a, b, out }, p) =>
-      native.binary(
-        BINARY_CODES[p.op],
-        ...buf(a),
-        ...buf(b),
-        ...buf(out),
-        [...p.shape],
-        [...p.aStrides],
-        [...p.bStrides],
-      ),
-    where: ({ cond, a, b, out }, p) =>
-      native.where(
-        ...buf(cond),
-        ...buf(a),
-        ...buf(b),
-        ...buf(out),
-        [...p.shape],
-        [...p.aStrides],
-        [...p.bStrides],
-        [...p.condStrides],
-      ),
-    reduce: ({ x, out }, p) => native.reduce(REDUCE_CODES[p.op], ...buf(x), ...buf(out), p.outer, p.reduce, p.inner),
-    argmax: ({ x, out }, p) => native.argmax(...buf(x), ...buf(out), p.outer, p.reduce, p.inner),
-    matmul: ({ a, b, out }, p) =>
-      native.matmul(
-        ...buf(a),
-        ...buf(b),
-        ...buf(out),
-        p.batch,
-        p.m,
-        p.n,
-        p.k,
-        p.transA,
-        p.transB,
-        p.aBatchStride,
-        p.bBatchStride,
-        p.accumulate ?? false,
-      ),
+    unary: (io, p) => native.unary(UNARY_CODES[p.op], ...buffers('unary', io)),
+    binary: (io, p) => native.binary(BINARY_CODES[p.op], ...buffers('binary', io), p.shape, p.aStrides, p.bStrides),
+    where: plain('where', ['shape', 'aStrides', 'bStrides', 'condStrides']),
+    reduce: (io, p) => native.reduce(REDUCE_CODES[p.op], ...buffers('reduce', io), p.outer, p.reduce, p.inner),
+    argmax: plain('argmax', ['outer', 'reduce', 'inner']),
+    matmul: plain('matmul', matmul),
     svd: ({ a, u, s, vt }, { m, n }) => native.svd(...buf(a), m, n, ...buf(u), ...buf(s), ...buf(vt)),
     qr: ({ a, q, r }, { m, n }) => native.qr(...buf(a), m, n, ...buf(q), ...buf(r)),
-    gatherRows: ({ table, ids, out }, { dim }) => native.gatherRows(...buf(table), ...buf(ids), ...buf(out), dim),
-    scatterAddRows: ({ src, ids, out }, { dim }) => native.scatterAddRows(...buf(src), ...buf(ids), ...buf(out), dim),
-    softmax: softmax(false),
-    logSoftmax: softmax(true),
-    softmaxBackward: softmaxBackward(false),
-    logSoftmaxBackward: softmaxBackward(true),
-    crossEntropy: ({ logits, targets, loss }, p) =>
-      native.crossEntropy(...buf(logits), ...buf(targets), ...buf(loss), p.rows, p.cols, p.ignoreIndex),
-    crossEntropyBackward: ({ logits, targets, dloss, dx }, p) =>
-      native.crossEntropyBackward(
-        ...buf(logits),
-        ...buf(targets),
-        ...buf(dloss),
-        ...buf(dx),
-        p.rows,
-        p.cols,
-        p.ignoreIndex,
-      ),
-    rmsNorm: ({ x, weight, out, rstd }, p) =>
-      native.rmsNorm(...buf(x), ...buf(weight), ...buf(out), ...buf(rstd), p.rows, p.cols, p.eps),
-    rmsNormBackward: ({ x, weight, rstd, dy, dx, dweight }, p) =>
-      native.rmsNormBackward(
-        ...buf(x),
-        ...buf(weight),
-        ...buf(rstd),
-        ...buf(dy),
-        ...buf(dx),
-        ...buf(dweight),
-        p.rows,
-        p.cols,
-      ),
-    rope: ({ x, cos, sin, out }, p) =>
-      native.rope(...buf(x), ...buf(cos), ...buf(sin), ...buf(out), p.batch, p.seq, p.heads, p.headDim, p.inverse),
-    siluMul: ({ gate, up, out }) => native.siluMul(...buf(gate), ...buf(up), ...buf(out)),
-    siluMulBackward: ({ gate, up, dy, dgate, dup }) =>
-      native.siluMulBackward(...buf(gate), ...buf(up), ...buf(dy), ...buf(dgate), ...buf(dup)),
-    adamw: ({ param, grad, m, v }, p) =>
-      native.adamw(
-        ...buf(param),
-        ...buf(grad),
-        ...buf(m),
-        ...buf(v),
-        p.lr,
-        p.beta1,
-        p.beta2,
-        p.eps,
-        p.weightDecay,
-        p.biasCorrection1,
-        p.biasCorrection2,
-      ),
+    gatherRows: plain('gatherRows', ['dim']),
+    scatterAddRows: plain('scatterAddRows', ['dim']),
+    softmax: softmax('softmax', false),
+    logSoftmax: softmax('logSoftmax', true),
+    softmaxBackward: softmaxBackward('softmaxBackward', false),
+    logSoftmaxBackward: softmaxBackward('logSoftmaxBackward', true),
+    crossEntropy: plain('crossEntropy', [...rows, 'ignoreIndex']),
+    crossEntropyBackward: plain('crossEntropyBackward', [...rows, 'ignoreIndex']),
+    rmsNorm: plain('rmsNorm', [...rows, 'eps']),
+    rmsNormBackward: plain('rmsNormBackward', rows),
+    rope: plain('rope', ['batch', 'seq', 'heads', 'headDim', 'inverse']),
+    siluMul: plain('siluMul'),
+    siluMulBackward: plain('siluMulBackward'),
+    adamw: plain(
+      'adamw',
+      ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'biasCorrection1', 'biasCorrection2'],
+      ['param', 'grad', 'm', 'v'],
+    ),
     // GaLore's 8-bit codec (declared by @galore-ts/galore), implemented under its kernel names.
-    quantizeBlockwise: (io: Io, p: { blockSize: number }) =>
-      native.quantizeBlockwise(...buf(io.x!), ...buf(io.codebook!), ...buf(io.codes!), ...buf(io.absmax!), p.blockSize),
-    dequantizeBlockwise: (io: Io, p: { blockSize: number }) =>
-      native.dequantizeBlockwise(
-        ...buf(io.codes!),
-        ...buf(io.codebook!),
-        ...buf(io.absmax!),
-        ...buf(io.out!),
-        p.blockSize,
-      ),
+    quantizeBlockwise: plain('quantizeBlockwise', ['blockSize']),
+    dequantizeBlockwise: plain('dequantizeBlockwise', ['blockSize']),
   };
 }
