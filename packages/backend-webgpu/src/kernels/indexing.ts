@@ -6,20 +6,7 @@
 
 import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBindings,
-  declareParams,
-  intLoader,
-  isIntegral,
-  linearMain,
-  loader,
-  type Operand,
-  type ParamField,
-  PRELUDE,
-  packParams,
-  storer,
-  WG,
-} from '../wgsl.js';
+import * as wgsl from '../wgsl.js';
 import { bindingKinds, flagCode, type KernelContext } from './context.js';
 import { cast } from './elementwise.js';
 import { runMap } from './map.js';
@@ -27,7 +14,7 @@ import { runMap } from './map.js';
 export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
   const kernel = 'WebGPUBackend.gatherRows';
   const rows = table.size / dim;
-  const integer = isIntegral(table.dtype);
+  const integer = wgsl.isIntegral(table.dtype);
   const zero = integer ? '0' : '0.0';
   runMap(ctx, {
     kernel,
@@ -53,7 +40,7 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
   });
 }
 
-const SCATTER_FIELDS: ParamField[] = [
+const SCATTER_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
   ['dim', 'u32'],
   ['rows', 'u32'],
@@ -78,8 +65,8 @@ export function scatterAddRows(
     ctx.releaseScratch(wide);
     return;
   }
-  const integer = isIntegral(out.dtype) && isIntegral(src.dtype);
-  const ops: Operand[] = [
+  const integer = wgsl.isIntegral(out.dtype) && wgsl.isIntegral(src.dtype);
+  const ops: wgsl.Operand[] = [
     { name: 'src', dtype: src.dtype, mode: 'read' },
     { name: 'ids', dtype: 'int32', mode: 'read' },
     { name: 'out', dtype: out.dtype, mode: 'atomic' },
@@ -98,13 +85,13 @@ export function scatterAddRows(
     st_out(at, ${ld}_out(at) + ${ld}_src(i * p.dim + index));
   }`;
   const code = [
-    PRELUDE,
-    declareParams(SCATTER_FIELDS),
-    declareBindings(1, ops),
-    ...ops.map((op) => `${loader(op)}\n${intLoader(op)}`),
-    storer(ops[2] as Operand, integer),
+    wgsl.PRELUDE,
+    wgsl.declareParams(SCATTER_FIELDS),
+    wgsl.declareBindings(1, ops),
+    ...ops.map((op) => `${wgsl.loader(op)}\n${wgsl.intLoader(op)}`),
+    wgsl.storer(ops[2] as wgsl.Operand, integer),
     flagCode(4),
-    linearMain(body),
+    wgsl.linearMain(body),
   ].join('\n');
   const compiled = ctx.executor.kernel(kernel, code, [...bindingKinds(ops), 'write']);
   const bindings = [
@@ -116,7 +103,7 @@ export function scatterAddRows(
   ctx.executor.dispatch(
     compiled,
     bindings,
-    packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
-    ctx.groups(Math.ceil(dim / WG)),
+    wgsl.packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
+    ctx.groups(Math.ceil(dim / wgsl.WG)),
   );
 }

@@ -2,20 +2,11 @@
 import type { SoftmaxParams } from '@galore-ts/core';
 
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBindings,
-  declareParams,
-  loader,
-  type Operand,
-  type ParamField,
-  PRELUDE,
-  packParams,
-  storer,
-} from '../wgsl.js';
+import * as wgsl from '../wgsl.js';
 import { bindingKinds, flagCode, type KernelContext } from './context.js';
 import { ROW_REDUCTIONS, rowMain } from './rowwise.js';
 
-const FIELDS: ParamField[] = [
+const FIELDS: wgsl.ParamField[] = [
   ['rows', 'u32'],
   ['cols', 'u32'],
   ['causal', 'u32'],
@@ -27,8 +18,8 @@ const FIELDS: ParamField[] = [
 export function runRows(
   ctx: KernelContext,
   kernel: string,
-  ops: readonly [Operand, GpuStorage][],
-  fields: readonly ParamField[],
+  ops: readonly [wgsl.Operand, GpuStorage][],
+  fields: readonly wgsl.ParamField[],
   values: Record<string, number>,
   body: string,
   rows: number,
@@ -36,12 +27,12 @@ export function runRows(
 ): void {
   const operands = ops.map(([op]) => op);
   const code = [
-    PRELUDE,
+    wgsl.PRELUDE,
     ROW_REDUCTIONS,
-    declareParams(fields),
-    declareBindings(1, operands),
-    ...operands.map((op) => loader(op)),
-    ...operands.filter((op) => op.mode !== 'read').map((op) => storer(op)),
+    wgsl.declareParams(fields),
+    wgsl.declareBindings(1, operands),
+    ...operands.map((op) => wgsl.loader(op)),
+    ...operands.filter((op) => op.mode !== 'read').map((op) => wgsl.storer(op)),
     flag ? flagCode(operands.length + 1) : '',
     rowMain(body),
   ].join('\n');
@@ -49,7 +40,7 @@ export function runRows(
   const compiled = ctx.executor.kernel(kernel, code, flag ? [...kinds, 'write'] : kinds);
   const bindings = ops.map(([op, s]) => ctx.binding(s, kernel, op.name));
   if (flag) bindings.push(ctx.flagBinding());
-  ctx.executor.dispatch(compiled, bindings, packParams(fields, values), ctx.groups(rows));
+  ctx.executor.dispatch(compiled, bindings, wgsl.packParams(fields, values), ctx.groups(rows));
 }
 
 function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams, log: boolean): void {
@@ -105,7 +96,7 @@ export function logSoftmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, p
   forward(ctx, x, out, params, true);
 }
 
-const BACKWARD_FIELDS: ParamField[] = [
+const BACKWARD_FIELDS: wgsl.ParamField[] = [
   ['rows', 'u32'],
   ['cols', 'u32'],
 ];
@@ -128,7 +119,7 @@ function backward(
   for (var j = lid; j < p.cols; j += 256u) { acc += ${reduced}; }
   let total = wg_sum(acc, lid);
   for (var j = lid; j < p.cols; j += 256u) { st_dx(base + j, ${value}); }`;
-  const ops: [Operand, GpuStorage][] = [
+  const ops: [wgsl.Operand, GpuStorage][] = [
     [{ name: 'y', dtype: y.dtype, mode: 'read' }, y],
     [{ name: 'dy', dtype: dy.dtype, mode: 'read' }, dy],
     [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
