@@ -15,7 +15,7 @@ import type {
   SoftmaxParams,
   UnaryOp,
 } from '@galore-ts/core';
-import { BackendBase, DTYPE_BYTES, kernelDeclaration } from '@galore-ts/core';
+import { BackendBase, DTYPE_BYTES, hostArrayFor, kernelDeclaration } from '@galore-ts/core';
 import type {
   NativeArg,
   NativeBuffer,
@@ -67,21 +67,10 @@ const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 /** The device a backend runs on: its index, properties and the vendor libraries found. */
 export type CudaDeviceInfo = NativeDeviceInfo & { index: number };
 
-/** The host array type `write` expects and `read` returns for each dtype. */
+/** The bytes the addon downloaded, as the host array of `dtype`. */
 function hostViewOf(dtype: DType, buffer: ArrayBuffer): HostArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buffer);
-    case 'bfloat16':
-    case 'float16':
-      return new Uint16Array(buffer);
-    case 'int32':
-      return new Int32Array(buffer);
-    case 'uint8':
-      return new Uint8Array(buffer);
-    case 'float64':
-      return new Float64Array(buffer);
-  }
+  const HostArrayOf = hostArrayFor(dtype, 0).constructor as new (buffer: ArrayBuffer) => HostArray;
+  return new HostArrayOf(buffer);
 }
 
 type Io = Record<string, CudaStorage>;

@@ -95,9 +95,6 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   }
   for (const input of spec.inputs) {
     const alias = outputStorages.get(input.storage) ?? inputStorages.get(input.storage);
-    if (alias !== undefined && stridedNames.has(input.name) && outputStorages.has(input.storage)) {
-      throw new Error(`${spec.kernel}: ${input.name} is broadcast and also the output; it cannot run in place`);
-    }
     const op: wgsl.Operand = { name: input.name, dtype: input.storage.dtype, mode: 'read' };
     if (alias !== undefined) op.array = alias;
     else {

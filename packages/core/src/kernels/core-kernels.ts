@@ -74,7 +74,15 @@ function checkBroadcast(
   operands: [string, Storage, readonly number[]][],
 ) {
   expectSize(kernel, 'out', out, product(shape, kernel), `product of shape [${shape.join(', ')}]`);
-  for (const [role, s, strides] of operands) expectWindow(kernel, role, s, shape, strides, 0);
+  for (const [role, s, strides] of operands) {
+    expectWindow(kernel, role, s, shape, strides, 0);
+    // Broadcast strides read forwards (0 along broadcast axes); an operand that is the output is
+    // read where it is written.
+    strides.forEach((stride, d) => expectCount(kernel, `${role} strides[${d}]`, stride));
+    if (s === out && strides.some((stride, d) => stride === 0 && (shape[d] as number) > 1)) {
+      throw new Error(`${kernel}: ${role} is broadcast and also the output; it cannot run in place`);
+    }
+  }
 }
 
 function checkReduceLayout(
@@ -161,6 +169,7 @@ export const copy = defineKernel({
     expectSameShape('copy', ['src view', 'dst view'], srcView.shape, dstView.shape);
     expectWindow('copy', 'src view', src, srcView.shape, srcView.strides, srcView.offset);
     expectWindow('copy', 'dst view', dst, dstView.shape, dstView.strides, dstView.offset);
+    expectDistinct('copy', { src, dst });
   },
 });
 
@@ -313,43 +322,38 @@ export const scatterAddRows = defineKernel({
   },
 });
 
-export const softmax = defineKernel({
-  name: 'softmax',
-  inputs: ['x'],
-  outputs: ['out'],
-  check({ x, out }, { rows, cols, causal }) {
-    expectRows('softmax', rows, cols, { x, out });
-    checkCausal('softmax', causal);
-  },
-});
+/** softmax and logSoftmax: rows of x to rows of out (not in place: rows are read twice). */
+function softmaxKernel<K extends 'softmax' | 'logSoftmax'>(name: K) {
+  return defineKernel({
+    name,
+    inputs: ['x'],
+    outputs: ['out'],
+    check({ x, out }, { rows, cols, causal }) {
+      expectRows(name, rows, cols, { x, out });
+      expectDistinct(name, { x, out });
+      checkCausal(name, causal);
+    },
+  });
+}
 
-export const logSoftmax = defineKernel({
-  name: 'logSoftmax',
-  inputs: ['x'],
-  outputs: ['out'],
-  check({ x, out }, { rows, cols, causal }) {
-    expectRows('logSoftmax', rows, cols, { x, out });
-    checkCausal('logSoftmax', causal);
-  },
-});
+/** Their backward passes: dx from y and dy (dx must not alias either). */
+function softmaxBackwardKernel<K extends 'softmaxBackward' | 'logSoftmaxBackward'>(name: K) {
+  return defineKernel({
+    name,
+    inputs: ['y', 'dy'],
+    outputs: ['dx'],
+    check({ y, dy, dx }, { rows, cols }) {
+      expectRows(name, rows, cols, { y, dy, dx });
+      expectDistinct(name, { y, dx });
+      expectDistinct(name, { dy, dx });
+    },
+  });
+}
 
-export const softmaxBackward = defineKernel({
-  name: 'softmaxBackward',
-  inputs: ['y', 'dy'],
-  outputs: ['dx'],
-  check({ y, dy, dx }, { rows, cols }) {
-    expectRows('softmaxBackward', rows, cols, { y, dy, dx });
-  },
-});
-
-export const logSoftmaxBackward = defineKernel({
-  name: 'logSoftmaxBackward',
-  inputs: ['y', 'dy'],
-  outputs: ['dx'],
-  check({ y, dy, dx }, { rows, cols }) {
-    expectRows('logSoftmaxBackward', rows, cols, { y, dy, dx });
-  },
-});
+export const softmax = softmaxKernel('softmax');
+export const logSoftmax = softmaxKernel('logSoftmax');
+export const softmaxBackward = softmaxBackwardKernel('softmaxBackward');
+export const logSoftmaxBackward = softmaxBackwardKernel('logSoftmaxBackward');
 
 export const crossEntropy = defineKernel({
   name: 'crossEntropy',
@@ -360,6 +364,7 @@ export const crossEntropy = defineKernel({
     checkTargets('crossEntropy', targets, rows, ignoreIndex);
     expectFloating('crossEntropy', 'loss', loss);
     expectSize('crossEntropy', 'loss', loss, rows, 'rows');
+    expectDistinct('crossEntropy', { logits, loss });
   },
 });
 
@@ -372,6 +377,7 @@ export const crossEntropyBackward = defineKernel({
     checkTargets('crossEntropyBackward', targets, rows, ignoreIndex);
     expectFloating('crossEntropyBackward', 'dloss', dloss);
     expectSize('crossEntropyBackward', 'dloss', dloss, rows, 'rows');
+    expectDistinct('crossEntropyBackward', { logits, dx });
   },
 });
 
@@ -384,6 +390,7 @@ export const rmsNorm = defineKernel({
     expectFloats('rmsNorm', { weight, rstd });
     expectSize('rmsNorm', 'weight', weight, cols, 'cols');
     expectSize('rmsNorm', 'rstd', rstd, rows, 'rows');
+    expectDistinct('rmsNorm', { x, out });
     if (typeof eps !== 'number' || !(eps >= 0))
       throw new RangeError(`rmsNorm: eps must be a non-negative number; got ${eps}`);
   },
@@ -399,6 +406,10 @@ export const rmsNormBackward = defineKernel({
     expectSize('rmsNormBackward', 'weight', weight, cols, 'cols');
     expectSize('rmsNormBackward', 'dweight', dweight, cols, 'cols');
     expectSize('rmsNormBackward', 'rstd', rstd, rows, 'rows');
+    for (const [role, s] of Object.entries({ x, weight, rstd, dy })) {
+      expectDistinct('rmsNormBackward', { [role]: s, dx });
+      expectDistinct('rmsNormBackward', { [role]: s, dweight });
+    }
   },
 });
 
@@ -413,6 +424,7 @@ export const rope = defineKernel({
     expectFloats('rope', { x, cos, sin, out });
     expectSize('rope', 'x', x, batch * seq * heads * headDim, 'batch * seq * heads * headDim');
     expectSize('rope', 'out', out, x.size, 'x.size');
+    expectDistinct('rope', { x, out });
     expectSize('rope', 'cos', cos, (seq * headDim) / 2, 'seq * headDim / 2');
     expectSize('rope', 'sin', sin, (seq * headDim) / 2, 'seq * headDim / 2');
   },

@@ -1,5 +1,6 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
 import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
+import type { KernelImpl } from '../base.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
@@ -22,14 +23,8 @@ function rowLogSumExp(x: FloatValues, base: number, cols: number): { max: number
   return { max, logSum: Math.log(sum) };
 }
 
-export function crossEntropy(
-  logits: CpuStorage,
-  targets: CpuStorage,
-  loss: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
+export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, targets, loss }, p) => {
+  const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const target = openFloatOutput(loss, precisionOf(logits));
@@ -45,17 +40,11 @@ export function crossEntropy(
     out[r] = max + logSum - (x[base + label] as number);
   }
   target.commit();
-}
+};
 
-export function crossEntropyBackward(
-  logits: CpuStorage,
-  targets: CpuStorage,
-  dloss: CpuStorage,
-  dx: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
+export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage> = (io, p) => {
+  const { logits, targets, dloss, dx } = io;
+  const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const g = readFloats(dloss);
@@ -76,4 +65,4 @@ export function crossEntropyBackward(
     }
   }
   target.commit();
-}
+};

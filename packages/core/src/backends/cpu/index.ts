@@ -46,12 +46,10 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   logSoftmax: ({ x, out }, params) => logSoftmax(x, out, params),
   softmaxBackward: ({ y, dy, dx }, { rows, cols }) => softmaxBackward(y, dy, dx, rows, cols),
   logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
-  crossEntropy: ({ logits, targets, loss }, p) => crossEntropy(logits, targets, loss, p.rows, p.cols, p.ignoreIndex),
-  crossEntropyBackward: ({ logits, targets, dloss, dx }, p) =>
-    crossEntropyBackward(logits, targets, dloss, dx, p.rows, p.cols, p.ignoreIndex),
-  rmsNorm: ({ x, weight, out, rstd }, p) => rmsNorm(x, weight, out, rstd, p.rows, p.cols, p.eps),
-  rmsNormBackward: ({ x, weight, rstd, dy, dx, dweight }, p) =>
-    rmsNormBackward(x, weight, rstd, dy, dx, dweight, p.rows, p.cols),
+  crossEntropy,
+  crossEntropyBackward,
+  rmsNorm,
+  rmsNormBackward,
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   siluMul: ({ gate, up, out }) => siluMul(gate, up, out),
   siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup),

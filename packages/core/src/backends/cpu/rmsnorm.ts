@@ -1,16 +1,9 @@
 /** RMSNorm over the last axis and its backward pass. */
+import type { KernelImpl } from '../base.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-export function rmsNorm(
-  x: CpuStorage,
-  weight: CpuStorage,
-  out: CpuStorage,
-  rstd: CpuStorage,
-  rows: number,
-  cols: number,
-  eps: number,
-): void {
+export const rmsNorm: KernelImpl<'rmsNorm', CpuStorage> = ({ x, weight, out, rstd }, { rows, cols, eps }) => {
   const precision = precisionOf(x, weight);
   // The forward pass uses rstd as it will be stored, so backward sees the same factor.
   const round = rounder(precision);
@@ -29,22 +22,14 @@ export function rmsNorm(
   }
   outTarget.commit();
   rstdTarget.commit();
-}
+};
 
 /**
  * With y_j = x_j r w_j and r = (mean(x^2) + eps)^(-1/2):
  *   dx_j = r (w_j dy_j - x_j r^2 mean_i(dy_i w_i x_i)),  dweight_j = sum over rows of dy_j x_j r.
  */
-export function rmsNormBackward(
-  x: CpuStorage,
-  weight: CpuStorage,
-  rstd: CpuStorage,
-  dy: CpuStorage,
-  dx: CpuStorage,
-  dweight: CpuStorage,
-  rows: number,
-  cols: number,
-): void {
+export const rmsNormBackward: KernelImpl<'rmsNormBackward', CpuStorage> = (io, { rows, cols }) => {
+  const { x, weight, rstd, dy, dx, dweight } = io;
   const precision = precisionOf(x, weight, rstd, dy);
   const xv = readFloats(x);
   const w = readFloats(weight);
@@ -70,4 +55,4 @@ export function rmsNormBackward(
   const dwTarget = openFloatOutput(dweight, precision);
   dwTarget.values.set(dw);
   dwTarget.commit();
-}
+};
