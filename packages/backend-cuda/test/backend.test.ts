@@ -173,7 +173,11 @@ describe('CudaBackend (TypeScript layer)', () => {
       backend.run('random', { out: s }, { distribution: 'uniform', seed: [-1, 0], offset: 0, a: 0, b: 1 }),
     ).toThrow(/random: seed must be two unsigned 32-bit words \[low, high\]; got \[-1,0\]/);
     expect(() =>
-      backend.run('softmax', { x: s, out: s }, { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } }),
+      backend.run(
+        'softmax',
+        { x: s, out: backend.alloc(4, 'float32', 'activation') },
+        { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } },
+      ),
     ).toThrow(/causal.queryLen must be a positive integer; got 0/);
     expect(() =>
       backend.run('where', { cond: s, a: s, b: s, out: s }, { shape: [4], aStrides: [1], bStrides: [1] } as never),

@@ -294,7 +294,7 @@ describe('errors do not leak', () => {
       'embedding with an id out of range',
       () => [tensor([5], { dtype: 'int32' }), zeros([2, 2])],
       (i, t) => embedding(i!, t!),
-      /ids\[0\] = 5/,
+      /gatherRows: id 5 is out of range/,
     ],
     [
       'where with mismatched shapes',

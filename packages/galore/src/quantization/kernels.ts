@@ -210,7 +210,7 @@ function sortedCodebook(codebook: CpuStorage, kernel: string): Float32Array | Fl
 }
 
 /** Index of the entry nearest to `value` in an ascending codebook; ties go to the lower index. */
-export function nearestCode(codebook: ArrayLike<number>, value: number): number {
+function nearestCode(codebook: ArrayLike<number>, value: number): number {
   let low = 0;
   let high = codebook.length - 1;
   while (low < high) {
