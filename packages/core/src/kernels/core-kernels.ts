@@ -78,7 +78,7 @@ function checkBroadcast(
     expectWindow(kernel, role, s, shape, strides, 0);
     // Broadcast strides read forwards (0 along broadcast axes); an operand that is the output is
     // read where it is written.
-    strides.forEach((stride, d) => expectCount(kernel, `${role} strides[${d}]`, stride));
+    for (const [d, stride] of strides.entries()) expectCount(kernel, `${role} strides[${d}]`, stride);
     if (s === out && strides.some((stride, d) => stride === 0 && (shape[d] as number) > 1)) {
       throw new Error(`${kernel}: ${role} is broadcast and also the output; it cannot run in place`);
     }

@@ -1,5 +1,6 @@
 /** Neural-network functions, most on fused backend kernels with their own backward kernels. */
 import { isFloating } from '../dtype.js';
+import { computeDTypeOf } from '../optim/update-helpers.js';
 import { formatShape, normalizeAxis } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
 import { rand, zeros } from './creation.js';
@@ -81,7 +82,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const ignoreIndex = options.ignoreIndex ?? -100;
   const backend = backendOf('crossEntropy', logits, targets);
   // float64 logits keep float64 losses (gradient checks); every other dtype gives float32.
-  const lossType = logits.dtype === 'float64' ? 'float64' : 'float32';
+  const lossType = computeDTypeOf(logits);
   const perRow = empty(targets.shape, lossType, backend);
   runOrFree(perRow, () =>
     backend.run(

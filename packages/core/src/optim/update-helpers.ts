@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor.js';
  * Updates compute in float32 (float64 for float64 parameters, which gradient checks use); 16-bit
  * parameters are read into float32, updated, and rounded once when written back.
  */
-export function computeDTypeOf(param: Tensor): DType {
+export function computeDTypeOf(param: { readonly dtype: DType }): DType {
   return param.dtype === 'float64' ? 'float64' : 'float32';
 }
 

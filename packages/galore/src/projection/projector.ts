@@ -7,7 +7,18 @@
  * them as ordinary tensors. They are stored in the gradient's dtype, as the official code does
  * (bf16 bases for a bf16 model), and in float32 for float32 gradients.
  */
-import { cast, type DType, formatShape, keep, matmulInto, type Tensor, tidy, where, zeros } from '@galore-ts/core';
+import {
+  cast,
+  computeDTypeOf,
+  type DType,
+  formatShape,
+  keep,
+  matmulInto,
+  type Tensor,
+  tidy,
+  where,
+  zeros,
+} from '@galore-ts/core';
 import { allFiniteNow, finiteFlag } from './finite.js';
 import {
   effectiveRank,
@@ -135,7 +146,7 @@ export class GaLoreProjector {
   project(grad: Tensor): Tensor {
     this.checkGradient(grad);
     const [rows, cols] = this.projectedShape;
-    const dtype: DType = grad.dtype === 'float64' ? 'float64' : 'float32';
+    const dtype = computeDTypeOf(grad);
     const out = zeros([rows, cols], { dtype, backend: grad.backend });
     const { left, right } = this.requireBases('project');
     if (left && right) {
@@ -154,7 +165,7 @@ export class GaLoreProjector {
 
   /** alpha * back(lowRank), as a new m x n tensor in float32 (float64 for float64 input). */
   projectBack(lowRank: Tensor): Tensor {
-    const dtype: DType = lowRank.dtype === 'float64' ? 'float64' : 'float32';
+    const dtype = computeDTypeOf(lowRank);
     const out = zeros([this.m, this.n], { dtype, backend: lowRank.backend });
     this.projectBackInto(out, lowRank, 1);
     return out;
