@@ -42,7 +42,7 @@ export function quantizedAdamStep(
     if (t.size !== size) throw new RangeError(`quantizedAdamStep: ${name} has ${t.size} elements, the target ${size}`);
   }
   if (size <= chunk) {
-    stepRange(target, grad, m, v, params, blockSize);
+    stepRange({ target, grad, m, v }, params, blockSize);
     return;
   }
   for (let start = 0; start < size; start += chunk) {
@@ -54,7 +54,7 @@ export function quantizedAdamStep(
         m: momentRange(m, start, length, blockSize),
         v: momentRange(v, start, length, blockSize),
       };
-      stepRange(part.target, part.grad, part.m, part.v, params, blockSize);
+      stepRange(part, params, blockSize);
       writeRange(part.target, target, start);
       writeMomentRange(part.m, m, start, blockSize);
       writeMomentRange(part.v, v, start, blockSize);
@@ -62,11 +62,9 @@ export function quantizedAdamStep(
   }
 }
 
+/** One step of a range: the moments dequantised, the fused AdamW kernel, the moments requantised. */
 function stepRange(
-  target: Tensor,
-  grad: Tensor,
-  m: QuantizedMoment,
-  v: QuantizedMoment,
+  { target, grad, m, v }: { target: Tensor; grad: Tensor; m: QuantizedMoment; v: QuantizedMoment },
   params: AdamWParams,
   blockSize: number,
 ): void {

@@ -54,32 +54,32 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
   softmaxRows(x, out, params, true);
 }
 
-export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
+/**
+ * softmax: dx = y * (dy - sum(dy * y)) per row; log-softmax (y is its output):
+ * dx = dy - exp(y) * sum(dy) per row.
+ */
+function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number, log: boolean): void {
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));
   const out = target.values;
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    let dot = 0;
-    for (let j = 0; j < cols; j++) dot += (dyv[base + j] as number) * (yv[base + j] as number);
-    for (let j = 0; j < cols; j++) out[base + j] = (yv[base + j] as number) * ((dyv[base + j] as number) - dot);
+    let total = 0;
+    for (let j = 0; j < cols; j++) total += (dyv[base + j] as number) * (log ? 1 : (yv[base + j] as number));
+    for (let j = 0; j < cols; j++) {
+      const g = dyv[base + j] as number;
+      const v = yv[base + j] as number;
+      out[base + j] = log ? g - Math.exp(v) * total : v * (g - total);
+    }
   }
   target.commit();
 }
 
+export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
+  backwardRows(y, dy, dx, rows, cols, false);
+}
+
 export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  const yv = readFloats(y);
-  const dyv = readFloats(dy);
-  const target = openFloatOutput(dx, precisionOf(y, dy));
-  const out = target.values;
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += dyv[base + j] as number;
-    for (let j = 0; j < cols; j++) {
-      out[base + j] = (dyv[base + j] as number) - Math.exp(yv[base + j] as number) * sum;
-    }
-  }
-  target.commit();
+  backwardRows(y, dy, dx, rows, cols, true);
 }
