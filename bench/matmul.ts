@@ -80,7 +80,7 @@ function oursRunner(n: number, a: Float32Array, b: Float32Array): () => void {
   backend.write(sa, a);
   backend.write(sb, b);
   const params = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-  return () => backend.matmul(sa, sb, out, params);
+  return () => backend.run('matmul', { a: sa, b: sb, out }, params);
 }
 
 /** The same product on the active tfjs backend; inputs are created on (and stay on) that backend. */

@@ -64,12 +64,12 @@ async function ours(n: number): Promise<Timing> {
     ...(dawnFlags ? { dawnFlags } : {}),
   });
   try {
-    const input = (): ReturnType<typeof backend.alloc> => {
+    const input = () => {
       const f32 = backend.alloc(n * n, 'float32', 'other');
       backend.write(f32, randomMatrix(n));
       if (dtype === 'float32') return f32;
       const narrow = backend.alloc(n * n, dtype, 'other');
-      backend.cast(f32, narrow);
+      backend.run('cast', { x: f32, out: narrow }, {});
       return narrow;
     };
     const a = input();
@@ -77,7 +77,7 @@ async function ours(n: number): Promise<Timing> {
     const out = backend.alloc(n * n, dtype, 'other');
     const params = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
     return await timeIt(
-      () => backend.matmul(a, b, out, params),
+      () => backend.run('matmul', { a, b, out }, params),
       () => backend.sync(),
     );
   } finally {

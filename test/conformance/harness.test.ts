@@ -1,6 +1,13 @@
 // Proves the conformance harness catches wrong backends and honours skip / require.
 import { describe, expect, it } from 'vitest';
-import type { MatmulParams, ReduceLayout, ReduceOp, Storage, UnaryOp } from '../../packages/core/src/backend.js';
+import type {
+  KernelIO,
+  KernelParams,
+  MatmulParams,
+  ReduceLayout,
+  ReduceOp,
+  UnaryOp,
+} from '../../packages/core/src/backend.js';
 import { CpuBackend, type CpuStorage } from '../../packages/core/src/backends/cpu/index.js';
 import { expectWithin } from './compare.js';
 import { checkKernel, KERNEL_CASES, openOrSkip, requireEnvName, TOLERANCES } from './suite.js';
@@ -17,10 +24,10 @@ class SkewedExpBackend extends CpuBackend {
     super();
   }
 
-  override unary(op: UnaryOp, x: Storage, out: Storage): void {
-    super.unary(op, x, out);
-    if (op !== 'exp') return;
-    const data = (out as CpuStorage).data as Float32Array | Float64Array;
+  override run<K extends string>(name: K, io: KernelIO<K>, params: KernelParams<K>): void {
+    super.run(name, io, params);
+    if (name !== 'unary' || (params as { op: UnaryOp }).op !== 'exp') return;
+    const data = (io as { out: CpuStorage }).out.data;
     if (data instanceof Float32Array || data instanceof Float64Array)
       for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) + this.error;
   }
@@ -32,8 +39,8 @@ class SkewedExpBackend extends CpuBackend {
 
 /** A CPU backend that forgets `accumulate`. */
 class NoAccumulateBackend extends CpuBackend {
-  override matmul(a: Storage, b: Storage, out: Storage, params: MatmulParams): void {
-    super.matmul(a, b, out, { ...params, accumulate: false });
+  override run<K extends string>(name: K, io: KernelIO<K>, params: KernelParams<K>): void {
+    super.run(name, io, name === 'matmul' ? { ...params, accumulate: false } : params);
   }
 }
 
@@ -46,13 +53,19 @@ class Float32AccumulationBackend extends CpuBackend {
     return dtype === 'float32' || dtype === 'int32' || dtype === 'uint8';
   }
 
-  override reduce(op: ReduceOp, x: Storage, out: Storage, layout: ReduceLayout): void {
-    if (op !== 'sum' || x.dtype !== 'float32') {
-      super.reduce(op, x, out, layout);
-      return;
-    }
-    const xs = (x as CpuStorage).data as Float32Array;
-    const ys = (out as CpuStorage).data as Float32Array;
+  override run<K extends string>(name: K, io: KernelIO<K>, params: KernelParams<K>): void {
+    const { x, out } = io as { x?: CpuStorage; out: CpuStorage };
+    if (name === 'reduce' && (params as { op: ReduceOp }).op === 'sum' && x?.dtype === 'float32') {
+      this.sumBackwards(x, out, params as ReduceLayout);
+    } else if (name === 'matmul') {
+      const { a, b } = io as { a: CpuStorage; b: CpuStorage };
+      this.float32Matmul(a, b, out, params as MatmulParams);
+    } else super.run(name, io, params);
+  }
+
+  private sumBackwards(x: CpuStorage, out: CpuStorage, layout: ReduceLayout): void {
+    const xs = x.data as Float32Array;
+    const ys = out.data as Float32Array;
     const { outer, reduce, inner } = layout;
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
@@ -63,12 +76,8 @@ class Float32AccumulationBackend extends CpuBackend {
     }
   }
 
-  override matmul(a: Storage, b: Storage, out: Storage, p: MatmulParams): void {
-    const [as, bs, cs] = [a, b, out].map((s) => (s as CpuStorage).data as Float32Array) as [
-      Float32Array,
-      Float32Array,
-      Float32Array,
-    ];
+  private float32Matmul(a: CpuStorage, b: CpuStorage, out: CpuStorage, p: MatmulParams): void {
+    const [as, bs, cs] = [a, b, out].map((s) => s.data as Float32Array) as [Float32Array, Float32Array, Float32Array];
     for (let t = 0; t < p.batch; t++) {
       for (let i = 0; i < p.m; i++) {
         for (let j = 0; j < p.n; j++) {

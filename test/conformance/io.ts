@@ -26,7 +26,7 @@ export class KernelIo {
   /** A storage filled through the backend's own `fill`, for outputs that start from a value. */
   filled(dtype: DType, size: number, value: number): Storage {
     const s = this.empty(dtype, size);
-    this.backend.fill(s, value);
+    this.backend.run('fill', { out: s }, { value });
     return s;
   }
 

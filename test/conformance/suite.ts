@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../packages/core/src/backend.js';
 import { CpuBackend } from '../../packages/core/src/backends/cpu/index.js';
+// GaLore's kernels (the 8-bit codec) are declared by its package; their cases run on every backend too.
+import '../../packages/galore/src/quantization/kernels.js';
 import { DTYPE_BYTES, type DType, hostArrayFor } from '../../packages/core/src/dtype.js';
 import { type AnyKernelCase, caseContext, KERNEL_CASES } from './cases.js';
 import { expectWithin } from './compare.js';
@@ -122,6 +124,68 @@ export async function checkStorage(backend: Backend): Promise<void> {
   }
 }
 
+/** Runs `call` and the sync after it; returns the message of the error either raised, or null. */
+async function errorOf(backend: Backend, call: () => void): Promise<string | null> {
+  try {
+    call();
+    await backend.sync();
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/**
+ * Out-of-range ids and targets give the same error on the backend under test as on the CPU
+ * (reported at the call or at the next sync, never silently), and the backend stays usable.
+ */
+export async function checkDataErrors(backend: Backend, reference: Backend): Promise<void> {
+  const cases: [string, (b: Backend) => void][] = [
+    [
+      'gatherRows',
+      (b) => {
+        const table = upload(b, 'float32', [1, 2, 3, 4]);
+        const ids = upload(b, 'int32', [1, 7]);
+        b.run('gatherRows', { table, ids, out: b.alloc(4, 'float32', 'other') }, { dim: 2 });
+      },
+    ],
+    [
+      'scatterAddRows',
+      (b) => {
+        const src = upload(b, 'float32', [1, 2]);
+        const ids = upload(b, 'int32', [-3]);
+        b.run('scatterAddRows', { src, ids, out: upload(b, 'float32', [0, 0, 0, 0]) }, { dim: 2 });
+      },
+    ],
+    [
+      'crossEntropy',
+      (b) => {
+        const logits = upload(b, 'float32', [0, 1, 2, 3]);
+        const targets = upload(b, 'int32', [5, -100]);
+        b.run(
+          'crossEntropy',
+          { logits, targets, loss: b.alloc(2, 'float32', 'other') },
+          { rows: 2, cols: 2, ignoreIndex: -100 },
+        );
+      },
+    ],
+  ];
+  for (const [kernel, call] of cases) {
+    const expected = await errorOf(reference, () => call(reference));
+    expect(expected, `${kernel}: the CPU reference reports the bad value`).not.toBeNull();
+    expect(await errorOf(backend, () => call(backend)), kernel).toBe(expected);
+  }
+  await backend.sync(); // reported once, then the backend runs on
+}
+
+function upload(b: Backend, dtype: DType, values: number[]) {
+  const s = b.alloc(values.length, dtype, 'other');
+  const raw = hostArrayFor(dtype, values.length);
+  raw.set(values);
+  b.write(s, raw);
+  return s;
+}
+
 /**
  * Opens the backend under test. Returns it, or the reason to skip; throws instead of skipping when
  * GALORE_REQUIRE_<NAME> is "1".
@@ -167,6 +231,11 @@ export function describeConformance(
     it('storage round trip and memory tracking', async (context) => {
       if (!backend) return context.skip(skipReason);
       await checkStorage(backend);
+    });
+
+    it('reports bad data with the error the CPU reference gives, at the call or at the next sync', async (context) => {
+      if (!backend) return context.skip(skipReason);
+      await checkDataErrors(backend, reference);
     });
 
     for (const kernelCase of KERNEL_CASES) {

@@ -37,8 +37,48 @@ export interface NativeMemoryStats {
   cudaMallocs: number;
 }
 
+/** An argument of a kernel export: a buffer's three numbers, a scalar, a flag or a shape. */
+export type NativeArg = number | boolean | readonly number[];
+
+/**
+ * The addon's kernel exports (csrc/binding.cpp), one per kernel family. Each takes its buffers
+ * (spread as three numbers each) and parameters in the order csrc/galore_cuda.h declares; the
+ * binding checks the count and types of what it is given. backend.ts derives that order from the
+ * kernel declarations in core, so it is written down once.
+ */
+export const NATIVE_KERNELS = [
+  'fill',
+  'random',
+  'cast',
+  'copy',
+  'unary',
+  'binary',
+  'where',
+  'reduce',
+  'argmax',
+  'matmul',
+  'svd',
+  'qr',
+  'gatherRows',
+  'scatterAddRows',
+  'softmax',
+  'softmaxBackward',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'rmsNorm',
+  'rmsNormBackward',
+  'rope',
+  'siluMul',
+  'siluMulBackward',
+  'adamw',
+  'quantizeBlockwise',
+  'dequantizeBlockwise',
+] as const;
+
+export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
+
 /** The addon's exports (csrc/binding.cpp); buffers are spread as three numbers. */
-export interface NativeCuda {
+export interface NativeCuda extends Record<NativeKernelName, (...args: NativeArg[]) => void> {
   deviceCount(): { count: number; error: string | null; runtimeVersion: number };
   init(device: number): NativeDeviceInfo;
   shutdown(): void;
@@ -50,97 +90,6 @@ export interface NativeCuda {
   upload(...args: [...NativeBuffer, ArrayBufferView]): void;
   download(...args: NativeBuffer): Promise<ArrayBuffer>;
   synchronize(): Promise<ArrayBuffer>;
-  fill(...args: [...NativeBuffer, number]): void;
-  random(...args: [...NativeBuffer, number, number, number, number, number, number]): void;
-  cast(...args: [...NativeBuffer, ...NativeBuffer]): void;
-  copy(...args: [...NativeBuffer, number[], number[], number, ...NativeBuffer, number[], number]): void;
-  unary(...args: [number, ...NativeBuffer, ...NativeBuffer]): void;
-  binary(...args: [number, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number[], number[], number[]]): void;
-  where(
-    ...args: [
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      number[],
-      number[],
-      number[],
-      number[],
-    ]
-  ): void;
-  reduce(...args: [number, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
-  argmax(...args: [...NativeBuffer, ...NativeBuffer, number, number, number]): void;
-  matmul(
-    ...args: [
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      number,
-      number,
-      number,
-      number,
-      boolean,
-      boolean,
-      number,
-      number,
-      boolean,
-    ]
-  ): void;
-  svd(...args: [...NativeBuffer, number, number, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
-  qr(...args: [...NativeBuffer, number, number, ...NativeBuffer, ...NativeBuffer]): void;
-  gatherRows(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;
-  scatterAddRows(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;
-  softmax(...args: [...NativeBuffer, ...NativeBuffer, number, number, number, number, boolean]): void;
-  softmaxBackward(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, boolean]): void;
-  crossEntropy(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
-  crossEntropyBackward(
-    ...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]
-  ): void;
-  rmsNorm(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number, number, number]): void;
-  rmsNormBackward(
-    ...args: [
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      number,
-      number,
-    ]
-  ): void;
-  rope(
-    ...args: [
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      number,
-      number,
-      number,
-      number,
-      boolean,
-    ]
-  ): void;
-  siluMul(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
-  siluMulBackward(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer]): void;
-  adamw(
-    ...args: [
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      ...NativeBuffer,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ]
-  ): void;
-  quantizeBlockwise(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;
-  dequantizeBlockwise(...args: [...NativeBuffer, ...NativeBuffer, ...NativeBuffer, ...NativeBuffer, number]): void;
 }
 
 /** What the package can do on this machine, and if nothing, why. */

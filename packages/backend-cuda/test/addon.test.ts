@@ -45,16 +45,20 @@ describe.skipIf(status.deviceCount === 0)('CUDA backend on a GPU', () => {
       const out = backend.alloc(4, 'float32', 'activation');
       backend.write(a, new Float32Array([1, 2, 3, 4, 5, 6])); // 2 x 3
       backend.write(b, new Float32Array([1, 0, 0, 1, 1, 1])); // 3 x 2
-      backend.matmul(a, b, out, {
-        batch: 1,
-        m: 2,
-        n: 2,
-        k: 3,
-        transA: false,
-        transB: false,
-        aBatchStride: 0,
-        bBatchStride: 0,
-      });
+      backend.run(
+        'matmul',
+        { a, b, out },
+        {
+          batch: 1,
+          m: 2,
+          n: 2,
+          k: 3,
+          transA: false,
+          transB: false,
+          aBatchStride: 0,
+          bBatchStride: 0,
+        },
+      );
       expect(Array.from(await backend.read(out))).toEqual([4, 5, 10, 11]);
       expect(backend.tracker.snapshot().totalLive).toBe(64);
 
@@ -62,11 +66,11 @@ describe.skipIf(status.deviceCount === 0)('CUDA backend on a GPU', () => {
       const ids = backend.alloc(1, 'int32', 'activation');
       const rows = backend.alloc(2, 'float32', 'activation');
       backend.write(ids, new Int32Array([7]));
-      backend.gatherRows(table, ids, rows, 2);
+      backend.run('gatherRows', { table, ids, out: rows }, { dim: 2 });
       await expect(backend.sync()).rejects.toThrow(/gatherRows: id 7 is out of range/);
 
       backend.free(a);
-      expect(() => backend.fill(a, 0)).toThrow(/used after free/);
+      expect(() => backend.run('fill', { out: a }, { value: 0 })).toThrow(/used after free/);
       for (const s of [b, out, table, ids, rows]) backend.free(s);
       expect(backend.tracker.snapshot().totalLive).toBe(0);
     } finally {

@@ -68,7 +68,7 @@ describe('CudaBackend (TypeScript layer)', () => {
     const { backend } = setup();
     expect(backend.supportsDType('float64')).toBe(false);
     expect(() => backend.alloc(4, 'float64', 'activation')).toThrow(
-      /float64 is not supported on CUDA; supported: float32/,
+      /cuda.alloc: float64 is not supported on the cuda backend/,
     );
     expect(() => backend.alloc(-1, 'float32', 'activation')).toThrow(/non-negative integer; got -1/);
   });
@@ -79,7 +79,7 @@ describe('CudaBackend (TypeScript layer)', () => {
     expect(() => backend.write(s, new Float32Array(3))).toThrow(
       /bfloat16 storage takes a Uint16Array.*got Float32Array/,
     );
-    expect(() => backend.write(s, new Uint16Array(2))).toThrow(/holds 3 elements; data has 2/);
+    expect(() => backend.write(s, new Uint16Array(2))).toThrow(/data has 2 elements; the storage holds 3/);
   });
 
   it('returns reads as the dtype host array', async () => {
@@ -94,11 +94,15 @@ describe('CudaBackend (TypeScript layer)', () => {
     const { backend } = setup();
     const s = backend.alloc(2, 'float32', 'activation');
     backend.free(s);
-    expect(() => backend.fill(s, 1)).toThrow(/fill: out \(storage #\d+, float32\[2\]\) was used after free/);
-    expect(() => backend.free(s)).toThrow(/used after free/);
+    expect(() => backend.run('fill', { out: s }, { value: 1 })).toThrow(
+      /fill: out \(storage #\d+ \(float32\[2\]\)\) was already freed/,
+    );
+    expect(() => backend.free(s)).toThrow(/already freed/);
     const cpu = new CpuBackend();
     const foreign = cpu.alloc(2, 'float32', 'activation');
-    expect(() => backend.fill(foreign, 1)).toThrow(/out belongs to the cpu backend/);
+    expect(() => backend.run('fill', { out: foreign }, { value: 1 })).toThrow(
+      /out must be a storage of this cuda backend; got storage #\d+ \(float32\[2\]\) of the cpu backend/,
+    );
   });
 
   it('passes buffers as handle, dtype code, size and parameters in the addon order', () => {
@@ -106,58 +110,85 @@ describe('CudaBackend (TypeScript layer)', () => {
     const a = backend.alloc(6, 'bfloat16', 'activation'); // handle 1, code 1
     const b = backend.alloc(6, 'bfloat16', 'activation'); // handle 2
     const out = backend.alloc(4, 'float32', 'activation'); // handle 3, code 0
-    backend.matmul(a, b, out, {
-      batch: 1,
-      m: 2,
-      n: 2,
-      k: 3,
-      transA: true,
-      transB: false,
-      aBatchStride: 6,
-      bBatchStride: 0,
-    });
+    backend.run(
+      'matmul',
+      { a, b, out },
+      {
+        batch: 1,
+        m: 2,
+        n: 2,
+        k: 3,
+        transA: true,
+        transB: false,
+        aBatchStride: 6,
+        bBatchStride: 0,
+      },
+    );
     expect(calls.at(-1)).toEqual(['matmul', 1, 1, 6, 2, 1, 6, 3, 0, 4, 1, 2, 2, 3, true, false, 6, 0, false]);
-    backend.binary('ge', a, b, out, { shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] });
-    expect(calls.at(-1)).toEqual(['binary', 12, 1, 1, 6, 2, 1, 6, 3, 0, 4, [2, 3], [3, 1], [0, 1]]);
-    backend.unary('cos', a, b);
+    const flags = backend.alloc(6, 'uint8', 'activation'); // handle 4, code 4
+    const small = backend.alloc(2, 'float32', 'activation'); // handle 5
+    const moment = backend.alloc(6, 'float32', 'activation'); // handle 6
+    const moment2 = backend.alloc(6, 'float32', 'activation'); // handle 7
+    backend.run('binary', { a, b, out: flags }, { op: 'ge', shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] });
+    expect(calls.at(-1)).toEqual(['binary', 12, 1, 1, 6, 2, 1, 6, 4, 4, 6, [2, 3], [3, 1], [0, 1]]);
+    backend.run('unary', { x: a, out: b }, { op: 'cos' });
     expect(calls.at(-1)?.slice(0, 2)).toEqual(['unary', 14]);
-    backend.reduce('min', a, out, { outer: 2, reduce: 3, inner: 1 });
-    expect(calls.at(-1)).toEqual(['reduce', 2, 1, 1, 6, 3, 0, 4, 2, 3, 1]);
-    backend.softmax(a, b, { rows: 2, cols: 3, causal: { queryLen: 2, offset: 1 } });
+    backend.run('reduce', { x: a, out: small }, { op: 'min', outer: 2, reduce: 3, inner: 1 });
+    expect(calls.at(-1)).toEqual(['reduce', 2, 1, 1, 6, 5, 0, 2, 2, 3, 1]);
+    backend.run('softmax', { x: a, out: b }, { rows: 2, cols: 3, causal: { queryLen: 2, offset: 1 } });
     expect(calls.at(-1)).toEqual(['softmax', 1, 1, 6, 2, 1, 6, 2, 3, 2, 1, false]);
-    backend.logSoftmax(a, b, { rows: 2, cols: 3 });
+    backend.run('logSoftmax', { x: a, out: b }, { rows: 2, cols: 3 });
     expect(calls.at(-1)).toEqual(['softmax', 1, 1, 6, 2, 1, 6, 2, 3, 0, 0, true]);
-    backend.random(out, { distribution: 'normal', seed: [5, 6], offset: 2 ** 40, a: 0, b: 1 });
+    backend.run('random', { out }, { distribution: 'normal', seed: [5, 6], offset: 2 ** 40, a: 0, b: 1 });
     expect(calls.at(-1)).toEqual(['random', 3, 0, 4, 1, 5, 6, 2 ** 40, 0, 1]);
-    backend.copy(a, { shape: [3, 2], strides: [1, 3], offset: 0 }, b, { shape: [3, 2], strides: [2, 1], offset: 0 });
+    backend.run(
+      'copy',
+      { src: a, dst: b },
+      {
+        srcView: { shape: [3, 2], strides: [1, 3], offset: 0 },
+        dstView: { shape: [3, 2], strides: [2, 1], offset: 0 },
+      },
+    );
     expect(calls.at(-1)).toEqual(['copy', 1, 1, 6, [3, 2], [1, 3], 0, 2, 1, 6, [2, 1], 0]);
-    backend.adamw(a, b, out, out, {
-      lr: 0.1,
-      beta1: 0.9,
-      beta2: 0.99,
-      eps: 1e-8,
-      weightDecay: 0.01,
-      biasCorrection1: 0.1,
-      biasCorrection2: 0.01,
-    });
+    backend.run(
+      'adamw',
+      { param: a, grad: b, m: moment, v: moment2 },
+      {
+        lr: 0.1,
+        beta1: 0.9,
+        beta2: 0.99,
+        eps: 1e-8,
+        weightDecay: 0.01,
+        biasCorrection1: 0.1,
+        biasCorrection2: 0.01,
+      },
+    );
     expect(calls.at(-1)?.slice(13)).toEqual([0.1, 0.9, 0.99, 1e-8, 0.01, 0.1, 0.01]);
   });
 
   it('validates parameters the addon cannot see', () => {
     const { backend } = setup();
     const s = backend.alloc(4, 'float32', 'activation');
-    expect(() => backend.random(s, { distribution: 'uniform', seed: [-1, 0], offset: 0, a: 0, b: 1 })).toThrow(
-      /seed\[0\] must be an unsigned 32-bit integer; got -1/,
-    );
-    expect(() => backend.softmax(s, s, { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } })).toThrow(
-      /causal.queryLen must be a positive integer; got 0/,
-    );
-    expect(() => backend.where(s, s, s, s, { shape: [4], aStrides: [1], bStrides: [1] })).toThrow(
-      /condStrides is required/,
-    );
     expect(() =>
-      backend.copy(s, { shape: [4], strides: [1], offset: 0 }, s, { shape: [2, 2], strides: [2, 1], offset: 0 }),
-    ).toThrow(/source view shape \[4\] differs from destination \[2, 2\]/);
+      backend.run('random', { out: s }, { distribution: 'uniform', seed: [-1, 0], offset: 0, a: 0, b: 1 }),
+    ).toThrow(/random: seed must be two unsigned 32-bit words \[low, high\]; got \[-1,0\]/);
+    expect(() =>
+      backend.run(
+        'softmax',
+        { x: s, out: backend.alloc(4, 'float32', 'activation') },
+        { rows: 2, cols: 2, causal: { queryLen: 0, offset: 0 } },
+      ),
+    ).toThrow(/causal.queryLen must be a positive integer; got 0/);
+    expect(() =>
+      backend.run('where', { cond: s, a: s, b: s, out: s }, { shape: [4], aStrides: [1], bStrides: [1] } as never),
+    ).toThrow(/condStrides is required/);
+    expect(() =>
+      backend.run(
+        'copy',
+        { src: s, dst: backend.alloc(4, 'float32', 'activation') },
+        { srcView: { shape: [4], strides: [1], offset: 0 }, dstView: { shape: [2, 2], strides: [2, 1], offset: 0 } },
+      ),
+    ).toThrow(/copy: src view shape \[4\] differs from dst view shape \[2, 2\]/);
   });
 
   it('is unusable after destroy', () => {
@@ -168,6 +199,6 @@ describe('CudaBackend (TypeScript layer)', () => {
     backend.destroy();
     expect(calls.filter(([name]) => name === 'shutdown')).toHaveLength(1);
     expect(destroyed).toBe(1);
-    expect(() => backend.alloc(1, 'float32', 'activation')).toThrow(/the backend was destroyed/);
+    expect(() => backend.alloc(1, 'float32', 'activation')).toThrow(/cuda.alloc: the cuda backend was destroyed/);
   });
 });

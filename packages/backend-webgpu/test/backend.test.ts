@@ -120,7 +120,7 @@ describe('matmul kernels', () => {
             const o = values(p.batch * p.m * p.n, p.seed + 2);
             const run = async (be: Backend) => {
               const out = upload(be, o);
-              be.matmul(upload(be, a), upload(be, b), out, params);
+              be.run('matmul', { a: upload(be, a), b: upload(be, b), out }, params);
               return be.read(out);
             };
             expectClose(await run(backend), await run(cpu), 1e-5, 1e-4, `${name} ${JSON.stringify(params)}`);
@@ -148,13 +148,13 @@ describe('matmul kernels', () => {
         const cast = (data: Float32Array) => {
           const f = upload(be, data);
           const h = be.alloc(data.length, dtype, 'activation');
-          be.cast(f, h);
+          be.run('cast', { x: f, out: h }, {});
           return h;
         };
         const out = be.alloc(9 * 11, dtype, 'activation');
-        be.matmul(cast(values(9 * 13, 3)), cast(values(11 * 13, 4)), out, params);
+        be.run('matmul', { a: cast(values(9 * 13, 3)), b: cast(values(11 * 13, 4)), out }, params);
         const wide = be.alloc(9 * 11, 'float32', 'activation');
-        be.cast(out, wide);
+        be.run('cast', { x: out, out: wide }, {});
         return be.read(wide);
       };
       // Products of 16-bit values are exact in f32; the sums may round differently by one 16-bit ulp.
@@ -172,24 +172,28 @@ describe('storages larger than one binding', () => {
     const run = async (be: Backend) => {
       const x = upload(be, values(SIZE, 1, 3));
       const y = be.alloc(SIZE, 'float32', 'activation');
-      be.unary('exp', x, y);
+      be.run('unary', { x, out: y }, { op: 'exp' });
       const half = be.alloc(SIZE, 'bfloat16', 'activation');
-      be.cast(y, half);
+      be.run('cast', { x: y, out: half }, {});
       const back = be.alloc(SIZE, 'float32', 'activation');
-      be.cast(half, back);
+      be.run('cast', { x: half, out: back }, {});
       const m = be.alloc(SIZE, 'float32', 'optimizer');
       const v = be.alloc(SIZE, 'float32', 'optimizer');
-      be.fill(m, 0.5);
-      be.random(v, { distribution: 'uniform', seed: [3, 4], offset: 10, a: 0, b: 1 });
-      be.adamw(back, x, m, v, {
-        lr: 0.01,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weightDecay: 0.1,
-        biasCorrection1: 0.1,
-        biasCorrection2: 0.001,
-      });
+      be.run('fill', { out: m }, { value: 0.5 });
+      be.run('random', { out: v }, { distribution: 'uniform', seed: [3, 4], offset: 10, a: 0, b: 1 });
+      be.run(
+        'adamw',
+        { param: back, grad: x, m, v },
+        {
+          lr: 0.01,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.1,
+          biasCorrection1: 0.1,
+          biasCorrection2: 0.001,
+        },
+      );
       return [await be.read(back), await be.read(m), await be.read(v)];
     };
     const [got, want] = [await run(small), await run(cpu)];
@@ -203,7 +207,9 @@ describe('storages larger than one binding', () => {
     const small = await open({ maxBindingBytes: 64 * 1024 });
     const x = small.alloc(SIZE, 'float32', 'activation');
     const y = small.alloc(SIZE, 'float32', 'activation');
-    expect(() => small.softmax(x, y, { rows: 1, cols: SIZE })).toThrow(/maxStorageBufferBindingSize = 65536 bytes/);
+    expect(() => small.run('softmax', { x, out: y }, { rows: 1, cols: SIZE })).toThrow(
+      /maxStorageBufferBindingSize = 65536 bytes/,
+    );
   });
 
   it('an allocation over maxBufferSize fails naming that limit', async (context) => {
@@ -216,7 +222,11 @@ describe('execution', () => {
   it('uniform random numbers are exactly the Philox reference of random.ts', async (context) => {
     if (!gpu) return context.skip(skip);
     const out = gpu.alloc(1001, 'float32', 'activation');
-    gpu.random(out, { distribution: 'uniform', seed: [0xdeadbeef, 0x12345678], offset: 2 ** 32 - 3, a: 0, b: 1 });
+    gpu.run(
+      'random',
+      { out },
+      { distribution: 'uniform', seed: [0xdeadbeef, 0x12345678], offset: 2 ** 32 - 3, a: 0, b: 1 },
+    );
     const want = new Float32Array(1001);
     philoxFill(want, 'uniform', [0xdeadbeef, 0x12345678], 2 ** 32 - 3, 0, 1);
     expect(Array.from(await gpu.read(out))).toEqual(Array.from(want));
@@ -229,10 +239,10 @@ describe('execution', () => {
       const u = be.alloc(6 * 4, 'float32', 'activation');
       const s = be.alloc(4, 'float32', 'activation');
       const vt = be.alloc(16, 'float32', 'activation');
-      be.svd(a, 6, 4, u, s, vt);
+      be.run('svd', { a, u, s, vt }, { m: 6, n: 4 });
       be.free(a); // while the host step may still be reading it
       const doubled = be.alloc(6 * 4, 'float32', 'activation');
-      be.binary('add', u, u, doubled, { shape: [24], aStrides: [1], bStrides: [1] });
+      be.run('binary', { a: u, b: u, out: doubled }, { op: 'add', shape: [24], aStrides: [1], bStrides: [1] });
       return [await be.read(doubled), await be.read(s)];
     };
     const [got, want] = [await run(gpu), await run(cpu)];
@@ -248,7 +258,7 @@ describe('execution', () => {
     const before = backend.stats();
     for (let i = 0; i < 200; i++) {
       const y = backend.alloc(1000, 'float32', 'activation');
-      backend.unary('exp', x, y);
+      backend.run('unary', { x, out: y }, { op: 'exp' });
       backend.free(y);
     }
     await backend.sync();
@@ -271,14 +281,16 @@ describe('errors', () => {
     const g = gpu;
     const x = g.alloc(4, 'float32', 'activation');
     const foreign = cpu.alloc(4, 'float32', 'activation');
-    expect(() => g.unary('exp', foreign, x)).toThrow(/x must be a WebGPU storage; got one from backend "cpu"/);
-    expect(() => g.unary('exp', x, g.alloc(5, 'float32', 'activation'))).toThrow(
+    expect(() => g.run('unary', { x: foreign, out: x }, { op: 'exp' })).toThrow(
+      /x must be a storage of this webgpu backend; got storage #\d+ \(float32\[4\]\) of the cpu backend/,
+    );
+    expect(() => g.run('unary', { x, out: g.alloc(5, 'float32', 'activation') }, { op: 'exp' })).toThrow(
       /out has 5 elements; expected x.size = 4/,
     );
     expect(() => g.write(x, new Int32Array(4))).toThrow(/float32 storage takes a Float32Array; got Int32Array/);
     expect(() => g.alloc(4, 'float64', 'other')).toThrow(/float64 is not supported/);
     g.free(x);
-    expect(() => g.fill(x, 1)).toThrow(/already freed/);
+    expect(() => g.run('fill', { out: x }, { value: 1 })).toThrow(/already freed/);
   });
 
   it('a lost device becomes an error, not a hang', async (context) => {
@@ -293,6 +305,6 @@ describe('errors', () => {
     if (!gpu) return context.skip(skip);
     const backend = await open({});
     await backend.destroy();
-    expect(() => backend.alloc(1, 'float32', 'other')).toThrow(/after destroy/);
+    expect(() => backend.alloc(1, 'float32', 'other')).toThrow(/the webgpu backend was destroyed/);
   });
 });

@@ -38,7 +38,7 @@ describe('galore-ts eval <run>', () => {
   it('exits non-zero on a checkpoint with non-finite weights', async () => {
     const model = await LlamaForCausalLM.fromPretrained(join(ws.dir, 'run', 'checkpoints', 'step-00000002'));
     const weight = model.stateDict()['model.norm.weight']!;
-    weight.backend.fill(weight.storage, Number.NaN);
+    weight.backend.run('fill', { out: weight.storage }, { value: Number.NaN });
     const poisoned = join(ws.dir, 'poisoned');
     await model.savePretrained(poisoned);
     model.dispose();

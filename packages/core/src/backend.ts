@@ -1,17 +1,21 @@
 /**
- * The backend boundary. A backend owns storage (allocation, upload, download) and runs about forty
- * kernels on contiguous storages. Core composes every other op from these and defines every
- * gradient once, so a new accelerator implements this interface and nothing else.
+ * The backend boundary. A backend owns storage (allocation, upload, download) and implements
+ * kernels on contiguous storages. Each kernel is declared once (kernels/core-kernels.ts: its named
+ * inputs and outputs, its params object and its argument check); `Backend.run` is the one entry
+ * point, and the shared base class (backends/base.ts) checks ownership, liveness and arguments
+ * before the backend's implementation sees them. Core composes every other op from these and
+ * defines every gradient once.
  *
  * Conventions every kernel follows:
- * - Outputs are allocated by core (so the memory tracker can tag them) and passed in as `out`.
+ * - Outputs are allocated by core (so the memory tracker can tag them) and passed in by name.
  * - Storages are contiguous, row-major. Views (transpose, slice, expand, cat) are `copy` calls
  *   with explicit strides.
  * - Floating kernels accept float32, float64 (CPU only), bfloat16 and float16 storages, compute in
  *   float32 (float64 when every input is float64) and round to the output's dtype.
  * - Kernels never allocate visible memory except `workspace`-style scratch they free themselves.
- * - Invalid data found on the device (an id or target out of range) may be reported at the next
- *   `read` or `sync` instead of at the call, on backends that run asynchronously.
+ * - Invalid data found on the device (an id or target out of range) is always reported: at the
+ *   call on backends that compute on the host, at the next `read` or `sync` on asynchronous ones,
+ *   with the same message.
  */
 import type { DType, HostArray } from './dtype.js';
 import type { MemoryCategory, MemoryTracker } from './memory.js';
@@ -158,9 +162,92 @@ export interface AdamWParams {
   biasCorrection2: number;
 }
 
-export interface QuantizeParams {
-  blockSize: number;
+/**
+ * A kernel's signature: the names of the storages it reads (`inputs`) and writes (`outputs`, which
+ * it may also read: in-place kernels list their updated storages here), and its params object.
+ */
+export interface KernelSignature<In extends string, Out extends string, P> {
+  inputs: In;
+  outputs: Out;
+  params: P;
 }
+
+type Sig<In extends string, Out extends string, P = Record<string, never>> = KernelSignature<In, Out, P>;
+
+/** Every kernel core declares, by name. */
+export interface CoreKernels {
+  fill: Sig<never, 'out', { value: number }>;
+  random: Sig<never, 'out', RandomParams>;
+  cast: Sig<'x', 'out'>;
+  /** Copies the elements of `src` at `srcView` into `dst` at `dstView` (same shape). */
+  copy: Sig<'src', 'dst', { srcView: View; dstView: View }>;
+  unary: Sig<'x', 'out', { op: UnaryOp }>;
+  binary: Sig<'a' | 'b', 'out', BroadcastLayout & { op: BinaryOp }>;
+  /** out = cond != 0 ? a : b. */
+  where: Sig<'cond' | 'a' | 'b', 'out', BroadcastLayout & { condStrides: readonly number[] }>;
+  reduce: Sig<'x', 'out', ReduceLayout & { op: ReduceOp }>;
+  /** Index of the first maximum along the reduced axis; out is int32. */
+  argmax: Sig<'x', 'out', ReduceLayout>;
+  matmul: Sig<'a' | 'b', 'out', MatmulParams>;
+  /**
+   * Thin SVD of a contiguous m x n matrix, k = min(m, n): u is m x k, s is k (descending), vt is
+   * k x n. Computed in float32 or better; must not return NaN for finite input. Signs are fixed so
+   * results compare across backends: the entry of largest magnitude in each column of u is
+   * positive. For rank-deficient input the extra columns of u / rows of vt are still orthonormal.
+   */
+  svd: Sig<'a', 'u' | 's' | 'vt', { m: number; n: number }>;
+  /** Thin QR of a contiguous m x n matrix with m >= n: q is m x n, r is n x n upper-triangular with a non-negative diagonal. */
+  qr: Sig<'a', 'q' | 'r', { m: number; n: number }>;
+  /** out[i, :] = table[ids[i], :] for a [rows, dim] table; ids is int32. */
+  gatherRows: Sig<'table' | 'ids', 'out', { dim: number }>;
+  /** out[ids[i], :] += src[i, :]; out is zero-filled by the caller when it should start at 0. */
+  scatterAddRows: Sig<'src' | 'ids', 'out', { dim: number }>;
+  softmax: Sig<'x', 'out', SoftmaxParams>;
+  logSoftmax: Sig<'x', 'out', SoftmaxParams>;
+  /** dx = y * (dy - sum(dy * y)) per row. */
+  softmaxBackward: Sig<'y' | 'dy', 'dx', RowsParams>;
+  /** dx = dy - exp(y) * sum(dy) per row, where y is the log-softmax output. */
+  logSoftmaxBackward: Sig<'y' | 'dy', 'dx', RowsParams>;
+  /**
+   * Per-row cross-entropy of [rows, cols] logits against int32 targets: loss[r] = logsumexp(x[r]) -
+   * x[r, t]; rows whose target equals `ignoreIndex` get 0.
+   */
+  crossEntropy: Sig<'logits' | 'targets', 'loss', CrossEntropyParams>;
+  /** dx[r] = dloss[r] * (softmax(x[r]) - onehot(t)); 0 for ignored rows. */
+  crossEntropyBackward: Sig<'logits' | 'targets' | 'dloss', 'dx', CrossEntropyParams>;
+  /** out = x * rstd * weight over the last axis; rstd[r] = 1 / sqrt(mean(x[r]^2) + eps) (float32). */
+  rmsNorm: Sig<'x' | 'weight', 'out' | 'rstd', RowsParams & { eps: number }>;
+  /** dx for the input; dweight (cols) is overwritten with the sum over rows. */
+  rmsNormBackward: Sig<'x' | 'weight' | 'rstd' | 'dy', 'dx' | 'dweight', RowsParams>;
+  rope: Sig<'x' | 'cos' | 'sin', 'out', RopeParams>;
+  /** out = silu(gate) * up (the SwiGLU activation). */
+  siluMul: Sig<'gate' | 'up', 'out'>;
+  siluMulBackward: Sig<'gate' | 'up' | 'dy', 'dgate' | 'dup'>;
+  /**
+   * In-place AdamW as PyTorch defines it: p *= 1 - lr * wd; m = b1 m + (1 - b1) g;
+   * v = b2 v + (1 - b2) g^2; p -= lr / bc1 * m / (sqrt(v / bc2) + eps).
+   */
+  adamw: Sig<'grad', 'param' | 'm' | 'v', AdamWParams>;
+}
+
+export interface RowsParams {
+  rows: number;
+  cols: number;
+}
+
+export interface CrossEntropyParams extends RowsParams {
+  ignoreIndex: number;
+}
+
+export type CoreKernelName = keyof CoreKernels;
+
+/** The storages a kernel takes, by name (typed for core kernels, any names for added ones). */
+export type KernelIO<K extends string, S = Storage> = K extends CoreKernelName
+  ? { [R in CoreKernels[K]['inputs'] | CoreKernels[K]['outputs']]: S }
+  : Record<string, S>;
+
+/** A kernel's params object (typed for core kernels). */
+export type KernelParams<K extends string> = K extends CoreKernelName ? CoreKernels[K]['params'] : object;
 
 export interface Backend {
   readonly name: string;
@@ -180,96 +267,17 @@ export interface Backend {
   read(storage: Storage): Promise<HostArray>;
   /** Synchronous download; only backends that compute on the host provide it. */
   readSync?(storage: Storage): HostArray;
-  /** Waits until every enqueued kernel has finished. */
+  /** Waits until every enqueued kernel has finished; rejects with any error the device reported. */
   sync(): Promise<void>;
   /** Releases device resources; the backend is unusable afterwards. */
   destroy?(): Promise<void> | void;
 
-  // --- creation and conversion ---
-  fill(out: Storage, value: number): void;
-  random(out: Storage, params: RandomParams): void;
-  cast(x: Storage, out: Storage): void;
-  /** Copies the elements of `src` at `srcView` into `dst` at `dstView` (same shape). */
-  copy(src: Storage, srcView: View, dst: Storage, dstView: View): void;
-
-  // --- elementwise ---
-  unary(op: UnaryOp, x: Storage, out: Storage): void;
-  binary(op: BinaryOp, a: Storage, b: Storage, out: Storage, layout: BroadcastLayout): void;
-  /** out = cond != 0 ? a : b, with `layout.condStrides` set. */
-  where(cond: Storage, a: Storage, b: Storage, out: Storage, layout: BroadcastLayout): void;
-
-  // --- reductions ---
-  reduce(op: ReduceOp, x: Storage, out: Storage, layout: ReduceLayout): void;
-  /** Index of the first maximum along the reduced axis; out is int32. */
-  argmax(x: Storage, out: Storage, layout: ReduceLayout): void;
-
-  // --- linear algebra ---
-  matmul(a: Storage, b: Storage, out: Storage, params: MatmulParams): void;
   /**
-   * Thin SVD of a contiguous m x n matrix, k = min(m, n): u is m x k, s is k (descending), vt is
-   * k x n. Computed in float32 or better; must not return NaN for finite input. Signs are fixed so
-   * results compare across backends: the entry of largest magnitude in each column of u is
-   * positive. For rank-deficient input the extra columns of u / rows of vt are still orthonormal.
+   * Runs the kernel declared under `name` (core's, or one a package added with `defineKernel`) on
+   * storages of this backend, after its argument check. A backend without an implementation runs
+   * the kernel's composed fallback; a kernel without either throws naming both.
    */
-  svd(a: Storage, m: number, n: number, u: Storage, s: Storage, vt: Storage): void;
-  /** Thin QR of a contiguous m x n matrix with m >= n: q is m x n, r is n x n upper-triangular with a non-negative diagonal. */
-  qr(a: Storage, m: number, n: number, q: Storage, r: Storage): void;
-
-  // --- indexing ---
-  /** out[i, :] = table[ids[i], :] for a [rows, dim] table; ids is int32. */
-  gatherRows(table: Storage, ids: Storage, out: Storage, dim: number): void;
-  /** out[ids[i], :] += src[i, :]; out is zero-filled by the caller when it should start at 0. */
-  scatterAddRows(src: Storage, ids: Storage, out: Storage, dim: number): void;
-
-  // --- fused kernels ---
-  softmax(x: Storage, out: Storage, params: SoftmaxParams): void;
-  logSoftmax(x: Storage, out: Storage, params: SoftmaxParams): void;
-  /** dx = y * (dy - sum(dy * y)) per row. */
-  softmaxBackward(y: Storage, dy: Storage, dx: Storage, rows: number, cols: number): void;
-  /** dx = dy - exp(y) * sum(dy) per row, where y is the log-softmax output. */
-  logSoftmaxBackward(y: Storage, dy: Storage, dx: Storage, rows: number, cols: number): void;
-  /**
-   * Per-row cross-entropy of [rows, cols] logits against int32 targets: loss[r] = logsumexp(x[r]) -
-   * x[r, t]; rows whose target equals `ignoreIndex` get 0.
-   */
-  crossEntropy(logits: Storage, targets: Storage, loss: Storage, rows: number, cols: number, ignoreIndex: number): void;
-  /** dx[r] = dloss[r] * (softmax(x[r]) - onehot(t)); 0 for ignored rows. */
-  crossEntropyBackward(
-    logits: Storage,
-    targets: Storage,
-    dloss: Storage,
-    dx: Storage,
-    rows: number,
-    cols: number,
-    ignoreIndex: number,
-  ): void;
-  /** out = x * rstd * weight over the last axis; rstd[r] = 1 / sqrt(mean(x[r]^2) + eps) (float32). */
-  rmsNorm(x: Storage, weight: Storage, out: Storage, rstd: Storage, rows: number, cols: number, eps: number): void;
-  /** dx for the input; dweight (cols) is overwritten with the sum over rows. */
-  rmsNormBackward(
-    x: Storage,
-    weight: Storage,
-    rstd: Storage,
-    dy: Storage,
-    dx: Storage,
-    dweight: Storage,
-    rows: number,
-    cols: number,
-  ): void;
-  rope(x: Storage, cos: Storage, sin: Storage, out: Storage, params: RopeParams): void;
-  /** out = silu(gate) * up (the SwiGLU activation). */
-  siluMul(gate: Storage, up: Storage, out: Storage): void;
-  siluMulBackward(gate: Storage, up: Storage, dy: Storage, dgate: Storage, dup: Storage): void;
-  /**
-   * In-place AdamW as PyTorch defines it: p *= 1 - lr * wd; m = b1 m + (1 - b1) g;
-   * v = b2 v + (1 - b2) g^2; p -= lr / bc1 * m / (sqrt(v / bc2) + eps).
-   */
-  adamw(param: Storage, grad: Storage, m: Storage, v: Storage, params: AdamWParams): void;
-  /**
-   * Blockwise 8-bit quantisation: per block of `blockSize` elements, absmax[b] = max |x|, and
-   * codes[i] = index of the nearest entry of the sorted 256-entry `codebook` to x[i] / absmax[b].
-   */
-  quantizeBlockwise(x: Storage, codebook: Storage, codes: Storage, absmax: Storage, params: QuantizeParams): void;
-  /** out[i] = codebook[codes[i]] * absmax[block(i)]. */
-  dequantizeBlockwise(codes: Storage, codebook: Storage, absmax: Storage, out: Storage, params: QuantizeParams): void;
+  run<K extends string>(name: K, io: KernelIO<K>, params: KernelParams<K>): void;
+  /** Whether this backend has its own implementation of `name` (otherwise a fallback runs). */
+  implements(name: string): boolean;
 }

@@ -10,9 +10,15 @@ registerBackend('cpu', createCpuBackend);
 registerBackend('meta', createMetaBackend);
 
 export type * from './backend.js';
+export {
+  BackendBase,
+  type BackendBaseOptions,
+  type KernelImpl,
+  type KernelTable,
+  StorageBase,
+} from './backends/base.js';
 export type { GemmChoice, GemmPath } from './backends/cpu/gemm-path.js';
-export { CpuBackend, createCpuBackend } from './backends/cpu/index.js';
-export * from './backends/kernel-checks.js';
+export { CpuBackend, CpuStorage, createCpuBackend } from './backends/cpu/index.js';
 export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
 export * from './data/index.js';
 export * from './dtype.js';
@@ -36,6 +42,7 @@ export {
   withGradEnabled,
 } from './engine.js';
 export * from './io/index.js';
+export * from './kernels/index.js';
 export * from './memory.js';
 export * from './models/index.js';
 export * from './nn/index.js';

@@ -80,11 +80,18 @@ export class Tensor {
     const srcStrides = contiguousStrides(source.shape);
     [srcStrides[r - 2], srcStrides[r - 1]] = [srcStrides[r - 1]!, srcStrides[r - 2]!];
     const out = backend.alloc(this.size, this.dtype, currentCategory());
-    backend.copy(source.storage, { shape: this.shape, strides: srcStrides, offset: 0 }, out, {
-      shape: this.shape,
-      strides: contiguousStrides(this.shape),
-      offset: 0,
-    });
+    backend.run(
+      'copy',
+      { src: source.storage, dst: out },
+      {
+        srcView: { shape: this.shape, strides: srcStrides, offset: 0 },
+        dstView: {
+          shape: this.shape,
+          strides: contiguousStrides(this.shape),
+          offset: 0,
+        },
+      },
+    );
     source.dispose();
     this.lazySource = null;
     this.ref = new StorageRef(out);

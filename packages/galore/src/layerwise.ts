@@ -24,6 +24,7 @@ import type { GroupOptions } from '@galore-ts/core';
 import {
   add,
   keep,
+  matmulInto,
   noGrad,
   normalizeOptions,
   type Optimizer,
@@ -37,7 +38,6 @@ import {
 } from '@galore-ts/core';
 import { GaLoreOptimizer } from './optim/galore-optimizer.js';
 import type { GaLoreGroupOptions } from './optim/options.js';
-import { gemmInto } from './projection/gemm.js';
 
 export interface LayerwiseOptions {
   /** Micro-batches per optimizer step (default 1). */
@@ -231,7 +231,7 @@ export class LayerwiseUpdater {
         const part = tidy(() => {
           const flat = g.shareAs([1, g.size]);
           const out = zeros([1, 1], { dtype: 'float32', backend: g.backend });
-          gemmInto(out, flat, flat.T);
+          matmulInto(out, flat, flat.T);
           return out.reshape([]);
         });
         const next = this.squares ? tidy(() => add(this.squares!, part)) : part;

@@ -1,4 +1,14 @@
-import { CpuBackend, manualSeed, noGrad, randn, type Storage, tensor, tidy } from '@galore-ts/core';
+import {
+  CpuBackend,
+  type KernelIO,
+  type KernelParams,
+  manualSeed,
+  noGrad,
+  randn,
+  type Storage,
+  tensor,
+  tidy,
+} from '@galore-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -245,9 +255,11 @@ describe('GaLoreAdamW', () => {
     /** A CPU backend whose SVD returns NaN: the case a real SVD failure on finite input produces. */
     class NaNSvdBackend extends CpuBackend {
       failing = false;
-      override svd(a: Storage, m: number, n: number, u: Storage, s: Storage, vt: Storage): void {
-        super.svd(a, m, n, u, s, vt);
-        if (this.failing) for (const x of [u, s, vt]) this.fill(x, Number.NaN);
+      override run<K extends string>(name: K, io: KernelIO<K>, params: KernelParams<K>): void {
+        super.run(name, io, params);
+        if (!this.failing || name !== 'svd') return;
+        const { u, s, vt } = io as Record<string, Storage>;
+        for (const x of [u, s, vt]) super.run('fill', { out: x as Storage }, { value: Number.NaN });
       }
     }
 

@@ -8,8 +8,8 @@ import {
   GaLoreAdamW8bit,
   quantize,
   quantizedAdamStep,
-  torchAdamKernelParams,
 } from '../src/index.js';
+import { torchAdamKernelParams } from '../src/optim/adam-math.js';
 
 describe('dynamic quantisation maps (bitsandbytes)', () => {
   it.each([true, false])('signed %s: 256 sorted entries in range, with 0 and 1', (signed) => {

@@ -16,7 +16,7 @@ export const fillCase = kernelCase({
     const out = io.empty(p.dtype, p.size);
     // Integer storages get whole non-negative values (fractional fills of integers are not specified).
     const integral = p.dtype === 'int32' || p.dtype === 'uint8';
-    io.backend.fill(out, integral ? Math.abs(Math.trunc(p.quarters / 4)) : p.quarters / 4);
+    io.backend.run('fill', { out }, { value: integral ? Math.abs(Math.trunc(p.quarters / 4)) : p.quarters / 4 });
     return { out: { storage: out, tolerance: 'fill' } };
   },
 });
@@ -34,7 +34,7 @@ export function randomCase(distribution: 'uniform' | 'normal') {
     run: (io, p) => {
       const out = io.empty(p.dtype, p.size);
       const [a, b] = distribution === 'uniform' ? [-2, 3] : [0.5, 2];
-      io.backend.random(out, { distribution, seed: p.key, offset: p.offset, a, b });
+      io.backend.run('random', { out }, { distribution, seed: p.key, offset: p.offset, a, b });
       return { out: { storage: out, tolerance: `random(${distribution})` } };
     },
   });
@@ -54,7 +54,7 @@ export const castCase = kernelCase({
     const integral = p.from === 'int32' || p.from === 'uint8';
     const values = seededValues(p.size, p.seed, 0, 200).map((v) => (integral ? Math.floor(v) : Math.round(v * 8) / 8));
     const out = io.empty(p.to, p.size);
-    io.backend.cast(io.upload(p.from, values), out);
+    io.backend.run('cast', { x: io.upload(p.from, values), out }, {});
     return { out: { storage: out, tolerance: 'cast' } };
   },
 });
@@ -86,11 +86,18 @@ export const copyCase = kernelCase({
     const srcStrides = p.shape.map((_, d) => stored[order.indexOf(d)] as number);
     const src = io.upload(p.dtype, seededValues(p.srcOffset + size, p.seed, 0, 100).map(Math.floor));
     const dst = io.filled(p.dtype, p.dstOffset + size + 3, 7);
-    io.backend.copy(src, { shape: p.shape, strides: srcStrides, offset: p.srcOffset }, dst, {
-      shape: p.shape,
-      strides: contiguousStrides(p.shape),
-      offset: p.dstOffset,
-    });
+    io.backend.run(
+      'copy',
+      { src, dst },
+      {
+        srcView: { shape: p.shape, strides: srcStrides, offset: p.srcOffset },
+        dstView: {
+          shape: p.shape,
+          strides: contiguousStrides(p.shape),
+          offset: p.dstOffset,
+        },
+      },
+    );
     return { dst: { storage: dst, tolerance: 'copy' } };
   },
 });

@@ -35,7 +35,7 @@ export function unaryCase(op: UnaryOp) {
       // sign and relu must also see exact zeros.
       if (values.length > 2) values[1] = 0;
       const out = io.empty(p.dtype, p.size);
-      io.backend.unary(op, io.upload(p.dtype, values), out);
+      io.backend.run('unary', { x: io.upload(p.dtype, values), out }, { op });
       return { out: { storage: out, tolerance: `unary(${op})` } };
     },
   });
@@ -74,7 +74,7 @@ export function binaryCase(op: BinaryOp) {
       const sa = io.upload(p.dtype, binaryInputs(op, p.dtype, a.size, p.seed, 'a'));
       const sb = io.upload(p.dtype, binaryInputs(op, p.dtype, b.size, p.seed + 1, 'b'));
       const out = io.empty(COMPARISONS.includes(op) ? 'uint8' : p.dtype, sizeOf(shape));
-      io.backend.binary(op, sa, sb, out, { shape, aStrides: a.strides, bStrides: b.strides });
+      io.backend.run('binary', { a: sa, b: sb, out }, { op, shape, aStrides: a.strides, bStrides: b.strides });
       return { out: { storage: out, tolerance: `binary(${op})` } };
     },
   });
@@ -99,7 +99,11 @@ export const whereCase = kernelCase({
     const sa = io.upload(p.dtype, seededValues(a.size, p.seed + 1));
     const sb = io.upload(p.dtype, seededValues(b.size, p.seed + 2));
     const out = io.empty(p.dtype, sizeOf(shape));
-    io.backend.where(sc, sa, sb, out, { shape, aStrides: a.strides, bStrides: b.strides, condStrides: cond.strides });
+    io.backend.run(
+      'where',
+      { cond: sc, a: sa, b: sb, out },
+      { shape, aStrides: a.strides, bStrides: b.strides, condStrides: cond.strides },
+    );
     return { out: { storage: out, tolerance: 'where' } };
   },
 });
@@ -123,7 +127,7 @@ export function reduceCase(op: 'sum' | 'max' | 'min') {
       const values = seededValues(outer * reduce * inner, p.seed, -10, 10);
       const x = io.upload(p.dtype, p.dtype === 'int32' ? values.map(Math.round) : values);
       const out = io.empty(p.dtype, outer * inner);
-      io.backend.reduce(op, x, out, p.layout);
+      io.backend.run('reduce', { x, out }, { op, ...p.layout });
       return { out: { storage: out, tolerance: `reduce(${op})` } };
     },
   });
@@ -137,7 +141,7 @@ export const argmaxCase = kernelCase({
     // Coarse values make ties, where the first maximum must win.
     const values = seededValues(outer * reduce * inner, p.seed, -4, 4).map(Math.round);
     const out = io.empty('int32', outer * inner);
-    io.backend.argmax(io.upload(p.dtype, values), out, p.layout);
+    io.backend.run('argmax', { x: io.upload(p.dtype, values), out }, p.layout);
     return { out: { storage: out, tolerance: 'argmax' } };
   },
 });

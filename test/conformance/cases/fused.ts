@@ -21,7 +21,11 @@ export const gatherRowsCase = kernelCase({
   run: (io, [dtype, p]) => {
     const table = io.upload(dtype, seededValues(p.rows * p.dim, p.seed));
     const out = io.empty(dtype, p.count * p.dim);
-    io.backend.gatherRows(table, io.upload('int32', drawIds(p.count, p.rows, p.seed + 1)), out, p.dim);
+    io.backend.run(
+      'gatherRows',
+      { table, ids: io.upload('int32', drawIds(p.count, p.rows, p.seed + 1)), out },
+      { dim: p.dim },
+    );
     return { out: { storage: out, tolerance: 'gatherRows' } };
   },
 });
@@ -32,7 +36,11 @@ export const scatterAddRowsCase = kernelCase({
   run: (io, [dtype, p]) => {
     const out = io.upload(dtype, seededValues(p.rows * p.dim, p.seed));
     const src = io.upload(dtype, seededValues(p.count * p.dim, p.seed + 2));
-    io.backend.scatterAddRows(src, io.upload('int32', drawIds(p.count, p.rows, p.seed + 1)), out, p.dim);
+    io.backend.run(
+      'scatterAddRows',
+      { src, ids: io.upload('int32', drawIds(p.count, p.rows, p.seed + 1)), out },
+      { dim: p.dim },
+    );
     return { out: { storage: out, tolerance: 'scatterAddRows' } };
   },
 });
@@ -52,8 +60,8 @@ export function softmaxCase(log: boolean) {
       const x = io.upload(dtype, seededValues(p.rows * p.cols, p.seed, -8, 8));
       const out = io.empty(dtype, p.rows * p.cols);
       const params = causal ? { rows: p.rows, cols: p.cols, causal } : { rows: p.rows, cols: p.cols };
-      if (log) io.backend.logSoftmax(x, out, params);
-      else io.backend.softmax(x, out, params);
+      if (log) io.backend.run('logSoftmax', { x, out }, params);
+      else io.backend.run('softmax', { x, out }, params);
       return { out: { storage: out, tolerance: name } };
     },
   });
@@ -74,15 +82,8 @@ export function softmaxBackwardCase(log: boolean) {
         for (const v of row) y.push(log ? v - logZ : Math.exp(v - logZ));
       }
       const dx = io.empty(dtype, p.rows * p.cols);
-      const backward = log ? io.backend.logSoftmaxBackward : io.backend.softmaxBackward;
-      backward.call(
-        io.backend,
-        io.upload(dtype, y),
-        io.upload(dtype, seededValues(y.length, p.seed + 1)),
-        dx,
-        p.rows,
-        p.cols,
-      );
+      const dy = io.upload(dtype, seededValues(y.length, p.seed + 1));
+      io.backend.run(name, { y: io.upload(dtype, y), dy, dx }, { rows: p.rows, cols: p.cols });
       return { dx: { storage: dx, tolerance: name } };
     },
   });
@@ -106,7 +107,11 @@ export const crossEntropyCase = kernelCase({
   run: (io, [dtype, p]) => {
     const { logits, targets } = crossEntropyInputs(io, dtype, p);
     const loss = io.empty(dtype, p.rows);
-    io.backend.crossEntropy(logits, targets, loss, p.rows, p.cols, IGNORE_INDEX);
+    io.backend.run(
+      'crossEntropy',
+      { logits, targets, loss },
+      { rows: p.rows, cols: p.cols, ignoreIndex: IGNORE_INDEX },
+    );
     return { loss: { storage: loss, tolerance: 'crossEntropy' } };
   },
 });
@@ -117,14 +122,10 @@ export const crossEntropyBackwardCase = kernelCase({
   run: (io, [dtype, p]) => {
     const { logits, targets } = crossEntropyInputs(io, dtype, p);
     const dx = io.empty(dtype, p.rows * p.cols);
-    io.backend.crossEntropyBackward(
-      logits,
-      targets,
-      io.upload(dtype, seededValues(p.rows, p.seed + 2, 0.5, 2)),
-      dx,
-      p.rows,
-      p.cols,
-      IGNORE_INDEX,
+    io.backend.run(
+      'crossEntropyBackward',
+      { logits, targets, dloss: io.upload(dtype, seededValues(p.rows, p.seed + 2, 0.5, 2)), dx },
+      { rows: p.rows, cols: p.cols, ignoreIndex: IGNORE_INDEX },
     );
     return { dx: { storage: dx, tolerance: 'crossEntropyBackward' } };
   },
@@ -137,14 +138,10 @@ export const rmsNormCase = kernelCase({
     const out = io.empty(dtype, p.rows * p.cols);
     const rstd = io.empty('float32', p.rows);
     const x = io.upload(dtype, seededValues(p.rows * p.cols, p.seed, -3, 3));
-    io.backend.rmsNorm(
-      x,
-      io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)),
-      out,
-      rstd,
-      p.rows,
-      p.cols,
-      1e-5,
+    io.backend.run(
+      'rmsNorm',
+      { x, weight: io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)), out, rstd },
+      { rows: p.rows, cols: p.cols, eps: 1e-5 },
     );
     return { out: { storage: out, tolerance: 'rmsNorm' }, rstd: { storage: rstd, tolerance: 'rmsNorm' } };
   },
@@ -162,15 +159,17 @@ export const rmsNormBackwardCase = kernelCase({
     });
     const dx = io.empty(dtype, p.rows * p.cols);
     const dweight = io.filled(dtype, p.cols, 5);
-    io.backend.rmsNormBackward(
-      io.upload(dtype, xValues),
-      io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)),
-      io.upload('float32', rstdValues),
-      io.upload(dtype, seededValues(p.rows * p.cols, p.seed + 2)),
-      dx,
-      dweight,
-      p.rows,
-      p.cols,
+    io.backend.run(
+      'rmsNormBackward',
+      {
+        x: io.upload(dtype, xValues),
+        weight: io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)),
+        rstd: io.upload('float32', rstdValues),
+        dy: io.upload(dtype, seededValues(p.rows * p.cols, p.seed + 2)),
+        dx,
+        dweight,
+      },
+      { rows: p.rows, cols: p.cols },
     );
     return {
       dx: { storage: dx, tolerance: 'rmsNormBackward' },
@@ -199,13 +198,17 @@ export const ropeCase = kernelCase({
     );
     const x = io.upload(p.dtype, seededValues(p.batch * p.seq * p.heads * headDim, p.seed));
     const out = io.empty(p.dtype, p.batch * p.seq * p.heads * headDim);
-    io.backend.rope(x, io.upload(p.dtype, angles.map(Math.cos)), io.upload(p.dtype, angles.map(Math.sin)), out, {
-      batch: p.batch,
-      seq: p.seq,
-      heads: p.heads,
-      headDim,
-      inverse: p.inverse,
-    });
+    io.backend.run(
+      'rope',
+      { x, cos: io.upload(p.dtype, angles.map(Math.cos)), sin: io.upload(p.dtype, angles.map(Math.sin)), out },
+      {
+        batch: p.batch,
+        seq: p.seq,
+        heads: p.heads,
+        headDim,
+        inverse: p.inverse,
+      },
+    );
     return { out: { storage: out, tolerance: 'rope' } };
   },
 });
@@ -217,10 +220,14 @@ export const siluMulCase = kernelCase({
   draw: (c) => fc.tuple(floatDType(c), elementCount),
   run: (io, [dtype, p]) => {
     const out = io.empty(dtype, p.size);
-    io.backend.siluMul(
-      io.upload(dtype, seededValues(p.size, p.seed, -8, 8)),
-      io.upload(dtype, seededValues(p.size, p.seed + 1, -2, 2)),
-      out,
+    io.backend.run(
+      'siluMul',
+      {
+        gate: io.upload(dtype, seededValues(p.size, p.seed, -8, 8)),
+        up: io.upload(dtype, seededValues(p.size, p.seed + 1, -2, 2)),
+        out,
+      },
+      {},
     );
     return { out: { storage: out, tolerance: 'siluMul' } };
   },
@@ -232,12 +239,16 @@ export const siluMulBackwardCase = kernelCase({
   run: (io, [dtype, p]) => {
     const dgate = io.empty(dtype, p.size);
     const dup = io.empty(dtype, p.size);
-    io.backend.siluMulBackward(
-      io.upload(dtype, seededValues(p.size, p.seed, -8, 8)),
-      io.upload(dtype, seededValues(p.size, p.seed + 1, -2, 2)),
-      io.upload(dtype, seededValues(p.size, p.seed + 2)),
-      dgate,
-      dup,
+    io.backend.run(
+      'siluMulBackward',
+      {
+        gate: io.upload(dtype, seededValues(p.size, p.seed, -8, 8)),
+        up: io.upload(dtype, seededValues(p.size, p.seed + 1, -2, 2)),
+        dy: io.upload(dtype, seededValues(p.size, p.seed + 2)),
+        dgate,
+        dup,
+      },
+      {},
     );
     return {
       dgate: { storage: dgate, tolerance: 'siluMulBackward' },
@@ -261,15 +272,19 @@ export const adamwCase = kernelCase({
     const param = io.upload(p.paramDType, seededValues(p.size, p.seed));
     const m = io.upload('float32', seededValues(p.size, p.seed + 1, -0.1, 0.1));
     const v = io.upload('float32', seededValues(p.size, p.seed + 2, 0, 0.01));
-    io.backend.adamw(param, io.upload(p.paramDType, seededValues(p.size, p.seed + 3)), m, v, {
-      lr: 1e-3,
-      beta1,
-      beta2,
-      eps: 1e-8,
-      weightDecay: p.weightDecay,
-      biasCorrection1: 1 - beta1 ** p.step,
-      biasCorrection2: 1 - beta2 ** p.step,
-    });
+    io.backend.run(
+      'adamw',
+      { param, grad: io.upload(p.paramDType, seededValues(p.size, p.seed + 3)), m, v },
+      {
+        lr: 1e-3,
+        beta1,
+        beta2,
+        eps: 1e-8,
+        weightDecay: p.weightDecay,
+        biasCorrection1: 1 - beta1 ** p.step,
+        biasCorrection2: 1 - beta2 ** p.step,
+      },
+    );
     return {
       param: { storage: param, tolerance: 'adamw' },
       m: { storage: m, tolerance: 'adamw' },
@@ -296,11 +311,14 @@ export const quantizeCase = kernelCase({
   run: (io, [dtype, p]) => {
     const codes = io.empty('uint8', p.size);
     const absmax = io.empty('float32', Math.ceil(p.size / p.blockSize));
-    io.backend.quantizeBlockwise(
-      io.upload(dtype, seededValues(p.size, p.seed, -3, 3)),
-      io.upload('float32', TEST_CODEBOOK),
-      codes,
-      absmax,
+    io.backend.run(
+      'quantizeBlockwise',
+      {
+        x: io.upload(dtype, seededValues(p.size, p.seed, -3, 3)),
+        codebook: io.upload('float32', TEST_CODEBOOK),
+        codes,
+        absmax,
+      },
       {
         blockSize: p.blockSize,
       },
@@ -319,7 +337,11 @@ export const dequantizeCase = kernelCase({
     const out = io.empty(dtype, p.size);
     const codes = io.upload('uint8', seededValues(p.size, p.seed, 0, 256).map(Math.floor));
     const absmax = io.upload('float32', seededValues(Math.ceil(p.size / p.blockSize), p.seed + 1, 0, 5));
-    io.backend.dequantizeBlockwise(codes, io.upload('float32', TEST_CODEBOOK), absmax, out, { blockSize: p.blockSize });
+    io.backend.run(
+      'dequantizeBlockwise',
+      { codes, codebook: io.upload('float32', TEST_CODEBOOK), absmax, out },
+      { blockSize: p.blockSize },
+    );
     return { out: { storage: out, tolerance: 'dequantizeBlockwise' } };
   },
 });

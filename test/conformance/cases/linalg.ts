@@ -23,17 +23,21 @@ export const matmulCase = kernelCase({
     const a = io.upload(p.dtype, seededValues((p.broadcastA ? 1 : p.batch) * p.m * p.k, p.seed));
     const b = io.upload(p.dtype, seededValues((p.broadcastB ? 1 : p.batch) * p.k * p.n, p.seed + 1));
     const out = io.upload(p.dtype, seededValues(p.batch * p.m * p.n, p.seed + 2));
-    io.backend.matmul(a, b, out, {
-      batch: p.batch,
-      m: p.m,
-      n: p.n,
-      k: p.k,
-      transA: p.transA,
-      transB: p.transB,
-      aBatchStride: p.broadcastA ? 0 : p.m * p.k,
-      bBatchStride: p.broadcastB ? 0 : p.k * p.n,
-      accumulate: p.accumulate,
-    });
+    io.backend.run(
+      'matmul',
+      { a, b, out },
+      {
+        batch: p.batch,
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        transA: p.transA,
+        transB: p.transB,
+        aBatchStride: p.broadcastA ? 0 : p.m * p.k,
+        bBatchStride: p.broadcastB ? 0 : p.k * p.n,
+        accumulate: p.accumulate,
+      },
+    );
     return { out: { storage: out, tolerance: 'matmul' } };
   },
 });
@@ -46,7 +50,7 @@ export const svdCase = kernelCase({
     const u = io.empty('float32', p.m * k);
     const s = io.empty('float32', k);
     const vt = io.empty('float32', k * p.n);
-    io.backend.svd(io.upload('float32', seededValues(p.m * p.n, p.seed)), p.m, p.n, u, s, vt);
+    io.backend.run('svd', { a: io.upload('float32', seededValues(p.m * p.n, p.seed)), u, s, vt }, { m: p.m, n: p.n });
     return {
       u: { storage: u, tolerance: 'svd.vectors' },
       s: { storage: s, tolerance: 'svd.s' },
@@ -109,7 +113,7 @@ export const qrCase = kernelCase({
     );
     const q = io.empty('float32', m * n);
     const r = io.empty('float32', n * n);
-    io.backend.qr(io.upload('float32', values), m, n, q, r);
+    io.backend.run('qr', { a: io.upload('float32', values), q, r }, { m, n });
     return { q: { storage: q, tolerance: 'qr' }, r: { storage: r, tolerance: 'qr' } };
   },
 });

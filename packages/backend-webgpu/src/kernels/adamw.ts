@@ -1,24 +1,11 @@
 /** In-place AdamW (PyTorch's formulation) as one elementwise pass over param, m and v. */
 import type { AdamWParams } from '@galore-ts/core';
-import { expectSize } from '@galore-ts/core';
+
 import type { GpuStorage } from '../storage.js';
-import { expectFloating } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 
 const KERNEL = 'WebGPUBackend.adamw';
-
-function checkParams(params: AdamWParams): void {
-  for (const name of ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'biasCorrection1', 'biasCorrection2'] as const) {
-    const value = params[name];
-    if (typeof value !== 'number' || !Number.isFinite(value))
-      throw new RangeError(`${KERNEL}: ${name} must be a finite number; got ${value}`);
-  }
-  for (const name of ['biasCorrection1', 'biasCorrection2'] as const) {
-    if (!(params[name] > 0))
-      throw new RangeError(`${KERNEL}: ${name} must be > 0 (it is 1 - beta^t); got ${params[name]}`);
-  }
-}
 
 export function adamw(
   ctx: KernelContext,
@@ -28,18 +15,6 @@ export function adamw(
   v: GpuStorage,
   params: AdamWParams,
 ): void {
-  checkParams(params);
-  for (const [role, s] of [
-    ['param', param],
-    ['grad', grad],
-    ['m', m],
-    ['v', v],
-  ] as const) {
-    expectFloating(s, KERNEL, role);
-    expectSize(s, param.size, KERNEL, role, 'param.size');
-  }
-  if (new Set([param, grad, m, v]).size !== 4)
-    throw new Error(`${KERNEL}: param, grad, m and v must be four different storages`);
   const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;
   runMap(ctx, {
     kernel: KERNEL,

@@ -1,5 +1,5 @@
 /** What every kernel module needs from the backend: the executor, limits, and checked bindings. */
-import type { DType, Storage } from '@galore-ts/core';
+import type { DType } from '@galore-ts/core';
 import { DTYPE_BYTES } from '@galore-ts/core';
 import type { BindingKind } from '../executor.js';
 import { alignUp, type Binding, type Executor } from '../executor.js';
@@ -12,7 +12,24 @@ export function bindingKinds(ops: readonly Operand[], withParams = true): Bindin
   return withParams ? ['uniform', ...kinds] : kinds;
 }
 
+/**
+ * WGSL for kernels that check data on the device: the flag binding and `flag_error(code, value)`,
+ * which records the first bad value (codes: core's DATA_ERROR). The backend reads the flag at the
+ * next `read` or `sync` and reports it with core's `dataError`, as the CPU would at the call.
+ */
+export function flagCode(binding: number): string {
+  return `@group(0) @binding(${binding}) var<storage, read_write> flag: array<atomic<i32>>;
+fn flag_error(code: i32, value: i32) {
+  if (atomicCompareExchangeWeak(&flag[0], 0, code).exchanged) { atomicStore(&flag[1], value); }
+}`;
+}
+
 export class KernelContext {
+  /** Two i32 words [code, value]; 0 while no kernel flagged bad data. */
+  private flag: GPUBuffer | null = null;
+  /** Set when a kernel that may flag was recorded since the flag was last read. */
+  flagPending = false;
+
   constructor(
     readonly executor: Executor,
     readonly owner: unknown,
@@ -44,15 +61,20 @@ export class KernelContext {
     this.workspace.release(s.detach());
   }
 
-  /** Narrows a Storage to a live GpuStorage of this backend. */
-  storage(s: Storage, kernel: string, role: string): GpuStorage {
-    if (!(s instanceof GpuStorage)) {
-      const from = (s as Partial<Storage> | undefined)?.backend?.name ?? typeof s;
-      throw new TypeError(`${kernel}: ${role} must be a WebGPU storage; got one from backend "${from}"`);
-    }
-    if (s.backend !== this.owner) throw new Error(`${kernel}: ${role} belongs to another WebGPU backend instance`);
-    if (s.freed) throw new Error(`${kernel}: ${role} (storage #${s.id}, ${s.dtype}[${s.size}]) was already freed`);
-    return s;
+  /** The data-error flag as a binding (and a note that it must be read before the next read returns). */
+  flagBinding(): Binding {
+    this.flag ??= this.workspace.acquire(16);
+    if (!this.flagPending) this.executor.clear(this.flag, 0, 16);
+    this.flagPending = true;
+    return { buffer: this.flag, offset: 0, size: 16 };
+  }
+
+  /** The flag's [code, value] when a kernel flagged bad data since the last call, then clears it. */
+  async takeFlag(): Promise<[number, number] | null> {
+    if (!this.flagPending || !this.flag) return null;
+    this.flagPending = false;
+    const words = new Int32Array(await this.executor.download(this.flag, 0, 8));
+    return words[0] === 0 ? null : [words[0] as number, words[1] as number];
   }
 
   /** The whole storage as one binding; fails naming the limit when it is larger than one binding may be. */

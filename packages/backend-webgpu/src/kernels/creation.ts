@@ -3,18 +3,7 @@ import type { DType, RandomParams } from '@galore-ts/core';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '@galore-ts/core';
 import { alignUp } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBinding,
-  declareParams,
-  linearMain,
-  type ParamField,
-  PRELUDE,
-  packOf,
-  packParams,
-  storeWord,
-  WG,
-} from '../wgsl.js';
-import { expectFloating } from './checks.js';
+import * as wgsl from '../wgsl.js';
 import { bindingKinds, type KernelContext } from './context.js';
 
 /** The 32-bit word holding `value` in every lane of `dtype`, as a typed-array store would write it. */
@@ -38,15 +27,15 @@ export function fillWord(dtype: DType, value: number): number {
   }
 }
 
-const FILL_FIELDS: ParamField[] = [
+const FILL_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
   ['value', 'u32'],
 ];
 const FILL_CODE = [
-  PRELUDE,
-  declareParams(FILL_FIELDS),
-  declareBinding(1, { name: 'out', dtype: 'int32', mode: 'write' }).replace('array<i32>', 'array<u32>'),
-  linearMain('  if (index < p.n) { out[index] = p.value; }'),
+  wgsl.PRELUDE,
+  wgsl.declareParams(FILL_FIELDS),
+  wgsl.declareBinding(1, { name: 'out', dtype: 'int32', mode: 'write' }).replace('array<i32>', 'array<u32>'),
+  wgsl.linearMain('  if (index < p.n) { out[index] = p.value; }'),
 ].join('\n');
 
 export function fill(ctx: KernelContext, out: GpuStorage, value: number): void {
@@ -62,12 +51,12 @@ export function fill(ctx: KernelContext, out: GpuStorage, value: number): void {
     const size = Math.min(chunkBytes, bytes - start);
     const words = size / 4;
     const binding = { buffer: out.buffer, offset: start, size: alignUp(size, 16) };
-    const params = packParams(FILL_FIELDS, { n: words, value: word });
-    ctx.executor.dispatch(kernel, [binding], params, ctx.groups(Math.ceil(words / WG)));
+    const params = wgsl.packParams(FILL_FIELDS, { n: words, value: word });
+    ctx.executor.dispatch(kernel, [binding], params, ctx.groups(Math.ceil(words / wgsl.WG)));
   }
 }
 
-const RANDOM_FIELDS: ParamField[] = [
+const RANDOM_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
   ['offsetLo', 'u32'],
   ['offsetHi', 'u32'],
@@ -98,7 +87,7 @@ fn philox(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
 }`;
 
 function randomCode(out: GpuStorage, distribution: 'uniform' | 'normal'): string {
-  const pack = packOf(out.dtype);
+  const pack = wgsl.packOf(out.dtype);
   const values =
     distribution === 'uniform'
       ? `  let u = vec4<f32>(w >> vec4<u32>(8u)) * 5.9604644775390625e-8;
@@ -116,7 +105,7 @@ function randomCode(out: GpuStorage, distribution: 'uniform' | 'normal'): string
   for (let w = 0; w < 4 / pack; w++) {
     const word = `index * ${4 / pack}u + ${w}u`;
     stores.push(
-      `  if (index * 4u + ${w * pack}u < p.n) { ${storeWord(op, word, lanes.slice(w * pack, w * pack + pack))} }`,
+      `  if (index * 4u + ${w * pack}u < p.n) { ${wgsl.storeWord(op, word, lanes.slice(w * pack, w * pack + pack))} }`,
     );
   }
   const body = `  if (index * 4u >= p.n) { return; }
@@ -125,20 +114,17 @@ function randomCode(out: GpuStorage, distribution: 'uniform' | 'normal'): string
   let w = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(p.key0, p.key1));
 ${values}
 ${stores.join('\n')}`;
-  return [PRELUDE, PHILOX, declareParams(RANDOM_FIELDS), declareBinding(1, op), linearMain(body)].join('\n');
+  return [
+    wgsl.PRELUDE,
+    PHILOX,
+    wgsl.declareParams(RANDOM_FIELDS),
+    wgsl.declareBinding(1, op),
+    wgsl.linearMain(body),
+  ].join('\n');
 }
 
 export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams): void {
   const kernel = 'WebGPUBackend.random';
-  expectFloating(out, kernel, 'out');
-  if (params.distribution !== 'uniform' && params.distribution !== 'normal') {
-    throw new RangeError(
-      `${kernel}: distribution must be "uniform" or "normal"; got ${JSON.stringify(params.distribution)}`,
-    );
-  }
-  if (!Number.isSafeInteger(params.offset) || params.offset < 0) {
-    throw new RangeError(`${kernel}: offset must be a non-negative integer; got ${params.offset}`);
-  }
   const code = randomCode(out, params.distribution);
   const compiled = ctx.executor.kernel(
     `${kernel}(${params.distribution})`,
@@ -162,8 +148,8 @@ export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams
     ctx.executor.dispatch(
       compiled,
       [binding],
-      packParams(RANDOM_FIELDS, values),
-      ctx.groups(Math.ceil(count / 4 / WG)),
+      wgsl.packParams(RANDOM_FIELDS, values),
+      ctx.groups(Math.ceil(count / 4 / wgsl.WG)),
     );
   }
 }

@@ -1,45 +1,20 @@
 /**
  * Row gather (embedding lookup) and row scatter-add (its gradient). ids cannot be checked on the
- * host without a download: a gathered row with an out-of-range id reads as zeros, and a
- * scattered row with one is dropped.
+ * host without a download: a gathered row with an out-of-range id reads as zeros and a scattered
+ * one is dropped, and the kernel flags the id, which the next read or sync reports.
  */
-import { expectCount, expectDistinct, expectDType, expectPositive } from '@galore-ts/core';
+
+import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBindings,
-  declareParams,
-  intLoader,
-  isIntegral,
-  linearMain,
-  loader,
-  type Operand,
-  type ParamField,
-  PRELUDE,
-  packParams,
-  storer,
-  WG,
-} from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import * as wgsl from '../wgsl.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 import { cast } from './elementwise.js';
 import { runMap } from './map.js';
 
-function rowsOf(s: GpuStorage, dim: number, kernel: string, role: string): number {
-  if (s.size % dim !== 0)
-    throw new RangeError(`${kernel}: ${role} has ${s.size} elements, not a whole number of rows of dim ${dim}`);
-  return s.size / dim;
-}
-
 export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
   const kernel = 'WebGPUBackend.gatherRows';
-  expectDType(ids, ['int32'], kernel, 'ids');
-  expectPositive(dim, kernel, 'dim');
-  const rows = rowsOf(table, dim, kernel, 'table');
-  if (out.size !== ids.size * dim)
-    throw new RangeError(`${kernel}: out has ${out.size} elements; expected ids.size * dim = ${ids.size * dim}`);
-  if (table.dtype !== out.dtype)
-    throw new TypeError(`${kernel}: out is ${out.dtype} but table is ${table.dtype}; they must match`);
-  expectDistinct(table, out, kernel, 'table and out');
-  const integer = isIntegral(table.dtype);
+  const rows = table.size / dim;
+  const integer = wgsl.isIntegral(table.dtype);
   const zero = integer ? '0' : '0.0';
   runMap(ctx, {
     kernel,
@@ -52,6 +27,7 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
     outputs: [{ name: 'out', storage: out, integer }],
     pre: `    let id = ldi_ids(gidx / p.dim);
     let valid = id >= 0 && u32(id) < p.rows;
+    if (!valid) { flag_error(${DATA_ERROR.gatherId}, id); }
     let at = select(0u, u32(id) * p.dim + gidx % p.dim, valid);
     let v = select(${zero}, ${integer ? 'ldi_table' : 'ld_table'}(at), valid);`,
     values: { out: 'v' },
@@ -60,10 +36,11 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
       ['rows', 'u32'],
     ],
     paramValues: { dim, rows },
+    flag: true,
   });
 }
 
-const SCATTER_FIELDS: ParamField[] = [
+const SCATTER_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
   ['dim', 'u32'],
   ['rows', 'u32'],
@@ -77,13 +54,8 @@ export function scatterAddRows(
   dim: number,
 ): void {
   const kernel = 'WebGPUBackend.scatterAddRows';
-  expectDType(ids, ['int32'], kernel, 'ids');
-  expectCount(dim, kernel, 'dim');
-  expectDistinct(src, out, kernel, 'src and out');
-  if (src.size !== ids.size * dim)
-    throw new RangeError(`${kernel}: src has ${src.size} elements; expected ids.size * dim = ${ids.size * dim}`);
   if (dim === 0 || ids.size === 0) return;
-  const rows = rowsOf(out, dim, kernel, 'out');
+  const rows = out.size / dim;
   if (out.dtype === 'bfloat16' || out.dtype === 'float16') {
     // Sums are rounded to 16 bits once, at the end, as on the CPU: accumulate in a float32 copy.
     const wide = ctx.scratch(out.size, 'float32');
@@ -93,8 +65,8 @@ export function scatterAddRows(
     ctx.releaseScratch(wide);
     return;
   }
-  const integer = isIntegral(out.dtype) && isIntegral(src.dtype);
-  const ops: Operand[] = [
+  const integer = wgsl.isIntegral(out.dtype) && wgsl.isIntegral(src.dtype);
+  const ops: wgsl.Operand[] = [
     { name: 'src', dtype: src.dtype, mode: 'read' },
     { name: 'ids', dtype: 'int32', mode: 'read' },
     { name: 'out', dtype: out.dtype, mode: 'atomic' },
@@ -105,24 +77,33 @@ export function scatterAddRows(
   const body = `  if (index >= p.dim) { return; }
   for (var i = 0u; i < p.n; i++) {
     let id = ids[i];
-    if (id < 0 || u32(id) >= p.rows) { continue; }
+    if (id < 0 || u32(id) >= p.rows) {
+      if (index == 0u) { flag_error(${DATA_ERROR.scatterId}, id); }
+      continue;
+    }
     let at = u32(id) * p.dim + index;
     st_out(at, ${ld}_out(at) + ${ld}_src(i * p.dim + index));
   }`;
   const code = [
-    PRELUDE,
-    declareParams(SCATTER_FIELDS),
-    declareBindings(1, ops),
-    ...ops.map((op) => `${loader(op)}\n${intLoader(op)}`),
-    storer(ops[2] as Operand, integer),
-    linearMain(body),
+    wgsl.PRELUDE,
+    wgsl.declareParams(SCATTER_FIELDS),
+    wgsl.declareBindings(1, ops),
+    ...ops.map((op) => `${wgsl.loader(op)}\n${wgsl.intLoader(op)}`),
+    wgsl.storer(ops[2] as wgsl.Operand, integer),
+    flagCode(4),
+    wgsl.linearMain(body),
   ].join('\n');
-  const compiled = ctx.executor.kernel(kernel, code, bindingKinds(ops));
-  const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(ids, kernel, 'ids'), ctx.binding(out, kernel, 'out')];
+  const compiled = ctx.executor.kernel(kernel, code, [...bindingKinds(ops), 'write']);
+  const bindings = [
+    ctx.binding(src, kernel, 'src'),
+    ctx.binding(ids, kernel, 'ids'),
+    ctx.binding(out, kernel, 'out'),
+    ctx.flagBinding(),
+  ];
   ctx.executor.dispatch(
     compiled,
     bindings,
-    packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
-    ctx.groups(Math.ceil(dim / WG)),
+    wgsl.packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
+    ctx.groups(Math.ceil(dim / wgsl.WG)),
   );
 }

@@ -9,21 +9,8 @@
 import { collapseDims, contiguousStrides } from '@galore-ts/core';
 import { alignUp, type Binding } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBinding,
-  declareParams,
-  intLoader,
-  linearMain,
-  loader,
-  type Operand,
-  type ParamField,
-  PRELUDE,
-  packOf,
-  packParams,
-  storeWord,
-  WG,
-} from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import * as wgsl from '../wgsl.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 
 export interface MapInput {
   name: string;
@@ -56,8 +43,10 @@ export interface MapSpec {
   pre?: string;
   /** WGSL expression of each output's value, by output name. */
   values: Readonly<Record<string, string>>;
-  params?: readonly ParamField[];
+  params?: readonly wgsl.ParamField[];
   paramValues?: Readonly<Record<string, number>>;
+  /** The body may call `flag_error(code, value)` (./context.ts). */
+  flag?: boolean;
 }
 
 function sameArray(a: readonly number[], b: readonly number[]): boolean {
@@ -72,7 +61,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const outStrides = contiguousStrides(shape);
   const strided = spec.inputs.filter((input) => input.strides && !sameArray(input.strides, outStrides));
   let rank = 0;
-  const indexParams: ParamField[] = [];
+  const indexParams: wgsl.ParamField[] = [];
   const indexValues: Record<string, number> = {};
   const stridedNames = new Set(strided.map((s) => s.name));
   if (strided.length > 0) {
@@ -94,7 +83,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
 
   // Operands and their bindings; an input that is also an output reads the output's buffer.
   const outputStorages = new Map(spec.outputs.map((o) => [o.storage, o.name] as const));
-  const bindingOps: { op: Operand; storage: GpuStorage; whole: boolean }[] = [];
+  const bindingOps: { op: wgsl.Operand; storage: GpuStorage; whole: boolean }[] = [];
   const loaders: string[] = [];
   const inputStorages = new Map<GpuStorage, string>();
   for (const out of spec.outputs) {
@@ -106,25 +95,22 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   }
   for (const input of spec.inputs) {
     const alias = outputStorages.get(input.storage) ?? inputStorages.get(input.storage);
-    if (alias !== undefined && stridedNames.has(input.name) && outputStorages.has(input.storage)) {
-      throw new Error(`${spec.kernel}: ${input.name} is broadcast and also the output; it cannot run in place`);
-    }
-    const op: Operand = { name: input.name, dtype: input.storage.dtype, mode: 'read' };
+    const op: wgsl.Operand = { name: input.name, dtype: input.storage.dtype, mode: 'read' };
     if (alias !== undefined) op.array = alias;
     else {
       inputStorages.set(input.storage, input.name);
       bindingOps.push({ op, storage: input.storage, whole: stridedNames.has(input.name) });
     }
-    loaders.push(loader(op), intLoader(op));
+    loaders.push(wgsl.loader(op), wgsl.intLoader(op));
   }
   for (const extra of spec.extras ?? []) {
-    const op: Operand = { name: extra.name, dtype: extra.storage.dtype, mode: 'read' };
+    const op: wgsl.Operand = { name: extra.name, dtype: extra.storage.dtype, mode: 'read' };
     bindingOps.push({ op, storage: extra.storage, whole: true });
-    loaders.push(loader(op), intLoader(op));
+    loaders.push(wgsl.loader(op), wgsl.intLoader(op));
   }
 
-  const P = Math.max(...spec.outputs.map((o) => packOf(o.storage.dtype)));
-  const fields: ParamField[] = [['n', 'u32'], ['base', 'u32'], ...indexParams, ...(spec.params ?? [])];
+  const P = Math.max(...spec.outputs.map((o) => wgsl.packOf(o.storage.dtype)));
+  const fields: wgsl.ParamField[] = [['n', 'u32'], ['base', 'u32'], ...indexParams, ...(spec.params ?? [])];
   const ops = bindingOps.map((b) => b.op);
   // Everything the generated code depends on; the values of the parameters are not part of it.
   const key = JSON.stringify([
@@ -136,11 +122,12 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     ops,
     fields,
     spec.outputs.map((o) => o.integer === true),
+    spec.flag === true,
   ]);
   const kernel = ctx.executor.cachedKernel(key, () => ({
     name: spec.kernel,
     code: buildShader(spec, P, rank, strided, fields, ops, loaders),
-    kinds: bindingKinds(ops),
+    kinds: spec.flag ? [...bindingKinds(ops), 'write'] : bindingKinds(ops),
   }));
 
   // Split when a same-index storage is larger than one binding.
@@ -154,9 +141,15 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
         ? ctx.binding(b.storage, spec.kernel, b.op.name)
         : ctx.rangeBinding(b.storage, start, count),
     );
+    if (spec.flag) bindings.push(ctx.flagBinding());
     const values = { ...indexValues, ...(spec.paramValues ?? {}), n: count, base: start };
     const invocations = Math.ceil(count / P);
-    ctx.executor.dispatch(kernel, bindings, packParams(fields, values), ctx.groups(Math.ceil(invocations / WG)));
+    ctx.executor.dispatch(
+      kernel,
+      bindings,
+      wgsl.packParams(fields, values),
+      ctx.groups(Math.ceil(invocations / wgsl.WG)),
+    );
   }
 }
 
@@ -165,8 +158,8 @@ function buildShader(
   P: number,
   rank: number,
   strided: readonly MapInput[],
-  fields: readonly ParamField[],
-  ops: readonly Operand[],
+  fields: readonly wgsl.ParamField[],
+  ops: readonly wgsl.Operand[],
   loaders: readonly string[],
 ): string {
   const indexLines: string[] = [];
@@ -189,14 +182,14 @@ function buildShader(
     return `    r_${o.name}[j] = ${value};`;
   });
   const stores = spec.outputs.map((o) => {
-    const pack = packOf(o.storage.dtype);
+    const pack = wgsl.packOf(o.storage.dtype);
     const words = P / pack;
     const lines: string[] = [];
     for (let w = 0; w < words; w++) {
       const lanes = Array.from({ length: pack }, (_, l) => `r_${o.name}[${w * pack + l}]`);
       const wordIndex = `index * ${words}u + ${w}u`;
       lines.push(
-        `  if (${wordIndex} * ${pack}u < p.n) { ${storeWord({ name: o.name, dtype: o.storage.dtype, mode: 'write' }, wordIndex, lanes, o.integer)} }`,
+        `  if (${wordIndex} * ${pack}u < p.n) { ${wgsl.storeWord({ name: o.name, dtype: o.storage.dtype, mode: 'write' }, wordIndex, lanes, o.integer)} }`,
       );
     }
     return lines.join('\n');
@@ -213,10 +206,11 @@ ${assigns.join('\n')}
   }
 ${stores.join('\n')}`;
   return [
-    PRELUDE,
-    declareParams(fields),
-    ops.map((op, i) => declareBinding(i + 1, op)).join('\n'),
+    wgsl.PRELUDE,
+    wgsl.declareParams(fields),
+    ops.map((op, i) => wgsl.declareBinding(i + 1, op)).join('\n'),
+    spec.flag ? flagCode(ops.length + 1) : '',
     loaders.join('\n'),
-    linearMain(body),
+    wgsl.linearMain(body),
   ].join('\n');
 }

@@ -7,7 +7,7 @@
  * combination serves every call (LLVM compiles these unrolled kernels slowly).
  */
 import type { GpuStorage } from '../storage.js';
-import { declareParams, loader, type Operand, type ParamField, PRELUDE, storer } from '../wgsl.js';
+import * as wgsl from '../wgsl.js';
 
 export interface RowBlockTiling {
   /** Rows per workgroup. */
@@ -21,7 +21,7 @@ export interface RowBlockTiling {
 export const DEFAULT_ROWBLOCK: RowBlockTiling = { tm: 16, wg: 16, cn: 8 };
 
 /** Parameters of the CPU-adapter kernels: sizes, batch strides, accumulate, and element steps. */
-export const STEPPED_FIELDS: ParamField[] = [
+export const STEPPED_FIELDS: wgsl.ParamField[] = [
   ['m', 'u32'],
   ['n', 'u32'],
   ['k', 'u32'],
@@ -54,17 +54,17 @@ export const range = (n: number): number[] => Array.from({ length: n }, (_, i) =
 
 /** Declarations shared by the CPU-adapter kernels. */
 export function steppedPrologue(a: GpuStorage, b: GpuStorage, out: GpuStorage): string {
-  const oOp: Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
+  const oOp: wgsl.Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
   const element = (s: GpuStorage) => (s.dtype === 'float32' ? 'f32' : 'u32');
-  return `${PRELUDE}
-${declareParams(STEPPED_FIELDS)}
+  return `${wgsl.PRELUDE}
+${wgsl.declareParams(STEPPED_FIELDS)}
 @group(0) @binding(1) var<storage, read> a: array<${element(a)}>;
 @group(0) @binding(2) var<storage, read> b: array<${element(b)}>;
 @group(0) @binding(3) var<storage, read_write> out: array<${out.dtype === 'float32' ? 'f32' : 'atomic<u32>'}>;
-${loader({ name: 'a', dtype: a.dtype, mode: 'read' })}
-${loader({ name: 'b', dtype: b.dtype, mode: 'read' })}
-${loader(oOp)}
-${storer(oOp)}
+${wgsl.loader({ name: 'a', dtype: a.dtype, mode: 'read' })}
+${wgsl.loader({ name: 'b', dtype: b.dtype, mode: 'read' })}
+${wgsl.loader(oOp)}
+${wgsl.storer(oOp)}
 fn store_result(at: u32, v: f32) { st_out(at, v + select(0.0, ld_out(at), p.accumulate != 0u)); }`;
 }
 

@@ -6,7 +6,7 @@
  * inputs are decoded as they are staged, and accumulation is always f32.
  */
 import type { GpuStorage } from '../storage.js';
-import { declareParams, loader, type Operand, type ParamField, PRELUDE, packOf, storer } from '../wgsl.js';
+import * as wgsl from '../wgsl.js';
 
 export interface MatmulTiling {
   /** Invocations along n and m. */
@@ -21,7 +21,7 @@ export interface MatmulTiling {
 
 export const DEFAULT_TILING: MatmulTiling = { wgX: 16, wgY: 16, tm: 4, tn: 4, bk: 16 };
 
-export const TILED_FIELDS: ParamField[] = [
+export const TILED_FIELDS: wgsl.ParamField[] = [
   ['m', 'u32'],
   ['n', 'u32'],
   ['k', 'u32'],
@@ -114,10 +114,10 @@ export function matmulCode(a: GpuStorage, b: GpuStorage, out: GpuStorage, v: Var
   const BM = t.wgY * t.tm;
   const BN = t.wgX * t.tn;
   const threads = t.wgX * t.wgY;
-  const aOp: Operand = { name: 'a', dtype: a.dtype, mode: 'read' };
-  const bOp: Operand = { name: 'b', dtype: b.dtype, mode: 'read' };
-  const oOp: Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
-  const outElement = packOf(out.dtype) > 1 ? 'atomic<u32>' : 'f32';
+  const aOp: wgsl.Operand = { name: 'a', dtype: a.dtype, mode: 'read' };
+  const bOp: wgsl.Operand = { name: 'b', dtype: b.dtype, mode: 'read' };
+  const oOp: wgsl.Operand = { name: 'out', dtype: out.dtype, mode: 'atomic' };
+  const outElement = wgsl.packOf(out.dtype) > 1 ? 'atomic<u32>' : 'f32';
   const rm = t.tm / 4;
   const rn = t.tn / 4;
   const stageA = stageCode({
@@ -147,15 +147,15 @@ export function matmulCode(a: GpuStorage, b: GpuStorage, out: GpuStorage, v: Var
     base: 'bBase',
   });
   const accumulate = v.accumulate ? ' + ld_out(at)' : '';
-  return `${PRELUDE}
-${declareParams(TILED_FIELDS)}
+  return `${wgsl.PRELUDE}
+${wgsl.declareParams(TILED_FIELDS)}
 ${operandDecl(1, 'a', a.dtype, v.vecA)}
 ${operandDecl(2, 'b', b.dtype, v.vecB)}
 @group(0) @binding(3) var<storage, read_write> out: array<${outElement}>;
-${v.vecA ? '' : loader(aOp)}
-${v.vecB ? '' : loader(bOp)}
-${loader(oOp)}
-${storer(oOp)}
+${v.vecA ? '' : wgsl.loader(aOp)}
+${v.vecB ? '' : wgsl.loader(bOp)}
+${wgsl.loader(oOp)}
+${wgsl.storer(oOp)}
 var<workgroup> As: array<vec4<f32>, ${(t.bk * BM) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(t.bk * BN) / 4}>;
 

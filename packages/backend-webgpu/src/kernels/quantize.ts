@@ -4,11 +4,9 @@
  * against the scale as stored, so dequantisation reproduces the choice. Non-finite input cannot
  * raise an exception on the GPU: it gives a non-finite absmax for its block.
  */
-import type { QuantizeParams } from '@galore-ts/core';
-import { checkDequantizeArgs, checkQuantizeArgs } from '@galore-ts/core';
+
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import { GPU_FLOATS } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 import { runRows } from './softmax.js';
@@ -19,6 +17,11 @@ const ABSMAX_FIELDS: ParamField[] = [
   ['blockSize', 'u32'],
 ];
 
+/** GaLore's codec parameters (declared by @galore-ts/galore; implemented here under its kernel names). */
+export interface QuantizeParams {
+  blockSize: number;
+}
+
 export function quantizeBlockwise(
   ctx: KernelContext,
   x: GpuStorage,
@@ -28,7 +31,7 @@ export function quantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'WebGPUBackend.quantizeBlockwise';
-  const blocks = checkQuantizeArgs(kernel, { x, codebook, codes, absmax }, params, ['float32'], GPU_FLOATS);
+  const blocks = Math.ceil(x.size / params.blockSize);
   if (x.size === 0) return;
   const { blockSize } = params;
   const body = `  let start = row * p.blockSize;
@@ -79,7 +82,6 @@ export function dequantizeBlockwise(
   params: QuantizeParams,
 ): void {
   const kernel = 'WebGPUBackend.dequantizeBlockwise';
-  checkDequantizeArgs(kernel, { codes, codebook, absmax, out }, params, GPU_FLOATS);
   runMap(ctx, {
     kernel,
     size: out.size,

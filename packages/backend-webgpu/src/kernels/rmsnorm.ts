@@ -2,32 +2,23 @@
  * RMSNorm forward (a workgroup per row; rstd is saved for backward) and backward: dx by rows, and
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
-import { checkRowsCols, expectDistinct } from '@galore-ts/core';
+
 import type { GpuStorage } from '../storage.js';
-import {
-  declareBindings,
-  declareParams,
-  linearMain,
-  loader,
-  type Operand,
-  type ParamField,
-  PRELUDE,
-  packParams,
-  storer,
-  WG,
-} from '../wgsl.js';
-import { GPU_FLOATS } from './checks.js';
+import * as wgsl from '../wgsl.js';
 import { bindingKinds, type KernelContext } from './context.js';
 import { runRows } from './softmax.js';
 
-const FIELDS: ParamField[] = [
+const FIELDS: wgsl.ParamField[] = [
   ['rows', 'u32'],
   ['cols', 'u32'],
   ['eps', 'f32'],
 ];
 
-const read = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
-const written = (name: string, s: GpuStorage): [Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'atomic' }, s];
+const read = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
+const written = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
+  { name, dtype: s.dtype, mode: 'atomic' },
+  s,
+];
 
 export function rmsNorm(
   ctx: KernelContext,
@@ -40,16 +31,6 @@ export function rmsNorm(
   eps: number,
 ): void {
   const kernel = 'WebGPUBackend.rmsNorm';
-  checkRowsCols(
-    kernel,
-    rows,
-    cols,
-    { x, out },
-    { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] },
-    GPU_FLOATS,
-  );
-  if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
-  expectDistinct(x, out, kernel, 'x and out');
   if (rows === 0) return;
   // out is computed with rstd as stored, so backward sees the same factor.
   const body = `  let base = row * p.cols;
@@ -75,23 +56,6 @@ export function rmsNormBackward(
   cols: number,
 ): void {
   const kernel = 'WebGPUBackend.rmsNormBackward';
-  checkRowsCols(
-    kernel,
-    rows,
-    cols,
-    { x, dy, dx },
-    { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] },
-    GPU_FLOATS,
-  );
-  for (const [role, s] of [
-    ['x', x],
-    ['dy', dy],
-    ['weight', weight],
-    ['rstd', rstd],
-  ] as const) {
-    expectDistinct(s, dx, kernel, `${role} and dx`);
-    expectDistinct(s, dweight, kernel, `${role} and dweight`);
-  }
   if (rows > 0 && cols > 0) {
     const body = `  let base = row * p.cols;
   let factor = ld_rstd(row);
@@ -107,19 +71,19 @@ export function rmsNormBackward(
   }
   if (cols === 0) return;
   // dweight[j] = sum over rows of dy[r, j] * x[r, j] * rstd[r]
-  const columnOps: Operand[] = [
+  const columnOps: wgsl.Operand[] = [
     { name: 'x', dtype: x.dtype, mode: 'read' },
     { name: 'rstd', dtype: rstd.dtype, mode: 'read' },
     { name: 'dy', dtype: dy.dtype, mode: 'read' },
     { name: 'dweight', dtype: dweight.dtype, mode: 'atomic' },
   ];
   const code = [
-    PRELUDE,
-    declareParams(FIELDS),
-    declareBindings(1, columnOps),
-    ...columnOps.map((op) => loader(op)),
-    storer(columnOps[3] as Operand),
-    linearMain(`  if (index >= p.cols) { return; }
+    wgsl.PRELUDE,
+    wgsl.declareParams(FIELDS),
+    wgsl.declareBindings(1, columnOps),
+    ...columnOps.map((op) => wgsl.loader(op)),
+    wgsl.storer(columnOps[3] as wgsl.Operand),
+    wgsl.linearMain(`  if (index >= p.cols) { return; }
   var acc = 0.0;
   for (var r = 0u; r < p.rows; r++) {
     let at = r * p.cols + index;
@@ -128,11 +92,11 @@ export function rmsNormBackward(
   st_dweight(index, acc);`),
   ].join('\n');
   const compiled = ctx.executor.kernel(`${kernel}(dweight)`, code, bindingKinds(columnOps));
-  const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as Operand).name));
+  const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as wgsl.Operand).name));
   ctx.executor.dispatch(
     compiled,
     bindings,
-    packParams(FIELDS, { rows, cols, eps: 0 }),
-    ctx.groups(Math.ceil(cols / WG)),
+    wgsl.packParams(FIELDS, { rows, cols, eps: 0 }),
+    ctx.groups(Math.ceil(cols / wgsl.WG)),
   );
 }

@@ -4,9 +4,8 @@
  * output words.
  */
 import type { RopeParams } from '@galore-ts/core';
-import { checkRopeArgs, expectDistinct } from '@galore-ts/core';
+
 import type { GpuStorage } from '../storage.js';
-import { GPU_FLOATS } from './checks.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
 
@@ -20,8 +19,6 @@ export function rope(
 ): void {
   const kernel = 'WebGPUBackend.rope';
   const { seq, heads, headDim, inverse } = params;
-  checkRopeArgs(kernel, { x, cos, sin, out }, params, GPU_FLOATS);
-  expectDistinct(x, out, kernel, 'x and out');
   runMap(ctx, {
     kernel,
     size: out.size,

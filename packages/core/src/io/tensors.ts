@@ -128,7 +128,7 @@ function writeInto(target: Tensor, loaded: LoadedTensor): void {
   noGrad(() => {
     const staged = fromRaw(loaded.data, loaded.shape, loaded.dtype, backend);
     try {
-      backend.cast(staged.storage, target.storage);
+      backend.run('cast', { x: staged.storage, out: target.storage }, {});
     } finally {
       staged.dispose();
     }

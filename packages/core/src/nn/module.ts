@@ -270,9 +270,9 @@ function copyValues(source: Tensor, target: Tensor): void {
   const backend = target.backend;
   if (source.dtype === target.dtype) {
     const view = { shape: target.shape, strides: contiguousStrides(target.shape), offset: 0 };
-    backend.copy(source.storage, view, target.storage, view);
+    backend.run('copy', { src: source.storage, dst: target.storage }, { srcView: view, dstView: view });
   } else {
-    backend.cast(source.storage, target.storage);
+    backend.run('cast', { x: source.storage, out: target.storage }, {});
   }
 }
 

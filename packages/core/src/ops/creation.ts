@@ -99,7 +99,7 @@ export function full(shape: Shape, value: number, options: CreationOptions = {})
   assertValidShape(shape, 'full');
   const backend = options.backend ?? getBackend();
   const t = empty(shape, options.dtype ?? 'float32', backend);
-  backend.fill(t.storage, value);
+  backend.run('fill', { out: t.storage }, { value });
   return finish(t, options);
 }
 
@@ -155,7 +155,7 @@ function random(
   const backend = options.backend ?? getBackend();
   const t = empty(shape, options.dtype ?? 'float32', backend);
   const { seed, offset } = nextRandomCounters(t.size);
-  backend.random(t.storage, { distribution, seed, offset, a, b });
+  backend.run('random', { out: t.storage }, { distribution, seed, offset, a, b });
   return finish(t, options);
 }
 

@@ -54,11 +54,16 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const ca = toComputeType(a, dtype);
   const cb = toComputeType(b, dtype);
   const out = empty(shape, COMPARISONS.has(op) ? 'uint8' : dtype, backend);
-  backend.binary(op, ca.storage, cb.storage, out.storage, {
-    shape,
-    aStrides: broadcastStrides(ca.shape, shape),
-    bStrides: broadcastStrides(cb.shape, shape),
-  });
+  backend.run(
+    'binary',
+    { a: ca.storage, b: cb.storage, out: out.storage },
+    {
+      op,
+      shape,
+      aStrides: broadcastStrides(ca.shape, shape),
+      bStrides: broadcastStrides(cb.shape, shape),
+    },
+  );
   if (ca !== a) ca.dispose();
   if (cb !== b) cb.dispose();
   return out;
@@ -207,7 +212,7 @@ function unaryKernel(op: UnaryOp, x: Tensor): Tensor {
   const floating = isFloating(x.dtype);
   const input = floating || op === 'neg' || op === 'abs' || op === 'sign' || op === 'square' ? x : cast(x, 'float32');
   const out = empty(input.shape, input.dtype, input.backend);
-  input.backend.unary(op, input.storage, out.storage);
+  input.backend.run('unary', { x: input.storage, out: out.storage }, { op });
   if (input !== x) input.dispose();
   return out;
 }
@@ -268,12 +273,16 @@ export function where(cond: Tensor, x: Tensor | number, y: Tensor | number): Ten
   const ca = toComputeType(a, dtype);
   const cb = toComputeType(b, dtype);
   const out = empty(shape, dtype, backend);
-  backend.where(cond.storage, ca.storage, cb.storage, out.storage, {
-    shape,
-    aStrides: broadcastStrides(ca.shape, shape),
-    bStrides: broadcastStrides(cb.shape, shape),
-    condStrides: broadcastStrides(cond.shape, shape),
-  });
+  backend.run(
+    'where',
+    { cond: cond.storage, a: ca.storage, b: cb.storage, out: out.storage },
+    {
+      shape,
+      aStrides: broadcastStrides(ca.shape, shape),
+      bStrides: broadcastStrides(cb.shape, shape),
+      condStrides: broadcastStrides(cond.shape, shape),
+    },
+  );
   recordOp('where', out, [a, b], [cond], (g, [c]) => {
     const zero = full([], 0, { dtype: g.dtype, backend: g.backend });
     const ga = a.requiresGrad ? reduceGrad(where(c!, g, zero), a.shape) : null;
@@ -305,7 +314,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
     throw new Error(`to(${dtype}): the ${backend.name} backend does not support ${dtype}`);
   }
   const out = empty(x.shape, dtype, backend);
-  backend.cast(x.storage, out.storage);
+  backend.run('cast', { x: x.storage, out: out.storage }, {});
   if (isFloating(dtype) && isFloating(x.dtype)) {
     recordOp('cast', out, [x], [], (g) => [cast(g, x.dtype)]);
   }
@@ -317,7 +326,7 @@ export function clone(x: Tensor): Tensor {
   const backend = x.backend;
   const out = empty(x.shape, x.dtype, backend);
   const view = { shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
-  backend.copy(x.storage, view, out.storage, view);
+  backend.run('copy', { src: x.storage, dst: out.storage }, { srcView: view, dstView: view });
   recordOp('clone', out, [x], [], (g) => [g.retain()]);
   return out;
 }

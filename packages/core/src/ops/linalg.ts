@@ -17,7 +17,7 @@ export function svd(x: Tensor): { U: Tensor; S: Tensor; Vt: Tensor } {
   const U = empty([m, k], a.dtype, a.backend);
   const S = empty([k], a.dtype, a.backend);
   const Vt = empty([k, n], a.dtype, a.backend);
-  a.backend.svd(a.storage, m, n, U.storage, S.storage, Vt.storage);
+  a.backend.run('svd', { a: a.storage, u: U.storage, s: S.storage, vt: Vt.storage }, { m, n });
   if (a !== x) a.dispose();
   return { U, S, Vt };
 }
@@ -29,7 +29,7 @@ export function qr(x: Tensor): { Q: Tensor; R: Tensor } {
   if (m < n) throw new RangeError(`qr: expected a tall or square matrix (m >= n), got ${formatShape(x.shape)}`);
   const Q = empty([m, n], a.dtype, a.backend);
   const R = empty([n, n], a.dtype, a.backend);
-  a.backend.qr(a.storage, m, n, Q.storage, R.storage);
+  a.backend.run('qr', { a: a.storage, q: Q.storage, r: R.storage }, { m, n });
   if (a !== x) a.dispose();
   return { Q, R };
 }

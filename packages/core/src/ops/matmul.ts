@@ -8,7 +8,7 @@ import { recordOp, type Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
 import { sum } from './reduce.js';
 import { expand, reshape, transpose } from './shape-ops.js';
-import { backendOf, empty } from './util.js';
+import { backendOf, empty, reduceToShape } from './util.js';
 
 /** Reads `t` (logical shape [...batch, rows, cols]) as a kernel operand broadcast to `batch`. */
 function operand(t: Tensor, batch: readonly number[]): { t: Tensor; stride: number; trans: boolean; owned: boolean } {
@@ -37,7 +37,7 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
   const out = empty([...batch, m, n], dtype, backend);
   if (out.size === 0) return out;
   if (k === 0) {
-    backend.fill(out.storage, 0);
+    backend.run('fill', { out: out.storage }, { value: 0 });
     return out;
   }
   const pa = operand(a, batch);
@@ -49,16 +49,20 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
     rows = m * batchCount;
     batchCount = 1;
   }
-  backend.matmul(pa.t.matmulOperand().storage, pb.t.matmulOperand().storage, out.storage, {
-    batch: batchCount,
-    m: rows,
-    n,
-    k,
-    transA: pa.trans,
-    transB: pb.trans,
-    aBatchStride: batchCount === 1 ? 0 : pa.stride,
-    bBatchStride: batchCount === 1 ? 0 : pb.stride,
-  });
+  backend.run(
+    'matmul',
+    { a: pa.t.matmulOperand().storage, b: pb.t.matmulOperand().storage, out: out.storage },
+    {
+      batch: batchCount,
+      m: rows,
+      n,
+      k,
+      transA: pa.trans,
+      transB: pb.trans,
+      aBatchStride: batchCount === 1 ? 0 : pa.stride,
+      bBatchStride: batchCount === 1 ? 0 : pb.stride,
+    },
+  );
   if (pa.owned) pa.t.dispose();
   if (pb.owned) pb.t.dispose();
   return out;
@@ -66,14 +70,8 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
 
 /** Sums a batched gradient down to the batch shape of the input it belongs to. */
 function reduceBatch(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.rank - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < g.rank - 2; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const summed = sum(g, axes, true);
-  const out = summed.shareAs(shape);
-  summed.dispose();
-  g.dispose();
+  const out = reduceToShape(g, shape, sum);
+  if (out !== g) g.dispose();
   return out;
 }
 

@@ -1,5 +1,6 @@
 /** Neural-network functions, most on fused backend kernels with their own backward kernels. */
 import { isFloating } from '../dtype.js';
+import { computeDTypeOf } from '../optim/update-helpers.js';
 import { formatShape, normalizeAxis } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
 import { rand, zeros } from './creation.js';
@@ -41,11 +42,10 @@ function softmaxLike(kind: 'softmax' | 'logSoftmax', x: Tensor, causal?: { query
   const rows = x.size / Math.max(cols, 1);
   const out = empty(x.shape, x.dtype, x.backend);
   const params = causal ? { rows, cols, causal } : { rows, cols };
-  x.backend[kind](x.storage, out.storage, params);
+  x.backend.run(kind, { x: x.storage, out: out.storage }, params);
   recordOp(kind, out, [x], [out], (g, [y]) => {
     const dx = empty(x.shape, g.dtype, g.backend);
-    if (kind === 'softmax') g.backend.softmaxBackward(y!.storage, g.storage, dx.storage, rows, cols);
-    else g.backend.logSoftmaxBackward(y!.storage, g.storage, dx.storage, rows, cols);
+    g.backend.run(`${kind}Backward`, { y: y!.storage, dy: g.storage, dx: dx.storage }, { rows, cols });
     return [dx];
   });
   return out;
@@ -82,15 +82,23 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const ignoreIndex = options.ignoreIndex ?? -100;
   const backend = backendOf('crossEntropy', logits, targets);
   // float64 logits keep float64 losses (gradient checks); every other dtype gives float32.
-  const lossType = logits.dtype === 'float64' ? 'float64' : 'float32';
+  const lossType = computeDTypeOf(logits);
   const perRow = empty(targets.shape, lossType, backend);
   runOrFree(perRow, () =>
-    backend.crossEntropy(logits.storage, targets.storage, perRow.storage, rows, cols, ignoreIndex),
+    backend.run(
+      'crossEntropy',
+      { logits: logits.storage, targets: targets.storage, loss: perRow.storage },
+      { rows, cols, ignoreIndex },
+    ),
   );
   recordOp('crossEntropy', perRow, [logits], [logits, targets], (g, [x, t]) => {
     const dx = empty(logits.shape, logits.dtype, g.backend);
     const g32 = g.dtype === lossType ? g : cast(g, lossType);
-    g.backend.crossEntropyBackward(x!.storage, t!.storage, g32.storage, dx.storage, rows, cols, ignoreIndex);
+    g.backend.run(
+      'crossEntropyBackward',
+      { logits: x!.storage, targets: t!.storage, dloss: g32.storage, dx: dx.storage },
+      { rows, cols, ignoreIndex },
+    );
     if (g32 !== g) g32.dispose();
     return [dx];
   });
@@ -123,11 +131,19 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   const out = empty(x.shape, x.dtype, backend);
   // float32 unless everything is float64 (then the saved factor keeps float64 precision).
   const rstd = empty([rows], x.dtype === 'float64' && weight.dtype === 'float64' ? 'float64' : 'float32', backend);
-  backend.rmsNorm(x.storage, weight.storage, out.storage, rstd.storage, rows, cols, eps);
+  backend.run(
+    'rmsNorm',
+    { x: x.storage, weight: weight.storage, out: out.storage, rstd: rstd.storage },
+    { rows, cols, eps },
+  );
   recordOp('rmsNorm', out, [x, weight], [x, weight, rstd], (g, [sx, sw, sr]) => {
     const dx = empty(x.shape, x.dtype, g.backend);
     const dw = empty(weight.shape, weight.dtype, g.backend);
-    g.backend.rmsNormBackward(sx!.storage, sw!.storage, sr!.storage, g.storage, dx.storage, dw.storage, rows, cols);
+    g.backend.run(
+      'rmsNormBackward',
+      { x: sx!.storage, weight: sw!.storage, rstd: sr!.storage, dy: g.storage, dx: dx.storage, dweight: dw.storage },
+      { rows, cols },
+    );
     return [dx, dw];
   });
   rstd.dispose();
@@ -159,13 +175,17 @@ export function rope(x: Tensor, tables: RopeTables): Tensor {
   const backend = backendOf('rope', x, tables.cos, tables.sin);
   const apply = (input: Tensor, inverse: boolean): Tensor => {
     const out = empty(input.shape, input.dtype, backend);
-    backend.rope(input.storage, tables.cos.storage, tables.sin.storage, out.storage, {
-      batch,
-      seq,
-      heads,
-      headDim,
-      inverse,
-    });
+    backend.run(
+      'rope',
+      { x: input.storage, cos: tables.cos.storage, sin: tables.sin.storage, out: out.storage },
+      {
+        batch,
+        seq,
+        heads,
+        headDim,
+        inverse,
+      },
+    );
     return out;
   };
   const out = apply(x, false);
@@ -182,11 +202,15 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   }
   const backend = backendOf('siluMul', gate, up);
   const out = empty(gate.shape, gate.dtype, backend);
-  backend.siluMul(gate.storage, up.storage, out.storage);
+  backend.run('siluMul', { gate: gate.storage, up: up.storage, out: out.storage }, {});
   recordOp('siluMul', out, [gate, up], [gate, up], (g, [sg, su]) => {
     const dg = empty(gate.shape, gate.dtype, g.backend);
     const du = empty(up.shape, up.dtype, g.backend);
-    g.backend.siluMulBackward(sg!.storage, su!.storage, g.storage, dg.storage, du.storage);
+    g.backend.run(
+      'siluMulBackward',
+      { gate: sg!.storage, up: su!.storage, dy: g.storage, dgate: dg.storage, dup: du.storage },
+      {},
+    );
     return [dg, du];
   });
   return out;
@@ -217,10 +241,12 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
   const dim = table.shape[1]!;
   const backend = backendOf('embedding', ids, table);
   const out = empty([...ids.shape, dim], table.dtype, backend);
-  runOrFree(out, () => backend.gatherRows(table.storage, ids.storage, out.storage, dim));
+  runOrFree(out, () =>
+    backend.run('gatherRows', { table: table.storage, ids: ids.storage, out: out.storage }, { dim }),
+  );
   recordOp('embedding', out, [table], [ids], (g, [sids]) => {
     const grad = zeros(table.shape, { dtype: table.dtype, backend: g.backend });
-    g.backend.scatterAddRows(g.storage, sids!.storage, grad.storage, dim);
+    g.backend.run('scatterAddRows', { src: g.storage, ids: sids!.storage, out: grad.storage }, { dim });
     return [grad];
   });
   return out;

@@ -45,7 +45,7 @@ function reduceKernel(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor 
     const inner = sizeOf(shape.slice(lastAxis + 1));
     const nextShape = shape.map((d, i) => (i >= first && i <= lastAxis ? 1 : d));
     const out = empty(nextShape, current.dtype, current.backend);
-    current.backend.reduce(op, current.storage, out.storage, { outer, reduce, inner });
+    current.backend.run('reduce', { x: current.storage, out: out.storage }, { op, outer, reduce, inner });
     if (current !== x) current.dispose();
     current = out;
     shape = nextShape;
@@ -119,11 +119,15 @@ export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
   const a = normalizeAxis(axis, x.rank, 'argmax');
   const outShape = keptShape(x.shape, [a]);
   const out = empty(outShape, 'int32', x.backend);
-  x.backend.argmax(x.storage, out.storage, {
-    outer: sizeOf(x.shape.slice(0, a)),
-    reduce: x.shape[a]!,
-    inner: sizeOf(x.shape.slice(a + 1)),
-  });
+  x.backend.run(
+    'argmax',
+    { x: x.storage, out: out.storage },
+    {
+      outer: sizeOf(x.shape.slice(0, a)),
+      reduce: x.shape[a]!,
+      inner: sizeOf(x.shape.slice(a + 1)),
+    },
+  );
   return keepdim ? out : reshapeRaw(out, finalShape(x.shape, [a], false));
 }
 

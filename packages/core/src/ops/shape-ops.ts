@@ -62,11 +62,10 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const shape = order.map((a) => x.shape[a]!);
   const strides = contiguousStrides(x.shape);
   const out = empty(shape, x.dtype, x.backend);
-  x.backend.copy(
-    x.storage,
-    { shape, strides: order.map((a) => strides[a]!), offset: 0 },
-    out.storage,
-    contiguousView(shape),
+  x.backend.run(
+    'copy',
+    { src: x.storage, dst: out.storage },
+    { srcView: { shape, strides: order.map((a) => strides[a]!), offset: 0 }, dstView: contiguousView(shape) },
   );
   const inverse = new Array<number>(r);
   order.forEach((a, i) => {
@@ -105,10 +104,18 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   shape[a] = length;
   const strides = contiguousStrides(x.shape);
   const out = empty(shape, x.dtype, x.backend);
-  x.backend.copy(x.storage, { shape, strides, offset: start * strides[a]! }, out.storage, contiguousView(shape));
+  x.backend.run(
+    'copy',
+    { src: x.storage, dst: out.storage },
+    { srcView: { shape, strides, offset: start * strides[a]! }, dstView: contiguousView(shape) },
+  );
   recordOp('narrow', out, [x], [], (g) => {
     const grad = zeros(x.shape, { dtype: g.dtype, backend: g.backend });
-    g.backend.copy(g.storage, contiguousView(shape), grad.storage, { shape, strides, offset: start * strides[a]! });
+    g.backend.run(
+      'copy',
+      { src: g.storage, dst: grad.storage },
+      { srcView: contiguousView(shape), dstView: { shape, strides, offset: start * strides[a]! } },
+    );
     return [grad];
   });
   return out;
@@ -146,11 +153,18 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   let offset = 0;
   for (const t of tensors) {
     offsets.push(offset);
-    backend.copy(t.storage, contiguousView(t.shape), out.storage, {
-      shape: t.shape,
-      strides: outStrides,
-      offset: offset * outStrides[a]!,
-    });
+    backend.run(
+      'copy',
+      { src: t.storage, dst: out.storage },
+      {
+        srcView: contiguousView(t.shape),
+        dstView: {
+          shape: t.shape,
+          strides: outStrides,
+          offset: offset * outStrides[a]!,
+        },
+      },
+    );
     offset += t.shape[a]!;
   }
   recordOp('cat', out, tensors, [], (g) =>
@@ -197,7 +211,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const own = contiguousStrides(x.shape);
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : own[i - lead]!));
   const out = empty(target, x.dtype, x.backend);
-  x.backend.copy(x.storage, { shape: target, strides, offset: 0 }, out.storage, contiguousView(target));
+  x.backend.run(
+    'copy',
+    { src: x.storage, dst: out.storage },
+    { srcView: { shape: target, strides, offset: 0 }, dstView: contiguousView(target) },
+  );
   recordOp('expand', out, [x], [], (g) => {
     const axes: number[] = [];
     for (let i = 0; i < target.length; i++) if (i < lead || (x.shape[i - lead] === 1 && target[i] !== 1)) axes.push(i);

@@ -89,5 +89,9 @@ export function adamwUpdateReference(
 /** The fused update: one backend kernel, no temporaries. */
 export function adamwUpdateFused(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, h: AdamWStep): void {
   checkOperands('adamwUpdateFused', param, grad, expAvg, expAvgSq);
-  param.backend.adamw(param.storage, grad.storage, expAvg.storage, expAvgSq.storage, adamwKernelParams(h));
+  param.backend.run(
+    'adamw',
+    { param: param.storage, grad: grad.storage, m: expAvg.storage, v: expAvgSq.storage },
+    adamwKernelParams(h),
+  );
 }

@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor.js';
  * Updates compute in float32 (float64 for float64 parameters, which gradient checks use); 16-bit
  * parameters are read into float32, updated, and rounded once when written back.
  */
-export function computeDTypeOf(param: Tensor): DType {
+export function computeDTypeOf(param: { readonly dtype: DType }): DType {
   return param.dtype === 'float64' ? 'float64' : 'float32';
 }
 
@@ -27,12 +27,12 @@ export function writeInto(target: Tensor, value: Tensor, where: string): void {
   }
   const backend = target.backend;
   if (target.dtype !== value.dtype) {
-    backend.cast(value.storage, target.storage);
+    backend.run('cast', { x: value.storage, out: target.storage }, {});
     return;
   }
   if (target.storage === value.storage) return;
   const flat = { shape: [target.size], strides: [1], offset: 0 };
-  backend.copy(value.storage, flat, target.storage, flat);
+  backend.run('copy', { src: value.storage, dst: target.storage }, { srcView: flat, dstView: flat });
 }
 
 /** Throws unless `grad` matches `param` in shape and both live on one backend. */

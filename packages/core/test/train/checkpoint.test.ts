@@ -49,7 +49,7 @@ function poisonedTrainer(
     checkpoints: { dir: o.dir, every: o.every },
     onMetrics: (row) => {
       const head = model.stateDict()['lm_head.weight']!;
-      if (row.step === o.after) head.backend.fill(head.storage, o.value);
+      if (row.step === o.after) head.backend.run('fill', { out: head.storage }, { value: o.value });
     },
   });
 }

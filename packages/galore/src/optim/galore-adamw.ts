@@ -20,6 +20,7 @@ import {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  runKernel,
   type Tensor,
   zeros,
 } from '@galore-ts/core';
@@ -82,13 +83,7 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   ): void {
     const o = group.options;
     const { m, v } = this.moments(state, param.shape, param, o.stateDType);
-    param.backend.adamw(
-      param.storage,
-      grad.storage,
-      m.storage,
-      v.storage,
-      officialAdamKernelParams(o, o.correctBias, t.momentStep, o.lr),
-    );
+    runKernel('adamw', { param, grad, m, v }, officialAdamKernelParams(o, o.correctBias, t.momentStep, o.lr));
     scaleInPlace(param, 1 - o.lr * o.weightDecay, this.constructor.name);
   }
 
@@ -105,13 +100,7 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
     const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
     try {
       // step = -sqrt(bc2) / bc1 * N: the kernel at lr 1 on a zero "parameter".
-      low.backend.adamw(
-        step.storage,
-        low.storage,
-        m.storage,
-        v.storage,
-        officialAdamKernelParams(o, o.correctBias, t.momentStep, 1),
-      );
+      runKernel('adamw', { param: step, grad: low, m, v }, officialAdamKernelParams(o, o.correctBias, t.momentStep, 1));
       const decay = 1 - o.lr * o.weightDecay;
       // (W + lr * back(step)) * decay, as W * decay + lr * decay * back(step).
       scaleInPlace(param, decay, this.constructor.name);

@@ -19,6 +19,7 @@ import {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  runKernel,
   type Tensor,
   tidy,
   zeros,
@@ -159,7 +160,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
       const make = () => zeros(grad.shape, { dtype: computeDType, backend });
       const m = this.momentOf(state, 'exp_avg', make);
       const v = this.momentOf(state, 'exp_avg_sq', make);
-      backend.adamw(target.storage, grad.storage, m.storage, v.storage, params);
+      runKernel('adamw', { param: target, grad, m, v }, params);
       return;
     }
     const blocks = Math.ceil(grad.size / o.blockSize);

@@ -10,16 +10,17 @@
 import {
   allFiniteNow,
   cast,
+  computeDTypeOf,
   type DType,
   finiteFlag,
   formatShape,
   keep,
+  matmulInto,
   type Tensor,
   tidy,
   where,
   zeros,
 } from '@galore-ts/core';
-import { gemmInto } from './gemm.js';
 import {
   effectiveRank,
   matrixShape,
@@ -146,26 +147,26 @@ export class GaLoreProjector {
   project(grad: Tensor): Tensor {
     this.checkGradient(grad);
     const [rows, cols] = this.projectedShape;
-    const dtype: DType = grad.dtype === 'float64' ? 'float64' : 'float32';
+    const dtype = computeDTypeOf(grad);
     const out = zeros([rows, cols], { dtype, backend: grad.backend });
     const { left, right } = this.requireBases('project');
     if (left && right) {
       tidy(() => {
         const half = zeros([rows, this.n], { dtype, backend: grad.backend });
-        gemmInto(half, left.T, grad);
-        gemmInto(out, half, right.T);
+        matmulInto(half, left.T, grad);
+        matmulInto(out, half, right.T);
       });
     } else if (left) {
-      tidy(() => gemmInto(out, left.T, grad));
+      tidy(() => matmulInto(out, left.T, grad));
     } else {
-      tidy(() => gemmInto(out, grad, right!.T));
+      tidy(() => matmulInto(out, grad, right!.T));
     }
     return out;
   }
 
   /** alpha * back(lowRank), as a new m x n tensor in float32 (float64 for float64 input). */
   projectBack(lowRank: Tensor): Tensor {
-    const dtype: DType = lowRank.dtype === 'float64' ? 'float64' : 'float32';
+    const dtype = computeDTypeOf(lowRank);
     const out = zeros([this.m, this.n], { dtype, backend: lowRank.backend });
     this.projectBackInto(out, lowRank, 1);
     return out;
@@ -193,12 +194,12 @@ export class GaLoreProjector {
       const scaled = factor === 1 ? lowRank : lowRank.mul(factor);
       if (left && right) {
         const half = zeros([rows, this.n], { dtype: scaled.dtype, backend: scaled.backend });
-        gemmInto(half, scaled, right);
-        gemmInto(target, left, half, true);
+        matmulInto(half, scaled, right);
+        matmulInto(target, left, half, { accumulate: true });
       } else if (left) {
-        gemmInto(target, left, scaled, true);
+        matmulInto(target, left, scaled, { accumulate: true });
       } else {
-        gemmInto(target, scaled, right!, true);
+        matmulInto(target, scaled, right!, { accumulate: true });
       }
     });
   }

@@ -15,7 +15,7 @@
  *           variance v - m^2 that vary independently. Costs two small matmuls per moment, keeps
  *           history, but v' is an estimate (real coordinates are correlated).
  */
-import { add, cast, matmul, maximum, square, sub, type Tensor, tidy } from '@galore-ts/core';
+import { add, cast, computeDTypeOf, matmul, maximum, square, sub, type Tensor, tidy } from '@galore-ts/core';
 import type { SubspaceBases } from './subspace.js';
 
 export const SUBSPACE_CHANGE_POLICIES = ['keep', 'reset', 'project'] as const;
@@ -31,7 +31,7 @@ export interface BasisChange {
 /** C = P_new^T P_old and D = Q_old Q_new^T, in float32. */
 export function basisChange(previous: SubspaceBases, current: SubspaceBases): BasisChange {
   return tidy(() => {
-    const f = (t: Tensor) => cast(t, t.dtype === 'float64' ? 'float64' : 'float32');
+    const f = (t: Tensor) => cast(t, computeDTypeOf(t));
     const change: BasisChange = {};
     if (previous.left && current.left) change.left = matmul(f(current.left).T, f(previous.left));
     if (previous.right && current.right) change.right = matmul(f(previous.right), f(current.right).T);

@@ -6,8 +6,7 @@
  *   a small l x n matrix, l = r + oversampling. Far cheaper than an exact SVD when r << min(m, n).
  * Both return the bases in float32; which sides are returned is the caller's choice.
  */
-import { narrow, qr, seedWords, svd, type Tensor, tidy, zeros } from '@galore-ts/core';
-import { gemmInto } from './gemm.js';
+import { matmulInto, narrow, qr, runKernel, seedWords, svd, type Tensor, tidy, zeros } from '@galore-ts/core';
 import type { ProjectionSides } from './sides.js';
 
 export interface SubspaceBases {
@@ -57,27 +56,31 @@ export function randomizedSubspace(
   const f32 = (shape: number[]) => zeros(shape, { dtype: 'float32', backend });
   return tidy(() => {
     const omega = f32([n, l]);
-    backend.random(omega.storage, { distribution: 'normal', seed: seedWords(options.seed), offset: 0, a: 0, b: 1 });
+    runKernel(
+      'random',
+      { out: omega },
+      { distribution: 'normal', seed: seedWords(options.seed), offset: 0, a: 0, b: 1 },
+    );
     let y = f32([m, l]);
-    gemmInto(y, grad, omega);
+    matmulInto(y, grad, omega);
     for (let i = 0; i < options.powerIterations; i++) {
       // Re-orthonormalising between the two products keeps small singular directions from
       // drowning in round-off (the stable form of the power scheme).
       const qy = qr(y).Q;
       const z = f32([n, l]);
-      gemmInto(z, grad.T, qy);
+      matmulInto(z, grad.T, qy);
       const qz = qr(z).Q;
       y = f32([m, l]);
-      gemmInto(y, grad, qz);
+      matmulInto(y, grad, qz);
     }
     const q = qr(y).Q;
     const b = f32([l, n]);
-    gemmInto(b, q.T, grad);
+    matmulInto(b, q.T, grad);
     const small = svd(b);
     const bases: SubspaceBases = {};
     if (sides.left) {
       const left = f32([m, r]);
-      gemmInto(left, q, narrow(small.U, 1, 0, r));
+      matmulInto(left, q, narrow(small.U, 1, 0, r));
       bases.left = left;
     }
     if (sides.right) bases.right = narrow(small.Vt, 0, 0, r);

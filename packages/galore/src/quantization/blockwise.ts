@@ -1,12 +1,13 @@
 /**
  * A float tensor held as 8-bit codes plus one float32 scale (the absolute maximum) per block, as
- * bitsandbytes' block-wise 8-bit optimizer states are. Quantise / dequantise run on the backend's
- * quantizeBlockwise / dequantizeBlockwise kernels against a 256-entry codebook.
+ * bitsandbytes' block-wise 8-bit optimizer states are. Quantise / dequantise run GaLore's
+ * quantizeBlockwise / dequantizeBlockwise kernels (./kernels.ts) against a 256-entry codebook.
  *
  * Round-trip error: an element x of a block with absmax a is stored as the codebook entry nearest
  * to x / a, so |x - x'| <= a * (half the gap between the two codebook entries around x / a).
  */
-import { type Backend, keep, type Tensor, tensor, withCategory, zeros } from '@galore-ts/core';
+import { type Backend, empty, keep, runKernel, type Tensor, tensor, withCategory } from '@galore-ts/core';
+import './kernels.js';
 import { dynamicQuantizationMap } from './dynamic-map.js';
 
 export const BLOCK_SIZES = [256, 2048] as const;
@@ -41,26 +42,21 @@ export function quantizedBytes(size: number, blockSize: number): number {
 /** Quantises `x` into fresh codes (uint8, x's shape) and absmax (float32, one per block). */
 export function quantize(x: Tensor, signed: boolean, blockSize: number): { codes: Tensor; absmax: Tensor } {
   const backend = x.backend;
-  const codes = zeros(x.shape, { dtype: 'uint8', backend });
-  const absmax = zeros([blockCount(x.size, blockSize)], { dtype: 'float32', backend });
+  const codes = empty(x.shape, { dtype: 'uint8', backend });
+  const absmax = empty([blockCount(x.size, blockSize)], { dtype: 'float32', backend });
   quantizeInto(x, signed, blockSize, codes, absmax);
   return { codes, absmax };
 }
 
 /** Quantises `x` into existing codes and absmax storages. */
 export function quantizeInto(x: Tensor, signed: boolean, blockSize: number, codes: Tensor, absmax: Tensor): void {
-  const backend = x.backend;
-  backend.quantizeBlockwise(x.storage, codebookOn(backend, signed).storage, codes.storage, absmax.storage, {
-    blockSize,
-  });
+  runKernel('quantizeBlockwise', { x, codebook: codebookOn(x.backend, signed), codes, absmax }, { blockSize });
 }
 
 /** Dequantises into a fresh float32 tensor of `shape`. */
 export function dequantize(codes: Tensor, absmax: Tensor, signed: boolean, blockSize: number): Tensor {
   const backend = codes.backend;
-  const out = zeros(codes.shape, { dtype: 'float32', backend });
-  backend.dequantizeBlockwise(codes.storage, codebookOn(backend, signed).storage, absmax.storage, out.storage, {
-    blockSize,
-  });
+  const out = empty(codes.shape, { dtype: 'float32', backend });
+  runKernel('dequantizeBlockwise', { codes, codebook: codebookOn(backend, signed), absmax, out }, { blockSize });
   return out;
 }

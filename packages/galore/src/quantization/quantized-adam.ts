@@ -5,7 +5,7 @@
  * chunks of whole blocks, so the float32 temporaries stay small (a 131M-element embedding would
  * otherwise need a gigabyte of them).
  */
-import { type AdamWParams, type Tensor, tidy, zeros } from '@galore-ts/core';
+import { type AdamWParams, empty, runKernel, type Tensor, tidy } from '@galore-ts/core';
 import { dequantize, quantizeInto } from './blockwise.js';
 
 /** Elements per chunk: 4 Mi, a multiple of every block size. */
@@ -42,7 +42,7 @@ export function quantizedAdamStep(
     if (t.size !== size) throw new RangeError(`quantizedAdamStep: ${name} has ${t.size} elements, the target ${size}`);
   }
   if (size <= chunk) {
-    stepRange(target, grad, m, v, params, blockSize);
+    stepRange({ target, grad, m, v }, params, blockSize);
     return;
   }
   for (let start = 0; start < size; start += chunk) {
@@ -54,7 +54,7 @@ export function quantizedAdamStep(
         m: momentRange(m, start, length, blockSize),
         v: momentRange(v, start, length, blockSize),
       };
-      stepRange(part.target, part.grad, part.m, part.v, params, blockSize);
+      stepRange(part, params, blockSize);
       writeRange(part.target, target, start);
       writeMomentRange(part.m, m, start, blockSize);
       writeMomentRange(part.v, v, start, blockSize);
@@ -62,41 +62,36 @@ export function quantizedAdamStep(
   }
 }
 
+/** One step of a range: the moments dequantised, the fused AdamW kernel, the moments requantised. */
 function stepRange(
-  target: Tensor,
-  grad: Tensor,
-  m: QuantizedMoment,
-  v: QuantizedMoment,
+  { target, grad, m, v }: { target: Tensor; grad: Tensor; m: QuantizedMoment; v: QuantizedMoment },
   params: AdamWParams,
   blockSize: number,
 ): void {
   tidy(() => {
     const mf = dequantize(m.codes, m.absmax, m.signed, blockSize);
     const vf = dequantize(v.codes, v.absmax, v.signed, blockSize);
-    target.backend.adamw(target.storage, grad.storage, mf.storage, vf.storage, params);
+    runKernel('adamw', { param: target, grad, m: mf, v: vf }, params);
     quantizeInto(mf, m.signed, blockSize, m.codes, m.absmax);
     quantizeInto(vf, v.signed, blockSize, v.codes, v.absmax);
   });
 }
 
+/** `length` contiguous elements from `offset`. */
+function flatView(length: number, offset: number) {
+  return { shape: [length], strides: [1], offset };
+}
+
 /** A copy of elements [start, start + length) of `t`, flat. */
 function rangeOf(t: Tensor, start: number, length: number): Tensor {
-  const out = zeros([length], { dtype: t.dtype, backend: t.backend });
-  t.backend.copy(t.storage, { shape: [length], strides: [1], offset: start }, out.storage, {
-    shape: [length],
-    strides: [1],
-    offset: 0,
-  });
+  const out = empty([length], { dtype: t.dtype, backend: t.backend });
+  runKernel('copy', { src: t, dst: out }, { srcView: flatView(length, start), dstView: flatView(length, 0) });
   return out;
 }
 
 /** Writes flat `part` into `t` at element `start`. */
 function writeRange(part: Tensor, t: Tensor, start: number): void {
-  t.backend.copy(part.storage, { shape: [part.size], strides: [1], offset: 0 }, t.storage, {
-    shape: [part.size],
-    strides: [1],
-    offset: start,
-  });
+  runKernel('copy', { src: part, dst: t }, { srcView: flatView(part.size, 0), dstView: flatView(part.size, start) });
 }
 
 function momentRange(q: QuantizedMoment, start: number, length: number, blockSize: number): QuantizedMoment {

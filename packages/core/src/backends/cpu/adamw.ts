@@ -1,33 +1,10 @@
 /** In-place AdamW step, following PyTorch's definition (decoupled weight decay). */
 import type { AdamWParams } from '../../backend.js';
-import { expectFloating, expectSize } from '../kernel-checks.js';
 import { adamwFloat32 } from './adamw-f32.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-const KERNEL = 'CpuBackend.adamw';
-
-function checkHyperparameters(params: AdamWParams): void {
-  for (const [name, value] of Object.entries(params)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new RangeError(`${KERNEL}: ${name} must be a finite number; got ${value}`);
-    }
-  }
-  for (const name of ['biasCorrection1', 'biasCorrection2'] as const) {
-    if (!(params[name] > 0))
-      throw new RangeError(`${KERNEL}: ${name} must be > 0 (it is 1 - beta^t); got ${params[name]}`);
-  }
-}
-
 export function adamw(param: CpuStorage, grad: CpuStorage, m: CpuStorage, v: CpuStorage, params: AdamWParams): void {
-  checkHyperparameters(params);
-  const storages = { param, grad, m, v };
-  for (const [role, s] of Object.entries(storages)) {
-    expectFloating(s, KERNEL, role);
-    expectSize(s, param.size, KERNEL, role, 'param.size');
-  }
-  if (new Set([param, grad, m, v]).size !== 4)
-    throw new Error(`${KERNEL}: param, grad, m and v must be four different storages`);
   const data = [param.data, grad.data, m.data, v.data];
   if (data.every((d) => d instanceof Float32Array)) {
     adamwFloat32(...(data as [Float32Array, Float32Array, Float32Array, Float32Array]), params);

@@ -1,36 +1,17 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
-import { expectCount, expectDType, expectFloating, expectSize } from '../kernel-checks.js';
+import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
+import type { KernelImpl } from '../base.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-function checkTargets(
-  targets: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-  kernel: string,
-): Int32Array {
-  expectDType(targets, ['int32'], kernel, 'targets');
-  expectSize(targets, rows, kernel, 'targets', 'rows');
-  if (!Number.isSafeInteger(ignoreIndex))
-    throw new RangeError(`${kernel}: ignoreIndex must be an integer; got ${ignoreIndex}`);
+/** The targets, each a class or the ignore index (a data error otherwise). */
+function checkTargets(targets: CpuStorage, rows: number, cols: number, ignoreIndex: number): Int32Array {
   const values = targets.data as Int32Array;
   for (let r = 0; r < rows; r++) {
     const t = values[r] as number;
-    if (t !== ignoreIndex && (t < 0 || t >= cols)) {
-      throw new RangeError(
-        `${kernel}: targets[${r}] = ${t} is neither a class in 0..${cols - 1} nor ignoreIndex ${ignoreIndex}`,
-      );
-    }
+    if (t !== ignoreIndex && (t < 0 || t >= cols)) throw dataError(DATA_ERROR.target, t);
   }
   return values;
-}
-
-function checkLogits(logits: CpuStorage, rows: number, cols: number, kernel: string): void {
-  expectCount(rows, kernel, 'rows');
-  expectCount(cols, kernel, 'cols');
-  expectFloating(logits, kernel, 'logits');
-  expectSize(logits, rows * cols, kernel, 'logits', 'rows * cols');
 }
 
 /** max and log(sum(exp(x - max))) of one row. */
@@ -42,19 +23,9 @@ function rowLogSumExp(x: FloatValues, base: number, cols: number): { max: number
   return { max, logSum: Math.log(sum) };
 }
 
-export function crossEntropy(
-  logits: CpuStorage,
-  targets: CpuStorage,
-  loss: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
-  const kernel = 'CpuBackend.crossEntropy';
-  checkLogits(logits, rows, cols, kernel);
-  expectFloating(loss, kernel, 'loss');
-  expectSize(loss, rows, kernel, 'loss', 'rows');
-  const t = checkTargets(targets, rows, cols, ignoreIndex, kernel);
+export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, targets, loss }, p) => {
+  const { rows, cols, ignoreIndex } = p;
+  const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const target = openFloatOutput(loss, precisionOf(logits));
   const out = target.values;
@@ -69,24 +40,12 @@ export function crossEntropy(
     out[r] = max + logSum - (x[base + label] as number);
   }
   target.commit();
-}
+};
 
-export function crossEntropyBackward(
-  logits: CpuStorage,
-  targets: CpuStorage,
-  dloss: CpuStorage,
-  dx: CpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
-  const kernel = 'CpuBackend.crossEntropyBackward';
-  checkLogits(logits, rows, cols, kernel);
-  expectFloating(dloss, kernel, 'dloss');
-  expectSize(dloss, rows, kernel, 'dloss', 'rows');
-  expectFloating(dx, kernel, 'dx');
-  expectSize(dx, rows * cols, kernel, 'dx', 'rows * cols');
-  const t = checkTargets(targets, rows, cols, ignoreIndex, kernel);
+export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage> = (io, p) => {
+  const { logits, targets, dloss, dx } = io;
+  const { rows, cols, ignoreIndex } = p;
+  const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
   const g = readFloats(dloss);
   const target = openFloatOutput(dx, precisionOf(logits, dloss));
@@ -106,4 +65,4 @@ export function crossEntropyBackward(
     }
   }
   target.commit();
-}
+};

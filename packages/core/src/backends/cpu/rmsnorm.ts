@@ -1,20 +1,9 @@
 /** RMSNorm over the last axis and its backward pass. */
-import { checkRowsCols } from '../kernel-checks.js';
+import type { KernelImpl } from '../base.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-export function rmsNorm(
-  x: CpuStorage,
-  weight: CpuStorage,
-  out: CpuStorage,
-  rstd: CpuStorage,
-  rows: number,
-  cols: number,
-  eps: number,
-): void {
-  const kernel = 'CpuBackend.rmsNorm';
-  checkRowsCols(kernel, rows, cols, { x, out }, { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'] });
-  if (!(eps >= 0)) throw new RangeError(`${kernel}: eps must be a non-negative number; got ${eps}`);
+export const rmsNorm: KernelImpl<'rmsNorm', CpuStorage> = ({ x, weight, out, rstd }, { rows, cols, eps }) => {
   const precision = precisionOf(x, weight);
   // The forward pass uses rstd as it will be stored, so backward sees the same factor.
   const round = rounder(precision);
@@ -33,30 +22,14 @@ export function rmsNorm(
   }
   outTarget.commit();
   rstdTarget.commit();
-}
+};
 
 /**
  * With y_j = x_j r w_j and r = (mean(x^2) + eps)^(-1/2):
  *   dx_j = r (w_j dy_j - x_j r^2 mean_i(dy_i w_i x_i)),  dweight_j = sum over rows of dy_j x_j r.
  */
-export function rmsNormBackward(
-  x: CpuStorage,
-  weight: CpuStorage,
-  rstd: CpuStorage,
-  dy: CpuStorage,
-  dx: CpuStorage,
-  dweight: CpuStorage,
-  rows: number,
-  cols: number,
-): void {
-  const kernel = 'CpuBackend.rmsNormBackward';
-  checkRowsCols(
-    kernel,
-    rows,
-    cols,
-    { x, dy, dx },
-    { weight: [weight, cols, 'cols'], rstd: [rstd, rows, 'rows'], dweight: [dweight, cols, 'cols'] },
-  );
+export const rmsNormBackward: KernelImpl<'rmsNormBackward', CpuStorage> = (io, { rows, cols }) => {
+  const { x, weight, rstd, dy, dx, dweight } = io;
   const precision = precisionOf(x, weight, rstd, dy);
   const xv = readFloats(x);
   const w = readFloats(weight);
@@ -82,4 +55,4 @@ export function rmsNormBackward(
   const dwTarget = openFloatOutput(dweight, precision);
   dwTarget.values.set(dw);
   dwTarget.commit();
-}
+};

@@ -1,13 +1,11 @@
 /** Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. */
 import type { RopeParams } from '../../backend.js';
-import { checkRopeArgs } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 export function rope(x: CpuStorage, cos: CpuStorage, sin: CpuStorage, out: CpuStorage, params: RopeParams): void {
-  const kernel = 'CpuBackend.rope';
   const { batch, seq, heads, headDim, inverse } = params;
-  const half = checkRopeArgs(kernel, { x, cos, sin, out }, params);
+  const half = headDim / 2;
   const xv = readFloats(x);
   const c = readFloats(cos);
   const s = readFloats(sin);

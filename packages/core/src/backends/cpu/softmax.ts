@@ -1,16 +1,12 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { checkRowsCols, expectPositive } from '../kernel-checks.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
-function visibleColumns(params: SoftmaxParams, kernel: string): (row: number) => number {
+function visibleColumns(params: SoftmaxParams): (row: number) => number {
   const { cols, causal } = params;
   if (!causal) return () => cols;
-  expectPositive(causal.queryLen, kernel, 'causal.queryLen');
-  if (!Number.isSafeInteger(causal.offset))
-    throw new RangeError(`${kernel}: causal.offset must be an integer; got ${causal.offset}`);
   const { queryLen, offset } = causal;
   return (row) => Math.max(0, Math.min(cols, (row % queryLen) + offset + 1));
 }
@@ -23,10 +19,8 @@ let exps = new Float64Array(1024);
  * no visible column (possible only with a negative causal offset) is all 0 / all -Infinity.
  */
 function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean): void {
-  const kernel = log ? 'CpuBackend.logSoftmax' : 'CpuBackend.softmax';
   const { rows, cols } = params;
-  checkRowsCols(kernel, rows, cols, { x, out });
-  const visible = visibleColumns(params, kernel);
+  const visible = visibleColumns(params);
   const input = readFloats(x);
   const target = openFloatOutput(out, precisionOf(x));
   const y = target.values;
@@ -70,34 +64,32 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
   softmaxRows(x, out, params, true);
 }
 
-export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRowsCols('CpuBackend.softmaxBackward', rows, cols, { y, dy, dx });
+/**
+ * softmax: dx = y * (dy - sum(dy * y)) per row; log-softmax (y is its output):
+ * dx = dy - exp(y) * sum(dy) per row.
+ */
+function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number, log: boolean): void {
   const yv = readFloats(y);
   const dyv = readFloats(dy);
   const target = openFloatOutput(dx, precisionOf(y, dy));
   const out = target.values;
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    let dot = 0;
-    for (let j = 0; j < cols; j++) dot += (dyv[base + j] as number) * (yv[base + j] as number);
-    for (let j = 0; j < cols; j++) out[base + j] = (yv[base + j] as number) * ((dyv[base + j] as number) - dot);
+    let total = 0;
+    for (let j = 0; j < cols; j++) total += (dyv[base + j] as number) * (log ? 1 : (yv[base + j] as number));
+    for (let j = 0; j < cols; j++) {
+      const g = dyv[base + j] as number;
+      const v = yv[base + j] as number;
+      out[base + j] = log ? g - Math.exp(v) * total : v * (g - total);
+    }
   }
   target.commit();
 }
 
+export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
+  backwardRows(y, dy, dx, rows, cols, false);
+}
+
 export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  checkRowsCols('CpuBackend.logSoftmaxBackward', rows, cols, { y, dy, dx });
-  const yv = readFloats(y);
-  const dyv = readFloats(dy);
-  const target = openFloatOutput(dx, precisionOf(y, dy));
-  const out = target.values;
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += dyv[base + j] as number;
-    for (let j = 0; j < cols; j++) {
-      out[base + j] = (dyv[base + j] as number) - Math.exp(yv[base + j] as number) * sum;
-    }
-  }
-  target.commit();
+  backwardRows(y, dy, dx, rows, cols, true);
 }

@@ -11,53 +11,6 @@ export interface StridedOperand {
   offset: number;
 }
 
-export function checkShape(shape: readonly number[], kernel: string): void {
-  if (!Array.isArray(shape)) throw new TypeError(`${kernel}: shape must be an array of integers; got ${typeof shape}`);
-  for (const extent of shape) {
-    if (!Number.isSafeInteger(extent) || extent < 0) {
-      throw new RangeError(`${kernel}: shape [${shape.join(', ')}] must hold non-negative integers`);
-    }
-  }
-}
-
-/**
- * Checks that every element an operand addresses lies inside a storage of `size` elements, so a
- * wrong stride fails here instead of reading `undefined`.
- */
-export function checkStridedBounds(
-  shape: readonly number[],
-  operand: StridedOperand,
-  size: number,
-  kernel: string,
-  role: string,
-): void {
-  const { strides, offset } = operand;
-  if (!Array.isArray(strides) || strides.length !== shape.length) {
-    throw new RangeError(
-      `${kernel}: ${role} strides [${strides}] must have one entry per dimension of shape [${shape.join(', ')}]`,
-    );
-  }
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new RangeError(`${kernel}: ${role} offset must be a non-negative integer; got ${offset}`);
-  }
-  if (sizeOf(shape) === 0) return;
-  let low = offset;
-  let high = offset;
-  for (let d = 0; d < shape.length; d++) {
-    const stride = strides[d] as number;
-    if (!Number.isSafeInteger(stride)) throw new RangeError(`${kernel}: ${role} stride ${stride} is not an integer`);
-    const span = ((shape[d] as number) - 1) * stride;
-    if (span < 0) low += span;
-    else high += span;
-  }
-  if (low < 0 || high >= size) {
-    throw new RangeError(
-      `${kernel}: ${role} with shape [${shape.join(', ')}], strides [${strides.join(', ')}] and offset ${offset} ` +
-        `reaches elements ${low}..${high}, outside its storage of ${size} elements`,
-    );
-  }
-}
-
 /**
  * Calls `row(starts, length, innerStrides)` once per innermost row; `starts[k]` is operand k's
  * element offset at the row start. `starts` is reused between calls.

@@ -16,7 +16,7 @@ describe('fill', () => {
     ] as const;
     for (const [dtype, value, expected] of cases) {
       const out = empty(dtype, 5);
-      backend.fill(out, value);
+      backend.run('fill', { out }, { value });
       expect(values(out)).toEqual(new Array(5).fill(expected));
     }
   });
@@ -35,13 +35,13 @@ describe('random', () => {
           const reference = new Float64Array(size);
           philoxFill(reference, distribution, seed, offset, a, b);
           const out64 = empty('float64', size);
-          backend.random(out64, { distribution, seed, offset, a, b });
+          backend.run('random', { out: out64 }, { distribution, seed, offset, a, b });
           expect(values(out64)).toEqual(Array.from(reference));
           const out32 = empty('float32', size);
-          backend.random(out32, { distribution, seed, offset, a, b });
+          backend.run('random', { out: out32 }, { distribution, seed, offset, a, b });
           expect(values(out32)).toEqual(Array.from(reference, Math.fround));
           const out16 = empty('bfloat16', size);
-          backend.random(out16, { distribution, seed, offset, a, b });
+          backend.run('random', { out: out16 }, { distribution, seed, offset, a, b });
           expect(values(out16)).toEqual(Array.from(reference, (x) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x))));
         },
       ),
@@ -51,13 +51,25 @@ describe('random', () => {
 
   it('rejects integer outputs and malformed seeds', () => {
     expect(() =>
-      backend.random(empty('int32', 4), { distribution: 'uniform', seed: [1, 2], offset: 0, a: 0, b: 1 }),
+      backend.run(
+        'random',
+        { out: empty('int32', 4) },
+        { distribution: 'uniform', seed: [1, 2], offset: 0, a: 0, b: 1 },
+      ),
     ).toThrow(/out must be float32, float64, bfloat16 or float16; got int32/);
     expect(() =>
-      backend.random(empty('float32', 4), { distribution: 'uniform', seed: [1, -2] as never, offset: 0, a: 0, b: 1 }),
+      backend.run(
+        'random',
+        { out: empty('float32', 4) },
+        { distribution: 'uniform', seed: [1, -2] as never, offset: 0, a: 0, b: 1 },
+      ),
     ).toThrow(/seed must be two unsigned 32-bit words/);
     expect(() =>
-      backend.random(empty('float32', 4), { distribution: 'gamma' as never, seed: [1, 2], offset: 0, a: 0, b: 1 }),
+      backend.run(
+        'random',
+        { out: empty('float32', 4) },
+        { distribution: 'gamma' as never, seed: [1, 2], offset: 0, a: 0, b: 1 },
+      ),
     ).toThrow(/distribution must be "uniform" or "normal"/);
   });
 });
@@ -77,13 +89,13 @@ describe('cast', () => {
       const x = storage(from, xs);
       for (const [to, expected] of Object.entries(expectedFor)) {
         const out = empty(to as never, xs.length);
-        backend.cast(x, out);
+        backend.run('cast', { x, out }, {});
         expect(values(out), `${from} -> ${to}`).toEqual(xs.map(expected).map((v) => v + 0));
       }
     }
     const ints = storage('int32', [-5, 0, 300]);
     const floats = empty('float32', 3);
-    backend.cast(ints, floats);
+    backend.run('cast', { x: ints, out: floats }, {});
     expect(values(floats)).toEqual([-5, 0, 300]);
   });
 });
@@ -116,11 +128,18 @@ describe('copy', () => {
             srcValues.map((v) => (dtype === 'uint8' ? Math.abs(v) : v)),
           );
           const dst = empty(dtype, size + dstOffset);
-          backend.copy(src, { shape, strides: srcStrides, offset: srcOffset }, dst, {
-            shape,
-            strides: stridesOf(shape),
-            offset: dstOffset,
-          });
+          backend.run(
+            'copy',
+            { src, dst },
+            {
+              srcView: { shape, strides: srcStrides, offset: srcOffset },
+              dstView: {
+                shape,
+                strides: stridesOf(shape),
+                offset: dstOffset,
+              },
+            },
+          );
           const from = values(src);
           const got = values(dst);
           for (let i = 0; i < size; i++) {
@@ -138,17 +157,32 @@ describe('copy', () => {
     const a = storage('float32', [1, 2, 3, 4]);
     const b = empty('float32', 4);
     expect(() =>
-      backend.copy(a, { shape: [2, 2], strides: [2, 1], offset: 0 }, b, { shape: [4], strides: [1], offset: 0 }),
+      backend.run(
+        'copy',
+        { src: a, dst: b },
+        { srcView: { shape: [2, 2], strides: [2, 1], offset: 0 }, dstView: { shape: [4], strides: [1], offset: 0 } },
+      ),
     ).toThrow(/src view shape \[2, 2\] differs from dst view shape \[4\]/);
     expect(() =>
-      backend.copy(a, { shape: [4], strides: [1], offset: 1 }, b, { shape: [4], strides: [1], offset: 0 }),
+      backend.run(
+        'copy',
+        { src: a, dst: b },
+        { srcView: { shape: [4], strides: [1], offset: 1 }, dstView: { shape: [4], strides: [1], offset: 0 } },
+      ),
     ).toThrow(/reaches elements 1..4, outside its storage of 4 elements/);
     expect(() =>
-      backend.copy(a, { shape: [4], strides: [1], offset: 0 }, empty('float64', 4), {
-        shape: [4],
-        strides: [1],
-        offset: 0,
-      }),
+      backend.run(
+        'copy',
+        { src: a, dst: empty('float64', 4) },
+        {
+          srcView: { shape: [4], strides: [1], offset: 0 },
+          dstView: {
+            shape: [4],
+            strides: [1],
+            offset: 0,
+          },
+        },
+      ),
     ).toThrow(/use cast to convert/);
   });
 });

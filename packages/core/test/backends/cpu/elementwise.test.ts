@@ -78,7 +78,7 @@ describe('binary', () => {
           const size = shape.reduce((p, e) => p * e, 1);
           const outDtype = COMPARISONS.has(op) ? 'uint8' : dtype;
           const out = empty(outDtype, size);
-          backend.binary(op, sa, sb, out, { shape, aStrides: a.strides, bStrides: b.strides });
+          backend.run('binary', { a: sa, b: sb, out }, { op, shape, aStrides: a.strides, bStrides: b.strides });
           const stored = (s: typeof sa) => values(s);
           const aStored = stored(sa);
           const bStored = stored(sb);
@@ -104,11 +104,11 @@ describe('binary', () => {
     const b = storage('int32', [4, 2, 2, 100000]);
     const layout = { shape: [4], aStrides: [1], bStrides: [1] };
     const out = empty('int32', 4);
-    backend.binary('mul', a, b, out, layout);
+    backend.run('binary', { a, b, out }, { op: 'mul', ...layout });
     expect(values(out)).toEqual([0, 14, -14, 1410065408]);
-    backend.binary('div', a, b, out, layout);
+    backend.run('binary', { a, b, out }, { op: 'div', ...layout });
     expect(values(out)).toEqual([2 ** 28, 3, -3, 1]);
-    backend.binary('add', a, b, out, layout);
+    backend.run('binary', { a, b, out }, { op: 'add', ...layout });
     expect(values(out)).toEqual([2 ** 30 + 4, 9, -5, 200000]);
   });
 
@@ -116,7 +116,7 @@ describe('binary', () => {
     const a = storage('uint8', [0, 1, 2, 255]);
     const b = storage('int32', [0, 2, 1, 255]);
     const out = empty('uint8', 4);
-    backend.binary('lt', a, b, out, { shape: [4], aStrides: [1], bStrides: [1] });
+    backend.run('binary', { a, b, out }, { op: 'lt', shape: [4], aStrides: [1], bStrides: [1] });
     expect(values(out)).toEqual([0, 1, 0, 0]);
   });
 
@@ -124,31 +124,31 @@ describe('binary', () => {
     const a = storage('float32', [0.1]);
     const b = storage('float64', [0.2]);
     const out = empty('float64', 1);
-    backend.binary('add', a, b, out, { shape: [1], aStrides: [1], bStrides: [1] });
+    backend.run('binary', { a, b, out }, { op: 'add', shape: [1], aStrides: [1], bStrides: [1] });
     expect(values(out)[0]).toBe(Math.fround(Math.fround(0.1) + 0.2));
     const c = storage('float64', [0.1]);
-    backend.binary('add', c, b, out, { shape: [1], aStrides: [1], bStrides: [1] });
+    backend.run('binary', { a: c, b, out }, { op: 'add', shape: [1], aStrides: [1], bStrides: [1] });
     expect(values(out)[0]).toBe(0.1 + 0.2);
   });
 
   it('rejects bad layouts with the expected and received sizes', () => {
     const a = storage('float32', [1, 2, 3]);
     const out = empty('float32', 3);
-    expect(() => backend.binary('add', a, a, out, { shape: [4], aStrides: [1], bStrides: [1] })).toThrow(
-      /out has 3 elements; expected product of shape \[4\] = 4/,
-    );
-    expect(() => backend.binary('add', a, a, out, { shape: [3], aStrides: [2], bStrides: [1] })).toThrow(
-      /outside its storage of 3 elements/,
-    );
-    expect(() => backend.binary('add', a, a, out, { shape: [3], aStrides: [1, 1], bStrides: [1] })).toThrow(
-      /one entry per dimension/,
-    );
-    expect(() => backend.binary('eq', a, a, out, { shape: [3], aStrides: [1], bStrides: [1] })).toThrow(
-      /comparison output must be uint8/,
-    );
-    expect(() => backend.binary('hypot' as BinaryOp, a, a, out, { shape: [3], aStrides: [1], bStrides: [1] })).toThrow(
-      /unknown binary op/,
-    );
+    expect(() =>
+      backend.run('binary', { a, b: a, out }, { op: 'add', shape: [4], aStrides: [1], bStrides: [1] }),
+    ).toThrow(/out has 3 elements; expected product of shape \[4\] = 4/);
+    expect(() =>
+      backend.run('binary', { a, b: a, out }, { op: 'add', shape: [3], aStrides: [2], bStrides: [1] }),
+    ).toThrow(/outside its storage of 3 elements/);
+    expect(() =>
+      backend.run('binary', { a, b: a, out }, { op: 'add', shape: [3], aStrides: [1, 1], bStrides: [1] }),
+    ).toThrow(/one entry per dimension/);
+    expect(() =>
+      backend.run('binary', { a, b: a, out }, { op: 'eq', shape: [3], aStrides: [1], bStrides: [1] }),
+    ).toThrow(/out must be uint8; got float32/);
+    expect(() =>
+      backend.run('binary', { a, b: a, out }, { op: 'hypot' as BinaryOp, shape: [3], aStrides: [1], bStrides: [1] }),
+    ).toThrow(/unknown binary op/);
   });
 });
 
@@ -162,7 +162,11 @@ describe('where', () => {
         const sb = storage('float32', randomValues(b.size, seed + 2));
         const size = shape.reduce((p, e) => p * e, 1);
         const out = empty('float32', size);
-        backend.where(sc, sa, sb, out, { shape, aStrides: a.strides, bStrides: b.strides, condStrides: c.strides });
+        backend.run(
+          'where',
+          { cond: sc, a: sa, b: sb, out },
+          { shape, aStrides: a.strides, bStrides: b.strides, condStrides: c.strides },
+        );
         const [cs, as, bs] = [values(sc), values(sa), values(sb)];
         const expected = Array.from({ length: size }, (_, i) => {
           const index = unravel(i, shape);
@@ -178,9 +182,13 @@ describe('where', () => {
 
   it('requires condStrides', () => {
     const a = storage('float32', [1]);
-    expect(() => backend.where(a, a, a, empty('float32', 1), { shape: [1], aStrides: [1], bStrides: [1] })).toThrow(
-      /condStrides is required/,
-    );
+    expect(() =>
+      backend.run('where', { cond: a, a, b: a, out: empty('float32', 1) }, {
+        shape: [1],
+        aStrides: [1],
+        bStrides: [1],
+      } as never),
+    ).toThrow(/condStrides is required/);
   });
 });
 
@@ -213,7 +221,7 @@ describe('unary', () => {
       for (const dtype of ['float64', 'float32'] as const) {
         const x = storage(dtype, xs);
         const out = empty(dtype, xs.length);
-        backend.unary(op, x, out);
+        backend.run('unary', { x, out }, { op });
         const stored = values(x);
         const expected = stored.map(f);
         // Independent formulas differ from Math's by a few float64 ulps; float32 adds one rounding.
@@ -225,16 +233,20 @@ describe('unary', () => {
   it('works on int32 and writes float16', () => {
     const x = storage('int32', [-3, 0, 5]);
     const out = empty('int32', 3);
-    backend.unary('abs', x, out);
+    backend.run('unary', { x, out }, { op: 'abs' });
     expect(values(out)).toEqual([3, 0, 5]);
     const half = empty('float16', 3);
-    backend.unary('square', x, half);
+    backend.run('unary', { x, out: half }, { op: 'square' });
     expect(values(half)).toEqual([9, 0, 25]);
   });
 
   it('rejects an output of another size and unknown ops', () => {
     const x = storage('float32', [1, 2]);
-    expect(() => backend.unary('exp', x, empty('float32', 3))).toThrow(/out has 3 elements; expected x.size = 2/);
-    expect(() => backend.unary('erf' as UnaryOp, x, empty('float32', 2))).toThrow(/unknown unary op/);
+    expect(() => backend.run('unary', { x, out: empty('float32', 3) }, { op: 'exp' })).toThrow(
+      /out has 3 elements; expected x.size = 2/,
+    );
+    expect(() => backend.run('unary', { x, out: empty('float32', 2) }, { op: 'erf' as UnaryOp })).toThrow(
+      /unknown unary op "erf"/,
+    );
   });
 });

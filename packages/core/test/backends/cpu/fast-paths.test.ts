@@ -31,11 +31,16 @@ describe('flat binary loops', () => {
         // A row-broadcast layout with the same elements runs the generic strided kernel.
         const expand = (v: number[], strides: number[]) =>
           storage('float32', strides === scalar ? new Array(12).fill(v[0]) : v);
-        backend.binary(op, expand(a, aStrides), expand(b, bStrides), ref, {
-          shape: [3, 2, 2],
-          aStrides: [4, 2, 1],
-          bStrides: [4, 2, 1],
-        });
+        backend.run(
+          'binary',
+          { a: expand(a, aStrides), b: expand(b, bStrides), out: ref },
+          {
+            op,
+            shape: [3, 2, 2],
+            aStrides: [4, 2, 1],
+            bStrides: [4, 2, 1],
+          },
+        );
         expect(Array.from(out)).toEqual(values(ref));
       }
     }
@@ -72,7 +77,7 @@ describe('float32 AdamW loop', () => {
     adamwFloat32(p, grads, m, v, params);
     // A float64 gradient storage keeps float32 precision but sends the step down the generic loop.
     const [sp, sm, sv] = init().map((x) => storage('float32', x));
-    backend.adamw(sp!, storage('float64', Array.from(grads)), sm!, sv!, params);
+    backend.run('adamw', { param: sp!, grad: storage('float64', Array.from(grads)), m: sm!, v: sv! }, params);
     expect(Array.from(p)).toEqual(values(sp!));
     expect(Array.from(m)).toEqual(values(sm!));
     expect(Array.from(v)).toEqual(values(sv!));
@@ -99,7 +104,7 @@ describe('buffer pool', () => {
     giveArray('float32', small);
     expect(takeArray('float32', 8)).not.toBe(small);
     const s = backend.alloc(5000, 'float32', 'activation');
-    backend.fill(s, 3);
+    backend.run('fill', { out: s }, { value: 3 });
     backend.free(s);
     const t = backend.alloc(5000, 'float32', 'activation');
     expect(values(t).every((x) => x === 0)).toBe(true);

@@ -25,8 +25,8 @@ describe('softmax and log-softmax', () => {
           const params = causal ? { rows, cols, causal } : { rows, cols };
           const probabilities = empty('float64', rows * cols);
           const logProbabilities = empty('float64', rows * cols);
-          backend.softmax(x, probabilities, params);
-          backend.logSoftmax(x, logProbabilities, params);
+          backend.run('softmax', { x, out: probabilities }, params);
+          backend.run('logSoftmax', { x, out: logProbabilities }, params);
           const expectedP: number[] = [];
           const expectedLogP: number[] = [];
           for (let r = 0; r < rows; r++) {
@@ -50,10 +50,10 @@ describe('softmax and log-softmax', () => {
   it('is stable for large logits and gives 0 / -Infinity on fully masked rows', () => {
     const x = storage('float32', [1000, 1001, -1000, 0]);
     const p = empty('float32', 4);
-    backend.softmax(x, p, { rows: 2, cols: 2 });
+    backend.run('softmax', { x, out: p }, { rows: 2, cols: 2 });
     expectClose(values(p), [1 / (1 + Math.E), Math.E / (1 + Math.E), 0, 1], 1e-7);
     const masked = empty('float32', 4);
-    backend.logSoftmax(x, masked, { rows: 2, cols: 2, causal: { queryLen: 2, offset: -1 } });
+    backend.run('logSoftmax', { x, out: masked }, { rows: 2, cols: 2, causal: { queryLen: 2, offset: -1 } });
     expect(values(masked)).toEqual([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, Number.NEGATIVE_INFINITY]);
   });
 
@@ -65,19 +65,13 @@ describe('softmax and log-softmax', () => {
         for (const log of [false, true]) {
           const forward = (v: number[]): number[] => {
             const out = empty('float64', v.length);
-            (log ? backend.logSoftmax : backend.softmax).call(backend, storage('float64', v), out, { rows, cols });
+            backend.run(log ? 'logSoftmax' : 'softmax', { x: storage('float64', v), out }, { rows, cols });
             return values(out);
           };
           const y = storage('float64', forward(xs));
           const dx = empty('float64', rows * cols);
-          (log ? backend.logSoftmaxBackward : backend.softmaxBackward).call(
-            backend,
-            y,
-            storage('float64', dys),
-            dx,
-            rows,
-            cols,
-          );
+          const dy = storage('float64', dys);
+          backend.run(log ? 'logSoftmaxBackward' : 'softmaxBackward', { y, dy, dx }, { rows, cols });
           const expected = numericGradient((v) => forward(v).reduce((s, yi, i) => s + yi * (dys[i] as number), 0), xs);
           expectClose(values(dx), expected, 1e-7);
         }
@@ -99,7 +93,7 @@ describe('cross-entropy', () => {
         const t = storage('int32', targets);
         const lossOf = (v: number[]): number[] => {
           const loss = empty('float64', rows);
-          backend.crossEntropy(storage('float64', v), t, loss, rows, cols, ignoreIndex);
+          backend.run('crossEntropy', { logits: storage('float64', v), targets: t, loss }, { rows, cols, ignoreIndex });
           return values(loss);
         };
         const expected = targets.map((target, r) => {
@@ -110,14 +104,10 @@ describe('cross-entropy', () => {
         expectClose(lossOf(xs), expected, 1e-12, 1e-12);
         const dlossValues = randomValues(rows, seed + 7);
         const dx = empty('float64', rows * cols);
-        backend.crossEntropyBackward(
-          storage('float64', xs),
-          t,
-          storage('float64', dlossValues),
-          dx,
-          rows,
-          cols,
-          ignoreIndex,
+        backend.run(
+          'crossEntropyBackward',
+          { logits: storage('float64', xs), targets: t, dloss: storage('float64', dlossValues), dx },
+          { rows, cols, ignoreIndex },
         );
         const numeric = numericGradient(
           (v) => lossOf(v).reduce((s, l, r) => s + l * (dlossValues[r] as number), 0),
@@ -131,9 +121,13 @@ describe('cross-entropy', () => {
 
   it('refuses targets that are neither a class nor the ignore index', () => {
     const logits = storage('float32', [0, 0, 0, 0]);
-    expect(() => backend.crossEntropy(logits, storage('int32', [1, 2]), empty('float32', 2), 2, 2, -100)).toThrow(
-      /targets\[1\] = 2 is neither a class in 0..1 nor ignoreIndex -100/,
-    );
+    expect(() =>
+      backend.run(
+        'crossEntropy',
+        { logits, targets: storage('int32', [1, 2]), loss: empty('float32', 2) },
+        { rows: 2, cols: 2, ignoreIndex: -100 },
+      ),
+    ).toThrow(/crossEntropy: target 2 is out of range \(expected 0 <= target < cols, or the ignore index\)/);
   });
 });
 
@@ -146,7 +140,11 @@ describe('rmsNorm', () => {
         const eps = 1e-5;
         const out = empty('float64', rows * cols);
         const rstd = empty('float64', rows);
-        backend.rmsNorm(storage('float64', xs), storage('float64', ws), out, rstd, rows, cols, eps);
+        backend.run(
+          'rmsNorm',
+          { x: storage('float64', xs), weight: storage('float64', ws), out, rstd },
+          { rows, cols, eps },
+        );
         const expected: number[] = [];
         const expectedRstd: number[] = [];
         for (let r = 0; r < rows; r++) {
@@ -171,30 +169,25 @@ describe('rmsNorm', () => {
         const eps = 1e-3;
         const objective = (xv: number[], wv: number[]): number => {
           const out = empty('float64', rows * cols);
-          backend.rmsNorm(storage('float64', xv), storage('float64', wv), out, empty('float64', rows), rows, cols, eps);
+          backend.run(
+            'rmsNorm',
+            { x: storage('float64', xv), weight: storage('float64', wv), out, rstd: empty('float64', rows) },
+            { rows, cols, eps },
+          );
           return values(out).reduce((s, y, i) => s + y * (dys[i] as number), 0);
         };
         const rstd = empty('float64', rows);
-        backend.rmsNorm(
-          storage('float64', xs),
-          storage('float64', ws),
-          empty('float64', rows * cols),
-          rstd,
-          rows,
-          cols,
-          eps,
+        backend.run(
+          'rmsNorm',
+          { x: storage('float64', xs), weight: storage('float64', ws), out: empty('float64', rows * cols), rstd },
+          { rows, cols, eps },
         );
         const dx = empty('float64', rows * cols);
         const dweight = storage('float64', new Array(cols).fill(123));
-        backend.rmsNormBackward(
-          storage('float64', xs),
-          storage('float64', ws),
-          rstd,
-          storage('float64', dys),
-          dx,
-          dweight,
-          rows,
-          cols,
+        backend.run(
+          'rmsNormBackward',
+          { x: storage('float64', xs), weight: storage('float64', ws), rstd, dy: storage('float64', dys), dx, dweight },
+          { rows, cols },
         );
         expectClose(
           values(dx),
@@ -258,10 +251,10 @@ describe('rope', () => {
           const cos = storage('float64', angles.map(Math.cos));
           const sin = storage('float64', angles.map(Math.sin));
           const out = empty('float64', xs.length);
-          backend.rope(storage('float64', xs), cos, sin, out, { ...shape, inverse: false });
+          backend.run('rope', { x: storage('float64', xs), cos, sin, out }, { ...shape, inverse: false });
           expectClose(values(out), referenceRope(xs, angles, shape, 1), 1e-14);
           const back = empty('float64', xs.length);
-          backend.rope(out, cos, sin, back, { ...shape, inverse: true });
+          backend.run('rope', { x: out, cos, sin, out: back }, { ...shape, inverse: true });
           expectClose(values(back), xs, 1e-14);
         },
       ),
@@ -272,7 +265,11 @@ describe('rope', () => {
   it('refuses an odd head dimension', () => {
     const x = empty('float32', 3);
     expect(() =>
-      backend.rope(x, x, x, empty('float32', 3), { batch: 1, seq: 1, heads: 1, headDim: 3, inverse: false }),
+      backend.run(
+        'rope',
+        { x, cos: x, sin: x, out: empty('float32', 3) },
+        { batch: 1, seq: 1, heads: 1, headDim: 3, inverse: false },
+      ),
     ).toThrow(/headDim must be even; got 3/);
   });
 });
@@ -286,7 +283,7 @@ describe('siluMul', () => {
         const dys = randomValues(size, seed + 2);
         const forward = (g: number[], u: number[]): number[] => {
           const out = empty('float64', size);
-          backend.siluMul(storage('float64', g), storage('float64', u), out);
+          backend.run('siluMul', { gate: storage('float64', g), up: storage('float64', u), out }, {});
           return values(out);
         };
         expectClose(
@@ -297,7 +294,11 @@ describe('siluMul', () => {
         );
         const dgate = empty('float64', size);
         const dup = empty('float64', size);
-        backend.siluMulBackward(storage('float64', gs), storage('float64', us), storage('float64', dys), dgate, dup);
+        backend.run(
+          'siluMulBackward',
+          { gate: storage('float64', gs), up: storage('float64', us), dy: storage('float64', dys), dgate, dup },
+          {},
+        );
         const objective = (g: number[], u: number[]) =>
           forward(g, u).reduce((s, y, i) => s + y * (dys[i] as number), 0);
         expectClose(
@@ -355,8 +356,8 @@ describe('adamw', () => {
           for (let step = 1; step <= 3; step++) {
             const grads = randomValues(size, seed + step);
             const params = { ...h, biasCorrection1: 1 - h.beta1 ** step, biasCorrection2: 1 - h.beta2 ** step };
-            backend.adamw(f64.p, storage('float64', grads), f64.m, f64.v, params);
-            backend.adamw(f32.p, storage('float32', grads), f32.m, f32.v, params);
+            backend.run('adamw', { param: f64.p, grad: storage('float64', grads), m: f64.m, v: f64.v }, params);
+            backend.run('adamw', { param: f32.p, grad: storage('float32', grads), m: f32.m, v: f32.v }, params);
             expected = expected.map((e, i) => referenceStep(e.p, grads[i] as number, e.m, e.v, h, step));
           }
           expectClose(
@@ -401,94 +402,16 @@ describe('adamw', () => {
       biasCorrection1: 0.1,
       biasCorrection2: 0.01,
     };
-    expect(() => backend.adamw(p, g, g, empty('float32', 1), params)).toThrow(/four different storages/);
-    expect(() =>
-      backend.adamw(p, g, empty('float32', 1), empty('float32', 1), { ...params, biasCorrection2: 0 }),
-    ).toThrow(/biasCorrection2 must be > 0/);
-  });
-});
-
-describe('8-bit blockwise quantisation', () => {
-  /** A signed, non-uniform 256-entry codebook in [-1, 1] (denser near 0, like dynamic quantisation). */
-  const codebook = Array.from({ length: 256 }, (_, i) => {
-    const t = (i - 127.5) / 127.5;
-    return Math.fround(Math.sign(t) * Math.abs(t) ** 2);
-  }).sort((a, b) => a - b);
-
-  /** Largest gap between the entries neighbouring `value` (the bound says half of it). */
-  function localGap(value: number): number {
-    let j = codebook.findIndex((c) => c >= value);
-    if (j < 0) j = codebook.length - 1;
-    const lower = Math.max(0, j - 1);
-    const upper = Math.min(codebook.length - 1, j + 1);
-    return Math.max(
-      (codebook[j] as number) - (codebook[lower] as number),
-      (codebook[upper] as number) - (codebook[j] as number),
+    expect(() => backend.run('adamw', { param: p, grad: g, m: g, v: empty('float32', 1) }, params)).toThrow(
+      /four different storages/,
     );
-  }
-
-  it('round trip error is at most absmax * half the local codebook gap, and codes are nearest', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 300 }),
-        fc.integer({ min: 1, max: 64 }),
-        fc.integer(),
-        fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
-        (size, blockSize, seed, scale) => {
-          const xs = randomValues(size, seed, scale);
-          const blocks = Math.ceil(size / blockSize);
-          const x = storage('float32', xs);
-          const book = storage('float32', codebook);
-          const codes = empty('uint8', size);
-          const absmax = empty('float32', blocks);
-          backend.quantizeBlockwise(x, book, codes, absmax, { blockSize });
-          const out = empty('float32', size);
-          backend.dequantizeBlockwise(codes, book, absmax, out, { blockSize });
-          const stored = values(x);
-          const scales = values(absmax);
-          const restored = values(out);
-          const codeValues = values(codes);
-          stored.forEach((v, i) => {
-            const block = Math.floor(i / blockSize);
-            const blockValues = stored.slice(block * blockSize, (block + 1) * blockSize);
-            expect(scales[block]).toBe(Math.max(...blockValues.map(Math.abs)));
-            const s = scales[block] as number;
-            const normalised = s === 0 ? 0 : v / s;
-            expect(Math.abs(v - (restored[i] as number))).toBeLessThanOrEqual(
-              (s * localGap(normalised)) / 2 + s * 1e-6,
-            );
-            // No other entry is strictly nearer than the chosen one.
-            const chosen = Math.abs((codebook[codeValues[i] as number] as number) - normalised);
-            const best = Math.min(...codebook.map((c) => Math.abs(c - normalised)));
-            expect(chosen).toBeLessThanOrEqual(best + 1e-7);
-          });
-        },
+    expect(() =>
+      backend.run(
+        'adamw',
+        { param: p, grad: g, m: empty('float32', 1), v: empty('float32', 1) },
+        { ...params, biasCorrection2: 0 },
       ),
-      { numRuns: 40 },
-    );
-  });
-
-  it('quantises an all-zero block to the code nearest 0 with absmax 0', () => {
-    const codes = empty('uint8', 4);
-    const absmax = empty('float32', 1);
-    backend.quantizeBlockwise(storage('float32', [0, 0, 0, 0]), storage('float32', codebook), codes, absmax, {
-      blockSize: 4,
-    });
-    expect(values(absmax)).toEqual([0]);
-    const out = empty('float32', 4);
-    backend.dequantizeBlockwise(codes, storage('float32', codebook), absmax, out, { blockSize: 4 });
-    expect(values(out).map((v) => v + 0)).toEqual([0, 0, 0, 0]);
-  });
-
-  it('refuses an unsorted codebook and a wrong absmax size', () => {
-    const x = storage('float32', [1, 2, 3]);
-    const codes = empty('uint8', 3);
-    expect(() =>
-      backend.quantizeBlockwise(x, storage('float32', [0, 1, 0.5]), codes, empty('float32', 2), { blockSize: 2 }),
-    ).toThrow(/codebook must be sorted ascending; entry 2/);
-    expect(() =>
-      backend.quantizeBlockwise(x, storage('float32', codebook), codes, empty('float32', 1), { blockSize: 2 }),
-    ).toThrow(/absmax has 1 elements; expected ceil\(x.size \/ blockSize\) = 2/);
+    ).toThrow(/biasCorrection2 must be > 0/);
   });
 });
 
@@ -506,12 +429,12 @@ describe('gatherRows and scatterAddRows', () => {
           const table = storage('float64', tableValues);
           const idStorage = storage('int32', ids);
           const gathered = empty('float64', ids.length * dim);
-          backend.gatherRows(table, idStorage, gathered, dim);
+          backend.run('gatherRows', { table, ids: idStorage, out: gathered }, { dim });
           expect(values(gathered)).toEqual(ids.flatMap((id) => tableValues.slice(id * dim, (id + 1) * dim)));
           const src = randomValues(ids.length * dim, seed + 1);
           const initial = randomValues(rows * dim, seed + 2);
           const out = storage('float64', initial);
-          backend.scatterAddRows(storage('float64', src), idStorage, out, dim);
+          backend.run('scatterAddRows', { src: storage('float64', src), ids: idStorage, out }, { dim });
           const expected = initial.slice();
           ids.forEach((id, i) => {
             for (let j = 0; j < dim; j++)
@@ -527,10 +450,10 @@ describe('gatherRows and scatterAddRows', () => {
   it('keeps bfloat16 rows bit-exact on gather and refuses ids out of range', () => {
     const table = storage('bfloat16', [1.5, -2, 3.25, 4]);
     const out = empty('bfloat16', 2);
-    backend.gatherRows(table, storage('int32', [1]), out, 2);
+    backend.run('gatherRows', { table, ids: storage('int32', [1]), out }, { dim: 2 });
     expect(values(out)).toEqual([3.25, 4]);
-    expect(() => backend.gatherRows(table, storage('int32', [2]), out, 2)).toThrow(
-      /ids\[0\] = 2 is outside the table's rows 0..1/,
+    expect(() => backend.run('gatherRows', { table, ids: storage('int32', [2]), out }, { dim: 2 })).toThrow(
+      /gatherRows: id 2 is out of range for the table/,
     );
   });
 });

@@ -40,7 +40,7 @@ function runSvd(dtype: 'float32' | 'float64', a: number[], m: number, n: number)
   const u = empty(dtype, m * k);
   const s = empty(dtype, k);
   const vt = empty(dtype, k * n);
-  backend.svd(storage(dtype, a), m, n, u, s, vt);
+  backend.run('svd', { a: storage(dtype, a), u, s, vt }, { m, n });
   return { u: values(u), s: values(s), vt: values(vt), k };
 }
 
@@ -114,23 +114,27 @@ describe('svd', () => {
 
   it('refuses non-finite input and wrong output sizes', () => {
     expect(() =>
-      backend.svd(
-        storage('float32', [1, Number.NaN]),
-        1,
-        2,
-        empty('float32', 1),
-        empty('float32', 1),
-        empty('float32', 2),
+      backend.run(
+        'svd',
+        {
+          a: storage('float32', [1, Number.NaN]),
+          u: empty('float32', 1),
+          s: empty('float32', 1),
+          vt: empty('float32', 2),
+        },
+        { m: 1, n: 2 },
       ),
     ).toThrow(/a\[1\] is NaN; SVD needs finite input/);
     expect(() =>
-      backend.svd(
-        storage('float32', [1, 2, 3, 4, 5, 6]),
-        2,
-        3,
-        empty('float32', 6),
-        empty('float32', 2),
-        empty('float32', 6),
+      backend.run(
+        'svd',
+        {
+          a: storage('float32', [1, 2, 3, 4, 5, 6]),
+          u: empty('float32', 6),
+          s: empty('float32', 2),
+          vt: empty('float32', 6),
+        },
+        { m: 2, n: 3 },
       ),
     ).toThrow(/u has 6 elements; expected m \* min\(m, n\) = 4/);
   });
@@ -147,7 +151,7 @@ describe('qr', () => {
           const input = matrixOfRank(m, n, Math.round(rankFraction * n), seed);
           const q = empty(dtype, m * n);
           const r = empty(dtype, n * n);
-          backend.qr(storage(dtype, input), m, n, q, r);
+          backend.run('qr', { a: storage(dtype, input), q, r }, { m, n });
           const qv = values(q);
           const rv = values(r);
           const tolerance = dtype === 'float64' ? 1e-12 : 2e-6;
@@ -165,8 +169,12 @@ describe('qr', () => {
   });
 
   it('refuses wide matrices', () => {
-    expect(() => backend.qr(storage('float32', [1, 2]), 1, 2, empty('float32', 2), empty('float32', 4))).toThrow(
-      /needs m >= n.*m = 1, n = 2/,
-    );
+    expect(() =>
+      backend.run(
+        'qr',
+        { a: storage('float32', [1, 2]), q: empty('float32', 2), r: empty('float32', 4) },
+        { m: 1, n: 2 },
+      ),
+    ).toThrow(/needs m >= n.*m = 1, n = 2/);
   });
 });

@@ -70,17 +70,21 @@ function runCase(backend: CpuBackend, c: Case, dtype: 'float32' | 'float64' | 'b
   const a = storage(dtype, aValues);
   const b = storage(dtype, bValues);
   const out = storage(dtype, initial);
-  backend.matmul(a, b, out, {
-    batch: c.batch,
-    m: c.m,
-    n: c.n,
-    k: c.k,
-    transA: c.transA,
-    transB: c.transB,
-    aBatchStride: c.broadcastA ? 0 : c.m * c.k,
-    bBatchStride: c.broadcastB ? 0 : c.k * c.n,
-    accumulate: c.accumulate,
-  });
+  backend.run(
+    'matmul',
+    { a, b, out },
+    {
+      batch: c.batch,
+      m: c.m,
+      n: c.n,
+      k: c.k,
+      transA: c.transA,
+      transB: c.transB,
+      aBatchStride: c.broadcastA ? 0 : c.m * c.k,
+      bBatchStride: c.broadcastB ? 0 : c.k * c.n,
+      accumulate: c.accumulate,
+    },
+  );
   const [av, bv, cv] = [values(a), values(b), values(storage(dtype, initial))];
   const expected = referenceMatmul(av, bv, c, cv);
   // |C0| + |A| |B|: what float32 rounding errors scale with.
@@ -149,11 +153,11 @@ for (const path of GEMM_PATH_CASES) {
         const a = empty('float32', 0);
         const out = storage('float32', [5, 5, 5, 5]);
         const params = { batch: 1, m: 2, n: 2, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-        backend.matmul(a, a, out, { ...params, accumulate: true });
+        backend.run('matmul', { a, b: a, out }, { ...params, accumulate: true });
         expect(values(out)).toEqual([5, 5, 5, 5]);
-        backend.matmul(a, a, out, params);
+        backend.run('matmul', { a, b: a, out }, params);
         expect(values(out)).toEqual([0, 0, 0, 0]);
-        backend.matmul(a, a, empty('float32', 0), { ...params, batch: 0 });
+        backend.run('matmul', { a, b: a, out: empty('float32', 0) }, { ...params, batch: 0 });
       });
     },
   );
@@ -288,6 +292,17 @@ describe('GEMM kernels', () => {
       { numRuns: 20 },
     );
   });
+
+  it('handles k = 0 (zero or unchanged output) and batch = 0', () => {
+    const a = emptyOn('float32', 0);
+    const out = storageOn('float32', [5, 5, 5, 5]);
+    const params = { batch: 1, m: 2, n: 2, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+    defaultBackend.run('matmul', { a, b: a, out }, { ...params, accumulate: true });
+    expect(values(out)).toEqual([5, 5, 5, 5]);
+    defaultBackend.run('matmul', { a, b: a, out }, params);
+    expect(values(out)).toEqual([0, 0, 0, 0]);
+    defaultBackend.run('matmul', { a, b: a, out: emptyOn('float32', 0) }, { ...params, batch: 0 });
+  });
 });
 
 describe('matmul arguments', () => {
@@ -295,19 +310,23 @@ describe('matmul arguments', () => {
     const a = storageOn('float32', randomValues(6, 1));
     const b = storageOn('float32', randomValues(6, 2));
     const params = { batch: 1, m: 2, n: 2, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-    expect(() => defaultBackend.matmul(a, b, emptyOn('float32', 5), params)).toThrow(
+    expect(() => defaultBackend.run('matmul', { a, b, out: emptyOn('float32', 5) }, params)).toThrow(
       /out has 5 elements; expected batch \* m \* n = 4/,
     );
     expect(() =>
-      defaultBackend.matmul(a, b, emptyOn('float32', 8), { ...params, batch: 2, aBatchStride: 6, bBatchStride: 0 }),
+      defaultBackend.run(
+        'matmul',
+        { a, b, out: emptyOn('float32', 8) },
+        { ...params, batch: 2, aBatchStride: 6, bBatchStride: 0 },
+      ),
     ).toThrow(/a has 6 elements; expected at least \(batch - 1\) \* aBatchStride \+ m \* k = 12/);
-    expect(() => defaultBackend.matmul(a, b, a, { ...params, m: 1, n: 6, k: 1 })).toThrow(
+    expect(() => defaultBackend.run('matmul', { a, b, out: a }, { ...params, m: 1, n: 6, k: 1 })).toThrow(
       /out and a must be different storages/,
     );
-    expect(() => defaultBackend.matmul(storageOn('int32', [1]), b, emptyOn('float32', 4), params)).toThrow(
-      /a must be float32, float64, bfloat16 or float16; got int32/,
-    );
-    expect(() => defaultBackend.matmul(a, b, emptyOn('float32', 4), { ...params, m: 1.5 })).toThrow(
+    expect(() =>
+      defaultBackend.run('matmul', { a: storageOn('int32', [1]), b, out: emptyOn('float32', 4) }, params),
+    ).toThrow(/a must be float32, float64, bfloat16 or float16; got int32/);
+    expect(() => defaultBackend.run('matmul', { a, b, out: emptyOn('float32', 4) }, { ...params, m: 1.5 })).toThrow(
       /m must be a non-negative integer; got 1.5/,
     );
   });

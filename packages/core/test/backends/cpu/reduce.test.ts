@@ -42,18 +42,18 @@ describe('reduce and argmax', () => {
           const xs = values(x);
           const outSize = layout.outer * layout.inner;
           const sum = empty('float64', outSize);
-          backend.reduce('sum', x, sum, layout);
+          backend.run('reduce', { x, out: sum }, { op: 'sum', ...layout });
           const exactSums = referenceReduce(xs, layout, (f) => f.reduce((a, b) => a + b, 0));
           expectClose(values(sum), dtype === 'float64' ? exactSums : exactSums.map(Math.fround), 1e-12);
           for (const op of ['max', 'min'] as const) {
             const out = empty(dtype, outSize);
-            backend.reduce(op, x, out, layout);
+            backend.run('reduce', { x, out }, { op, ...layout });
             expect(values(out)).toEqual(
               referenceReduce(xs, layout, (f) => (op === 'max' ? Math.max(...f) : Math.min(...f))),
             );
           }
           const index = empty('int32', outSize);
-          backend.argmax(x, index, layout);
+          backend.run('argmax', { x, out: index }, layout);
           expect(values(index)).toEqual(referenceReduce(xs, layout, (f) => f.indexOf(Math.max(...f))));
         },
       ),
@@ -64,41 +64,41 @@ describe('reduce and argmax', () => {
   it('reduces int32 and uint8 exactly', () => {
     const x = storage('int32', [2 ** 30, 2 ** 30, -5, 7]);
     const out = empty('float64', 2);
-    backend.reduce('sum', x, out, { outer: 2, reduce: 2, inner: 1 });
+    backend.run('reduce', { x, out }, { op: 'sum', outer: 2, reduce: 2, inner: 1 });
     expect(values(out)).toEqual([2 ** 31, 2]);
     const bytes = storage('uint8', [3, 250, 9, 1]);
     const max = empty('uint8', 1);
-    backend.reduce('max', bytes, max, { outer: 1, reduce: 4, inner: 1 });
+    backend.run('reduce', { x: bytes, out: max }, { op: 'max', outer: 1, reduce: 4, inner: 1 });
     expect(values(max)).toEqual([250]);
     const wide = empty('int32', 1);
-    backend.reduce('sum', bytes, wide, { outer: 1, reduce: 4, inner: 1 });
+    backend.run('reduce', { x: bytes, out: wide }, { op: 'sum', outer: 1, reduce: 4, inner: 1 });
     expect(values(wide)).toEqual([263]);
   });
 
   it('propagates NaN through max and argmax', () => {
     const x = storage('float32', [1, Number.NaN, 3]);
     const out = empty('float32', 1);
-    backend.reduce('max', x, out, { outer: 1, reduce: 3, inner: 1 });
+    backend.run('reduce', { x, out }, { op: 'max', outer: 1, reduce: 3, inner: 1 });
     expect(values(out)[0]).toBeNaN();
     const index = empty('int32', 1);
-    backend.argmax(x, index, { outer: 1, reduce: 3, inner: 1 });
+    backend.run('argmax', { x, out: index }, { outer: 1, reduce: 3, inner: 1 });
     expect(values(index)).toEqual([1]);
   });
 
   it('sums an empty axis to 0 and refuses max of one', () => {
     const x = empty('float32', 0);
     const out = empty('float32', 3);
-    backend.reduce('sum', x, out, { outer: 3, reduce: 0, inner: 1 });
+    backend.run('reduce', { x, out }, { op: 'sum', outer: 3, reduce: 0, inner: 1 });
     expect(values(out)).toEqual([0, 0, 0]);
-    expect(() => backend.reduce('max', x, out, { outer: 3, reduce: 0, inner: 1 })).toThrow(/empty axis/);
+    expect(() => backend.run('reduce', { x, out }, { op: 'max', outer: 3, reduce: 0, inner: 1 })).toThrow(/empty axis/);
   });
 
   it('checks layout sizes and the argmax dtype', () => {
     const x = storage('float32', randomValues(6, 1));
-    expect(() => backend.reduce('sum', x, empty('float32', 2), { outer: 2, reduce: 2, inner: 2 })).toThrow(
-      /x has 6 elements; expected outer \* reduce \* inner = 8/,
-    );
-    expect(() => backend.argmax(x, empty('float32', 2), { outer: 2, reduce: 3, inner: 1 })).toThrow(
+    expect(() =>
+      backend.run('reduce', { x, out: empty('float32', 2) }, { op: 'sum', outer: 2, reduce: 2, inner: 2 }),
+    ).toThrow(/x has 6 elements; expected outer \* reduce \* inner = 8/);
+    expect(() => backend.run('argmax', { x, out: empty('float32', 2) }, { outer: 2, reduce: 3, inner: 1 })).toThrow(
       /out must be int32; got float32/,
     );
   });

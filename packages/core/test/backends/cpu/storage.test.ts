@@ -37,7 +37,7 @@ describe('CpuBackend storage', () => {
     const a = be.alloc(4, 'float32', 'other');
     be.free(a);
     expect(() => be.free(a)).toThrow(/already freed/);
-    expect(() => be.fill(a, 1)).toThrow(/already freed/);
+    expect(() => be.run('fill', { out: a }, { value: 1 })).toThrow(/already freed/);
     expect(() => be.readSync(a)).toThrow(/already freed/);
     expect(be.tracker.snapshot().liveAllocations).toBe(0);
   });
@@ -46,7 +46,7 @@ describe('CpuBackend storage', () => {
     const one = new CpuBackend();
     const two = new CpuBackend();
     const a = one.alloc(2, 'float32', 'other');
-    expect(() => two.fill(a, 0)).toThrow(/another CpuBackend/);
+    expect(() => two.run('fill', { out: a }, { value: 0 })).toThrow(/another cpu backend instance/);
   });
 
   it('checks sizes, dtypes and categories on alloc and write', () => {
@@ -74,7 +74,7 @@ describe('CpuBackend storage', () => {
     const a = be.alloc(1, 'float32', 'other');
     be.destroy();
     expect(() => be.alloc(1, 'float32', 'other')).toThrow(/destroyed/);
-    expect(() => be.fill(a, 0)).toThrow(/destroyed/);
+    expect(() => be.run('fill', { out: a }, { value: 0 })).toThrow(/destroyed/);
   });
 });
 
@@ -85,8 +85,8 @@ describe('16-bit storage round trip', () => {
     be.write(src, Float32Array.from(xs));
     const half = be.alloc(xs.length, dtype, 'other');
     const back = be.alloc(xs.length, 'float32', 'other');
-    be.cast(src, half);
-    be.cast(half, back);
+    be.run('cast', { x: src, out: half }, {});
+    be.run('cast', { x: half, out: back }, {});
     return Array.from(be.readSync(back));
   };
 
@@ -115,7 +115,7 @@ describe('16-bit storage round trip', () => {
     const half = be.alloc(xs.length, 'bfloat16', 'other');
     const src = be.alloc(xs.length, 'float64', 'other');
     be.write(src, Float64Array.from(xs));
-    be.cast(src, half);
+    be.run('cast', { x: src, out: half }, {});
     expect(Array.from(be.readSync(half))).toEqual(xs.map(float32ToBfloat16Bits));
     expect(roundTrip('bfloat16', xs)).toEqual(xs.map((x) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x))));
   });

@@ -107,7 +107,7 @@ describe('meta backend: storage and the memory tracker', () => {
     meta.free(s);
     expect(() => meta.free(s)).toThrow(/meta\.free: storage .* was already freed/);
     expect(() => meta.retag(s, 'other')).toThrow(/meta\.retag: .*already freed/);
-    expect(() => meta.fill(s, 0)).toThrow(/meta\.fill: out .*already freed/);
+    expect(() => meta.run('fill', { out: s }, { value: 0 })).toThrow(/fill: out .*already freed/);
     await expect(meta.read(s)).rejects.toThrow(/already freed/);
     expect(meta.tracker.snapshot().liveAllocations).toBe(0);
   });
@@ -118,16 +118,18 @@ describe('meta backend: storage and the memory tracker', () => {
     const foreign = other.alloc(4, 'float32', 'activation');
     expect(() => meta.free(foreign)).toThrow(/meta\.free: storage must be a storage of this meta backend/);
     const mine = meta.alloc(4, 'float32', 'activation');
-    expect(() => meta.unary('exp', foreign, mine)).toThrow(
-      /meta\.unary\(exp\): x must be a storage of this meta backend/,
+    expect(() => meta.run('unary', { x: foreign, out: mine }, { op: 'exp' })).toThrow(
+      /unary: x must be a storage of this meta backend/,
     );
-    expect(() => meta.unary('exp', { size: 4 } as never, mine)).toThrow(/x must be a storage of this meta backend/);
+    expect(() => meta.run('unary', { x: { size: 4 } as never, out: mine }, { op: 'exp' })).toThrow(
+      /x must be a storage of this meta backend/,
+    );
   });
 
   it('rejects bad alloc and retag arguments', () => {
     const meta = createMetaBackend();
     expect(() => meta.alloc(-1, 'float32', 'other')).toThrow(
-      /meta\.alloc: size must be a non-negative integer, got -1/,
+      /meta\.alloc: size must be a non-negative integer; got -1/,
     );
     expect(() => meta.alloc(1.5, 'float32', 'other')).toThrow(/got 1\.5/);
     expect(() => meta.alloc(4, 'float8' as never, 'other')).toThrow(/unknown dtype "float8"/);
@@ -162,16 +164,16 @@ describe('meta backend: storage and the memory tracker', () => {
     meta.write(s, new Uint16Array([1, 2, 3]));
     expect(Array.from(await meta.read(s))).toEqual([0, 0, 0]);
     expect(() => meta.write(s, new Float32Array(3))).toThrow(
-      /meta\.write: bfloat16 storage takes a Uint16Array, got Float32Array/,
+      /meta\.write: a bfloat16 storage takes a Uint16Array; got Float32Array/,
     );
-    expect(() => meta.write(s, new Uint16Array(4))).toThrow(/data has 4 elements, expected the storage size 3/);
+    expect(() => meta.write(s, new Uint16Array(4))).toThrow(/data has 4 elements; the storage holds 3/);
   });
 
   it('is unusable after destroy, but keeps leaks visible', async () => {
     const meta = createMetaBackend();
     const s = meta.alloc(4, 'float32', 'activation');
     meta.destroy();
-    expect(() => meta.alloc(1, 'float32', 'other')).toThrow(/meta\.alloc: this meta backend was destroyed/);
+    expect(() => meta.alloc(1, 'float32', 'other')).toThrow(/meta\.alloc: the meta backend was destroyed/);
     expect(() => meta.free(s)).toThrow(/destroyed/);
     await expect(meta.sync()).rejects.toThrow(/destroyed/);
     expect(meta.tracker.snapshot().live.activation).toBe(16);
