@@ -1,4 +1,12 @@
 export { ByteQueue } from './byte-queue.js';
+export {
+  type GlueExample,
+  type GlueReadOptions,
+  type GlueSplit,
+  glueFilePath,
+  parseGlueTsv,
+  readGlueSplit,
+} from './glue.js';
 export { PASS_START, type PackedSequence, PackedSequenceStream, type PassPosition } from './packed-sequences.js';
 export { type PrngState, Xoshiro128 } from './prng.js';
 export { ShuffleBuffer } from './shuffle-buffer.js';
