@@ -1,1 +1,2 @@
 export * from './glue-tasks.js';
+export * from './metrics.js';
