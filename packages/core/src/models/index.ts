@@ -1,1 +1,2 @@
 export * from './llama/index.js';
+export * from './roberta/index.js';
