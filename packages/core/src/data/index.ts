@@ -7,6 +7,15 @@ export {
   parseGlueTsv,
   readGlueSplit,
 } from './glue.js';
+export {
+  collateGlueBatch,
+  type EncodedExample,
+  encodeGlueExample,
+  type GlueBatch,
+  numSpecialTokens,
+  type PairEncodingStyle,
+  truncateLongestFirst,
+} from './glue-batches.js';
 export { PASS_START, type PackedSequence, PackedSequenceStream, type PassPosition } from './packed-sequences.js';
 export { type PrngState, Xoshiro128 } from './prng.js';
 export { ShuffleBuffer } from './shuffle-buffer.js';
