@@ -6,9 +6,9 @@ import {
   parseGlueTsv,
   truncateLongestFirst,
 } from '../../src/data/index.js';
-import { AdamW, manualSeed, tensor, tidy } from '../../src/index.js';
+import { AdamW, manualSeed } from '../../src/index.js';
 import { EncoderForSequenceClassification, encoderConfig } from '../../src/models/index.js';
-import { argmaxRows, glueMetrics } from '../../src/tasks/index.js';
+import { evaluateGlue, shuffledOrder, trainGlueEpoch } from '../../src/tasks/index.js';
 
 const ROBERTA: PairEncodingStyle = { style: 'roberta', clsId: 0, sepId: 2, padId: 1 };
 const BERT: PairEncodingStyle = { style: 'bert', clsId: 101, sepId: 102, padId: 0 };
@@ -60,6 +60,13 @@ describe('GLUE examples to model inputs', () => {
     expect(collateGlueBatch(rows, 1, true).labels).toBeInstanceOf(Float32Array);
   });
 
+  it('shuffle with a seed: a permutation, reproducible', () => {
+    const a = shuffledOrder(50, 3);
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(shuffledOrder(50, 3)).toEqual(a);
+    expect(shuffledOrder(50, 4)).not.toEqual(a);
+  });
+
   it('a tiny RoBERTa learns a synthetic SST-2-format task well above chance (AdamW)', () => {
     // Sentences of words w0..w9; positive exactly when the word "good" (id 13) appears.
     let s = 7;
@@ -105,29 +112,19 @@ describe('GLUE examples to model inputs', () => {
       }),
     );
     const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
-    const run = (rows: typeof train, labels: boolean) => {
-      const b = collateGlueBatch(rows, ROBERTA.padId, false);
-      const ids = tensor(b.ids).reshape(b.batch, b.seqLen);
-      const attentionMask = tensor(b.attentionMask).reshape(b.batch, b.seqLen);
-      return model.forward(ids, { attentionMask, labels: labels ? b.labels : undefined });
-    };
+    const losses: number[] = [];
     for (let epoch = 0; epoch < 4; epoch++) {
-      for (let i = 0; i < train.length; i += 16) {
-        tidy(() => {
-          const { loss } = run(train.slice(i, i + 16), true);
-          loss!.backward();
-          optimizer.step();
-          optimizer.zeroGrad();
-        });
-      }
+      const { meanLoss } = trainGlueEpoch(model, train, optimizer, {
+        batchSize: 16,
+        padId: ROBERTA.padId,
+        seed: epoch,
+      });
+      losses.push(meanLoss);
     }
-    model.eval();
-    const predictions = tidy(() => argmaxRows(run(dev, false).logits.dataSync(), 2));
-    const metrics = glueMetrics(
-      'sst2',
-      predictions,
-      dev.map((e) => e.label),
-    );
+    expect(losses[3]!).toBeLessThan(losses[0]!);
+    const { metrics, predictions } = evaluateGlue(model, dev, 'sst2', { batchSize: 50, padId: ROBERTA.padId });
+    expect(predictions).toHaveLength(dev.length);
+    expect(model.training).toBe(true); // evaluation restores the mode
     expect(metrics.accuracy).toBeGreaterThan(0.9);
     model.dispose();
   }, 120_000);
