@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMetaBackend, getBackendByName, setBackend, tensor } from '../../src/index.js';
+import { createMetaBackend, getBackend, setBackend, tensor } from '../../src/index.js';
 import { EncoderForSequenceClassification, encoderConfig } from '../../src/models/index.js';
 
 /** roberta-base's config.json (the fields that matter). */
 const ROBERTA_BASE = {
-  architectures: ['RobertaForMaskedLM'],
-  model_type: 'roberta',
+  architectures: ['RobertaForMaskedLM'] as string[],
+  model_type: 'roberta' as const,
   vocab_size: 50265,
   hidden_size: 768,
   num_hidden_layers: 12,
@@ -15,10 +15,11 @@ const ROBERTA_BASE = {
   type_vocab_size: 1,
   layer_norm_eps: 1e-5,
   pad_token_id: 1,
-} as const;
+};
 
+const previous = getBackend();
 afterAll(() => {
-  setBackend(getBackendByName('cpu'));
+  setBackend(previous);
 });
 
 describe('RoBERTa-base on the meta backend', () => {
