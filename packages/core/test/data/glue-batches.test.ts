@@ -128,4 +128,62 @@ describe('GLUE examples to model inputs', () => {
     expect(metrics.accuracy).toBeGreaterThan(0.9);
     model.dispose();
   }, 120_000);
+
+  it('regression (STS-B pairs, BERT layout): MSE falls and Pearson/Spearman are reported', () => {
+    // score = 1 when the pair holds the word w3, else 0 (scores near the untrained output)
+    const header = 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore';
+    let s = 11;
+    const rand = () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s / 2 ** 32;
+    };
+    const word = () => `w${Math.floor(rand() * 4)}`;
+    const rows = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const a = [word(), word()];
+        const b = [rand() < 0.5 ? a[0]! : word(), word()];
+        const score = [...a, ...b].includes('w3') ? '1.000' : '0.000';
+        return `${i}\tmain\tx\t2012\t${i}\tnone\tnone\t${a.join(' ')}\t${b.join(' ')}\t${score}`;
+      });
+    const file = (n: number) => `${header}\n${rows(n).join('\n')}\n`;
+    const vocab = (t: string) =>
+      t
+        .split(' ')
+        .filter(Boolean)
+        .map((w) => 3 + Number(w.slice(1)));
+    const bert = { style: 'bert', clsId: 0, sepId: 2, padId: 1 } as const;
+    const train = parseGlueTsv('stsb', file(192), 'train.tsv').examples.map((e) =>
+      encodeGlueExample(e, vocab, bert, 12),
+    );
+    const dev = parseGlueTsv('stsb', file(64), 'dev.tsv').examples.map((e) => encodeGlueExample(e, vocab, bert, 12));
+    expect(train[0]!.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1, 1]);
+    manualSeed(1);
+    const model = new EncoderForSequenceClassification(
+      encoderConfig({
+        model_type: 'bert',
+        vocab_size: 8,
+        hidden_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        intermediate_size: 32,
+        max_position_embeddings: 16,
+        pad_token_id: 1,
+        num_labels: 1,
+        hidden_dropout_prob: 0,
+        attention_probs_dropout_prob: 0,
+      }),
+    );
+    expect(model.problemType).toBe('regression');
+    const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
+    const losses: number[] = [];
+    for (let epoch = 0; epoch < 8; epoch++) {
+      losses.push(trainGlueEpoch(model, train, optimizer, { batchSize: 16, padId: 1, seed: epoch }).meanLoss);
+    }
+    expect(losses[7]!).toBeLessThan(losses[0]! / 10);
+    const { metrics } = evaluateGlue(model, dev, 'stsb', { batchSize: 32, padId: 1 });
+    expect(Object.keys(metrics)).toEqual(['pearson', 'spearmanr']);
+    expect(metrics.pearson!).toBeGreaterThan(0.95);
+    expect(metrics.spearmanr!).toBeGreaterThan(0.8);
+    model.dispose();
+  }, 120_000);
 });
