@@ -271,6 +271,27 @@ describe('RoBERTa / BERT sequence classification', () => {
     again.model.dispose();
   });
 
+  it('an old BERT checkpoint (LayerNorm gamma/beta, pre-training heads) loads as transformers loads it', async () => {
+    const raw = { ...rawConfig('bert', 2), architectures: ['BertForPreTraining'] };
+    const extra = { 'cls.predictions.bias': tensor(new Float32Array(BASE.vocab_size), {}) };
+    const dir = await randomFolder('bert-legacy', raw, extra, (k) =>
+      k.startsWith('classifier.')
+        ? undefined
+        : k.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'),
+    );
+    const { model, loadingInfo } = await AutoModelForSequenceClassification.fromPretrained(dir);
+    expect(loadingInfo).toEqual({
+      newlyInitialized: ['classifier.weight', 'classifier.bias'],
+      unused: ['cls.predictions.bias'],
+    });
+    const { loadTensors } = await import('../../src/io/tensors.js');
+    const file = await loadTensors(join(dir, 'model.safetensors'), { names: ['bert.embeddings.LayerNorm.gamma'] });
+    expect(Array.from(model.stateDict()['bert.embeddings.LayerNorm.weight']!.dataSync())).toEqual(
+      Array.from(Float32Array.from(file['bert.embeddings.LayerNorm.gamma']!.dataSync())),
+    );
+    model.dispose();
+  });
+
   it('refuses configs it cannot compute and bad inputs, by name', () => {
     expect(() => encoderConfig({ ...rawConfig('roberta', 2), hidden_act: 'relu' } as never)).toThrow(
       "hidden_act 'relu' is not supported",

@@ -61,22 +61,31 @@ export const AutoModelForSequenceClassification = {
 
 /**
  * Loads `path` into `model` by name. A file of a bare base model (keys `embeddings.*`,
- * `encoder.*`) is read under the model's base prefix, as transformers does.
+ * `encoder.*`) is read under the model's base prefix, and LayerNorm `gamma` / `beta` (old BERT
+ * checkpoints) as `weight` / `bias`, as transformers does.
  */
 export async function loadEncoderWeights(model: EncoderForSequenceClassification, path: string): Promise<LoadingInfo> {
   const prefix = `${model.config.model_type}.`;
   const fileKeys = [...(await readSafetensorsHeader(path)).tensors.keys()];
   const bare = !fileKeys.some((k) => k.startsWith(prefix)) && fileKeys.some((k) => k.startsWith('embeddings.'));
   const own = model.stateDict();
+  const inFile = new Set(fileKeys);
+  // The name each parameter has in the file: without the base prefix for a bare file, and with
+  // TensorFlow-era LayerNorm names (gamma, beta) where the file uses them, as transformers renames.
+  const fileNameOf = (name: string): string => {
+    const key = bare ? name.slice(prefix.length) : name;
+    const legacy = key.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta');
+    return !inFile.has(key) && inFile.has(legacy) ? legacy : key;
+  };
   const targets: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(own)) {
-    if (bare) {
-      if (name.startsWith(prefix)) targets[name.slice(prefix.length)] = t;
-    } else targets[name] = t;
+    if (!bare || name.startsWith(prefix)) targets[fileNameOf(name)] = t;
   }
   const result = await loadTensorsInto(path, targets, { strict: false });
   const provided = new Set(result.fileKeys);
-  const newlyInitialized = Object.keys(own).filter((name) => !provided.has(bare ? name.slice(prefix.length) : name));
+  const newlyInitialized = Object.keys(own).filter(
+    (name) => (bare && !name.startsWith(prefix)) || !provided.has(fileNameOf(name)),
+  );
   const unused = result.unexpectedKeys.filter((k) => !BUFFERS.test(k));
   return { newlyInitialized, unused };
 }
