@@ -51,5 +51,6 @@ export * from './optim/index.js';
 export * from './peft/index.js';
 export * from './random.js';
 export * from './shape.js';
+export * from './tasks/index.js';
 export { isTensor, type NumberArray, Tensor } from './tensor.js';
 export * from './train/index.js';

@@ -1,5 +1,22 @@
 export { ByteQueue } from './byte-queue.js';
 export { type ChatMessage, ChatTemplate, type RenderOptions } from './chat/template.js';
+export {
+  type GlueExample,
+  type GlueReadOptions,
+  type GlueSplit,
+  glueFilePath,
+  parseGlueTsv,
+  readGlueSplit,
+} from './glue.js';
+export {
+  collateGlueBatch,
+  type EncodedExample,
+  encodeGlueExample,
+  type GlueBatch,
+  numSpecialTokens,
+  type PairEncodingStyle,
+  truncateLongestFirst,
+} from './glue-batches.js';
 export * from './instruction/index.js';
 export { PASS_START, type PackedSequence, PackedSequenceStream, type PassPosition } from './packed-sequences.js';
 export { type PrngState, Xoshiro128 } from './prng.js';

@@ -5,4 +5,5 @@ export { type GenerateOptions, type GenerationResult, generate, type PhaseTiming
 export * from './llama/index.js';
 export { MistralForCausalLM } from './mistral/model.js';
 export { Qwen2ForCausalLM } from './qwen2/model.js';
+export * from './roberta/index.js';
 export { inverseFrequencies, type RopeScaling, type RopeSettings, readRopeSettings } from './rope/scaling.js';
