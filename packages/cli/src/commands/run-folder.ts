@@ -5,7 +5,7 @@
  */
 import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { diskErrorCode } from '@galore-ts/core';
+import { diskErrorCode, pathExists } from '@galore-ts/core';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
@@ -29,7 +29,7 @@ export async function prepareRunFolder(runDir: string, intent: RunFolderIntent):
   await expectFolder(runDir, '--out');
   await expectFolder(join(runDir, CHECKPOINTS_DIR), `the checkpoints folder of --out`);
   const existing = [];
-  for (const name of RUN_ENTRIES) if (await exists(join(runDir, name))) existing.push(name);
+  for (const name of RUN_ENTRIES) if (await pathExists(join(runDir, name))) existing.push(name);
   if (existing.length > 0 && !intent.resume) {
     if (!intent.overwrite) {
       throw new Error(
@@ -52,13 +52,6 @@ async function expectFolder(path: string, what: string): Promise<void> {
   if (info && !info.isDirectory()) {
     throw new Error(`${what}: ${path} is a file, not a folder; remove it or choose another --out`);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**

@@ -4,8 +4,9 @@
  * transformers' readers treat it), CoLA without a header line, the others with one whose column
  * names locate the fields.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathExists } from '../io/exists.js';
 import { type GlueTask, type GlueTaskName, glueTask } from '../tasks/glue-tasks.js';
 
 export interface GlueExample {
@@ -115,15 +116,6 @@ function parseLabel(task: GlueTask, value: string, fail: (message: string) => ne
   return id;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The path of `split` of `task` under `dataDir`, which is either GLUE's top folder (`glue_data`,
  * holding `CoLA/`, `SST-2/`, ...) or the task's own folder.
@@ -137,7 +129,7 @@ export async function glueFilePath(dataDir: string, taskName: GlueTaskName | str
     );
   }
   const candidates = [join(dataDir, task.folder, file), join(dataDir, file)];
-  for (const path of candidates) if (await exists(path)) return path;
+  for (const path of candidates) if (await pathExists(path)) return path;
   throw new Error(`GLUE ${task.name} ${split}: found neither ${candidates.join(' nor ')}`);
 }
 

@@ -1,5 +1,6 @@
 export { atomicWriteFile, withAtomicFile, writeFully } from './atomic-write.js';
 export { diskErrorCode } from './disk-errors.js';
+export { pathExists } from './exists.js';
 export {
   type LoadedTensor,
   readSafetensors,

@@ -4,10 +4,11 @@
  * time, in the parameters' dtype (a bf16 file fills bf16 parameters directly), so loading needs
  * the model's memory plus one tensor. Saving shards above a size, as transformers does.
  */
-import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DTYPE_BYTES } from '../../dtype.js';
 import { atomicWriteFile } from '../../io/atomic-write.js';
+import { pathExists } from '../../io/exists.js';
 import { loadTensorsInto, saveTensors } from '../../io/tensors.js';
 import { assertKeysMatch, compareKeys } from '../../nn/state-dict.js';
 import type { Tensor } from '../../tensor.js';
@@ -113,9 +114,9 @@ export async function loadPretrainedWeights(model: LlamaForCausalLM, dir: string
 
 /** The safetensors files of a folder: the single file, or the shards its index lists. */
 async function weightFiles(dir: string): Promise<string[]> {
-  if (await exists(join(dir, WEIGHTS_FILE))) return [WEIGHTS_FILE];
+  if (await pathExists(join(dir, WEIGHTS_FILE))) return [WEIGHTS_FILE];
   const indexPath = join(dir, WEIGHTS_INDEX_FILE);
-  if (!(await exists(indexPath))) {
+  if (!(await pathExists(indexPath))) {
     throw new Error(
       `fromPretrained: ${dir} has neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE} (only safetensors weights are supported)`,
     );
@@ -124,13 +125,4 @@ async function weightFiles(dir: string): Promise<string[]> {
   if (!index.weight_map || typeof index.weight_map !== 'object')
     throw new Error(`fromPretrained: ${indexPath} has no weight_map`);
   return [...new Set(Object.values(index.weight_map))];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,9 +4,10 @@
  * downloaded, a bare RobertaModel) initialises what it has; the rest is drawn fresh and the load
  * reports which weights were new and which of the file's were unused.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '../../io/atomic-write.js';
+import { pathExists } from '../../io/exists.js';
 import { readSafetensorsHeader } from '../../io/safetensors.js';
 import { loadTensorsInto, saveTensors } from '../../io/tensors.js';
 import type { ParameterOptions } from '../../nn/init.js';
@@ -24,15 +25,6 @@ export interface LoadingInfo {
 /** Buffers transformers saved with the weights in some versions; recomputed here, never reported. */
 const BUFFERS = /(^|\.)embeddings\.(position_ids|token_type_ids)$/;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface EncoderFromPretrainedOptions extends EncoderConfigOverrides, ParameterOptions {}
 
 /** AutoModelForSequenceClassification for the encoder families (roberta, bert). */
@@ -43,7 +35,7 @@ export const AutoModelForSequenceClassification = {
   ): Promise<{ model: EncoderForSequenceClassification; loadingInfo: LoadingInfo }> {
     const config = withHead(await readEncoderConfig(join(dir, 'config.json')), options);
     const weights = join(dir, 'model.safetensors');
-    if (!(await exists(weights))) {
+    if (!(await pathExists(weights))) {
       throw new Error(
         `fromPretrained: ${dir} has no model.safetensors (only single-file safetensors weights are supported)`,
       );
