@@ -55,6 +55,26 @@ describe('galore-ts train --method', () => {
     SLOW,
   );
 
+  it.each(['adamw_8bit', 'adafactor'])(
+    'lora trains with %s as its inner optimizer',
+    async (optimizer) => {
+      const args = [
+        '--method',
+        'lora',
+        '--optimizer',
+        optimizer,
+        '--lr',
+        '0.01',
+        '--out',
+        join(dir, `lora-${optimizer}`),
+      ];
+      const report = await json<TrainReport>('train', ...SHORT, ...args);
+      expect(report.optimizer).toBe(optimizer);
+      expect(report.final_loss!).toBeLessThan(report.first_loss! - 0.5);
+    },
+    SLOW,
+  );
+
   it(
     'resumes a ReLoRA run exactly (restarts, pruned moments and the jagged schedule restored)',
     async () => {

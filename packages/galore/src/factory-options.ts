@@ -12,6 +12,7 @@ export const BASE_OPTIMIZER_NAMES = [
   'galore_adamw',
   'galore_adamw_8bit',
   'galore_adafactor',
+  'adafactor',
 ] as const;
 
 export type BaseOptimizerName = (typeof BASE_OPTIMIZER_NAMES)[number];
@@ -20,7 +21,7 @@ const ALL = BASE_OPTIMIZER_NAMES;
 const ADAM: readonly BaseOptimizerName[] = ['adamw', 'adamw_8bit', 'galore_adamw', 'galore_adamw_8bit'];
 const GALORE: readonly BaseOptimizerName[] = ['galore_adamw', 'galore_adamw_8bit', 'galore_adafactor'];
 const EIGHT_BIT: readonly BaseOptimizerName[] = ['adamw_8bit', 'galore_adamw_8bit'];
-const ADAFACTOR: readonly BaseOptimizerName[] = ['galore_adafactor'];
+const ADAFACTOR: readonly BaseOptimizerName[] = ['galore_adafactor', 'adafactor'];
 
 /** Every option createOptimizer knows (camelCase), with the optimizers that use it. */
 export const FACTORY_OPTION_USERS = Object.freeze({

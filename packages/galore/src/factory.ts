@@ -5,6 +5,7 @@
  *   galore_adamw        GaLoreAdamW on the target weights, the official update elsewhere
  *   galore_adamw_8bit   GaLoreAdamW8bit
  *   galore_adafactor    GaLoreAdafactor (fixed lr: relativeStep and scaleParameter off, as HF does)
+ *   adafactor           the same Adafactor with nothing projected (HF's `adafactor`)
  * and each galore_* name with `_layerwise`, which adds a LayerwiseUpdater.
  */
 import { AdamW, type Optimizer, type OptionsInput, type ParamGroupSpec, type Tensor } from '@galore-ts/core';
@@ -101,13 +102,14 @@ export function createOptimizer(
   const eightBit = pick(o, ['blockSize', 'minQuantizedSize']);
   let optimizer: Optimizer;
   let projected: string[] = [];
-  if (base === 'adamw' || base === 'adamw_8bit') {
+  if (base === 'adamw' || base === 'adamw_8bit' || base === 'adafactor') {
     const all = dedupe([...namedParams].map(([n, t]) => [n, t] as [string, Tensor]));
     const spec = [{ params: all.map(([, t]) => t), names: all.map(([n]) => n) }];
-    optimizer =
-      base === 'adamw'
-        ? new AdamW(spec, adam)
-        : new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...eightBit }, o.hooks);
+    if (base === 'adamw') optimizer = new AdamW(spec, adam);
+    else if (base === 'adamw_8bit')
+      optimizer = new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...eightBit }, o.hooks);
+    else
+      optimizer = new GaLoreAdafactor(spec as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactorOptions(o), o.hooks);
   } else {
     const { targets, others } = selectTargets(namedParams, o.targetModules);
     projected = targets.map(([n]) => n);
@@ -142,15 +144,7 @@ export function createOptimizer(
         o.hooks,
       );
     } else {
-      const adafactor: Partial<GaLoreAdafactorOptions> = {
-        // Hugging Face's galore_adafactor: a fixed, scheduled lr.
-        relativeStep: o.relativeStep ?? false,
-        scaleParameter: o.scaleParameter ?? false,
-        ...pick(o, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
-      };
-      // With relativeStep Adafactor takes no lr: one given is passed on for the class to refuse.
-      adafactor.lr = o.lr ?? (adafactor.relativeStep ? undefined : 1e-3);
-      optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactor, o.hooks);
+      optimizer = new GaLoreAdafactor(groups as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactorOptions(o), o.hooks);
     }
   }
   // The GaLore classes take it from hooks themselves; core's AdamW has no hooks.
@@ -162,6 +156,18 @@ export function createOptimizer(
       })
     : null;
   return { name, optimizer, layerwise: updater, projected };
+}
+
+/** Hugging Face's adafactor and galore_adafactor: a fixed, scheduled lr (relativeStep and scaleParameter off). */
+function adafactorOptions(o: CreateOptimizerOptions): Partial<GaLoreAdafactorOptions> {
+  const adafactor: Partial<GaLoreAdafactorOptions> = {
+    relativeStep: o.relativeStep ?? false,
+    scaleParameter: o.scaleParameter ?? false,
+    ...pick(o, ['weightDecay', 'beta1', 'clipThreshold', 'decayRate', 'warmupInit'] as const),
+  };
+  // With relativeStep Adafactor takes no lr: one given is passed on for the class to refuse.
+  adafactor.lr = o.lr ?? (adafactor.relativeStep ? undefined : 1e-3);
+  return adafactor;
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

@@ -67,6 +67,7 @@ describe('createOptimizer', () => {
     ['galore_adamw', GaLoreAdamW, false],
     ['galore_adamw_8bit', GaLoreAdamW8bit, false],
     ['galore_adafactor', GaLoreAdafactor, false],
+    ['adafactor', GaLoreAdafactor, false],
     ['galore_adamw_layerwise', GaLoreAdamW, true],
     ['galore_adamw_8bit_layerwise', GaLoreAdamW8bit, true],
     ['galore_adafactor_layerwise', GaLoreAdafactor, true],
@@ -88,13 +89,15 @@ describe('createOptimizer', () => {
     expect(setup.optimizer.paramGroups[1]!.options).toMatchObject({ rank: 2, updateProjGap: 200, scale: 0.25 });
   });
 
-  it('galore_adafactor uses a fixed lr as Hugging Face sets it up', () => {
-    const setup = createOptimizer('galore_adafactor', tinyLlama().namedParameters(), { lr: 0.01 });
+  it.each(['galore_adafactor', 'adafactor'])('%s uses a fixed lr as Hugging Face sets it up', (name) => {
+    const setup = createOptimizer(name, tinyLlama().namedParameters(), { lr: 0.01 });
     expect(setup.optimizer.paramGroups[0]!.options).toMatchObject({
       lr: 0.01,
       relativeStep: false,
       scaleParameter: false,
     });
+    // Plain adafactor projects nothing: one group holds every parameter.
+    if (name === 'adafactor') expect(setup.optimizer.paramGroups).toHaveLength(1);
   });
 
   it('rejects unknown names and invalid options before training', () => {

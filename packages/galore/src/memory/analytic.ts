@@ -7,7 +7,13 @@ import { DTYPE_BYTES, type DType } from '@galore-ts/core';
 import { basisDType } from '../projection/projector.js';
 import { basisShapes, type ProjectionType, projectedShape } from '../projection/sides.js';
 
-export type OptimizerKind = 'adamw' | 'adamw_8bit' | 'galore_adamw' | 'galore_adamw_8bit' | 'galore_adafactor';
+export type OptimizerKind =
+  | 'adamw'
+  | 'adamw_8bit'
+  | 'adafactor'
+  | 'galore_adamw'
+  | 'galore_adamw_8bit'
+  | 'galore_adafactor';
 
 export interface ParamInfo {
   shape: readonly number[];
@@ -60,6 +66,7 @@ export function optimizerStateBytes(kind: OptimizerKind, info: ParamInfo, o: Sta
       return (
         (f64 ? 16 * elements : eightBitPairBytes(elements, o.blockSize ?? 256, o.minQuantizedSize ?? 4096)) + bases
       );
+    case 'adafactor':
     case 'galore_adafactor': {
       const width = f64 ? 8 : 4;
       const second = stateShape.length >= 2 ? stateShape[0]! + stateShape[1]! : elements;
