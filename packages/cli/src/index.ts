@@ -2,6 +2,7 @@
 
 export { type EvalReport, runEval } from './commands/eval.js';
 export { type GenerateReport, runGenerate } from './commands/generate.js';
+export { type GlueEvaluation, runGlue } from './commands/glue.js';
 export { runMemory } from './commands/memory.js';
 export { type MergeReport, runMerge } from './commands/merge.js';
 export { runPlot } from './commands/plot.js';

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
+import { glueCommand } from './commands/glue.js';
 import { memoryCommand } from './commands/memory.js';
 import { mergeCommand } from './commands/merge.js';
 import { plotCommand } from './commands/plot.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIO): Command {
     plotCommand(io),
     memoryCommand(io),
     mergeCommand(io),
+    glueCommand(io),
   ]) {
     program.addCommand(
       command

@@ -1,0 +1,201 @@
+/** `galore-ts glue` end to end: a tiny random RoBERTa folder learns a synthetic SST-2-format task. */
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AutoModelForSequenceClassification,
+  EncoderForSequenceClassification,
+  encoderConfig,
+  manualSeed,
+  saveEncoderClassifier,
+  saveTensors,
+} from '@galore-ts/core';
+import { OPTIMIZER_NAMES } from '@galore-ts/galore';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { special } from '../../core/test/data/word-piece.js';
+import type { GlueEvaluation } from '../src/index.js';
+import { cli } from './helpers.js';
+
+const WORDS = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'good'];
+const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
+
+/** A whole-word tokenizer.json (WordPiece over whitespace-split words) with RoBERTa's special tokens. */
+const TOKENIZER = {
+  version: '1.0',
+  truncation: null,
+  padding: null,
+  added_tokens: SPECIALS.map((t, i) => special(i, t)),
+  normalizer: null,
+  pre_tokenizer: { type: 'Whitespace' },
+  post_processor: null,
+  decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+  model: {
+    type: 'WordPiece',
+    unk_token: '<unk>',
+    continuing_subword_prefix: '##',
+    max_input_chars_per_word: 100,
+    vocab: Object.fromEntries([...SPECIALS, ...WORDS].map((t, i) => [t, i])),
+  },
+};
+
+/** SST-2's file format; positive exactly when "good" appears. */
+function sst2File(n: number, seed: number): string {
+  let s = seed;
+  const rand = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+  const lines = Array.from({ length: n }, () => {
+    const len = 2 + Math.floor(rand() * 5);
+    const ws = Array.from({ length: len }, () => WORDS[Math.floor(rand() * 6)]!);
+    const positive = rand() < 0.5;
+    if (positive) ws[Math.floor(rand() * len)] = 'good';
+    return `${ws.join(' ')} \t${positive ? 1 : 0}`;
+  });
+  return `sentence\tlabel\n${lines.join('\n')}\n`;
+}
+
+let dir: string;
+let modelDir: string;
+let dataDir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'glue-cli-'));
+  modelDir = join(dir, 'tiny-roberta');
+  dataDir = join(dir, 'glue_data');
+  manualSeed(0);
+  const model = new EncoderForSequenceClassification(
+    encoderConfig({
+      model_type: 'roberta',
+      vocab_size: SPECIALS.length + WORDS.length,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 20,
+      type_vocab_size: 1,
+      layer_norm_eps: 1e-5,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0,
+    }),
+  ).nameParameters();
+  // A base checkpoint without a classifier, as roberta-base is downloaded: every task's head is new.
+  await saveEncoderClassifier(model, modelDir);
+  const encoder = Object.fromEntries([...model.namedParameters()].filter(([name]) => name.startsWith('roberta.')));
+  await saveTensors(join(modelDir, 'model.safetensors'), encoder, { format: 'pt' });
+  model.dispose();
+  await writeFile(join(modelDir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  await mkdir(join(dataDir, 'SST-2'), { recursive: true });
+  await writeFile(join(dataDir, 'SST-2', 'train.tsv'), sst2File(256, 7));
+  await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), sst2File(128, 99));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = () => ['glue', '--task', 'sst2', '--data', dataDir, '--model', modelDir, '--max-seq-len', '16'];
+
+async function glueJson(...flags: string[]): Promise<GlueEvaluation[]> {
+  const { code, out, err } = await cli(...base(), ...flags, '--json');
+  if (code !== 0) throw new Error(`glue exited ${code}: ${err}`);
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as GlueEvaluation);
+}
+
+function expectShape(rows: readonly GlueEvaluation[], epochs: number): void {
+  expect(rows).toHaveLength(epochs);
+  rows.forEach((row, i) => {
+    expect(Object.keys(row).sort()).toEqual(['epoch', 'metrics', 'peak_memory_bytes', 'task']);
+    expect(row.task).toBe('sst2');
+    expect(row.epoch).toBe(i + 1);
+    expect(Object.keys(row.metrics)).toEqual(['accuracy']);
+    expect(row.peak_memory_bytes).toBeGreaterThan(0);
+  });
+}
+
+describe('galore-ts glue', () => {
+  it('fine-tunes with GaLore (rank 4) to well above chance and saves a loadable folder', async () => {
+    const out = join(dir, 'galore-out');
+    const rows = await glueJson(
+      ...['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '20', '--galore-scale', '1'],
+      ...['--lr', '1e-2', '--epochs', '6', '--batch-size', '16', '--seed', '0', '--out', out],
+    );
+    expectShape(rows, 6);
+    expect(rows.at(-1)!.metrics.accuracy).toBeGreaterThan(0.85);
+    expect((await stat(join(out, 'tokenizer.json'))).isFile()).toBe(true);
+    const { model, loadingInfo } = await AutoModelForSequenceClassification.fromPretrained(out);
+    expect(loadingInfo.newlyInitialized).toEqual([]);
+    model.dispose();
+  }, 120_000);
+
+  it('fine-tunes with LoRA (rank 4) to well above chance and prints a table without --json', async () => {
+    const out = join(dir, 'lora-out');
+    const rows = await glueJson(
+      ...['--method', 'lora', '--lora-rank', '4', '--lr', '1e-2', '--epochs', '5', '--batch-size', '16'],
+      ...['--seed', '0', '--out', out],
+    );
+    expectShape(rows, 5);
+    expect(rows.at(-1)!.metrics.accuracy).toBeGreaterThan(0.85);
+    // The adapters are merged: the folder holds the plain model's weights only.
+    const { model, loadingInfo } = await AutoModelForSequenceClassification.fromPretrained(out);
+    expect(loadingInfo).toEqual({ newlyInitialized: [], unused: [] });
+    model.dispose();
+    const table = await cli(...base(), '--method', 'lora', '--epochs', '1', '--batch-size', '64');
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/GLUE sst2 \(dev\)\n\s*epoch\s+accuracy\s+peak memory\n\s*1\s+0\.\d{4}/);
+  }, 120_000);
+
+  it('runs one epoch with every optimizer', async () => {
+    for (const name of OPTIMIZER_NAMES) {
+      const rank = name.startsWith('galore_') ? ['--rank', '4'] : [];
+      const rows = await glueJson('--optimizer', name, ...rank, '--epochs', '1', '--batch-size', '64', '--lr', '1e-3');
+      expectShape(rows, 1);
+      expect(Number.isFinite(rows[0]!.metrics.accuracy)).toBe(true);
+    }
+  }, 60_000);
+
+  it('fine-tunes STS-B (regression, one output) and reports Pearson and Spearman', async () => {
+    const header = 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore';
+    const rows = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const a = WORDS.slice(0, 2 + (i % 4)).join(' ');
+        const b = WORDS.slice(i % 3, 4).join(' ');
+        return `${i}\tmain\tf\t2012\t${i}\tnone\tnone\t${a}\t${b}\t${((i % 6) * 1.0).toFixed(3)}`;
+      });
+    const stsb = join(dir, 'STS-B');
+    await mkdir(stsb, { recursive: true });
+    await writeFile(join(stsb, 'train.tsv'), `${[header, ...rows(32)].join('\n')}\n`);
+    await writeFile(join(stsb, 'dev.tsv'), `${[header, ...rows(12)].join('\n')}\n`);
+    const { code, out, err } = await cli(
+      ...['glue', '--task', 'stsb', '--data', stsb, '--model', modelDir, '--max-seq-len', '16', '--epochs', '1'],
+      '--json',
+    );
+    expect(code, err).toBe(0);
+    const row = JSON.parse(out) as GlueEvaluation;
+    expect(row.task).toBe('stsb');
+    expect(Object.keys(row.metrics).sort()).toEqual(['pearson', 'spearmanr']);
+  });
+
+  it('refuses flags that do not apply, by name, and a bad --task or --data', async () => {
+    const loraOnFull = await cli(...base(), '--lora-rank', '4');
+    expect(loraOnFull.code).not.toBe(0);
+    expect(loraOnFull.err).toContain('--lora-rank only apply to --method lora');
+    const rankOnAdamw = await cli(...base(), '--rank', '4');
+    expect(rankOnAdamw.err).toContain('--rank only apply to the galore_* optimizers');
+    const galoreLora = await cli(...base(), '--method', 'lora', '--optimizer', 'galore_adamw');
+    expect(galoreLora.err).toContain('galore_adamw cannot train a lora model');
+    const task = await cli('glue', '--task', 'sst3', '--data', dataDir, '--model', modelDir);
+    expect(task.err).toContain("unknown GLUE task 'sst3'");
+    const data = await cli('glue', '--task', 'cola', '--data', dataDir, '--model', modelDir);
+    expect(data.code).not.toBe(0);
+    expect(data.err).toMatch(/GLUE cola train: found neither/);
+    const missing = await cli('glue', '--task', 'sst2', '--data', join(dir, 'nowhere'), '--model', modelDir);
+    expect(missing.err).toContain('--data');
+    expect(missing.err).toContain('no such folder');
+    const long = await cli(...base(), '--max-seq-len', '64');
+    expect(long.err).toContain('--max-seq-len 64 exceeds the 18 positions the model has');
+  });
+});
