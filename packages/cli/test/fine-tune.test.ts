@@ -1,5 +1,5 @@
 /** `galore-ts train --format chat` on a Hugging Face folder, then `generate --chat`, in-process. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, manualSeed } from '@galore-ts/core';
@@ -69,6 +69,18 @@ describe('fine-tuning from the command line', () => {
     );
     expect(answer.new_tokens).toBeLessThanOrEqual(3);
     expect(answer.prefill_tokens_per_s).toBeGreaterThan(0);
+
+    // The checkpoint is a whole Hugging Face folder: its tokenizer and chat template travel with it.
+    const checkpoint = report.last_checkpoint!;
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+      expect(await readFile(join(checkpoint, file), 'utf8')).toBe(await readFile(join(model, file), 'utf8'));
+    }
+    const alone = await json<GenerateReport>(
+      'generate',
+      checkpoint,
+      ...['--chat', '--prompt', 'c', '--temperature', '0', '--max-new-tokens', '3'],
+    );
+    expect(alone.completion).toBe(answer.completion);
   });
 
   it('refuses --epochs for packed text and --chat without a chat template', async () => {

@@ -5,7 +5,7 @@
  * metrics after each epoch. Any optimizer of `train` (GaLore included) with --method full, or LoRA
  * adapters with --method lora; --out saves the fine-tuned model as a Hugging Face folder.
  */
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   AutoModelForSequenceClassification,
@@ -42,7 +42,7 @@ import type { CliIO } from '../io.js';
 import { nameList, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../parse.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
 import { isGaLore, isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
-import { TOKENIZER_FILE } from '../setup/tokenizer.js';
+import { copyTokenizerFiles, TOKENIZER_FILE } from '../setup/tokenizer.js';
 
 export const GLUE_METHODS = ['full', 'lora'] as const;
 
@@ -51,15 +51,6 @@ export const GLUE_METHODS = ['full', 'lora'] as const;
  * choice for bert-family models (query, key, value and both dense layers of each block).
  */
 export const GLUE_GALORE_TARGETS: readonly string[] = ['query', 'value', 'key', 'intermediate.dense', 'output.dense'];
-
-/** Files of the model folder that --out copies beside the fine-tuned weights. */
-const TOKENIZER_FILES = [
-  TOKENIZER_FILE,
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'vocab.json',
-  'merges.txt',
-];
 
 export interface GlueFlags {
   task: string;
@@ -333,10 +324,7 @@ async function saveFolder(
   } else {
     await saveEncoderClassifier(model, out);
   }
-  for (const file of TOKENIZER_FILES) {
-    if ((await stat(join(modelDir, file)).catch(() => undefined))?.isFile())
-      await copyFile(join(modelDir, file), join(out, file));
-  }
+  await copyTokenizerFiles(modelDir, out);
 }
 
 function formatTable(task: GlueTask, rows: readonly GlueEvaluation[]): string {

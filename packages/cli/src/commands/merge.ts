@@ -7,6 +7,7 @@ import { getBackendByName, LlamaForCausalLM, saveAdapter } from '@galore-ts/core
 import { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { loadTrainedModel } from '../setup/method.js';
+import { copyTokenizerFiles } from '../setup/tokenizer.js';
 import { resolveModelFolder, savedSettings } from './saved-settings.js';
 
 interface MergeFlags {
@@ -52,6 +53,7 @@ export async function runMerge(checkpointPath: string, flags: MergeFlags): Promi
     try {
       plain.loadStateDict(weights);
       await plain.savePretrained(flags.out);
+      await copyTokenizerFiles(checkpoint, flags.out);
     } finally {
       plain.dispose();
       for (const t of created) t.dispose();

@@ -39,7 +39,7 @@ import {
   optimizerFactory,
   projectionRank,
 } from '../setup/optimizer.js';
-import { folderTokenizer } from '../setup/tokenizer.js';
+import { copyTokenizerFiles, folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
 import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
@@ -237,7 +237,7 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
   let progress: TrainingProgress | undefined;
   let stopHandling: (() => void) | undefined;
   // Set once the metrics file and the progress display exist (after a resume knows the start step).
-  const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => void } = {};
+  const sink: { row?: (row: MetricsRow) => Promise<void>; checkpoint?: (dir: string) => Promise<void> } = {};
   try {
     // After every other check, because --overwrite deletes the old run.
     await prepareRunFolder(runDir, { resume: resumeFrom !== null, overwrite: flags.overwrite === true });
@@ -296,7 +296,11 @@ export async function runTrain(flags: TrainFlags, io: CliIO): Promise<TrainRepor
       });
       display.update(row);
     };
-    sink.checkpoint = (dir) => display.note(`saved checkpoint ${dir}`);
+    sink.checkpoint = async (dir) => {
+      // A checkpoint is a Hugging Face folder: with its tokenizer, eval, generate and transformers load it alone.
+      await copyTokenizerFiles(settings.tokenizer, dir);
+      display.note(`saved checkpoint ${dir}`);
+    };
     stopHandling = handleInterrupts(io, { stop: () => running.requestStop(), abort: () => display.stop() });
     const summary = await trainer.train().catch((error: unknown) => {
       throw withResumeCommand(error, runDir, settings.lr);

@@ -3,11 +3,21 @@
  * run's, else the model folder's own tokenizer.json (a real LLaMA must not be fed byte ids), else
  * the byte tokenizer.
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { LlamaConfig, Tokenizer } from '@galore-ts/core';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
+
+/** A Hugging Face folder's tokenizer files, copied beside saved weights so the folder is complete. */
+const TOKENIZER_FILES = [
+  TOKENIZER_FILE,
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'vocab.json',
+  'merges.txt',
+];
 
 /** `folder`'s tokenizer.json when it has one. */
 export async function folderTokenizer(folder: string | undefined): Promise<string | undefined> {
@@ -28,5 +38,19 @@ export function checkTokenizerFits(tokenizer: Tokenizer, config: LlamaConfig, mo
     throw new Error(
       `the tokenizer '${tokenizer.name}' has ${tokenizer.vocabSize} ids but the model ${model} has vocab_size ${config.vocab_size}; pick a matching --tokenizer or model`,
     );
+  }
+}
+
+/**
+ * Copies the tokenizer files of `spec` (a tokenizer.json or the folder holding it) into `folder`,
+ * so a checkpoint or merged model loads with its tokenizer; `byte` and `gpt2` have no files.
+ */
+export async function copyTokenizerFiles(spec: string, folder: string): Promise<void> {
+  const info = await stat(spec).catch(() => undefined);
+  if (!info) return;
+  const source = info.isDirectory() ? spec : dirname(spec);
+  for (const file of TOKENIZER_FILES) {
+    if ((await stat(join(source, file)).catch(() => undefined))?.isFile())
+      await copyFile(join(source, file), join(folder, file));
   }
 }
