@@ -13,10 +13,11 @@ import {
 import { OPTIMIZER_NAMES } from '@galore-ts/galore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { special } from '../../core/test/data/word-piece.js';
+import { SST2_WORDS, syntheticSst2File, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
 import type { GlueEvaluation } from '../src/index.js';
 import { cli } from './helpers.js';
 
-const WORDS = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'good'];
+const WORDS = SST2_WORDS;
 const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
 
 /** A whole-word tokenizer.json (WordPiece over whitespace-split words) with RoBERTa's special tokens. */
@@ -38,23 +39,6 @@ const TOKENIZER = {
   },
 };
 
-/** SST-2's file format; positive exactly when "good" appears. */
-function sst2File(n: number, seed: number): string {
-  let s = seed;
-  const rand = () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
-  const lines = Array.from({ length: n }, () => {
-    const len = 2 + Math.floor(rand() * 5);
-    const ws = Array.from({ length: len }, () => WORDS[Math.floor(rand() * 6)]!);
-    const positive = rand() < 0.5;
-    if (positive) ws[Math.floor(rand() * len)] = 'good';
-    return `${ws.join(' ')} \t${positive ? 1 : 0}`;
-  });
-  return `sentence\tlabel\n${lines.join('\n')}\n`;
-}
-
 let dir: string;
 let modelDir: string;
 let dataDir: string;
@@ -65,19 +49,7 @@ beforeAll(async () => {
   dataDir = join(dir, 'glue_data');
   manualSeed(0);
   const model = new EncoderForSequenceClassification(
-    encoderConfig({
-      model_type: 'roberta',
-      vocab_size: SPECIALS.length + WORDS.length,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      max_position_embeddings: 20,
-      type_vocab_size: 1,
-      layer_norm_eps: 1e-5,
-      hidden_dropout_prob: 0,
-      attention_probs_dropout_prob: 0,
-    }),
+    encoderConfig({ ...TINY_ROBERTA, vocab_size: SPECIALS.length + WORDS.length }),
   ).nameParameters();
   // A base checkpoint without a classifier, as roberta-base is downloaded: every task's head is new.
   await saveEncoderClassifier(model, modelDir);
@@ -86,8 +58,8 @@ beforeAll(async () => {
   model.dispose();
   await writeFile(join(modelDir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
   await mkdir(join(dataDir, 'SST-2'), { recursive: true });
-  await writeFile(join(dataDir, 'SST-2', 'train.tsv'), sst2File(256, 7));
-  await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), sst2File(128, 99));
+  await writeFile(join(dataDir, 'SST-2', 'train.tsv'), syntheticSst2File(256, 7));
+  await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), syntheticSst2File(128, 99));
 });
 
 afterAll(async () => {

@@ -41,7 +41,14 @@ import { formatBytes } from '../format.js';
 import type { CliIO } from '../io.js';
 import { nameList, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../parse.js';
 import { BACKEND_NAMES, selectBackend } from '../setup/backend.js';
-import { isGaLore, isLayerwise, OPTIMIZER_NAMES, optimizerFactory } from '../setup/optimizer.js';
+import {
+  addGaLoreOptions,
+  DEFAULT_RANK_RULE,
+  isGaLore,
+  isLayerwise,
+  OPTIMIZER_NAMES,
+  optimizerFactory,
+} from '../setup/optimizer.js';
 import { copyTokenizerFiles, TOKENIZER_FILE } from '../setup/tokenizer.js';
 
 export const GLUE_METHODS = ['full', 'lora'] as const;
@@ -85,7 +92,7 @@ export interface GlueEvaluation {
 }
 
 export function glueCommand(io: CliIO): Command {
-  return new Command('glue')
+  return addGaLoreOptions(new Command('glue'), DEFAULT_RANK_RULE)
     .description('fine-tune a RoBERTa / BERT Hugging Face folder on a GLUE task, evaluating on dev after every epoch')
     .requiredOption('--task <name>', `the GLUE task: ${GLUE_TASK_NAMES.join(', ')}`)
     .requiredOption('--data <dir>', "GLUE's folder (glue_data, holding SST-2/ ...) or the task's own folder")
@@ -106,18 +113,6 @@ export function glueCommand(io: CliIO): Command {
       'tokens per example, special tokens included (longer pairs are truncated)',
       positiveInteger,
       128,
-    )
-    .option('--rank <n>', 'GaLore rank (default: hidden size rule of the galore_* optimizers)', positiveInteger)
-    .option('--update-proj-gap <n>', 'GaLore subspace refresh interval T (default: 200)', positiveInteger)
-    .option('--galore-scale <x>', 'GaLore scale alpha (default: 0.25)', positiveNumber)
-    .addOption(
-      new Option('--proj-type <type>', 'GaLore projection side (default: std)').choices([
-        'std',
-        'reverse_std',
-        'left',
-        'right',
-        'full',
-      ]),
     )
     .option(
       '--target-modules <names>',

@@ -32,6 +32,7 @@ import { DATA_FORMATS, openTrainingData } from '../setup/data.js';
 import { addAdapterOptions, applyMethod, checkMethodSettings } from '../setup/method.js';
 import { buildModel, resolveModel } from '../setup/model.js';
 import {
+  addGaLoreOptions,
   DEFAULT_RANK_RULE,
   isGaLore,
   isLayerwise,
@@ -82,7 +83,7 @@ export interface TrainReport {
 const d = DEFAULT_SETTINGS;
 
 export function trainCommand(io: CliIO): Command {
-  return addAdapterOptions(new Command('train'))
+  return addGaLoreOptions(addAdapterOptions(new Command('train')), DEFAULT_RANK_RULE)
     .description('train a LLaMA model (by default llama_tiny on the shipped Shakespeare excerpt, on the CPU)')
     .option(
       '--model <preset|config.json|folder>',
@@ -135,18 +136,6 @@ export function trainCommand(io: CliIO): Command {
       ]),
     )
     .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
-    .option('--rank <n>', `GaLore rank (default: ${DEFAULT_RANK_RULE})`, positiveInteger)
-    .option('--update-proj-gap <n>', 'GaLore subspace refresh interval T (default: 200)', positiveInteger)
-    .option('--galore-scale <x>', 'GaLore scale alpha (default: 0.25)', positiveNumber)
-    .addOption(
-      new Option('--proj-type <type>', 'GaLore projection side (default: std)').choices([
-        'std',
-        'reverse_std',
-        'left',
-        'right',
-        'full',
-      ]),
-    )
     .option(
       '--target-modules <names>',
       'comma-separated module names GaLore projects (default: attn,mlp) or adapters wrap (default: all-linear)',

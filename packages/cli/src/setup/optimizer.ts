@@ -3,8 +3,10 @@
  * Hugging Face name, adamw included) for the Trainer.
  */
 import type { OptimizerFactory, TrainableOptimizer } from '@galore-ts/core';
-import { createOptimizer, OPTIMIZER_NAMES } from '@galore-ts/galore';
+import { createOptimizer, GALORE_DEFAULTS, OPTIMIZER_NAMES, PROJECTION_TYPES } from '@galore-ts/galore';
+import { type Command, Option } from 'commander';
 import { flagOf } from '../flag-names.js';
+import { positiveInteger, positiveNumber } from '../parse.js';
 
 export { OPTIMIZER_NAMES };
 
@@ -19,6 +21,24 @@ export interface OptimizerFlags {
   projType?: string;
   targetModules?: string[];
   optimDtype?: 'float32' | 'bfloat16';
+}
+
+/** The GaLore flags train and glue share: --rank, --update-proj-gap, --galore-scale, --proj-type. */
+export function addGaLoreOptions(command: Command, rankDefault: string): Command {
+  const d = GALORE_DEFAULTS;
+  return command
+    .option('--rank <n>', `GaLore rank (default: ${rankDefault})`, positiveInteger)
+    .option(
+      '--update-proj-gap <n>',
+      `GaLore subspace refresh interval T (default: ${d.updateProjGap})`,
+      positiveInteger,
+    )
+    .option('--galore-scale <x>', `GaLore scale alpha (default: ${d.scale})`, positiveNumber)
+    .addOption(
+      new Option('--proj-type <type>', `GaLore projection side (default: ${d.projType})`).choices([
+        ...PROJECTION_TYPES,
+      ]),
+    );
 }
 
 /** How createOptimizer picks the rank when --rank is not given (for --help). */

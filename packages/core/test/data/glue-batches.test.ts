@@ -9,8 +9,9 @@ import {
 import { AdamW, manualSeed } from '../../src/index.js';
 import { EncoderForSequenceClassification, encoderConfig } from '../../src/models/index.js';
 import { evaluateGlue, shuffledOrder, trainGlueEpoch } from '../../src/tasks/index.js';
+import { ROBERTA_LAYOUT, syntheticSst2Examples, TINY_ROBERTA } from '../tasks/synthetic-sst2.js';
 
-const ROBERTA: PairEncodingStyle = { style: 'roberta', clsId: 0, sepId: 2, padId: 1 };
+const ROBERTA: PairEncodingStyle = ROBERTA_LAYOUT;
 const BERT: PairEncodingStyle = { style: 'bert', clsId: 101, sepId: 102, padId: 0 };
 /** A toy tokenizer: each word's length + 10. */
 const encode = (text: string) =>
@@ -68,49 +69,11 @@ describe('GLUE examples to model inputs', () => {
   });
 
   it('a tiny RoBERTa learns a synthetic SST-2-format task well above chance (AdamW)', () => {
-    // Sentences of words w0..w9; positive exactly when the word "good" (id 13) appears.
-    let s = 7;
-    const rand = () => {
-      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-      return s / 2 ** 32;
-    };
-    const words = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'good'];
-    const line = () => {
-      const n = 2 + Math.floor(rand() * 5);
-      const ws = Array.from({ length: n }, () => words[Math.floor(rand() * 6)]!);
-      const positive = rand() < 0.5;
-      if (positive) ws[Math.floor(rand() * n)] = 'good';
-      return `${ws.join(' ')} \t${positive ? 1 : 0}`;
-    };
-    const file = (n: number) => `sentence\tlabel\n${Array.from({ length: n }, line).join('\n')}\n`;
-    const vocab = (text: string) =>
-      text
-        .split(' ')
-        .filter(Boolean)
-        .map((w) => 3 + words.indexOf(w));
-    const train = parseGlueTsv('sst2', file(256), 'train.tsv').examples.map((e) =>
-      encodeGlueExample(e, vocab, ROBERTA, 16),
-    );
-    const dev = parseGlueTsv('sst2', file(128), 'dev.tsv').examples.map((e) =>
-      encodeGlueExample(e, vocab, ROBERTA, 16),
-    );
+    const train = syntheticSst2Examples(256, 7);
+    const dev = syntheticSst2Examples(128, 99);
 
     manualSeed(0);
-    const model = new EncoderForSequenceClassification(
-      encoderConfig({
-        model_type: 'roberta',
-        vocab_size: 10,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        intermediate_size: 32,
-        max_position_embeddings: 20,
-        type_vocab_size: 1,
-        layer_norm_eps: 1e-5,
-        hidden_dropout_prob: 0,
-        attention_probs_dropout_prob: 0,
-      }),
-    );
+    const model = new EncoderForSequenceClassification(encoderConfig(TINY_ROBERTA));
     const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
     const losses: number[] = [];
     for (let epoch = 0; epoch < 4; epoch++) {
