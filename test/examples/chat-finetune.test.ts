@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AutoModelForCausalLM, manualSeed } from '@galore-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatFinetune } from '../../examples/chat-finetune.js';
-import { TINY_VOCAB_SIZE, writeTinyTokenizer } from '../../packages/core/test/helpers/tiny-tokenizer.js';
+import { TINY_CHAT_MODEL, writeTinyTokenizer } from '../../packages/core/test/helpers/tiny-tokenizer.js';
 
 // The answer is a function of the prompt: the next letter.
 const LETTERS = 'abcdefghij';
@@ -23,16 +23,8 @@ describe('examples/chat-finetune.ts', () => {
     const model = join(root, 'qwen2');
     manualSeed(21);
     await AutoModelForCausalLM.fromConfig({
+      ...TINY_CHAT_MODEL,
       model_type: 'qwen2',
-      vocab_size: TINY_VOCAB_SIZE,
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      num_hidden_layers: 2,
-      max_position_embeddings: 64,
-      bos_token_id: 1,
-      eos_token_id: 2,
       tie_word_embeddings: true,
     }).savePretrained(model);
     await writeTinyTokenizer(model);

@@ -17,7 +17,7 @@ import {
 } from '@galore-ts/core';
 import { createOptimizer } from '@galore-ts/galore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_VOCAB_SIZE, writeTinyTokenizer } from '../../packages/core/test/helpers/tiny-tokenizer.js';
+import { TINY_CHAT_MODEL, writeTinyTokenizer } from '../../packages/core/test/helpers/tiny-tokenizer.js';
 
 const LETTERS = 'abcdefghij';
 const nextLetter = (c: string) => String.fromCharCode(c.charCodeAt(0) + 1);
@@ -30,18 +30,6 @@ const CHATS = [...LETTERS].map((c, i) => ({
   },
   where: `chat ${i}`,
 }));
-
-const SIZES = {
-  vocab_size: TINY_VOCAB_SIZE,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  num_hidden_layers: 2,
-  max_position_embeddings: 64,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
 
 let root: string;
 beforeAll(async () => {
@@ -81,7 +69,7 @@ describe.each([
   it('lowers the response loss, answers right, and answers the same after save and reload', async () => {
     manualSeed(21);
     const dir = join(root, family);
-    await AutoModelForCausalLM.fromConfig({ ...SIZES, ...extra, model_type: family }).savePretrained(dir);
+    await AutoModelForCausalLM.fromConfig({ ...TINY_CHAT_MODEL, ...extra, model_type: family }).savePretrained(dir);
     await writeTinyTokenizer(dir);
     const model = await AutoModelForCausalLM.fromPretrained(dir);
     const tok = await HuggingFaceTokenizer.load(dir);

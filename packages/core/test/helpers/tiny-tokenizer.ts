@@ -10,6 +10,19 @@ export const TINY_SPECIALS = ['<pad>', '<s>', '</s>', '<|system|>', '<|user|>', 
 const CHARS = [...'abcdefghijklmnopqrstuvwxyz0123456789 :\n?!.,=+-'];
 export const TINY_VOCAB_SIZE = TINY_SPECIALS.length + CHARS.length;
 
+/** A small decoder over this vocabulary (<s> = 1, </s> = 2): the chat fine-tuning tests' model sizes. */
+export const TINY_CHAT_MODEL = {
+  vocab_size: TINY_VOCAB_SIZE,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  num_hidden_layers: 2,
+  max_position_embeddings: 64,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
+
 export const TINY_CHAT_TEMPLATE =
   "{{ bos_token }}{% for m in messages %}{{ '<|' + m.role + '|>' + m.content + eos_token }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
