@@ -1,6 +1,5 @@
 /** `galore-ts glue` end to end: a tiny random RoBERTa folder learns a synthetic SST-2-format task. */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AutoModelForSequenceClassification,
@@ -11,8 +10,9 @@ import {
   saveTensors,
 } from '@galore-ts/core';
 import { OPTIMIZER_NAMES } from '@galore-ts/galore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { special } from '../../core/test/data/word-piece.js';
+import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { SST2_WORDS, syntheticSst2File, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
 import type { GlueEvaluation } from '../src/index.js';
 import { cli } from './helpers.js';
@@ -39,14 +39,13 @@ const TOKENIZER = {
   },
 };
 
-let dir: string;
+const tmp = useTempDir('glue-cli-');
 let modelDir: string;
 let dataDir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'glue-cli-'));
-  modelDir = join(dir, 'tiny-roberta');
-  dataDir = join(dir, 'glue_data');
+  modelDir = join(tmp.path, 'tiny-roberta');
+  dataDir = join(tmp.path, 'glue_data');
   manualSeed(0);
   const model = new EncoderForSequenceClassification(
     encoderConfig({ ...TINY_ROBERTA, vocab_size: SPECIALS.length + WORDS.length }),
@@ -60,10 +59,6 @@ beforeAll(async () => {
   await mkdir(join(dataDir, 'SST-2'), { recursive: true });
   await writeFile(join(dataDir, 'SST-2', 'train.tsv'), syntheticSst2File(256, 7));
   await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), syntheticSst2File(128, 99));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const base = () => ['glue', '--task', 'sst2', '--data', dataDir, '--model', modelDir, '--max-seq-len', '16'];
@@ -90,7 +85,7 @@ function expectShape(rows: readonly GlueEvaluation[], epochs: number): void {
 
 describe('galore-ts glue', () => {
   it('fine-tunes with GaLore (rank 4) to well above chance and saves a loadable folder', async () => {
-    const out = join(dir, 'galore-out');
+    const out = join(tmp.path, 'galore-out');
     const rows = await glueJson(
       ...['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '20', '--galore-scale', '1'],
       ...['--lr', '1e-2', '--epochs', '6', '--batch-size', '16', '--seed', '0', '--out', out],
@@ -104,7 +99,7 @@ describe('galore-ts glue', () => {
   }, 120_000);
 
   it('fine-tunes with LoRA (rank 4) to well above chance and prints a table without --json', async () => {
-    const out = join(dir, 'lora-out');
+    const out = join(tmp.path, 'lora-out');
     const rows = await glueJson(
       ...['--method', 'lora', '--lora-rank', '4', '--lr', '1e-2', '--epochs', '5', '--batch-size', '16'],
       ...['--seed', '0', '--out', out],
@@ -137,7 +132,7 @@ describe('galore-ts glue', () => {
         const b = WORDS.slice(i % 3, 4).join(' ');
         return `${i}\tmain\tf\t2012\t${i}\tnone\tnone\t${a}\t${b}\t${((i % 6) * 1.0).toFixed(3)}`;
       });
-    const stsb = join(dir, 'STS-B');
+    const stsb = join(tmp.path, 'STS-B');
     await mkdir(stsb, { recursive: true });
     await writeFile(join(stsb, 'train.tsv'), `${[header, ...rows(32)].join('\n')}\n`);
     await writeFile(join(stsb, 'dev.tsv'), `${[header, ...rows(12)].join('\n')}\n`);
@@ -164,7 +159,7 @@ describe('galore-ts glue', () => {
     const data = await cli('glue', '--task', 'cola', '--data', dataDir, '--model', modelDir);
     expect(data.code).not.toBe(0);
     expect(data.err).toMatch(/GLUE cola train: found neither/);
-    const missing = await cli('glue', '--task', 'sst2', '--data', join(dir, 'nowhere'), '--model', modelDir);
+    const missing = await cli('glue', '--task', 'sst2', '--data', join(tmp.path, 'nowhere'), '--model', modelDir);
     expect(missing.err).toContain('--data');
     expect(missing.err).toContain('no such folder');
     const long = await cli(...base(), '--max-seq-len', '64');

@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualSeed, type Tensor, tensor } from '../../src/index.js';
 import { saveTensors } from '../../src/io/tensors.js';
 import {
@@ -12,15 +11,10 @@ import {
   gelu,
   saveEncoderClassifier,
 } from '../../src/models/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { erfExact, type RefConfig, type RefWeights, referenceLogits, referenceLoss } from './roberta-reference.js';
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'roberta-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = useTempDir('roberta-');
 
 const BASE = {
   vocab_size: 13,
@@ -59,7 +53,7 @@ async function randomFolder(
   extra: Record<string, Tensor> = {},
   rename: (key: string) => string | undefined = (k) => k,
 ): Promise<string> {
-  const dir = join(root, name);
+  const dir = join(tmp.path, name);
   await mkdir(dir, { recursive: true });
   const template = new EncoderForSequenceClassification(encoderConfig(raw as Partial<EncoderConfig>), {
     initialize: false,
@@ -255,7 +249,7 @@ describe('RoBERTa / BERT sequence classification', () => {
       'classifier.out_proj.bias',
     ]);
     expect(model.config.id2label).toEqual({ 0: 'neg', 1: 'pos' });
-    const saved = join(root, 'saved');
+    const saved = join(tmp.path, 'saved');
     await saveEncoderClassifier(model, saved);
     const again = await AutoModelForSequenceClassification.fromPretrained(saved);
     expect(again.loadingInfo).toEqual({ newlyInitialized: [], unused: [] });
