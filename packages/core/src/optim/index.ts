@@ -1,5 +1,11 @@
-export { ADAMW_DEFAULTS, AdamW, type AdamWOptions } from './adamw.js';
-export { type AdamWStep, adamwKernelParams, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
+export { ADAMW_DEFAULTS, type AdamHyperParameters, AdamW, type AdamWOptions, checkAdamOptions } from './adamw.js';
+export {
+  type AdamWStep,
+  adamwKernelParams,
+  adamwStepOf,
+  adamwUpdateFused,
+  adamwUpdateReference,
+} from './adamw-update.js';
 export { clipGradNorm, clipGradNormSync, clipGradNormTensor } from './clip-grad.js';
 export { allFiniteNow, finiteFlag } from './finite.js';
 export { LRScheduler, type LRSchedulerState, type SchedulableOptimizer } from './lr-scheduler.js';
@@ -19,4 +25,12 @@ export { mergeDisjoint, normalizeOptions } from './option-names.js';
 export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosineOptions } from './schedules.js';
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';
-export { checkFlag, checkOption, describeValue, groupLabel, nonNegative } from './validate.js';
+export {
+  checkFlag,
+  checkOption,
+  describeValue,
+  groupLabel,
+  inUnitInterval,
+  nonNegative,
+  positive,
+} from './validate.js';

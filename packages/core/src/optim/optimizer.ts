@@ -249,6 +249,15 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
     return keep(withCategory('optimizer', make));
   }
 
+  /** The state tensor `key`, made by `make` (as persistent optimizer memory) on first use. */
+  protected stateTensor(state: ParamState, key: string, make: () => Tensor): Tensor {
+    const existing = state.tensors[key];
+    if (existing) return existing;
+    const created = this.newState(make);
+    state.tensors[key] = created;
+    return created;
+  }
+
   /** Replaces a persistent state tensor, freeing the old one. */
   protected setState(state: ParamState, key: string, value: Tensor): void {
     const old = state.tensors[key];

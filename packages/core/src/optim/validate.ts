@@ -27,6 +27,8 @@ export function groupLabel(optimizer: string, index: number): string {
 }
 
 export const nonNegative = (v: number): boolean => v >= 0 && Number.isFinite(v);
+export const positive = (v: number): boolean => v > 0 && Number.isFinite(v);
+export const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'number') return String(value);

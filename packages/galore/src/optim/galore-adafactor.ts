@@ -185,22 +185,22 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
     let u: Tensor;
     if (g.rank >= 2) {
       const [rows, cols] = [g.shape[0]!, g.shape[1]!];
-      const row = this.momentOf(state, 'exp_avg_sq_row', () => zeros([rows], { dtype, backend }));
-      const col = this.momentOf(state, 'exp_avg_sq_col', () => zeros([cols], { dtype, backend }));
+      const row = this.stateTensor(state, 'exp_avg_sq_row', () => zeros([rows], { dtype, backend }));
+      const col = this.stateTensor(state, 'exp_avg_sq_col', () => zeros([cols], { dtype, backend }));
       writeInto(row, add(mul(row, beta2t), mul(mean(sq, -1), 1 - beta2t)), where);
       writeInto(col, add(mul(col, beta2t), mul(mean(sq, -2), 1 - beta2t)), where);
       const rowFactor = rsqrt(div(row, mean(row))).reshape([rows, 1]);
       const colFactor = rsqrt(col).reshape([1, cols]);
       u = mul(mul(rowFactor, colFactor), g);
     } else {
-      const v = this.momentOf(state, 'exp_avg_sq', () => zeros(g.shape, { dtype, backend }));
+      const v = this.stateTensor(state, 'exp_avg_sq', () => zeros(g.shape, { dtype, backend }));
       writeInto(v, add(mul(v, beta2t), mul(sq, 1 - beta2t)), where);
       u = mul(rsqrt(v), g);
     }
     u = div(u, maximum(div(rms(u), o.clipThreshold), 1));
     u = mul(u, lr);
     if (o.beta1 !== null) {
-      const m = this.momentOf(state, 'exp_avg', () => zeros(g.shape, { dtype, backend }));
+      const m = this.stateTensor(state, 'exp_avg', () => zeros(g.shape, { dtype, backend }));
       writeInto(m, add(mul(m, o.beta1), mul(u, 1 - o.beta1)), where);
       u = m;
     }

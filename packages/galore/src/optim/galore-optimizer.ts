@@ -25,11 +25,14 @@ import {
   type SkippedUpdate,
   type Tensor,
   withCategory,
+  zeros,
 } from '@galore-ts/core';
 import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
 import type { SubspaceBases } from '../projection/subspace.js';
 import { type BasisChange, basisChange } from '../projection/subspace-change.js';
 import { type RankWarning, rankWarning } from '../rank.js';
+import type { StateTensors } from './adam-moments.js';
+import { scaleInPlace } from './decay.js';
 import { checkGaLoreOptions, type GaLoreGroupOptions, groupLabel } from './options.js';
 
 /** Reported when a refresh's SVD gives non-finite values. */
@@ -65,6 +68,11 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private readonly paramGroup = new Map<Tensor, ParamGroup<O>>();
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
+  /** The state tensors, for the moment helpers of adam-moments.ts. */
+  protected readonly tensors: StateTensors = {
+    get: (state, key, make) => this.stateTensor(state, key, make),
+    set: (state, key, value) => this.setState(state, key, value),
+  };
 
   constructor(
     params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
@@ -218,15 +226,6 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     );
   }
 
-  /** The moment tensor `key`, created as zeros by `make` (counted as optimizer state) on first use. */
-  protected momentOf(state: ParamState, key: string, make: () => Tensor): Tensor {
-    const existing = state.tensors[key];
-    if (existing) return existing;
-    const created = this.newState(make);
-    state.tensors[key] = created;
-    return created;
-  }
-
   /** Frees the state tensors named `keys`. */
   protected dropState(state: ParamState, keys: readonly string[]): void {
     for (const key of keys) {
@@ -235,9 +234,27 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     }
   }
 
-  /** Replaces state tensor `key` with `value` (taking ownership). */
-  protected replaceState(state: ParamState, key: string, value: Tensor): void {
-    this.setState(state, key, value);
+  /**
+   * W <- W * (1 - lr * weightDecay) + lr * (1 - lr * weightDecay) * projectBack(step), where
+   * `innerStep` writes the inner optimizer's step at lr 1 into a zero scratch of R's shape: the
+   * official order (step, then decay on the full weight), with one pass over W for the decay.
+   */
+  protected addProjectedStep(
+    param: Tensor,
+    low: Tensor,
+    projector: GaLoreProjector,
+    o: { lr: number; weightDecay: number },
+    innerStep: (step: Tensor) => void,
+  ): void {
+    const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
+    try {
+      innerStep(step);
+      const decay = 1 - o.lr * o.weightDecay;
+      scaleInPlace(param, decay, this.constructor.name);
+      projector.projectBackInto(param, step, o.lr * decay);
+    } finally {
+      step.dispose();
+    }
   }
 
   private groupFor(param: Tensor): ParamGroup<O> {
