@@ -177,6 +177,8 @@ describe('8-bit Adam', () => {
   it('refuses unsupported block sizes and rank on plain AdamW8bit', () => {
     const w = randn([4, 4], { requiresGrad: true });
     expect(() => new AdamW8bit([w], { blockSize: 512 as 256 })).toThrow(/blockSize must be one of 256, 2048, got 512/);
-    expect(() => new AdamW8bit([{ params: [w], options: { rank: 2 } }])).toThrow(/AdamW8bit: parameter group 0: unknown option 'rank'/);
+    expect(() => new AdamW8bit([{ params: [w], options: { rank: 2 } }])).toThrow(
+      /AdamW8bit: parameter group 0: unknown option 'rank'/,
+    );
   });
 });

@@ -14,8 +14,8 @@ import type { AdamWParams } from '../backend.js';
 import { tidy } from '../engine.js';
 import { add, cast, div, mul, sqrt, square, sub } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
-import type { AdamHyperParameters } from './adamw.js';
 import { checkGrad, computeDTypeOf, writeInto } from './update-helpers.js';
+import type { AdamHyperParameters } from './validate.js';
 
 export interface AdamWStep {
   lr: number;

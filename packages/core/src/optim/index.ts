@@ -1,4 +1,4 @@
-export { ADAMW_DEFAULTS, type AdamHyperParameters, AdamW, type AdamWOptions, checkAdamOptions } from './adamw.js';
+export { ADAMW_DEFAULTS, AdamW, type AdamWOptions } from './adamw.js';
 export {
   type AdamWStep,
   adamwKernelParams,
@@ -26,6 +26,8 @@ export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosin
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';
 export {
+  type AdamHyperParameters,
+  checkAdamOptions,
   checkFlag,
   checkOption,
   describeValue,
