@@ -32,6 +32,8 @@ export interface Workspace {
   dir: string;
   config: string;
   tinyRun: string[];
+  /** `train` of the micro model for `steps` steps into run folder `out`, saved at the end, no evaluation. */
+  train(out: string, steps: number): string[];
 }
 
 /**
@@ -45,7 +47,11 @@ export function useMicroWorkspace(prefix: string): Workspace {
     const config = join(tmp.path, 'micro.json');
     await writeFile(config, JSON.stringify(MICRO));
     const tinyRun = ['--model', config, '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
-    Object.assign(workspace, { dir: tmp.path, config, tinyRun });
+    const train = (out: string, steps: number) => {
+      const schedule = ['--steps', String(steps), '--eval-every', '0', '--save-every', String(steps)];
+      return ['train', ...tinyRun, ...schedule, '--out', join(tmp.path, out)];
+    };
+    Object.assign(workspace, { dir: tmp.path, config, tinyRun, train });
   });
   return workspace;
 }

@@ -7,7 +7,9 @@ import type { MemoryCategory } from './memory.js';
 import { philoxBlocks, seedWords } from './random.js';
 import type { Tensor } from './tensor.js';
 
-export type BackendName = 'cpu' | 'meta' | 'webgpu' | 'cuda';
+/** The backends core knows by name: cpu and meta ship with core, webgpu and cuda are imported lazily. */
+export const BACKEND_NAMES = ['cpu', 'meta', 'webgpu', 'cuda'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 type BackendFactory = () => Promise<Backend> | Backend;
 

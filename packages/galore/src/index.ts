@@ -4,7 +4,7 @@ export * from './memory/analytic.js';
 export * from './memory/format.js';
 export * from './memory/paper.js';
 export * from './memory/plan.js';
-export type { StateDType } from './optim/adam-math.js';
+export { STATE_DTYPES, type StateDType } from './optim/adam-math.js';
 export * from './optim/adamw8bit.js';
 export * from './optim/galore-adafactor.js';
 export * from './optim/galore-adamw.js';

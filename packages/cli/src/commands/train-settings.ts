@@ -4,6 +4,7 @@
  * every flag not given again.
  */
 import { resolve } from 'node:path';
+import type { StateDType } from '@galore-ts/galore';
 import { DEFAULT_CORPUS } from '../paths.js';
 import type { DataFormatName } from '../setup/data.js';
 
@@ -32,7 +33,7 @@ export interface RunSettings {
   /** Recompute each layer's activations in backward instead of keeping them. */
   gradientCheckpointing?: boolean;
   /** galore_adamw's moment dtype (default float32). */
-  optimDtype?: 'float32' | 'bfloat16';
+  optimDtype?: StateDType;
   rank?: number;
   updateProjGap?: number;
   galoreScale?: number;

@@ -37,6 +37,7 @@ import {
   isGaLore,
   isLayerwise,
   OPTIMIZER_NAMES,
+  optimDtypeOption,
   optimizerFactory,
   projectionRank,
 } from '../setup/optimizer.js';
@@ -129,12 +130,7 @@ export function trainCommand(io: CliIO): Command {
     .addOption(
       new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
     )
-    .addOption(
-      new Option('--optim-dtype <dtype>', 'galore_adamw moment dtype (default: float32)').choices([
-        'float32',
-        'bfloat16',
-      ]),
-    )
+    .addOption(optimDtypeOption())
     .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
     .option(
       '--target-modules <names>',

@@ -2,7 +2,7 @@
 import { zeros } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
 import { adamwStepOf, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
-import { type GroupOptions, Optimizer, type OptionsInput, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { Optimizer, type OptionsInput, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 import { computeDTypeOf } from './update-helpers.js';
 import { type AdamHyperParameters, checkAdamOptions, checkFlag, groupLabel } from './validate.js';
 

@@ -7,11 +7,13 @@ import {
   describeValue,
 } from '@galore-ts/core';
 
-export type StateDType = 'float32' | 'bfloat16';
+/** The dtypes GaLore AdamW keeps its moments in. */
+export const STATE_DTYPES = ['float32', 'bfloat16'] as const;
+export type StateDType = (typeof STATE_DTYPES)[number];
 
 export function checkStateDType(where: string, value: unknown): void {
-  if (value !== 'float32' && value !== 'bfloat16') {
-    throw new RangeError(`${where}: stateDType must be 'float32' or 'bfloat16', got ${describeValue(value)}`);
+  if (!(STATE_DTYPES as readonly unknown[]).includes(value)) {
+    throw new RangeError(`${where}: stateDType must be one of ${STATE_DTYPES.join(', ')}, got ${describeValue(value)}`);
   }
 }
 
