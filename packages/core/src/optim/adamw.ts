@@ -2,9 +2,9 @@
 import { zeros } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
 import { adamwStepOf, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
-import { Optimizer, type OptionsInput, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { Optimizer, type OptionsInput, type ParamGroup, type ParamsInput } from './optimizer.js';
 import { computeDTypeOf } from './update-helpers.js';
-import { type AdamHyperParameters, checkAdamOptions, checkFlag, groupLabel } from './validate.js';
+import { type AdamHyperParameters, checkAdamOptions, checkFlag } from './validate.js';
 
 export interface AdamWOptions extends AdamHyperParameters {
   /**
@@ -32,15 +32,11 @@ export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
  * when written back) and the value `step`.
  */
 export class AdamW extends Optimizer<AdamWOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<AdamWOptions>[],
-    options: OptionsInput<AdamWOptions> = {},
-  ) {
+  constructor(params: ParamsInput<AdamWOptions>, options: OptionsInput<AdamWOptions> = {}) {
     super(params, options, { defaults: ADAMW_DEFAULTS });
   }
 
-  protected override validateOptions(o: AdamWOptions, index: number): void {
-    const where = groupLabel('AdamW', index);
+  protected override validateOptions(o: AdamWOptions, where: string): void {
     if (o.amsgrad !== false) throw new Error(`${where}: amsgrad is not implemented`);
     checkAdamOptions(where, o);
     checkFlag(where, 'fused', o.fused, true);
@@ -49,8 +45,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
   override updateParam(param: Tensor, group: ParamGroup<AdamWOptions>): void {
     const grad = param.grad;
     if (!grad) return;
-    // Re-checked each step: a scheduler or setOption may have changed the options since.
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    this.recheckOptions(group);
     const state = this.stateOf(param);
     const make = () => zeros(param.shape, { dtype: computeDTypeOf(param), backend: param.backend });
     const expAvg = this.stateTensor(state, 'exp_avg', make);

@@ -18,7 +18,9 @@ export {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type ParamsInput,
   type SkippedUpdate,
+  type StateTensors,
   type StepReport,
 } from './optimizer.js';
 export { mergeDisjoint, normalizeOptions } from './option-names.js';

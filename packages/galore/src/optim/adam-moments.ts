@@ -10,6 +10,7 @@ import {
   describeValue,
   type ParamState,
   runKernel,
+  type StateTensors,
   type Tensor,
   tidy,
   zeros,
@@ -17,12 +18,6 @@ import {
 import { type BasisChange, changeAdamMoments } from '../projection/subspace-change.js';
 import { BLOCK_SIZES, type BlockSize, dequantize, quantize } from '../quantization/blockwise.js';
 import { type QuantizedMoment, quantizedAdamStep } from '../quantization/quantized-adam.js';
-
-/** An optimizer's state tensors: `get` makes one on first use, `set` replaces one (taking ownership). */
-export interface StateTensors {
-  get(state: ParamState, key: string, make: () => Tensor): Tensor;
-  set(state: ParamState, key: string, value: Tensor): void;
-}
 
 export const FLOAT_MOMENT_KEYS = ['exp_avg', 'exp_avg_sq'] as const;
 export const QUANTIZED_MOMENT_KEYS = [

@@ -11,20 +11,13 @@ import {
   adamwKernelParams,
   adamwStepOf,
   checkAdamOptions,
-  groupLabel,
   Optimizer,
   type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
+  type ParamsInput,
   type Tensor,
 } from '@galore-ts/core';
-import {
-  checkEightBitOptions,
-  EIGHT_BIT_DEFAULTS,
-  type EightBitOptions,
-  eightBitAdamStep,
-  type StateTensors,
-} from './adam-moments.js';
+import { checkEightBitOptions, EIGHT_BIT_DEFAULTS, type EightBitOptions, eightBitAdamStep } from './adam-moments.js';
 
 export interface AdamW8bitOptions extends AdamHyperParameters, EightBitOptions {}
 
@@ -38,20 +31,11 @@ export const ADAMW8BIT_DEFAULTS: Readonly<AdamW8bitOptions> = Object.freeze({
 });
 
 export class AdamW8bit extends Optimizer<AdamW8bitOptions> {
-  private readonly tensors: StateTensors = {
-    get: (state, key, make) => this.stateTensor(state, key, make),
-    set: (state, key, value) => this.setState(state, key, value),
-  };
-
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<AdamW8bitOptions>[],
-    options: OptionsInput<AdamW8bitOptions> = {},
-  ) {
+  constructor(params: ParamsInput<AdamW8bitOptions>, options: OptionsInput<AdamW8bitOptions> = {}) {
     super(params, options, { defaults: ADAMW8BIT_DEFAULTS });
   }
 
-  protected override validateOptions(o: AdamW8bitOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: AdamW8bitOptions, where: string): void {
     checkAdamOptions(where, o);
     checkEightBitOptions(where, o);
   }
@@ -59,12 +43,11 @@ export class AdamW8bit extends Optimizer<AdamW8bitOptions> {
   override updateParam(param: Tensor, group: ParamGroup<AdamW8bitOptions>): void {
     const grad = param.grad;
     if (!grad) return;
-    // Re-checked each step: a scheduler or setOption may have changed them.
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    this.recheckOptions(group);
     const state = this.stateOf(param);
     const step = (state.values.step ?? 0) + 1;
     eightBitAdamStep(
-      this.tensors,
+      this.stateTensors,
       state,
       param,
       grad,

@@ -20,9 +20,7 @@ import {
   maximum,
   mean,
   mul,
-  type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
   rsqrt,
   sqrt,
@@ -35,13 +33,12 @@ import {
 } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFactor, changeFirstMoment } from '../projection/subspace-change.js';
-import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
+import { GaLoreOptimizer, type StepCounts } from './galore-optimizer.js';
 import {
   checkNumber,
   describeValue,
   GALORE_GROUP_DEFAULTS,
   type GaLoreGroupOptions,
-  groupLabel,
   inUnitInterval,
   isNonNegative,
   isPositive,
@@ -78,16 +75,9 @@ export const GALORE_ADAFACTOR_DEFAULTS: Readonly<GaLoreAdafactorOptions> = Objec
 });
 
 export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdafactorOptions>[],
-    options: OptionsInput<GaLoreAdafactorOptions> = {},
-    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
-  ) {
-    super(params, options, GALORE_ADAFACTOR_DEFAULTS, hooks);
-  }
+  static readonly defaults = GALORE_ADAFACTOR_DEFAULTS;
 
-  protected override validateOptions(o: GaLoreAdafactorOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: GaLoreAdafactorOptions, where: string): void {
     for (const flag of ['scaleParameter', 'relativeStep', 'warmupInit'] as const) {
       if (typeof o[flag] !== 'boolean')
         throw new TypeError(`${where}: ${flag} must be true or false, got ${describeValue(o[flag])}`);

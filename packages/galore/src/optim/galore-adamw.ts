@@ -19,9 +19,7 @@ import {
   type AdamHyperParameters,
   checkAdamOptions,
   checkFlag,
-  type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
   runKernel,
   type Tensor,
@@ -32,8 +30,8 @@ import type { BasisChange } from '../projection/subspace-change.js';
 import { checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
 import { changeFloatMoments, FLOAT_MOMENT_KEYS } from './adam-moments.js';
 import { scaleInPlace } from './decay.js';
-import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
-import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions, groupLabel } from './options.js';
+import { GaLoreOptimizer, type StepCounts } from './galore-optimizer.js';
+import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions } from './options.js';
 
 /** `eps` is added to sqrt(v) before bias correction (official default 1e-6). */
 export interface GaLoreAdamWOptions extends GaLoreGroupOptions, AdamHyperParameters {
@@ -56,16 +54,9 @@ export const GALORE_ADAMW_DEFAULTS: Readonly<GaLoreAdamWOptions> = Object.freeze
 });
 
 export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
-    options: OptionsInput<GaLoreAdamWOptions> = {},
-    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
-  ) {
-    super(params, options, GALORE_ADAMW_DEFAULTS, hooks);
-  }
+  static readonly defaults = GALORE_ADAMW_DEFAULTS;
 
-  protected override validateOptions(o: GaLoreAdamWOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: GaLoreAdamWOptions, where: string): void {
     checkAdamOptions(where, o);
     checkFlag(where, 'correctBias', o.correctBias);
     checkStateDType(where, o.stateDType);
@@ -107,7 +98,7 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   }
 
   protected override changeMoments(state: ParamState, change: BasisChange): void {
-    changeFloatMoments(this.tensors, state, change);
+    changeFloatMoments(this.stateTensors, state, change);
   }
 
   private moments(

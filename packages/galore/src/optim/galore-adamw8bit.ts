@@ -12,9 +12,7 @@ import {
   adamwKernelParams,
   adamwStepOf,
   checkAdamOptions,
-  type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
   type Tensor,
 } from '@galore-ts/core';
@@ -28,8 +26,8 @@ import {
   QUANTIZED_MOMENT_KEYS,
 } from './adam-moments.js';
 import { ADAMW8BIT_DEFAULTS, type AdamW8bitOptions } from './adamw8bit.js';
-import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
-import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions, groupLabel } from './options.js';
+import { GaLoreOptimizer, type StepCounts } from './galore-optimizer.js';
+import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions } from './options.js';
 
 export interface GaLoreAdamW8bitOptions extends GaLoreGroupOptions, AdamW8bitOptions {
   lr: number;
@@ -42,16 +40,9 @@ export const GALORE_ADAMW8BIT_DEFAULTS: Readonly<GaLoreAdamW8bitOptions> = Objec
 });
 
 export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamW8bitOptions>[],
-    options: OptionsInput<GaLoreAdamW8bitOptions> = {},
-    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
-  ) {
-    super(params, options, GALORE_ADAMW8BIT_DEFAULTS, hooks);
-  }
+  static readonly defaults = GALORE_ADAMW8BIT_DEFAULTS;
 
-  protected override validateOptions(o: GaLoreAdamW8bitOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: GaLoreAdamW8bitOptions, where: string): void {
     checkAdamOptions(where, o);
     checkEightBitOptions(where, o);
     this.checkGaLore(where, o);
@@ -65,7 +56,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
     t: StepCounts,
   ): void {
     const o = group.options;
-    eightBitAdamStep(this.tensors, state, param, grad, o, adamwKernelParams(adamwStepOf(o, t.momentStep)));
+    eightBitAdamStep(this.stateTensors, state, param, grad, o, adamwKernelParams(adamwStepOf(o, t.momentStep)));
   }
 
   protected override updateLowRank(
@@ -80,7 +71,7 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
     // step = -1 / bc1 * m / (sqrt(v / bc2) + eps): the inner step at lr 1, no decay, from zero.
     const inner = adamwKernelParams(adamwStepOf({ ...o, lr: 1, weightDecay: 0 }, t.momentStep));
     this.addProjectedStep(param, low, projector, o, (step) =>
-      eightBitAdamStep(this.tensors, state, step, low, o, inner),
+      eightBitAdamStep(this.stateTensors, state, step, low, o, inner),
     );
   }
 
@@ -89,6 +80,6 @@ export class GaLoreAdamW8bit extends GaLoreOptimizer<GaLoreAdamW8bitOptions> {
   }
 
   protected override changeMoments(state: ParamState, change: BasisChange): void {
-    changeEightBitMoments(this.tensors, state, change, this.constructor.name);
+    changeEightBitMoments(this.stateTensors, state, change, this.constructor.name);
   }
 }

@@ -20,8 +20,8 @@ import {
   Optimizer,
   type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
+  type ParamsInput,
   type SkippedUpdate,
   type Tensor,
   withCategory,
@@ -31,7 +31,6 @@ import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
 import type { SubspaceBases } from '../projection/subspace.js';
 import { type BasisChange, basisChange } from '../projection/subspace-change.js';
 import { type RankWarning, rankWarning } from '../rank.js';
-import type { StateTensors } from './adam-moments.js';
 import { scaleInPlace } from './decay.js';
 import { checkGaLoreOptions, type GaLoreGroupOptions, groupLabel } from './options.js';
 
@@ -68,19 +67,17 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private readonly paramGroup = new Map<Tensor, ParamGroup<O>>();
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
-  /** The state tensors, for the moment helpers of adam-moments.ts. */
-  protected readonly tensors: StateTensors = {
-    get: (state, key, make) => this.stateTensor(state, key, make),
-    set: (state, key, value) => this.setState(state, key, value),
-  };
 
+  /**
+   * Each subclass states its defaults (the official class's) in a static `defaults`, so it needs no
+   * constructor of its own. rank has no default: only the groups that set it are projected.
+   */
   constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    options: OptionsInput<O>,
-    defaults: Readonly<O>,
+    params: ParamsInput<O>,
+    options: OptionsInput<O> = {},
     givenHooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
-    // rank has no default: only the groups that set it are projected.
+    const { defaults } = new.target as unknown as { defaults: Readonly<O> };
     super(params, options, { defaults, optional: ['rank'] });
     const hooks: GaLoreOptimizerHooks = normalizeOptions(`${this.constructor.name}: hooks`, givenHooks, HOOK_NAMES);
     this.hooks = hooks;
@@ -139,8 +136,7 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   override updateParam(param: Tensor, group: ParamGroup<O>): void {
     const grad = param.grad;
     if (!grad) return;
-    // Re-checked each step: a scheduler or setOption may have changed them.
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    this.recheckOptions(group);
     const state = this.stateOf(param);
     if (group.options.rank === undefined) {
       this.updateFull(param, grad, group, state, this.advance(state));
