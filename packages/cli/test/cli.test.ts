@@ -99,16 +99,8 @@ describe('galore-ts train', () => {
   it('trains with a GaLore optimizer and its flags', async () => {
     const report = await json<TrainReport>(
       ...ws.train('galore', 3),
-      '--optimizer',
-      'galore_adamw',
-      '--rank',
-      '4',
-      '--update-proj-gap',
-      '2',
-      '--galore-scale',
-      '0.5',
-      '--proj-type',
-      'std',
+      ...['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '2', '--galore-scale', '0.5'],
+      ...['--proj-type', 'std'],
     );
     expect(report.optimizer).toBe('galore_adamw');
     expect(report.steps).toBe(3);

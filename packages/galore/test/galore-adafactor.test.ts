@@ -3,18 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { GaLoreAdafactor, type GaLoreAdafactorOptions } from '../src/index.js';
 import { type HostMatrix, host, hostMatmul, hostTranspose, maxAbsDiff } from './helpers.js';
 
-interface HandOptions {
-  lr?: number;
-  eps: [number, number];
-  clipThreshold: number;
-  decayRate: number;
-  beta1: number | null;
-  weightDecay: number;
-  scaleParameter: boolean;
-  relativeStep: boolean;
-  warmupInit: boolean;
-  scale: number;
-}
+/** The options the hand computation reads (eps as a mutable pair for the literals below). */
+type HandOptions = Pick<GaLoreAdafactorOptions, 'lr' | 'clipThreshold' | 'decayRate' | 'beta1' | 'weightDecay'> &
+  Pick<GaLoreAdafactorOptions, 'scaleParameter' | 'relativeStep' | 'warmupInit' | 'scale'> & { eps: [number, number] };
 
 const rms = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0) / x.length);
 
