@@ -21,7 +21,7 @@ import { dequantizeBlockwise, type QuantizeParams, quantizeBlockwise } from './k
 import { argmax, reduce } from './kernels/reduce.js';
 import { rmsNorm, rmsNormBackward } from './kernels/rmsnorm.js';
 import { rope } from './kernels/rope.js';
-import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './kernels/softmax.js';
+import { softmaxBackward, softmaxForward } from './kernels/softmax.js';
 import { GpuStorage } from './storage.js';
 
 /**
@@ -182,10 +182,10 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       qr: ({ a, q, r }, { m, n }) => hostQr(this.executor, a, m, n, q, r),
       gatherRows: recorded(({ table, ids, out }, { dim }) => gatherRows(c, table, ids, out, dim)),
       scatterAddRows: recorded(({ src, ids, out }, { dim }) => scatterAddRows(c, src, ids, out, dim)),
-      softmax: recorded(({ x, out }, p) => softmax(c, x, out, p)),
-      logSoftmax: recorded(({ x, out }, p) => logSoftmax(c, x, out, p)),
-      softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p.rows, p.cols)),
-      logSoftmaxBackward: recorded(({ y, dy, dx }, p) => logSoftmaxBackward(c, y, dy, dx, p.rows, p.cols)),
+      softmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, false)),
+      logSoftmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, true)),
+      softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, false)),
+      logSoftmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, true)),
       crossEntropy: recorded(({ logits, targets, loss }, p) =>
         crossEntropy(c, logits, targets, loss, p.rows, p.cols, p.ignoreIndex),
       ),

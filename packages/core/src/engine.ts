@@ -164,13 +164,7 @@ export function isGradEnabled(): boolean {
 
 /** Runs `fn` without recording operations for autograd. */
 export function noGrad<T>(fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = previous;
-  }
+  return withGradEnabled(false, fn);
 }
 
 /** Runs `fn` with grad recording forced on or off. */
