@@ -11,33 +11,17 @@ import {
 } from '@galore-ts/core';
 import { OPTIMIZER_NAMES } from '@galore-ts/galore';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { special } from '../../core/test/data/word-piece.js';
+import { wordPieceJson } from '../../core/test/data/word-piece.js';
 import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { SST2_WORDS, syntheticSst2File, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
 import type { GlueEvaluation } from '../src/index.js';
 import { cli } from './helpers.js';
 
 const WORDS = SST2_WORDS;
-const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
 
 /** A whole-word tokenizer.json (WordPiece over whitespace-split words) with RoBERTa's special tokens. */
-const TOKENIZER = {
-  version: '1.0',
-  truncation: null,
-  padding: null,
-  added_tokens: SPECIALS.map((t, i) => special(i, t)),
-  normalizer: null,
-  pre_tokenizer: { type: 'Whitespace' },
-  post_processor: null,
-  decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-  model: {
-    type: 'WordPiece',
-    unk_token: '<unk>',
-    continuing_subword_prefix: '##',
-    max_input_chars_per_word: 100,
-    vocab: Object.fromEntries([...SPECIALS, ...WORDS].map((t, i) => [t, i])),
-  },
-};
+const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
+const TOKENIZER = wordPieceJson(SPECIALS, WORDS, { unk: '<unk>' });
 
 const tmp = useTempDir('glue-cli-');
 let modelDir: string;
