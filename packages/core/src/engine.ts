@@ -169,12 +169,22 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Runs `fn` with grad recording forced on or off. */
 export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = enabled;
+  return withSetting(
+    enabled,
+    () => gradEnabled,
+    (v) => (gradEnabled = v),
+    fn,
+  );
+}
+
+/** Runs `fn` with a module setting at `value`, putting the previous value back afterwards (also on a throw). */
+function withSetting<V, T>(value: V, get: () => V, set: (v: V) => void, fn: () => T): T {
+  const previous = get();
+  set(value);
   try {
     return fn();
   } finally {
-    gradEnabled = previous;
+    set(previous);
   }
 }
 
@@ -188,13 +198,12 @@ export function currentCategory(): MemoryCategory {
 
 /** Counts every allocation made inside `fn` under `cat` (e.g. optimizer state). */
 export function withCategory<T>(cat: MemoryCategory, fn: () => T): T {
-  const previous = category;
-  category = cat;
-  try {
-    return fn();
-  } finally {
-    category = previous;
-  }
+  return withSetting(
+    cat,
+    () => category,
+    (v) => (category = v),
+    fn,
+  );
 }
 
 // --- random numbers ---
