@@ -9,19 +9,24 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// The table element that output element e reads, or -1 (flagged) when its id is out of range:
+// a bad id reads as zero here and throws at the next sync, as on every backend.
+__device__ __forceinline__ int64_t gather_source(const int32_t *ids, int64_t rows, int64_t dim, int64_t e, int *flag) {
+  int32_t id = ids[e / dim];
+  if (id < 0 || id >= rows) {
+    flag_error(flag, FLAG_GATHER_ID, id);
+    return -1;
+  }
+  return int64_t(id) * dim + e % dim;
+}
+
 template <typename T>
 __global__ void gather_raw_kernel(const T *table, int64_t rows, const int32_t *ids, T *out, int64_t count, int64_t dim,
                                   int *flag) {
   int64_t total = count * dim;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t r = e / dim, c = e % dim;
-    int32_t id = ids[r];
-    if (id < 0 || id >= rows) {
-      flag_error(flag, FLAG_GATHER_ID, id);
-      out[e] = T(0);
-      continue;
-    }
-    out[e] = table[int64_t(id) * dim + c];
+    int64_t from = gather_source(ids, rows, dim, e, flag);
+    out[e] = from < 0 ? T(0) : table[from];
   }
 }
 
@@ -29,14 +34,8 @@ __global__ void gather_convert_kernel(const void *table, int table_dtype, int64_
                                       int out_dtype, int64_t count, int64_t dim, int *flag) {
   int64_t total = count * dim;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t r = e / dim, c = e % dim;
-    int32_t id = ids[r];
-    if (id < 0 || id >= rows) {
-      flag_error(flag, FLAG_GATHER_ID, id);
-      store_d(out, out_dtype, e, 0.0);
-      continue;
-    }
-    store_d(out, out_dtype, e, load_d(table, table_dtype, int64_t(id) * dim + c));
+    int64_t from = gather_source(ids, rows, dim, e, flag);
+    store_d(out, out_dtype, e, from < 0 ? 0.0 : load_d(table, table_dtype, from));
   }
 }
 
