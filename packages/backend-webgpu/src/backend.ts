@@ -186,16 +186,10 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       logSoftmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, true)),
       softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, false)),
       logSoftmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, true)),
-      crossEntropy: recorded(({ logits, targets, loss }, p) =>
-        crossEntropy(c, logits, targets, loss, p.rows, p.cols, p.ignoreIndex),
-      ),
-      crossEntropyBackward: recorded(({ logits, targets, dloss, dx }, p) =>
-        crossEntropyBackward(c, logits, targets, dloss, dx, p.rows, p.cols, p.ignoreIndex),
-      ),
-      rmsNorm: recorded(({ x, weight, out, rstd }, p) => rmsNorm(c, x, weight, out, rstd, p.rows, p.cols, p.eps)),
-      rmsNormBackward: recorded(({ x, weight, rstd, dy, dx, dweight }, p) =>
-        rmsNormBackward(c, x, weight, rstd, dy, dx, dweight, p.rows, p.cols),
-      ),
+      crossEntropy: recorded((io, p) => crossEntropy(c, io, p)),
+      crossEntropyBackward: recorded((io, p) => crossEntropyBackward(c, io, p)),
+      rmsNorm: recorded((io, p) => rmsNorm(c, io, p)),
+      rmsNormBackward: recorded((io, p) => rmsNormBackward(c, io, p)),
       rope: recorded(({ x, cos, sin, out }, p) => rope(c, x, cos, sin, out, p)),
       siluMul: recorded(({ gate, up, out }) => siluMul(c, gate, up, out)),
       siluMulBackward: recorded(({ gate, up, dy, dgate, dup }) => siluMulBackward(c, gate, up, dy, dgate, dup)),

@@ -4,7 +4,7 @@
  * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
  */
 
-import { DATA_ERROR } from '@galore-ts/core';
+import { DATA_ERROR, type KernelIO, type KernelParams } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
 import type { KernelContext } from './context.js';
@@ -31,12 +31,8 @@ const ROW_STATS = `  let base = row * p.cols;
 
 export function crossEntropy(
   ctx: KernelContext,
-  logits: GpuStorage,
-  targets: GpuStorage,
-  loss: GpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
+  { logits, targets, loss }: KernelIO<'crossEntropy', GpuStorage>,
+  { rows, cols, ignoreIndex }: KernelParams<'crossEntropy'>,
 ): void {
   const kernel = 'WebGPUBackend.crossEntropy';
   if (rows === 0) return;
@@ -59,13 +55,8 @@ export function crossEntropy(
 
 export function crossEntropyBackward(
   ctx: KernelContext,
-  logits: GpuStorage,
-  targets: GpuStorage,
-  dloss: GpuStorage,
-  dx: GpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
+  { logits, targets, dloss, dx }: KernelIO<'crossEntropyBackward', GpuStorage>,
+  { rows, cols, ignoreIndex }: KernelParams<'crossEntropyBackward'>,
 ): void {
   const kernel = 'WebGPUBackend.crossEntropyBackward';
   if (rows * cols === 0) return;

@@ -77,20 +77,33 @@ export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: Gpu
   for (var r = 0u; r < p.reduce; r++) { acc = ${c.step('acc', `${load}(at)`)}; at += p.inner; }
   st_out(index, acc);`;
   }
-  const code = [
-    wgsl.PRELUDE,
-    wgsl.declareParams(FIELDS),
-    wgsl.declareBinding(1, xo),
-    wgsl.declareBinding(2, oo),
-    wgsl.loader(xo),
-    wgsl.intLoader(xo),
-    wgsl.storer(oo, integer),
-    extra,
-    rowwise ? rowMain(body) : wgsl.linearMain(body),
-  ].join('\n');
+  const helpers = [wgsl.loader(xo), wgsl.intLoader(xo), wgsl.storer(oo, integer), extra];
+  const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
+  runReduction(
+    ctx,
+    kernel,
+    [xo, x],
+    [oo, out],
+    layout,
+    [...helpers, rowwise ? rowMain(body) : wgsl.linearMain(body)],
+    groups,
+  );
+}
+
+/** Compiles and dispatches a kernel from x to out over a reduce layout; `parts` follow the bindings. */
+function runReduction(
+  ctx: KernelContext,
+  kernel: string,
+  [xo, x]: [wgsl.Operand, GpuStorage],
+  [oo, out]: [wgsl.Operand, GpuStorage],
+  layout: ReduceLayout,
+  parts: string[],
+  groups: number,
+): void {
+  const bindings = [wgsl.declareBinding(1, xo), wgsl.declareBinding(2, oo)];
+  const code = [wgsl.PRELUDE, wgsl.declareParams(FIELDS), ...bindings, ...parts].join('\n');
   const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
   const params = wgsl.packParams(FIELDS, { rows: layout.outer, ...layout });
-  const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
   ctx.executor.dispatch(
     compiled,
     [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
@@ -117,20 +130,13 @@ export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layou
     if (best == best && (v > best || v != v)) { best = v; arg = r; }
   }
   out[index] = i32(arg);`;
-  const code = [
-    wgsl.PRELUDE,
-    wgsl.declareParams(FIELDS),
-    wgsl.declareBinding(1, xo),
-    wgsl.declareBinding(2, oo),
-    wgsl.loader(xo),
-    wgsl.linearMain(body),
-  ].join('\n');
-  const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
-  const params = wgsl.packParams(FIELDS, { rows: layout.outer, ...layout });
-  ctx.executor.dispatch(
-    compiled,
-    [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
-    params,
-    ctx.groups(Math.ceil(out.size / wgsl.WG)),
+  runReduction(
+    ctx,
+    kernel,
+    [xo, x],
+    [oo, out],
+    layout,
+    [wgsl.loader(xo), wgsl.linearMain(body)],
+    Math.ceil(out.size / wgsl.WG),
   );
 }

@@ -3,6 +3,7 @@
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
 
+import type { KernelIO, KernelParams } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
 import { bindingKinds, type KernelContext } from './context.js';
@@ -22,13 +23,8 @@ const written = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
 
 export function rmsNorm(
   ctx: KernelContext,
-  x: GpuStorage,
-  weight: GpuStorage,
-  out: GpuStorage,
-  rstd: GpuStorage,
-  rows: number,
-  cols: number,
-  eps: number,
+  { x, weight, out, rstd }: KernelIO<'rmsNorm', GpuStorage>,
+  { rows, cols, eps }: KernelParams<'rmsNorm'>,
 ): void {
   const kernel = 'WebGPUBackend.rmsNorm';
   if (rows === 0) return;
@@ -46,14 +42,8 @@ export function rmsNorm(
 
 export function rmsNormBackward(
   ctx: KernelContext,
-  x: GpuStorage,
-  weight: GpuStorage,
-  rstd: GpuStorage,
-  dy: GpuStorage,
-  dx: GpuStorage,
-  dweight: GpuStorage,
-  rows: number,
-  cols: number,
+  { x, weight, rstd, dy, dx, dweight }: KernelIO<'rmsNormBackward', GpuStorage>,
+  { rows, cols }: KernelParams<'rmsNormBackward'>,
 ): void {
   const kernel = 'WebGPUBackend.rmsNormBackward';
   if (rows > 0 && cols > 0) {
