@@ -63,6 +63,17 @@ __global__ void scatter_add_kernel(const void *src, int src_dtype, const int32_t
   }
 }
 
+// The checks gatherRows and scatterAddRows share: int32 ids and a `role` buffer of whole rows of `dim`.
+int check_row_op(const char *where, const char *role, gc_buf rows, gc_buf ids, int64_t dim) {
+  GC_TRY(require_init(where));
+  GC_TRY(check_positive(where, "dim", dim));
+  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
+  if (rows.size % dim != 0)
+    return fail(GC_ERR_ARGUMENT, "%s: %s holds %lld elements, not a whole number of rows of %lld", where, role,
+                (long long)rows.size, (long long)dim);
+  return GC_OK;
+}
+
 }  // namespace
 }  // namespace gc
 
@@ -72,12 +83,7 @@ extern "C" {
 
 int gc_gather_rows(gc_buf table, gc_buf ids, gc_buf out, int64_t dim) {
   const char *where = "gatherRows";
-  GC_TRY(require_init(where));
-  GC_TRY(check_positive(where, "dim", dim));
-  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
-  if (table.size % dim != 0)
-    return fail(GC_ERR_ARGUMENT, "%s: table holds %lld elements, not a whole number of rows of %lld", where, (long long)table.size,
-                (long long)dim);
+  GC_TRY(check_row_op(where, "table", table, ids, dim));
   int64_t count = ids.size, rows = table.size / dim;
   GC_TRY(check_size(where, "out", out, count * dim));
   if (count == 0) return GC_OK;
@@ -103,13 +109,8 @@ int gc_gather_rows(gc_buf table, gc_buf ids, gc_buf out, int64_t dim) {
 
 int gc_scatter_add_rows(gc_buf src, gc_buf ids, gc_buf out, int64_t dim) {
   const char *where = "scatterAddRows";
-  GC_TRY(require_init(where));
-  GC_TRY(check_positive(where, "dim", dim));
-  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
+  GC_TRY(check_row_op(where, "out", out, ids, dim));
   if (out.dtype == GC_U8) return fail(GC_ERR_ARGUMENT, "%s: out must be float32, bfloat16, float16 or int32, got uint8", where);
-  if (out.size % dim != 0)
-    return fail(GC_ERR_ARGUMENT, "%s: out holds %lld elements, not a whole number of rows of %lld", where, (long long)out.size,
-                (long long)dim);
   int64_t count = ids.size, rows = out.size / dim;
   GC_TRY(check_size(where, "src", src, count * dim));
   if (count == 0) return GC_OK;

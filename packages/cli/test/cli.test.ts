@@ -116,18 +116,8 @@ describe('galore-ts train', () => {
       '4',
     );
     expect(report.steps).toBe(2);
-    const refused = await cli(
-      'train',
-      ...ws.tinyRun,
-      '--steps',
-      '2',
-      '--optimizer',
-      'galore_adamw_layerwise',
-      '--max-grad-norm',
-      '1',
-      '--out',
-      join(ws.dir, 'x'),
-    );
+    const clipped = ['--optimizer', 'galore_adamw_layerwise', '--max-grad-norm', '1'];
+    const refused = await cli(...ws.train('x', 2), ...clipped);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('cannot clip the global norm; use --max-grad-norm 0');
   });

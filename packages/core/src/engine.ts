@@ -154,56 +154,42 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-// --- grad mode ---
+// --- grad mode and memory category: settings that scoped helpers change and put back ---
 
-let gradEnabled = true;
+const settings: { gradEnabled: boolean; category: MemoryCategory } = { gradEnabled: true, category: 'activation' };
+
+/** Runs `fn` with setting `key` at `value`, putting the previous value back afterwards (also on a throw). */
+function withSetting<K extends keyof typeof settings, T>(key: K, value: (typeof settings)[K], fn: () => T): T {
+  const previous = settings[key];
+  settings[key] = value;
+  try {
+    return fn();
+  } finally {
+    settings[key] = previous;
+  }
+}
 
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  return settings.gradEnabled;
 }
 
 /** Runs `fn` without recording operations for autograd. */
 export function noGrad<T>(fn: () => T): T {
-  return withGradEnabled(false, fn);
+  return withSetting('gradEnabled', false, fn);
 }
 
 /** Runs `fn` with grad recording forced on or off. */
 export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
-  return withSetting(
-    enabled,
-    () => gradEnabled,
-    (v) => (gradEnabled = v),
-    fn,
-  );
+  return withSetting('gradEnabled', enabled, fn);
 }
-
-/** Runs `fn` with a module setting at `value`, putting the previous value back afterwards (also on a throw). */
-function withSetting<V, T>(value: V, get: () => V, set: (v: V) => void, fn: () => T): T {
-  const previous = get();
-  set(value);
-  try {
-    return fn();
-  } finally {
-    set(previous);
-  }
-}
-
-// --- memory categories ---
-
-let category: MemoryCategory = 'activation';
 
 export function currentCategory(): MemoryCategory {
-  return category;
+  return settings.category;
 }
 
 /** Counts every allocation made inside `fn` under `cat` (e.g. optimizer state). */
 export function withCategory<T>(cat: MemoryCategory, fn: () => T): T {
-  return withSetting(
-    cat,
-    () => category,
-    (v) => (category = v),
-    fn,
-  );
+  return withSetting('category', cat, fn);
 }
 
 // --- random numbers ---

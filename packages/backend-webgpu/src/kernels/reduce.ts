@@ -79,23 +79,16 @@ export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: Gpu
   }
   const helpers = [wgsl.loader(xo), wgsl.intLoader(xo), wgsl.storer(oo, integer), extra];
   const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
-  runReduction(
-    ctx,
-    kernel,
-    [xo, x],
-    [oo, out],
-    layout,
-    [...helpers, rowwise ? rowMain(body) : wgsl.linearMain(body)],
-    groups,
-  );
+  helpers.push(rowwise ? rowMain(body) : wgsl.linearMain(body));
+  runReduction(ctx, kernel, [xo, oo], [x, out], layout, helpers, groups);
 }
 
 /** Compiles and dispatches a kernel from x to out over a reduce layout; `parts` follow the bindings. */
 function runReduction(
   ctx: KernelContext,
   kernel: string,
-  [xo, x]: [wgsl.Operand, GpuStorage],
-  [oo, out]: [wgsl.Operand, GpuStorage],
+  [xo, oo]: [wgsl.Operand, wgsl.Operand],
+  [x, out]: [GpuStorage, GpuStorage],
   layout: ReduceLayout,
   parts: string[],
   groups: number,
@@ -130,13 +123,6 @@ export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layou
     if (best == best && (v > best || v != v)) { best = v; arg = r; }
   }
   out[index] = i32(arg);`;
-  runReduction(
-    ctx,
-    kernel,
-    [xo, x],
-    [oo, out],
-    layout,
-    [wgsl.loader(xo), wgsl.linearMain(body)],
-    Math.ceil(out.size / wgsl.WG),
-  );
+  const groups = Math.ceil(out.size / wgsl.WG);
+  runReduction(ctx, kernel, [xo, oo], [x, out], layout, [wgsl.loader(xo), wgsl.linearMain(body)], groups);
 }

@@ -63,18 +63,18 @@ const rowsOf = (batch: TokenBatch) =>
     Array.from(batch.tokens.subarray(r * batch.shape[1], (r + 1) * batch.shape[1])),
   );
 
+/** Options over the test shards, read 64 bytes at a time (many reads per file). */
+const smallReads = (options: Omit<TokenDatasetOptions, 'path' | 'tokenizer'>): TokenDatasetOptions => ({
+  path: shards,
+  tokenizer,
+  chunkBytes: 64,
+  ...options,
+});
+
 describe('packing', () => {
   it('packs every token of an epoch into seqLen+1 windows in order, with no padding, loss or duplication', async () => {
     const seqLen = 31;
-    const dataset = await TokenDataset.open({
-      path: shards,
-      tokenizer,
-      seqLen,
-      batchSize: 3,
-      shuffleBuffer: 0,
-      epochs: 1,
-      chunkBytes: 64,
-    });
+    const dataset = await TokenDataset.open(smallReads({ seqLen, batchSize: 3, shuffleBuffer: 0, epochs: 1 }));
     const batches = await take(dataset, 1000);
     await dataset.close();
     expect(batches.every((b) => b.shape[0] === 3 && b.shape[1] === 32 && b.tokens.length === 96)).toBe(true);
@@ -121,16 +121,7 @@ describe('packing', () => {
 
 describe('shuffling and epochs', () => {
   it("serves each epoch's sequences exactly once, in a seeded order", async () => {
-    const options: TokenDatasetOptions = {
-      path: shards,
-      tokenizer,
-      seqLen: 15,
-      batchSize: 1,
-      shuffleBuffer: 8,
-      epochs: 2,
-      seed: 5,
-      chunkBytes: 64,
-    };
+    const options = smallReads({ seqLen: 15, batchSize: 1, shuffleBuffer: 8, epochs: 2, seed: 5 });
     const ordered = await take(await TokenDataset.open({ ...options, shuffleBuffer: 0 }), 10_000);
     const shuffled = await take(await TokenDataset.open(options), 10_000);
     const again = await take(await TokenDataset.open(options), 10_000);
@@ -154,16 +145,7 @@ describe('shuffling and epochs', () => {
 
 describe('validation split', () => {
   it('holds out the first sequences: validation serves them, training never does', async () => {
-    const options: TokenDatasetOptions = {
-      path: shards,
-      tokenizer,
-      seqLen: 15,
-      batchSize: 4,
-      shuffleBuffer: 16,
-      validationSequences: 10,
-      epochs: 2,
-      chunkBytes: 64,
-    };
+    const options = smallReads({ seqLen: 15, batchSize: 4, shuffleBuffer: 16, validationSequences: 10, epochs: 2 });
     const dataset = await TokenDataset.open(options);
     const validation: TokenBatch[] = [];
     for await (const batch of dataset.validationBatches()) validation.push(batch);
