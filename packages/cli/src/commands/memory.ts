@@ -15,6 +15,7 @@ import { nameList, positiveInteger } from '../parse.js';
 import { addAdapterOptions } from '../setup/method.js';
 import { checkOptimDtype, DEFAULT_RANK_RULE, optimDtypeOption } from '../setup/optimizer.js';
 import { comparePaper, formatPaperComparison } from './memory-paper.js';
+import { MODEL_DTYPES, type ModelDType } from './train-settings.js';
 
 interface MemoryFlags {
   /** A preset name, or a config read from a config.json or model folder. */
@@ -24,7 +25,7 @@ interface MemoryFlags {
   batchSize: number;
   seqLen: number;
   /** Spelled as train's --dtype. */
-  dtype: 'bfloat16' | 'float32';
+  dtype: ModelDType;
   optimDtype?: StateDType;
   gradientCheckpointing?: boolean;
   paper?: boolean;
@@ -53,9 +54,7 @@ export function memoryCommand(io: CliIO): Command {
     .option('--batch-size <n>', 'sequences per step', positiveInteger, 1)
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
     .addOption(
-      new Option('--dtype <dtype>', 'weights and activations dtype')
-        .choices(['bfloat16', 'float32'])
-        .default('bfloat16'),
+      new Option('--dtype <dtype>', 'weights and activations dtype').choices([...MODEL_DTYPES]).default('bfloat16'),
     )
     .addOption(optimDtypeOption())
     .option('--gradient-checkpointing', 'recompute activations in backward')

@@ -44,7 +44,7 @@ import {
 import { copyTokenizerFiles, folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
-import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
+import { DEFAULT_SETTINGS, MODEL_DTYPES, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
 
 export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE };
 
@@ -127,9 +127,7 @@ export function trainCommand(io: CliIO): Command {
       nonNegativeInteger,
     )
     .option('--seed <n>', `seed of the weights and the data order (default: ${d.seed})`, nonNegativeInteger)
-    .addOption(
-      new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
-    )
+    .addOption(new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices([...MODEL_DTYPES]))
     .addOption(optimDtypeOption())
     .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
     .option(

@@ -1,7 +1,7 @@
 import { rmsNorm } from '../ops/nn.js';
 import type { Tensor } from '../tensor.js';
 import { constantParameter, type ParameterOptions } from './init.js';
-import { assertPositiveInteger } from './linear.js';
+import { assertSizes } from './linear.js';
 import { Module } from './module.js';
 
 export interface RMSNormOptions extends ParameterOptions {
@@ -18,7 +18,7 @@ export class RMSNorm extends Module {
     options: RMSNormOptions = {},
   ) {
     super();
-    assertPositiveInteger('RMSNorm', 'dim', dim);
+    assertSizes('RMSNorm', { dim });
     this.eps = options.eps ?? 1e-6;
     if (!(this.eps > 0)) throw new RangeError(`RMSNorm: eps must be > 0, got ${this.eps}`);
     this.registerParameter('weight', constantParameter([dim], 1, options));
