@@ -30,8 +30,8 @@ export function unary(ctx: KernelContext, op: UnaryOp, x: GpuStorage, out: GpuSt
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [{ name: 'x', storage: x }],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: { x },
+    outputs: { out },
     pre: '    let x = ld_x(i_x);',
     values: { out: expr },
   });
@@ -86,11 +86,11 @@ export function binary(
     kernel,
     size: out.size,
     shape: layout.shape,
-    inputs: [
-      { name: 'a', storage: a, strides: layout.aStrides },
-      { name: 'b', storage: b, strides: layout.bStrides },
-    ],
-    outputs: [{ name: 'out', storage: out, integer: integer || comparison !== undefined }],
+    inputs: {
+      a: { storage: a, strides: layout.aStrides },
+      b: { storage: b, strides: layout.bStrides },
+    },
+    outputs: { out: { storage: out, integer: integer || comparison !== undefined } },
     pre: `    let a = ${load}_a(i_a);\n    let b = ${load}_b(i_b);`,
     values: { out: value },
   });
@@ -111,12 +111,12 @@ export function where(
     kernel,
     size: out.size,
     shape: layout.shape,
-    inputs: [
-      { name: 'cond', storage: cond, strides: layout.condStrides },
-      { name: 'a', storage: a, strides: layout.aStrides },
-      { name: 'b', storage: b, strides: layout.bStrides },
-    ],
-    outputs: [{ name: 'out', storage: out, integer }],
+    inputs: {
+      cond: { storage: cond, strides: layout.condStrides },
+      a: { storage: a, strides: layout.aStrides },
+      b: { storage: b, strides: layout.bStrides },
+    },
+    outputs: { out: { storage: out, integer } },
     pre: `    let c = ld_cond(i_cond) != 0.0;`,
     values: { out: `select(${load}_b(i_b), ${load}_a(i_a), c)` },
   });
@@ -128,8 +128,8 @@ export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
   runMap(ctx, {
     kernel: `${kernel}(${x.dtype}->${out.dtype})`,
     size: out.size,
-    inputs: [{ name: 'x', storage: x }],
-    outputs: [{ name: 'out', storage: out, integer }],
+    inputs: { x },
+    outputs: { out: { storage: out, integer } },
     values: { out: integer ? 'ldi_x(i_x)' : 'ld_x(i_x)' },
   });
 }
@@ -139,11 +139,8 @@ export function siluMul(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, ou
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [
-      { name: 'gate', storage: gate },
-      { name: 'up', storage: up },
-    ],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: { gate, up },
+    outputs: { out },
     pre: '    let g = ld_gate(i_gate);',
     values: { out: 'g / (1.0 + exp(-g)) * ld_up(i_up)' },
   });
@@ -161,15 +158,8 @@ export function siluMulBackward(
   runMap(ctx, {
     kernel,
     size: gate.size,
-    inputs: [
-      { name: 'gate', storage: gate },
-      { name: 'up', storage: up },
-      { name: 'dy', storage: dy },
-    ],
-    outputs: [
-      { name: 'dgate', storage: dgate },
-      { name: 'dup', storage: dup },
-    ],
+    inputs: { gate, up, dy },
+    outputs: { dgate, dup },
     pre: ['    let g = ld_gate(i_gate);', '    let s = 1.0 / (1.0 + exp(-g));', '    let d = ld_dy(i_dy);'].join('\n'),
     values: { dgate: 'd * ld_up(i_up) * s * (1.0 + g * (1.0 - s))', dup: 'd * g * s' },
   });
