@@ -4,10 +4,10 @@
  * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
  */
 
-import { DATA_ERROR, type KernelIO, type KernelParams } from '@galore-ts/core';
+import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runRows } from './softmax.js';
 
 const FIELDS: ParamField[] = [
@@ -29,11 +29,11 @@ const ROW_STATS = `  let base = row * p.cols;
   let valid = label >= 0 && u32(label) < p.cols;
   if (!ignored && !valid && lid == 0u) { flag_error(${DATA_ERROR.target}, label); }`;
 
-export function crossEntropy(
-  ctx: KernelContext,
-  { logits, targets, loss }: KernelIO<'crossEntropy', GpuStorage>,
-  { rows, cols, ignoreIndex }: KernelParams<'crossEntropy'>,
-): void {
+export const crossEntropy: GpuKernel<'crossEntropy'> = (
+  ctx,
+  { logits, targets, loss },
+  { rows, cols, ignoreIndex },
+) => {
   const kernel = 'WebGPUBackend.crossEntropy';
   if (rows === 0) return;
   const body = `${ROW_STATS}
@@ -51,13 +51,13 @@ export function crossEntropy(
     [{ name: 'loss', dtype: loss.dtype, mode: 'atomic' }, loss],
   ];
   runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
-}
+};
 
-export function crossEntropyBackward(
-  ctx: KernelContext,
-  { logits, targets, dloss, dx }: KernelIO<'crossEntropyBackward', GpuStorage>,
-  { rows, cols, ignoreIndex }: KernelParams<'crossEntropyBackward'>,
-): void {
+export const crossEntropyBackward: GpuKernel<'crossEntropyBackward'> = (
+  ctx,
+  { logits, targets, dloss, dx },
+  { rows, cols, ignoreIndex },
+) => {
   const kernel = 'WebGPUBackend.crossEntropyBackward';
   if (rows * cols === 0) return;
   const body = `${ROW_STATS}
@@ -78,4 +78,4 @@ export function crossEntropyBackward(
     [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
   ];
   runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
-}
+};

@@ -3,10 +3,9 @@
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
 
-import type { KernelIO, KernelParams } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, type GpuKernel } from './context.js';
 import { runRows } from './softmax.js';
 
 const FIELDS: wgsl.ParamField[] = [
@@ -21,11 +20,7 @@ const written = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
   s,
 ];
 
-export function rmsNorm(
-  ctx: KernelContext,
-  { x, weight, out, rstd }: KernelIO<'rmsNorm', GpuStorage>,
-  { rows, cols, eps }: KernelParams<'rmsNorm'>,
-): void {
+export const rmsNorm: GpuKernel<'rmsNorm'> = (ctx, { x, weight, out, rstd }, { rows, cols, eps }) => {
   const kernel = 'WebGPUBackend.rmsNorm';
   if (rows === 0) return;
   // out is computed with rstd as stored, so backward sees the same factor.
@@ -38,13 +33,13 @@ export function rmsNorm(
   for (var j = lid; j < p.cols; j += 256u) { st_out(base + j, ld_x(base + j) * factor * ld_weight(j)); }`;
   const ops = [read('x', x), read('weight', weight), written('out', out), written('rstd', rstd)];
   runRows(ctx, kernel, ops, FIELDS, { rows, cols, eps }, body, rows);
-}
+};
 
-export function rmsNormBackward(
-  ctx: KernelContext,
-  { x, weight, rstd, dy, dx, dweight }: KernelIO<'rmsNormBackward', GpuStorage>,
-  { rows, cols }: KernelParams<'rmsNormBackward'>,
-): void {
+export const rmsNormBackward: GpuKernel<'rmsNormBackward'> = (
+  ctx,
+  { x, weight, rstd, dy, dx, dweight },
+  { rows, cols },
+) => {
   const kernel = 'WebGPUBackend.rmsNormBackward';
   if (rows > 0 && cols > 0) {
     const body = `  let base = row * p.cols;
@@ -89,4 +84,4 @@ export function rmsNormBackward(
     wgsl.packParams(FIELDS, { rows, cols, eps: 0 }),
     ctx.groups(Math.ceil(cols / wgsl.WG)),
   );
-}
+};
