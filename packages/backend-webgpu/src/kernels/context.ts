@@ -2,9 +2,9 @@
 import type { DType, KernelIO, KernelParams } from '@galore-ts/core';
 import { DTYPE_BYTES } from '@galore-ts/core';
 import type { BindingKind } from '../executor.js';
-import { alignUp, type Binding, type Executor } from '../executor.js';
+import { alignUp, type Binding, type Executor, type Kernel } from '../executor.js';
 import { GpuStorage } from '../storage.js';
-import { groupsFor, type Operand } from '../wgsl.js';
+import { groupsFor, type Operand, type ParamField, packParams, WG } from '../wgsl.js';
 
 /** A kernel's implementation on this backend: the declared io (as GPU storages) and params, already checked. */
 export type GpuKernel<K extends string> = (
@@ -119,5 +119,15 @@ export class KernelContext {
 
   groups(count: number): [number, number] {
     return groupsFor(count, this.maxGroupsPerDimension);
+  }
+
+  /** Records `kernel` over `threads` invocations (workgroups of WG), its parameter block packed from `fields`. */
+  dispatchThreads(
+    kernel: Kernel,
+    bindings: readonly Binding[],
+    [fields, values]: [readonly ParamField[], Readonly<Record<string, number>>],
+    threads: number,
+  ): void {
+    this.executor.dispatch(kernel, bindings, packParams(fields, values), this.groups(Math.ceil(threads / WG)));
   }
 }

@@ -97,10 +97,5 @@ export function scatterAddRows(
     ctx.binding(out, kernel, 'out'),
     ctx.flagBinding(),
   ];
-  ctx.executor.dispatch(
-    compiled,
-    bindings,
-    wgsl.packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
-    ctx.groups(Math.ceil(dim / wgsl.WG)),
-  );
+  ctx.dispatchThreads(compiled, bindings, [SCATTER_FIELDS, { n: ids.size, dim, rows }], dim);
 }

@@ -163,13 +163,7 @@ export function runMap(ctx: KernelContext, given: MapSpec): void {
     );
     if (spec.flag) bindings.push(ctx.flagBinding());
     const values = { ...indexValues, ...(spec.paramValues ?? {}), n: count, base: start };
-    const invocations = Math.ceil(count / P);
-    ctx.executor.dispatch(
-      kernel,
-      bindings,
-      wgsl.packParams(fields, values),
-      ctx.groups(Math.ceil(invocations / wgsl.WG)),
-    );
+    ctx.dispatchThreads(kernel, bindings, [fields, values], Math.ceil(count / P));
   }
 }
 

@@ -78,10 +78,5 @@ export const rmsNormBackward: GpuKernel<'rmsNormBackward'> = (
   ].join('\n');
   const compiled = ctx.executor.kernel(`${kernel}(dweight)`, code, bindingKinds(columnOps));
   const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as wgsl.Operand).name));
-  ctx.executor.dispatch(
-    compiled,
-    bindings,
-    wgsl.packParams(FIELDS, { rows, cols, eps: 0 }),
-    ctx.groups(Math.ceil(cols / wgsl.WG)),
-  );
+  ctx.dispatchThreads(compiled, bindings, [FIELDS, { rows, cols, eps: 0 }], cols);
 };
