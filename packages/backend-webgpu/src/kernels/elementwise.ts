@@ -1,8 +1,8 @@
 /** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
-import type { BinaryOp, BroadcastLayout, UnaryOp } from '@galore-ts/core';
+import type { UnaryOp } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import { isIntegral } from '../wgsl.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel, KernelContext } from './context.js';
 import { runMap } from './map.js';
 
 /** f32 expressions of `x`; sin and cos reduce their argument first (GPU sin/cos lose accuracy far from 0). */
@@ -66,14 +66,8 @@ const COMPARISON: Readonly<Record<string, string>> = {
   ge: 'a >= b',
 };
 
-export function binary(
-  ctx: KernelContext,
-  op: BinaryOp,
-  a: GpuStorage,
-  b: GpuStorage,
-  out: GpuStorage,
-  layout: BroadcastLayout,
-): void {
+export const binary: GpuKernel<'binary'> = (ctx, { a, b, out }, layout) => {
+  const op = layout.op;
   const kernel = `WebGPUBackend.binary(${op})`;
   const comparison = Object.hasOwn(COMPARISON, op) ? COMPARISON[op] : undefined;
   const intInputs = isIntegral(a.dtype) && isIntegral(b.dtype);
@@ -94,16 +88,9 @@ export function binary(
     pre: `    let a = ${load}_a(i_a);\n    let b = ${load}_b(i_b);`,
     values: { out: value },
   });
-}
+};
 
-export function where(
-  ctx: KernelContext,
-  cond: GpuStorage,
-  a: GpuStorage,
-  b: GpuStorage,
-  out: GpuStorage,
-  layout: BroadcastLayout,
-): void {
+export const where: GpuKernel<'where'> = (ctx, { cond, a, b, out }, layout) => {
   const kernel = 'WebGPUBackend.where';
   const integer = isIntegral(a.dtype) && isIntegral(b.dtype) && isIntegral(out.dtype);
   const load = integer ? 'ldi' : 'ld';
@@ -120,7 +107,7 @@ export function where(
     pre: `    let c = ld_cond(i_cond) != 0.0;`,
     values: { out: `select(${load}_b(i_b), ${load}_a(i_a), c)` },
   });
-}
+};
 
 export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
   const kernel = 'WebGPUBackend.cast';
