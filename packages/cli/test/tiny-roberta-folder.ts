@@ -12,26 +12,19 @@ import {
   saveEncoderClassifier,
   saveTensors,
 } from '@galore-ts/core';
-import { special } from '../../core/test/data/word-piece.js';
+import { special, WORD_PIECE } from '../../core/test/data/word-piece.js';
 import { SST2_WORDS, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
 
 const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
 
-/** A whole-word tokenizer.json (WordPiece over whitespace-split words) with RoBERTa's special tokens. */
+/** The WordPiece fixture (whole words over whitespace) with RoBERTa's special tokens and the GLUE words. */
 const TOKENIZER = {
-  version: '1.0',
-  truncation: null,
-  padding: null,
+  ...WORD_PIECE,
   added_tokens: SPECIALS.map((t, i) => special(i, t)),
   normalizer: null,
-  pre_tokenizer: { type: 'Whitespace' },
-  post_processor: null,
-  decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
   model: {
-    type: 'WordPiece',
+    ...WORD_PIECE.model,
     unk_token: '<unk>',
-    continuing_subword_prefix: '##',
-    max_input_chars_per_word: 100,
     vocab: Object.fromEntries([...SPECIALS, ...SST2_WORDS].map((t, i) => [t, i])),
   },
 };

@@ -10,7 +10,8 @@ import { syntheticSentences, syntheticSst2File } from './synthetic-sst2.js';
 
 type Row = { a: string; b: string; positive: boolean; i: number };
 
-const MNLI_HEAD = [
+/** MNLI's columns before its labels (train.tsv and dev_matched.tsv alike). */
+export const MNLI_HEAD = [
   'index',
   'promptID',
   'pairID',
