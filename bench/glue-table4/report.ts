@@ -46,29 +46,47 @@ export function runResult(method: Table4Method, task: Table4Task, evaluations: G
   };
 }
 
+/** A run the glue command could not finish, and why. */
+export interface RunFailure {
+  method: Table4Method;
+  task: Table4Task;
+  error: string;
+}
+
 /** One Table 4 row as printed: the paper's, or ours over the tasks run. */
 export interface TableRow {
   method: Table4Method;
   source: 'paper' | 'galore-ts';
   memory: string;
   scores: Partial<Record<Table4Task, number>>;
+  /** Tasks whose run failed (printed as such, left out of the average). */
+  failed: Table4Task[];
   average: number | null;
 }
 
-export function tableRows(results: readonly RunResult[]): TableRow[] {
+export function tableRows(results: readonly RunResult[], failures: readonly RunFailure[] = []): TableRow[] {
   const rows: TableRow[] = [];
   for (const method of TABLE4_METHODS) {
     const paper = PAPER_TABLE4[method];
-    rows.push({ method, source: 'paper', memory: paper.memory, scores: paper.scores, average: paper.average });
+    rows.push({
+      method,
+      source: 'paper',
+      memory: paper.memory,
+      scores: paper.scores,
+      failed: [],
+      average: paper.average,
+    });
     const ours = results.filter((r) => r.method === method);
-    if (ours.length === 0) continue;
+    const failed = failures.filter((f) => f.method === method).map((f) => f.task);
+    if (ours.length === 0 && failed.length === 0) continue;
     const scores = Object.fromEntries(ours.map((r) => [r.task, r.score])) as Partial<Record<Table4Task, number>>;
     rows.push({
       method,
       source: 'galore-ts',
-      memory: formatBytes(Math.max(...ours.map((r) => r.peakMemoryBytes))),
+      memory: ours.length === 0 ? '-' : formatBytes(Math.max(...ours.map((r) => r.peakMemoryBytes))),
       scores,
-      average: ours.reduce((sum, r) => sum + r.score, 0) / ours.length,
+      failed,
+      average: ours.length === 0 ? null : ours.reduce((sum, r) => sum + r.score, 0) / ours.length,
     });
   }
   return rows;
@@ -80,7 +98,7 @@ export function formatTable(rows: readonly TableRow[], tasksRun: readonly Table4
     PAPER_TABLE4[r.method].label,
     r.source,
     r.memory,
-    ...TABLE4_TASKS.map((t) => (r.scores[t] === undefined ? '-' : r.scores[t]!.toFixed(2))),
+    ...TABLE4_TASKS.map((t) => (r.failed.includes(t) ? 'failed' : (r.scores[t]?.toFixed(2) ?? '-'))),
     r.average === null ? '-' : r.average.toFixed(2),
   ]);
   const partial = tasksRun.length < TABLE4_TASKS.length;

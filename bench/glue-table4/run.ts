@@ -8,7 +8,7 @@ import { type CliIO, type GlueEvaluation, main } from '../../packages/cli/src/in
 import { nonNegativeInteger, positiveInteger } from '../../packages/cli/src/parse.js';
 import { TABLE4_METHODS, TABLE4_TASKS, type Table4Method, type Table4Task } from './paper.js';
 import { commandLine, formatPlan, type PlannedRun, planRuns } from './plan.js';
-import { formatTable, type RunResult, runResult, tableRows } from './report.js';
+import { formatTable, type RunFailure, type RunResult, runResult, tableRows } from './report.js';
 
 export const USAGE = `usage: npm run bench:glue-table4 -- --glue <dir> --model <roberta-base folder> [options]
 
@@ -113,24 +113,34 @@ async function runOne(run: PlannedRun, io: CliIO): Promise<GlueEvaluation[]> {
     .map((line) => JSON.parse(line) as GlueEvaluation);
 }
 
-async function bench(flags: BenchFlags, io: CliIO): Promise<void> {
+/** Runs the plan; a run that fails is reported and the others go on (the full table takes long). Returns the failures. */
+async function bench(flags: BenchFlags, io: CliIO): Promise<RunFailure[]> {
   const runs = planRuns(flags);
   if (flags.dryRun) {
     if (flags.json) io.stdout(`${JSON.stringify({ plan: runs.map(planEntry) })}\n`);
     else io.stdout(`${formatPlan(runs)}\n${runs.map((r) => `    ${commandLine(r)}\n`).join('')}`);
-    return;
+    return [];
   }
   const results: RunResult[] = [];
+  const failures: RunFailure[] = [];
   for (const [i, run] of runs.entries()) {
     io.stderr(`[${i + 1}/${runs.length}] ${run.method} ${run.task}\n`);
-    results.push(runResult(run.method, run.task, await runOne(run, io)));
+    try {
+      const result = runResult(run.method, run.task, await runOne(run, io));
+      results.push(result);
+      io.stderr(`  ${result.metric} x 100: ${result.score.toFixed(2)} (epoch ${result.bestEpoch})\n`);
+    } catch (error) {
+      failures.push({ method: run.method, task: run.task, error: (error as Error).message });
+      io.stderr(`  failed: ${(error as Error).message}\n`);
+    }
   }
-  const rows = tableRows(results);
+  const rows = tableRows(results, failures);
   if (flags.json) {
-    io.stdout(`${JSON.stringify({ plan: runs.map(planEntry), runs: results, table: rows })}\n`);
+    io.stdout(`${JSON.stringify({ plan: runs.map(planEntry), runs: results, failures, table: rows })}\n`);
   } else {
     io.stdout(formatTable(rows, flags.tasks));
   }
+  return failures;
 }
 
 function planEntry(run: PlannedRun) {
@@ -141,9 +151,16 @@ function planEntry(run: PlannedRun) {
 export async function glueTable4(argv: readonly string[], io: CliIO): Promise<number> {
   try {
     const flags = parseBenchFlags(argv);
-    if (flags === 'help') io.stdout(USAGE);
-    else await bench(flags, io);
-    return 0;
+    if (flags === 'help') {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const failures = await bench(flags, io);
+    if (failures.length === 0) return 0;
+    io.stderr(
+      `bench:glue-table4: ${failures.length} run(s) failed: ${failures.map((f) => `${f.method} ${f.task}`).join(', ')}\n`,
+    );
+    return 1;
   } catch (error) {
     io.stderr(`bench:glue-table4: error: ${(error as Error).message}\n`);
     return 1;

@@ -135,6 +135,23 @@ describe('bench:glue-table4', () => {
     expect(out).toContain('galore-ts glue --task qqp --data nowhere --model nothing --optimizer adamw --method lora');
   });
 
+  it('goes on past a failed run, prints it as failed and exits 1', async () => {
+    const broken = join(dir, 'glue_broken');
+    await writeSyntheticGlue(broken, { train: 16, dev: 8 });
+    await rm(join(broken, 'RTE', 'dev.tsv'));
+    const args = base.map((a) => (a === join(dir, 'glue_data') ? broken : a));
+    const { code, out, err } = await bench(...args, '--tasks', 'rte,mrpc', '--methods', 'galore-r4');
+    expect(code).toBe(1);
+    expect(err).toContain('RTE/dev.tsv');
+    expect(err).toContain('1 run(s) failed: galore-r4 rte');
+    const ours = parseTable(out).rows.get('GaLore (rank=4)|galore-ts')!;
+    expect(ours[3 + TABLE4_TASKS.indexOf('rte')]).toBe('failed');
+    const mrpc = Number(ours[3 + TABLE4_TASKS.indexOf('mrpc')]);
+    expect(mrpc).toBeGreaterThanOrEqual(0);
+    // The average is over the runs that finished.
+    expect(Number(ours.at(-1))).toBe(mrpc);
+  }, 60_000);
+
   it('refuses unknown flags, tasks and methods, and a missing --glue, by name', async () => {
     expect((await bench(...base, '--bogus')).err).toContain("Unknown option '--bogus'");
     expect((await bench(...base, '--tasks', 'cola,wnli')).err).toContain("--tasks: unknown 'wnli'");
