@@ -129,6 +129,10 @@ describe('galore-ts glue', () => {
       before,
     );
     expect(await weightsAfter('linear-out')).not.toEqual(before);
+    // Per-layer optimizers step inside backward, from the same groups' lr.
+    const layerwise = ['--optimizer', 'galore_adamw_layerwise', '--rank', '4'];
+    expect(await weightsAfter('layerwise-warmup-out', ...layerwise, '--warmup', '1')).toEqual(before);
+    expect(await weightsAfter('layerwise-out', ...layerwise)).not.toEqual(before);
   }, 60_000);
 
   it('refuses schedule flags that cannot hold, by name', async () => {
