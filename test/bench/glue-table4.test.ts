@@ -47,6 +47,14 @@ function parseTable(markdown: string): { header: string[]; rows: Map<string, str
 }
 
 describe('bench:glue-table4', () => {
+  it("holds Table 4 as printed: each row's Avg is the mean of its eight scores to 2 decimals", () => {
+    for (const method of TABLE4_METHODS) {
+      const { scores, average } = PAPER_TABLE4[method];
+      const mean = TABLE4_TASKS.reduce((sum, t) => sum + scores[t], 0) / TABLE4_TASKS.length;
+      expect(Math.abs(mean - average), method).toBeLessThanOrEqual(0.005 + 1e-9);
+    }
+  });
+
   it('runs all eight tasks for the five methods and prints our scores beside the paper', async () => {
     const { code, out, err } = await bench(...base);
     expect(code, err).toBe(0);
