@@ -24,7 +24,7 @@ paper's hyper-parameters, our scores and peak memory beside the paper's.
   --seed <n>           seed of every run (default: 1234, the authors' README example)
   --backend <name>     compute backend passed to every run (default: cpu)
   --dry-run            print the runs and their hyper-parameters without training
-  --json               print one JSON object (plan, runs, table) instead of markdown
+  --json               print one JSON object (plan, runs, failures, table) instead of markdown
 `;
 
 interface BenchFlags {
