@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glueFilePath, parseGlueTsv, readGlueSplit } from '../../src/data/index.js';
 import { GLUE_TASK_NAMES, GLUE_TASKS, glueTask } from '../../src/tasks/index.js';
+import { MNLI_HEAD } from '../tasks/synthetic-glue.js';
 
 const tsv = (...rows: string[][]) => `${rows.map((r) => r.join('\t')).join('\n')}\n`;
 
@@ -112,20 +113,7 @@ const FILES: Record<string, Record<string, string>> = {
   },
   MNLI: {
     'train.tsv': tsv(
-      [
-        'index',
-        'promptID',
-        'pairID',
-        'genre',
-        'sentence1_binary_parse',
-        'sentence2_binary_parse',
-        'sentence1_parse',
-        'sentence2_parse',
-        'sentence1',
-        'sentence2',
-        'label1',
-        'gold_label',
-      ],
+      [...MNLI_HEAD, 'label1', 'gold_label'],
       [
         '0',
         '31193',
@@ -156,24 +144,7 @@ const FILES: Record<string, Record<string, string>> = {
       ],
     ),
     'dev_matched.tsv': tsv(
-      [
-        'index',
-        'promptID',
-        'pairID',
-        'genre',
-        'sentence1_binary_parse',
-        'sentence2_binary_parse',
-        'sentence1_parse',
-        'sentence2_parse',
-        'sentence1',
-        'sentence2',
-        'label1',
-        'label2',
-        'label3',
-        'label4',
-        'label5',
-        'gold_label',
-      ],
+      [...MNLI_HEAD, 'label1', 'label2', 'label3', 'label4', 'label5', 'gold_label'],
       [
         '0',
         '63735',
