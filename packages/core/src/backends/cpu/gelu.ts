@@ -1,5 +1,5 @@
 /** GELU in its exact erf form, x Phi(x) = x/2 (1 + erf(x / sqrt 2)), and its backward pass. */
-import { normalCdf, normalPdf } from './erf.js';
+import { normalCdf, normalPdf } from '../../kernels/erf.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { erf, erfc, normalCdf, normalPdf } from '../../../src/backends/cpu/erf.js';
-import { erfcExact, erfExact } from '../../helpers/erf-reference.js';
+import { erf, erfc, normalCdf, normalPdf } from '../../src/kernels/erf.js';
+import { erfcExact, erfExact } from '../helpers/erf-reference.js';
 
 function relativeError(got: number, want: number): number {
   return Math.abs(got - want) / Math.abs(want);
@@ -67,7 +67,11 @@ describe('erf (Cody rational approximations)', () => {
     expect(erf(-30)).toBe(-1);
     expect(erfc(30)).toBe(0);
     expect(erfc(-30)).toBe(2);
+    expect(erf(Number.POSITIVE_INFINITY)).toBe(1);
+    expect(erf(Number.NEGATIVE_INFINITY)).toBe(-1);
+    expect(erfc(Number.POSITIVE_INFINITY)).toBe(0);
     expect(Number.isNaN(erf(Number.NaN))).toBe(true);
+    expect(Number.isNaN(erfc(Number.NaN))).toBe(true);
     for (const x of [0.3, 1.7, 4.5]) expect(erf(-x)).toBe(-erf(x));
   });
 

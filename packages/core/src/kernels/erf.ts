@@ -29,7 +29,18 @@ const R3_DEN = [
   1, 2.568520192289822, 1.8729528499234604, 0.5279051029514285, 0.06051834131244132, 0.0023352049762686918,
 ];
 
-const SMALL = 0.46875;
+/** Cody's three rationals: ratio(num, den, t) on |x| <= small, |x| <= middle, and beyond. */
+export const ERF_RATIONALS = {
+  small: 0.46875,
+  middle: 4,
+  /** erf(x) = x num(x^2) / den(x^2). */
+  r1: { num: R1_NUM, den: R1_DEN },
+  /** erfc(x) = exp(-x^2) num(x) / den(x). */
+  r2: { num: R2_NUM, den: R2_DEN },
+  /** erfc(x) = exp(-x^2) / x (1/sqrt(pi) - z num(z) / den(z)), z = 1 / x^2. */
+  r3: { num: R3_NUM, den: R3_DEN },
+} as const;
+
 const FRAC_1_SQRT_PI = 0.5641895835477563;
 const FRAC_1_SQRT_2PI = 0.3989422804014327;
 
@@ -40,8 +51,8 @@ function horner(coefficients: readonly number[], t: number): number {
 }
 
 /**
- * exp(-y^2) without the error of rounding y^2: y = a + d with a a multiple of 1/16 (so a^2 is
- * exact) and exp(-y^2) = exp(-a^2) exp(-(y - a)(y + a)). Without it erfc(4) loses ~4 digits.
+ * exp(-y^2) without the error of rounding y^2 (which exp would pass on magnified y^2 times):
+ * y = a + d with a a multiple of 1/16, so a^2 is exact, and exp(-y^2) = exp(-a^2) exp(-(y - a)(y + a)).
  */
 function expNegSquare(y: number): number {
   const a = Math.trunc(y * 16) / 16;
@@ -50,7 +61,9 @@ function expNegSquare(y: number): number {
 
 /** erfc(y) for y > 0.46875 (and NaN for NaN). */
 function erfcTail(y: number): number {
-  if (y <= 4) return (expNegSquare(y) * horner(R2_NUM, y)) / horner(R2_DEN, y);
+  // Beyond 27 erfc is below the smallest double (and exp(-y^2) of an infinite y would be NaN).
+  if (y > 27) return 0;
+  if (y <= ERF_RATIONALS.middle) return (expNegSquare(y) * horner(R2_NUM, y)) / horner(R2_DEN, y);
   const z = 1 / (y * y);
   const r = (z * horner(R3_NUM, z)) / horner(R3_DEN, z);
   return (expNegSquare(y) * (FRAC_1_SQRT_PI - r)) / y;
@@ -63,7 +76,7 @@ function erfSmall(x: number): number {
 
 export function erf(x: number): number {
   const y = Math.abs(x);
-  if (y <= SMALL) return erfSmall(x);
+  if (y <= ERF_RATIONALS.small) return erfSmall(x);
   const r = 1 - erfcTail(y);
   return x < 0 ? -r : r;
 }
@@ -71,7 +84,7 @@ export function erf(x: number): number {
 /** 1 - erf(x), accurate where it is tiny (large positive x). */
 export function erfc(x: number): number {
   const y = Math.abs(x);
-  if (y <= SMALL) return 1 - erfSmall(x);
+  if (y <= ERF_RATIONALS.small) return 1 - erfSmall(x);
   const tail = erfcTail(y);
   return x < 0 ? 2 - tail : tail;
 }
