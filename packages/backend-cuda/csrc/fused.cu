@@ -175,13 +175,18 @@ __global__ void rms_dweight_partial_kernel(const void *x, int x_dtype, const voi
   partial[int64_t(blockIdx.y) * cols + col] = acc;
 }
 
-__global__ void rms_dweight_sum_kernel(const float *partial, void *dweight, int dweight_dtype, int64_t cols, int chunks) {
+// The second pass of the norms' column sums (RMSNorm's dweight, LayerNorm's dweight and dbias):
+// out[col] = the sum of `chunks` partial sums, each a row of `partial`, in a fixed order.
+__global__ void column_partials_sum_kernel(const float *partial, void *out, int out_dtype, int64_t cols, int chunks) {
   GRID_STRIDE(col, cols) {
     float acc = 0.0f;
     for (int c = 0; c < chunks; c++) acc += partial[int64_t(c) * cols + col];
-    store_f(dweight, dweight_dtype, col, acc);
+    store_f(out, out_dtype, col, acc);
   }
 }
+
+// Row chunks of the first pass: enough blocks to fill the GPU, few partials to add up after.
+int column_chunks(int64_t rows) { return static_cast<int>(rows < 64 ? rows : 64); }
 
 // Two passes over the row: the variance is taken around the mean, so it does not cancel.
 __global__ void layer_norm_kernel(const void *x, int x_dtype, const void *w, int w_dtype, const void *b, int b_dtype, void *out,
@@ -232,7 +237,7 @@ __global__ void layer_norm_backward_kernel(const void *x, int x_dtype, const voi
 
 // dweight[j] = sum over rows of dy xhat and dbias[j] = sum of dy, in the same two deterministic
 // passes as RMSNorm's dweight: partial sums over row chunks (partial holds dweight's chunks, then
-// dbias's), then the sum of the partials.
+// dbias's), then column_partials_sum_kernel.
 __global__ void ln_dparams_partial_kernel(const void *x, int x_dtype, const void *mean, int mean_dtype, const void *rstd,
                                           int rstd_dtype, const void *dy, int dy_dtype, float *partial, int64_t rows, int64_t cols,
                                           int chunks) {
@@ -425,14 +430,14 @@ int gc_rms_norm_backward(gc_buf x, gc_buf weight, gc_buf rstd, gc_buf dy, gc_buf
                                                                                 rstd.dtype, dy.data, dy.dtype, dx.data, dx.dtype,
                                                                                 rows, cols);
   GC_TRY(launch_check(where));
-  const int chunks = static_cast<int>(rows < 64 ? rows : 64);
+  const int chunks = column_chunks(rows);
   Workspace partial;
   GC_TRY(partial.alloc(size_t(chunks) * cols * sizeof(float)));
   dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), chunks);
   rms_dweight_partial_kernel<<<grid, kThreads, 0, stream()>>>(x.data, x.dtype, rstd.data, rstd.dtype, dy.data, dy.dtype,
                                                                partial.as<float>(), rows, cols, chunks);
-  rms_dweight_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data, dweight.dtype, cols,
-                                                                               chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data,
+                                                                                   dweight.dtype, cols, chunks);
   return launch_check(where);
 }
 
@@ -476,16 +481,16 @@ int gc_layer_norm_backward(gc_buf x, gc_buf weight, gc_buf mean, gc_buf rstd, gc
       x.data, x.dtype, weight.data, weight.dtype, mean.data, mean.dtype, rstd.data, rstd.dtype, dy.data, dy.dtype, dx.data, dx.dtype,
       rows, cols);
   GC_TRY(launch_check(where));
-  const int chunks = static_cast<int>(rows < 64 ? rows : 64);
+  const int chunks = column_chunks(rows);
   Workspace partial;
   GC_TRY(partial.alloc(2 * size_t(chunks) * cols * sizeof(float)));
   dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), chunks);
   ln_dparams_partial_kernel<<<grid, kThreads, 0, stream()>>>(x.data, x.dtype, mean.data, mean.dtype, rstd.data, rstd.dtype, dy.data,
                                                               dy.dtype, partial.as<float>(), rows, cols, chunks);
-  rms_dweight_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data, dweight.dtype, cols,
-                                                                               chunks);
-  rms_dweight_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>() + int64_t(chunks) * cols, dbias.data,
-                                                                               dbias.dtype, cols, chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data,
+                                                                                   dweight.dtype, cols, chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>() + int64_t(chunks) * cols,
+                                                                                   dbias.data, dbias.dtype, cols, chunks);
   return launch_check(where);
 }
 
