@@ -45,23 +45,27 @@ const FRAC_1_SQRT_PI = 0.5641895835477563;
 const FRAC_1_SQRT_2PI = 0.3989422804014327;
 
 function horner(coefficients: readonly number[], t: number): number {
-  let acc = 0;
-  for (const c of coefficients) acc = acc * t + c;
+  let acc = coefficients[0] as number;
+  for (let i = 1; i < coefficients.length; i++) acc = acc * t + (coefficients[i] as number);
   return acc;
 }
+
+/** exp(-(k/16)^2) for every k that erfcTail reaches (y <= 27), so expNegSquare needs one exp. */
+const EXP_NEG_SQUARE = Float64Array.from({ length: 27 * 16 + 1 }, (_, k) => Math.exp(-((k / 16) ** 2)));
 
 /**
  * exp(-y^2) without the error of rounding y^2 (which exp would pass on magnified y^2 times):
  * y = a + d with a a multiple of 1/16, so a^2 is exact, and exp(-y^2) = exp(-a^2) exp(-(y - a)(y + a)).
  */
 function expNegSquare(y: number): number {
-  const a = Math.trunc(y * 16) / 16;
-  return Math.exp(-a * a) * Math.exp(-(y - a) * (y + a));
+  const k = Math.trunc(y * 16);
+  const a = k / 16;
+  return (EXP_NEG_SQUARE[k] as number) * Math.exp(-(y - a) * (y + a));
 }
 
 /** erfc(y) for y > 0.46875 (and NaN for NaN). */
 function erfcTail(y: number): number {
-  // Beyond 27 erfc is below the smallest double (and exp(-y^2) of an infinite y would be NaN).
+  // Beyond 27 erfc is below the smallest double (and the table of expNegSquare ends).
   if (y > 27) return 0;
   if (y <= ERF_RATIONALS.middle) return (expNegSquare(y) * horner(R2_NUM, y)) / horner(R2_DEN, y);
   const z = 1 / (y * y);
