@@ -219,10 +219,22 @@ export interface CoreKernels {
   rmsNorm: Sig<'x' | 'weight', 'out' | 'rstd', RowsParams & { eps: number }>;
   /** dx for the input; dweight (cols) is overwritten with the sum over rows. */
   rmsNormBackward: Sig<'x' | 'weight' | 'rstd' | 'dy', 'dx' | 'dweight', RowsParams>;
+  /**
+   * out = (x - mean) * rstd * weight + bias over the last axis, with mean[r] the row's mean and
+   * rstd[r] = 1 / sqrt(var(x[r]) + eps) (biased variance, as PyTorch); mean and rstd are saved for
+   * backward (float32, or float64 when they are float64 storages).
+   */
+  layerNorm: Sig<'x' | 'weight' | 'bias', 'out' | 'mean' | 'rstd', RowsParams & { eps: number }>;
+  /** dx for the input; dweight and dbias (cols) are overwritten with their sums over rows. */
+  layerNormBackward: Sig<'x' | 'weight' | 'mean' | 'rstd' | 'dy', 'dx' | 'dweight' | 'dbias', RowsParams>;
   rope: Sig<'x' | 'cos' | 'sin', 'out', RopeParams>;
   /** out = silu(gate) * up (the SwiGLU activation). */
   siluMul: Sig<'gate' | 'up', 'out'>;
   siluMulBackward: Sig<'gate' | 'up' | 'dy', 'dgate' | 'dup'>;
+  /** out = x / 2 * (1 + erf(x / sqrt 2)), GELU in its exact erf form (PyTorch's default). */
+  gelu: Sig<'x', 'out'>;
+  /** dx = dy * (Phi(x) + x * phi(x)), Phi and phi the standard normal CDF and density. */
+  geluBackward: Sig<'x' | 'dy', 'dx'>;
   /**
    * In-place AdamW as PyTorch defines it: p *= 1 - lr * wd; m = b1 m + (1 - b1) g;
    * v = b2 v + (1 - b2) g^2; p -= lr / bc1 * m / (sqrt(v / bc2) + eps).

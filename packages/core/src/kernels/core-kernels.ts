@@ -413,6 +413,43 @@ export const rmsNormBackward = defineKernel({
   },
 });
 
+export const layerNorm = defineKernel({
+  name: 'layerNorm',
+  inputs: ['x', 'weight', 'bias'],
+  outputs: ['out', 'mean', 'rstd'],
+  check({ x, weight, bias, out, mean, rstd }, { rows, cols, eps }) {
+    expectRows('layerNorm', rows, cols, { x, out });
+    expectFloats('layerNorm', { weight, bias, mean, rstd });
+    expectSize('layerNorm', 'weight', weight, cols, 'cols');
+    expectSize('layerNorm', 'bias', bias, cols, 'cols');
+    expectSize('layerNorm', 'mean', mean, rows, 'rows');
+    expectSize('layerNorm', 'rstd', rstd, rows, 'rows');
+    expectDistinct('layerNorm', { x, out });
+    if (typeof eps !== 'number' || !(eps >= 0))
+      throw new RangeError(`layerNorm: eps must be a non-negative number; got ${eps}`);
+  },
+});
+
+export const layerNormBackward = defineKernel({
+  name: 'layerNormBackward',
+  inputs: ['x', 'weight', 'mean', 'rstd', 'dy'],
+  outputs: ['dx', 'dweight', 'dbias'],
+  check({ x, weight, mean, rstd, dy, dx, dweight, dbias }, { rows, cols }) {
+    const k = 'layerNormBackward';
+    expectRows(k, rows, cols, { x, dy, dx });
+    expectFloats(k, { weight, mean, rstd, dweight, dbias });
+    expectSize(k, 'weight', weight, cols, 'cols');
+    expectSize(k, 'dweight', dweight, cols, 'cols');
+    expectSize(k, 'dbias', dbias, cols, 'cols');
+    expectSize(k, 'mean', mean, rows, 'rows');
+    expectSize(k, 'rstd', rstd, rows, 'rows');
+    for (const [role, s] of Object.entries({ x, weight, mean, rstd, dy })) {
+      for (const [outRole, o] of Object.entries({ dx, dweight, dbias })) expectDistinct(k, { [role]: s, [outRole]: o });
+    }
+    expectDistinct(k, { dweight, dbias });
+  },
+});
+
 export const rope = defineKernel({
   name: 'rope',
   inputs: ['x', 'cos', 'sin'],
@@ -447,6 +484,26 @@ export const siluMulBackward = defineKernel({
   check(io) {
     expectFloats('siluMulBackward', io);
     expectSameSize('siluMulBackward', io);
+  },
+});
+
+export const gelu = defineKernel({
+  name: 'gelu',
+  inputs: ['x'],
+  outputs: ['out'],
+  check(io) {
+    expectFloats('gelu', io);
+    expectSameSize('gelu', io);
+  },
+});
+
+export const geluBackward = defineKernel({
+  name: 'geluBackward',
+  inputs: ['x', 'dy'],
+  outputs: ['dx'],
+  check(io) {
+    expectFloats('geluBackward', io);
+    expectSameSize('geluBackward', io);
   },
 });
 

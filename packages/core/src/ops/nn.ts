@@ -150,6 +150,82 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   return out;
 }
 
+/**
+ * LayerNorm over the last axis (PyTorch's layer_norm with weight and bias):
+ * (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance.
+ */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  assertFloating('layerNorm', x);
+  const cols = x.shape[x.rank - 1]!;
+  for (const [role, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (t.rank !== 1 || t.shape[0] !== cols) {
+      throw new RangeError(
+        `layerNorm: ${role} must have shape [${cols}] for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
+      );
+    }
+  }
+  if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be >= 0, got ${eps}`);
+  const backend = backendOf('layerNorm', x, weight, bias);
+  const rows = x.size / cols;
+  const out = empty(x.shape, x.dtype, backend);
+  // float32 unless everything is float64 (then the saved statistics keep float64 precision).
+  const statsType =
+    x.dtype === 'float64' && weight.dtype === 'float64' && bias.dtype === 'float64' ? 'float64' : 'float32';
+  const mean = empty([rows], statsType, backend);
+  const rstd = empty([rows], statsType, backend);
+  backend.run(
+    'layerNorm',
+    {
+      x: x.storage,
+      weight: weight.storage,
+      bias: bias.storage,
+      out: out.storage,
+      mean: mean.storage,
+      rstd: rstd.storage,
+    },
+    { rows, cols, eps },
+  );
+  recordOp('layerNorm', out, [x, weight, bias], [x, weight, mean, rstd], (g, [sx, sw, sm, sr]) => {
+    const dx = empty(x.shape, x.dtype, g.backend);
+    const dw = empty(weight.shape, weight.dtype, g.backend);
+    const db = empty(bias.shape, bias.dtype, g.backend);
+    g.backend.run(
+      'layerNormBackward',
+      {
+        x: sx!.storage,
+        weight: sw!.storage,
+        mean: sm!.storage,
+        rstd: sr!.storage,
+        dy: g.storage,
+        dx: dx.storage,
+        dweight: dw.storage,
+        dbias: db.storage,
+      },
+      { rows, cols },
+    );
+    return [dx, dw, db];
+  });
+  mean.dispose();
+  rstd.dispose();
+  return out;
+}
+
+/** GELU in its exact erf form, x/2 (1 + erf(x / sqrt 2)) (PyTorch's default, transformers' "gelu"). */
+export function gelu(x: Tensor): Tensor {
+  assertFloating('gelu', x);
+  const out = empty(x.shape, x.dtype, x.backend);
+  x.backend.run('gelu', { x: x.storage, out: out.storage }, {});
+  recordOp('gelu', out, [x], [x], (g, [sx]) => {
+    const dx = empty(x.shape, x.dtype, g.backend);
+    g.backend.run('geluBackward', { x: sx!.storage, dy: g.storage, dx: dx.storage }, {});
+    return [dx];
+  });
+  return out;
+}
+
 /** Rotary position embedding tables cos/sin of shape [seq, headDim / 2], computed in float64. */
 export interface RopeTables {
   cos: Tensor;

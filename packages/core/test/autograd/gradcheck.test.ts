@@ -16,7 +16,9 @@ import {
   embedding,
   exp,
   expand,
+  gelu,
   keep,
+  layerNorm,
   linear,
   log,
   logSoftmax,
@@ -532,6 +534,29 @@ describe('gradcheck: nn functions', () => {
       ),
       RUNS,
     );
+  });
+
+  it('layerNorm: gradients of x, weight and bias', () => {
+    fc.assert(
+      fc.property(shapeArb(0, 2), fc.integer({ min: 1, max: 5 }), seedArb, (lead, cols, seed) =>
+        check(`layerNorm ${JSON.stringify([...lead, cols])}`, (x, w, b) => layerNorm(x, w, b, 1e-5), seed, [
+          [...lead, cols],
+          [cols],
+          [cols],
+        ]),
+      ),
+      RUNS,
+    );
+  });
+
+  it('gelu (erf form), over [-6, 6] and at points in both tails', () => {
+    const wide: Domain = (u) => u() * 12 - 6;
+    fc.assert(
+      fc.property(shapeArb(), seedArb, (shape, seed) => check('gelu', gelu, seed, [{ shape, domain: wide }])),
+      RUNS,
+    );
+    const points = Float64Array.from([-9, -4.5, -1e-3, 0, 1e-3, 3.7, 8]);
+    gradcheck(gelu, [{ shape: [points.length], values: points }], { label: 'gelu tails' });
   });
 
   it('rope (Hugging Face rotate_half)', () => {

@@ -12,8 +12,10 @@ import { adamw } from './adamw.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
+import { gelu, geluBackward } from './gelu.js';
 import { type GemmChoice, type GemmPath, resolveGemmPath } from './gemm-path.js';
 import { gatherRows, scatterAddRows } from './indexing.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { qr } from './qr.js';
 import { argmax, reduce } from './reduce.js';
@@ -53,9 +55,13 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   crossEntropyBackward,
   rmsNorm,
   rmsNormBackward,
+  layerNorm,
+  layerNormBackward,
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   siluMul: ({ gate, up, out }) => siluMul(gate, up, out),
   siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup),
+  gelu: ({ x, out }) => gelu(x, out),
+  geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
   adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params),
 };
 
