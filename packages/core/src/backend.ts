@@ -267,6 +267,11 @@ export interface Backend {
   read(storage: Storage): Promise<HostArray>;
   /** Synchronous download; only backends that compute on the host provide it. */
   readSync?(storage: Storage): HostArray;
+  /**
+   * The raw elements themselves, without a copy, for a read that ends before the next kernel runs
+   * (the optimizer's finite check over every gradient); only backends that compute on the host.
+   */
+  viewSync?(storage: Storage): HostArray;
   /** Waits until every enqueued kernel has finished; rejects with any error the device reported. */
   sync(): Promise<void>;
   /** Releases device resources; the backend is unusable afterwards. */

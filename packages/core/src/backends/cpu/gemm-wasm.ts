@@ -14,9 +14,8 @@
  * (32 KiB) stays in L1/L2, the 256 x 1024 chunk of B (1 MiB) in L2, the 32 x 1024 scratch of C
  * (128 KiB) in L2. The wasm memory only grows (to about (32 + 1024) * k * 4 bytes) and is reused.
  */
-import type { GemmOperand } from './gemm.js';
+import type { GemmOperand, GemmProblem } from './gemm.js';
 import { gebpModuleBytes } from './gemm-wasm-kernel.js';
-import type { FloatValues } from './numeric.js';
 
 const MR = 4;
 const NR = 8;
@@ -152,15 +151,7 @@ function packA(a: GemmOperand, heap: Float32Array, base: number, ic: number, mc:
 }
 
 /** Runs the SIMD GEMM; returns false (doing nothing) where WebAssembly SIMD is unavailable. */
-export function gemmSimd(
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-): boolean {
+export function gemmSimd({ a, b, c, cOffset, m, n, k }: GemmProblem): boolean {
   const simd = loadKernel();
   if (!simd) return false;
   if (m === 0 || n === 0 || k === 0) return true;

@@ -1,5 +1,6 @@
 /**
- * Single-matrix GEMM on float arrays: C (m x n, row-major at cOffset) += op(A) op(B).
+ * Single-matrix GEMM on float arrays: C (m x n, row-major at cOffset) += op(A) op(B), or = when
+ * the problem says `overwrite`.
  *
  * Four paths: an unpacked loop for small problems, the machine's BLAS when the backend found one
  * (blas.ts), the WebAssembly SIMD kernel (gemm-wasm.ts) for float32 precision, and the JS blocked
@@ -22,6 +23,18 @@ export interface GemmOperand {
   transposed: boolean;
 }
 
+/** One product: C (m x n, row-major at cOffset) += op(A) op(B); `overwrite` ignores C's old values. */
+export interface GemmProblem {
+  a: GemmOperand;
+  b: GemmOperand;
+  c: FloatValues;
+  cOffset: number;
+  m: number;
+  n: number;
+  k: number;
+  overwrite?: boolean;
+}
+
 const MR = 4;
 const NR = 4;
 const KC = 256;
@@ -35,33 +48,18 @@ export const SMALL_GEMM_VOLUME = 16_384;
  * precision on the WebAssembly SIMD kernel (float32 accumulation, several times faster); float64,
  * or no SIMD support, on the JS kernel.
  */
-export function gemm(
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-  precision: Precision,
-  blas: BlasLibrary | null = null,
-): void {
+export function gemm(p: GemmProblem, precision: Precision, blas: BlasLibrary | null = null): void {
+  const { m, n, k } = p;
+  if (m * n * k > SMALL_GEMM_VOLUME && blas && gemmBlas(blas, p, precision)) return;
+  // The other paths accumulate: clear C first when it is to be overwritten.
+  if (p.overwrite) p.c.fill(0, p.cOffset, p.cOffset + m * n);
   if (m === 0 || n === 0 || k === 0) return;
-  if (m * n * k <= SMALL_GEMM_VOLUME) gemmDirect(a, b, c, cOffset, m, n, k);
-  else if (blas && gemmBlas(blas, a, b, c, cOffset, m, n, k, precision)) return;
-  else if (precision === 'f64' || !gemmSimd(a, b, c, cOffset, m, n, k)) gemmBlocked(a, b, c, cOffset, m, n, k);
+  if (m * n * k <= SMALL_GEMM_VOLUME) gemmDirect(p);
+  else if (precision === 'f64' || !gemmSimd(p)) gemmBlocked(p);
 }
 
 /** Unblocked i-p-j loop with contiguous inner rows; used for small problems (and as a second path in tests). */
-export function gemmDirect(
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-): void {
+export function gemmDirect({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
   const A = a.data;
   const B = b.data;
   // op(A)[i, p] = A[aRow * i + aCol * p]; op(B)[p, j] = B[bRow * p + bCol * j].
@@ -91,15 +89,7 @@ let aPanel = new Float64Array(MC * KC);
 let bPanel = new Float64Array(KC * 64);
 const edgeTile = new Float64Array(MR * NR);
 
-export function gemmBlocked(
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-): void {
+export function gemmBlocked({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
   const nPanels = Math.ceil(n / NR);
   if (bPanel.length < KC * nPanels * NR) bPanel = new Float64Array(KC * nPanels * NR);
   if (aPanel.length < MC * KC) aPanel = new Float64Array(MC * KC);

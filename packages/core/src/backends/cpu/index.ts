@@ -96,7 +96,11 @@ export class CpuBackend extends BackendBase<CpuStorage> {
 
   /** A copy of the raw elements (16-bit floats as their bit patterns). */
   readSync(storage: Storage): HostArray {
-    return this.own(storage, 'cpu.read', 'storage').data.slice();
+    return this.viewSync(storage).slice();
+  }
+
+  viewSync(storage: Storage): HostArray {
+    return this.own(storage, 'cpu.read', 'storage').data;
   }
 
   protected async waitIdle(): Promise<void> {}
