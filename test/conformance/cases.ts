@@ -14,6 +14,8 @@ import {
 } from './cases/elementwise.js';
 import {
   adamwCase,
+  causalAttentionBackwardCase,
+  causalAttentionCase,
   crossEntropyBackwardCase,
   crossEntropyCase,
   dequantizeCase,
@@ -60,6 +62,8 @@ export const KERNEL_CASES: readonly AnyKernelCase[] = [
   rmsNormCase,
   rmsNormBackwardCase,
   ropeCase,
+  causalAttentionCase,
+  causalAttentionBackwardCase,
   siluMulCase,
   siluMulBackwardCase,
   adamwCase,
