@@ -1,7 +1,7 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
 import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
 import type { KernelImpl } from '../base.js';
-import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { type FloatValues, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** The targets, each a class or the ignore index (a data error otherwise). */
@@ -46,10 +46,7 @@ export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage
   const { logits, targets, dloss, dx } = io;
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
-  const x = readFloats(logits);
-  const g = readFloats(dloss);
-  const target = openFloatOutput(dx, precisionOf(logits, dloss));
-  const out = target.values;
+  const { a: x, b: g, out, commit } = openFloatPair(logits, dloss, dx);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const label = t[r] as number;
@@ -64,5 +61,5 @@ export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage
       out[base + j] = scale * (j === label ? p - 1 : p);
     }
   }
-  target.commit();
+  commit();
 };

@@ -1,6 +1,6 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
@@ -69,10 +69,7 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
  * dx = dy - exp(y) * sum(dy) per row.
  */
 function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number, log: boolean): void {
-  const yv = readFloats(y);
-  const dyv = readFloats(dy);
-  const target = openFloatOutput(dx, precisionOf(y, dy));
-  const out = target.values;
+  const { a: yv, b: dyv, out, commit } = openFloatPair(y, dy, dx);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let total = 0;
@@ -83,7 +80,7 @@ function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: numbe
       out[base + j] = log ? g - Math.exp(v) * total : v * (g - total);
     }
   }
-  target.commit();
+  commit();
 }
 
 export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
