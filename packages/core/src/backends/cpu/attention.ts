@@ -7,6 +7,7 @@
  */
 import type { AttentionParams } from '../../backend.js';
 import type { BlasLibrary } from './blas-loader.js';
+import { expFor } from './fast-exp.js';
 import { type GemmOperand, gemm } from './gemm.js';
 import { type FloatValues, openFloatOutput, type Precision, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
@@ -43,6 +44,7 @@ function visibleKeys(row: number, params: AttentionParams, limit: number): numbe
  */
 function blockProbabilities(heads: Heads, h: number, r0: number, rows: number, p: FloatValues): number {
   const { queryLen, keyLen, dim, scale } = heads.params;
+  const exp = expFor(heads.precision);
   const seen = visibleKeys(r0 + rows - 1, heads.params, keyLen);
   if (seen === 0) return 0;
   const a = operand(heads.q, (h * queryLen + r0) * dim);
@@ -57,7 +59,7 @@ function blockProbabilities(heads: Heads, h: number, r0: number, rows: number, p
     // scale > 0, so the maximum of the scaled scores is scale * max.
     if (max !== Number.NEGATIVE_INFINITY) {
       for (let j = 0; j < visible; j++) {
-        const e = Math.exp(((p[base + j] as number) - max) * scale);
+        const e = exp(((p[base + j] as number) - max) * scale);
         p[base + j] = e;
         sum += e;
       }

@@ -1,5 +1,6 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
+import { expFor } from './fast-exp.js';
 import { openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
@@ -22,7 +23,9 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
   const { rows, cols } = params;
   const visible = visibleColumns(params);
   const input = readFloats(x);
-  const target = openFloatOutput(out, precisionOf(x));
+  const precision = precisionOf(x);
+  const exp = expFor(precision);
+  const target = openFloatOutput(out, precision);
   const y = target.values;
   const masked = log ? Number.NEGATIVE_INFINITY : 0;
   // Each exp once, kept in float64 so the scaled result rounds exactly as if recomputed.
@@ -40,7 +43,7 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
     }
     let sum = 0;
     for (let j = 0; j < seen; j++) {
-      const ej = Math.exp((input[base + j] as number) - max);
+      const ej = exp((input[base + j] as number) - max);
       e[j] = ej;
       sum += ej;
     }
