@@ -9,14 +9,16 @@ import type { AttentionParams, Backend, KernelIO, MatmulParams, Storage } from '
 type ForwardIO = KernelIO<'causalAttention'>;
 type BackwardIO = KernelIO<'causalAttentionBackward'>;
 
-/** A batched product over heads of [m, k] by [k, n] operands, either stored transposed. */
-function product(
-  heads: number,
-  [m, n, k]: [number, number, number],
+/** out = a b for every head: [m, k] by [k, n] operands, either stored transposed. */
+function multiply(
+  backend: Backend,
+  [a, b, out]: [Storage, Storage, Storage],
+  [heads, m, n, k]: [number, number, number, number],
   [transA, transB]: [boolean, boolean],
   [aBatchStride, bBatchStride]: [number, number],
-): MatmulParams {
-  return { batch: heads, m, n, k, transA, transB, aBatchStride, bBatchStride };
+): void {
+  const params: MatmulParams = { batch: heads, m, n, k, transA, transB, aBatchStride, bBatchStride };
+  backend.run('matmul', { a, b, out }, params);
 }
 
 /** x *= scale in place (scale held in a one-element storage broadcast over x). */
@@ -31,8 +33,7 @@ function scaleInPlace(backend: Backend, x: Storage, scale: number): void {
 function probabilities(backend: Backend, q: Storage, k: Storage, params: AttentionParams): Storage {
   const { heads, queryLen, keyLen, dim, scale } = params;
   const scores = backend.alloc(heads * queryLen * keyLen, q.dtype, 'other');
-  const qk = product(heads, [queryLen, keyLen, dim], [false, true], [queryLen * dim, keyLen * dim]);
-  backend.run('matmul', { a: q, b: k, out: scores }, qk);
+  multiply(backend, [q, k, scores], [heads, queryLen, keyLen, dim], [false, true], [queryLen * dim, keyLen * dim]);
   scaleInPlace(backend, scores, scale);
   const probs = backend.alloc(scores.size, q.dtype, 'other');
   const causal = { queryLen, offset: keyLen - queryLen };
@@ -79,8 +80,7 @@ export function composedAttentionBackward(backend: Backend, io: BackwardIO, para
 function attentionIn(backend: Backend, { q, k, v, out }: ForwardIO, params: AttentionParams): void {
   const { heads, queryLen, keyLen, dim } = params;
   const probs = probabilities(backend, q, k, params);
-  const pv = product(heads, [queryLen, dim, keyLen], [false, false], [queryLen * keyLen, keyLen * dim]);
-  backend.run('matmul', { a: probs, b: v, out }, pv);
+  multiply(backend, [probs, v, out], [heads, queryLen, dim, keyLen], [false, false], [queryLen * keyLen, keyLen * dim]);
   backend.free(probs);
 }
 
@@ -90,30 +90,14 @@ function attentionBackwardIn(backend: Backend, io: BackwardIO, params: Attention
   const [qStride, kStride, pStride] = [queryLen * dim, keyLen * dim, queryLen * keyLen];
   const probs = probabilities(backend, q, k, params);
   const dprobs = backend.alloc(probs.size, q.dtype, 'other');
-  backend.run(
-    'matmul',
-    { a: dout, b: v, out: dprobs },
-    product(heads, [queryLen, keyLen, dim], [false, true], [qStride, kStride]),
-  );
-  backend.run(
-    'matmul',
-    { a: probs, b: dout, out: dv },
-    product(heads, [keyLen, dim, queryLen], [true, false], [pStride, qStride]),
-  );
+  multiply(backend, [dout, v, dprobs], [heads, queryLen, keyLen, dim], [false, true], [qStride, kStride]);
+  multiply(backend, [probs, dout, dv], [heads, keyLen, dim, queryLen], [true, false], [pStride, qStride]);
   const dscores = backend.alloc(probs.size, q.dtype, 'other');
   backend.run('softmaxBackward', { y: probs, dy: dprobs, dx: dscores }, { rows: heads * queryLen, cols: keyLen });
   backend.free(probs);
   backend.free(dprobs);
   scaleInPlace(backend, dscores, scale);
-  backend.run(
-    'matmul',
-    { a: dscores, b: k, out: dq },
-    product(heads, [queryLen, dim, keyLen], [false, false], [pStride, kStride]),
-  );
-  backend.run(
-    'matmul',
-    { a: dscores, b: q, out: dk },
-    product(heads, [keyLen, dim, queryLen], [true, false], [pStride, qStride]),
-  );
+  multiply(backend, [dscores, k, dq], [heads, queryLen, dim, keyLen], [false, false], [pStride, kStride]);
+  multiply(backend, [dscores, q, dk], [heads, keyLen, dim, queryLen], [true, false], [pStride, qStride]);
   backend.free(dscores);
 }
