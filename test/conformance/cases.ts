@@ -14,6 +14,8 @@ import {
 } from './cases/elementwise.js';
 import {
   adamwCase,
+  causalAttentionBackwardCase,
+  causalAttentionCase,
   crossEntropyBackwardCase,
   crossEntropyCase,
   dequantizeCase,
@@ -66,6 +68,8 @@ export const KERNEL_CASES: readonly AnyKernelCase[] = [
   layerNormCase,
   layerNormBackwardCase,
   ropeCase,
+  causalAttentionCase,
+  causalAttentionBackwardCase,
   siluMulCase,
   siluMulBackwardCase,
   geluCase,

@@ -439,3 +439,64 @@ export const dequantizeCase = kernelCase({
     return { out: { storage: out, tolerance: 'dequantizeBlockwise' } };
   },
 });
+
+interface AttentionDraw {
+  dtype: DType;
+  heads: number;
+  queryLen: number;
+  extraKeys: number;
+  dim: number;
+  scale: number;
+  seed: number;
+}
+
+const attentionShape = (c: Parameters<typeof floatDType>[0]): fc.Arbitrary<AttentionDraw> =>
+  fc.record({
+    dtype: floatDType(c),
+    heads: fc.integer({ min: 1, max: 3 }),
+    queryLen: fc.integer({ min: 1, max: 40 }),
+    // Keys before the queries (a cache) or fewer keys than queries (rows that see none).
+    extraKeys: fc.integer({ min: -2, max: 4 }),
+    dim: fc.integer({ min: 1, max: 16 }),
+    scale: fc.constantFrom(0.25, 1),
+    seed,
+  });
+
+function attentionInputs(io: KernelIo, p: AttentionDraw) {
+  const keyLen = Math.max(1, p.queryLen + p.extraKeys);
+  const params = { heads: p.heads, queryLen: p.queryLen, keyLen, dim: p.dim, scale: p.scale };
+  const [querySize, keySize] = [p.heads * p.queryLen * p.dim, p.heads * keyLen * p.dim];
+  const inputs = {
+    q: io.upload(p.dtype, seededValues(querySize, p.seed, -2, 2)),
+    k: io.upload(p.dtype, seededValues(keySize, p.seed + 1, -2, 2)),
+    v: io.upload(p.dtype, seededValues(keySize, p.seed + 2)),
+  };
+  return { params, inputs, querySize, keySize };
+}
+
+export const causalAttentionCase = kernelCase({
+  name: 'causalAttention',
+  draw: attentionShape,
+  run: (io, p) => {
+    const { params, inputs, querySize } = attentionInputs(io, p);
+    const out = io.empty(p.dtype, querySize);
+    io.backend.run('causalAttention', { ...inputs, out }, params);
+    return { out: { storage: out, tolerance: 'causalAttention' } };
+  },
+});
+
+export const causalAttentionBackwardCase = kernelCase({
+  name: 'causalAttentionBackward',
+  draw: attentionShape,
+  run: (io, p) => {
+    const { params, inputs, querySize, keySize } = attentionInputs(io, p);
+    const dout = io.upload(p.dtype, seededValues(querySize, p.seed + 3));
+    // Outputs start non-zero: the kernel must overwrite them.
+    const dq = io.filled(p.dtype, querySize, 3);
+    const dk = io.filled(p.dtype, keySize, 3);
+    const dv = io.filled(p.dtype, keySize, 3);
+    io.backend.run('causalAttentionBackward', { ...inputs, dout, dq, dk, dv }, params);
+    const tolerance = 'causalAttentionBackward';
+    return { dq: { storage: dq, tolerance }, dk: { storage: dk, tolerance }, dv: { storage: dv, tolerance } };
+  },
+});

@@ -2,7 +2,8 @@
  * Core's kernels, each declared once: the storages it reads and writes, and its argument check.
  * The contract each computes is documented on `CoreKernels` (../backend.ts).
  */
-import type { BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { AttentionParams, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import { composedAttention, composedAttentionBackward } from './attention-composed.js';
 import {
   expectAtLeast,
   expectCount,
@@ -448,6 +449,56 @@ export const layerNormBackward = defineKernel({
     }
     expectDistinct(k, { dweight, dbias });
   },
+});
+
+/** Head counts and lengths, same floating dtype everywhere, sizes by role, outputs apart from inputs. */
+function checkAttention(
+  kernel: string,
+  params: AttentionParams,
+  byQuery: Record<string, Storage>,
+  byKey: Record<string, Storage>,
+  outputs: Record<string, Storage>,
+): void {
+  const { heads, queryLen, keyLen, dim, scale } = params;
+  expectCount(kernel, 'heads', heads);
+  expectCount(kernel, 'queryLen', queryLen);
+  expectCount(kernel, 'keyLen', keyLen);
+  expectCount(kernel, 'dim', dim);
+  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale))
+    throw new RangeError(`${kernel}: scale must be a positive finite number; got ${String(scale)}`);
+  const dtype = (Object.values(byQuery)[0] as Storage).dtype;
+  for (const [role, s] of Object.entries({ ...byQuery, ...byKey })) {
+    expectFloating(kernel, role, s);
+    expectDType(kernel, role, s, [dtype]);
+  }
+  for (const [role, s] of Object.entries(byQuery))
+    expectSize(kernel, role, s, heads * queryLen * dim, 'heads * queryLen * dim');
+  for (const [role, s] of Object.entries(byKey))
+    expectSize(kernel, role, s, heads * keyLen * dim, 'heads * keyLen * dim');
+  const all = { ...byQuery, ...byKey };
+  for (const [role, s] of Object.entries(outputs)) {
+    for (const [other, t] of Object.entries(all)) if (other !== role) expectDistinct(kernel, { [role]: s, [other]: t });
+  }
+}
+
+export const causalAttention = defineKernel({
+  name: 'causalAttention',
+  inputs: ['q', 'k', 'v'],
+  outputs: ['out'],
+  check({ q, k, v, out }, params) {
+    checkAttention('causalAttention', params, { q, out }, { k, v }, { out });
+  },
+  fallback: composedAttention,
+});
+
+export const causalAttentionBackward = defineKernel({
+  name: 'causalAttentionBackward',
+  inputs: ['q', 'k', 'v', 'dout'],
+  outputs: ['dq', 'dk', 'dv'],
+  check({ q, k, v, dout, dq, dk, dv }, params) {
+    checkAttention('causalAttentionBackward', params, { q, dout, dq }, { k, v, dk, dv }, { dq, dk, dv });
+  },
+  fallback: composedAttentionBackward,
 });
 
 export const rope = defineKernel({

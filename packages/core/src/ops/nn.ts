@@ -352,13 +352,16 @@ export interface AttentionOptions {
 
 /**
  * softmax(q k^T * scale [+ mask] [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the
- * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq).
+ * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq). Causal
+ * attention without a mask runs as one causalAttention kernel where the backend implements it
+ * (the CPU): no probability matrix is kept for the backward pass, which recomputes it.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const d = q.shape[q.rank - 1]!;
   const sq = q.shape[q.rank - 2]!;
   const sk = k.shape[k.rank - 2]!;
   const scale = options.scale ?? 1 / Math.sqrt(d);
+  if (options.causal && !options.mask && fusable(q, k, v, scale)) return fusedCausalAttention(q, k, v, scale);
   const kt = transpose(k);
   const scores = matmul(q, kt);
   kt.dispose();
@@ -373,6 +376,37 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   scaled.dispose();
   const out = matmul(probs, v);
   probs.dispose();
+  return out;
+}
+
+/**
+ * Whether the causalAttention kernel can run this call: a backend with its own implementation (on
+ * the others the composed ops below keep their memory to one pass each way), one floating dtype,
+ * q [..., Sq, D] and k, v [..., Sk, D] with the same leading shape, nothing empty.
+ */
+function fusable(q: Tensor, k: Tensor, v: Tensor, scale: number): boolean {
+  if (!q.backend.implements('causalAttention') || k.backend !== q.backend || v.backend !== q.backend) return false;
+  if (!isFloating(q.dtype) || k.dtype !== q.dtype || v.dtype !== q.dtype || !(scale > 0)) return false;
+  if (q.rank < 2 || k.rank !== q.rank || formatShape(k.shape) !== formatShape(v.shape) || q.size === 0 || k.size === 0)
+    return false;
+  const last = q.rank - 1;
+  return q.shape.every((extent, axis) => axis === last - 1 || extent === k.shape[axis]);
+}
+
+function fusedCausalAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  const [queryLen, dim] = q.shape.slice(-2) as [number, number];
+  const keyLen = k.shape[k.rank - 2]!;
+  const params = { heads: q.size / (queryLen * dim), queryLen, keyLen, dim, scale };
+  const out = empty(q.shape, q.dtype, q.backend);
+  q.backend.run('causalAttention', { q: q.storage, k: k.storage, v: v.storage, out: out.storage }, params);
+  recordOp('causalAttention', out, [q, k, v], [q, k, v], (g, [sq, sk, sv]) => {
+    const dout = g.dtype === q.dtype ? g : cast(g, q.dtype);
+    const [dq, dk, dv] = [q, k, v].map((t) => empty(t.shape, t.dtype, g.backend)) as [Tensor, Tensor, Tensor];
+    const io = { q: sq!.storage, k: sk!.storage, v: sv!.storage, dout: dout.storage };
+    g.backend.run('causalAttentionBackward', { ...io, dq: dq.storage, dk: dk.storage, dv: dv.storage }, params);
+    if (dout !== g) dout.dispose();
+    return [dq, dk, dv];
+  });
   return out;
 }
 

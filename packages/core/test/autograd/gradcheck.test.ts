@@ -644,6 +644,33 @@ describe('gradcheck: nn functions', () => {
       { numRuns: 12 },
     );
   });
+
+  it('causal scaledDotProductAttention across several 32-row blocks, keys before and after the queries', () => {
+    // The CPU runs causal attention fused in blocks of 32 query rows: cover block edges and
+    // queries that see no key (Sq > Sk).
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 31, max: 70 }),
+        fc.integer({ min: -3, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        seedArb,
+        (sq, extra, d, seed) => {
+          const sk = sq + extra;
+          check(
+            `causal sdpa ${JSON.stringify({ sq, sk, d })}`,
+            (q, k, v) => scaledDotProductAttention(q, k, v, { causal: true, scale: 0.7 }),
+            seed,
+            [
+              [1, sq, d],
+              [1, sk, d],
+              [1, sk, d],
+            ],
+          );
+        },
+      ),
+      { numRuns: 4 },
+    );
+  });
 });
 
 describe('the gradient checker itself', () => {

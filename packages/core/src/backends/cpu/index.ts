@@ -9,6 +9,7 @@ import type { DType, HostArray } from '../../dtype.js';
 import type { MemoryCategory } from '../../memory.js';
 import { BackendBase, type BackendBaseOptions, type KernelTable } from '../base.js';
 import { adamw } from './adamw.js';
+import { causalAttention, causalAttentionBackward } from './attention.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
@@ -69,10 +70,12 @@ export class CpuBackend extends BackendBase<CpuStorage> {
   readonly name = 'cpu';
   private readonly gemmChoice: GemmChoice;
   private resolvedGemm: GemmPath | undefined;
-  // matmul is the one kernel that needs the instance: it runs on the GEMM path this backend chose.
+  // The kernels that multiply matrices need the instance: they run on the GEMM path this backend chose.
   protected readonly kernels: KernelTable<CpuStorage> = {
     ...CPU_KERNELS,
     matmul: ({ a, b, out }, params) => matmul(a, b, out, params, this.gemm.library),
+    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.gemm.library),
+    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
   };
 
   constructor(options: CpuBackendOptions = {}) {
@@ -102,7 +105,11 @@ export class CpuBackend extends BackendBase<CpuStorage> {
 
   /** A copy of the raw elements (16-bit floats as their bit patterns). */
   readSync(storage: Storage): HostArray {
-    return this.own(storage, 'cpu.read', 'storage').data.slice();
+    return this.viewSync(storage).slice();
+  }
+
+  viewSync(storage: Storage): HostArray {
+    return this.own(storage, 'cpu.read', 'storage').data;
   }
 
   protected async waitIdle(): Promise<void> {}
