@@ -477,6 +477,25 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+Napi::Value LayerNorm(const Napi::CallbackInfo &info) {
+  Args a(info, "layerNorm");
+  gc_buf x = a.buffer("x"), w = a.buffer("weight"), b = a.buffer("bias"), out = a.buffer("out"), mean = a.buffer("mean"),
+         rstd = a.buffer("rstd");
+  int64_t rows = a.integer("rows"), cols = a.integer("cols");
+  double eps = a.number("eps");
+  check(info.Env(), gc_layer_norm(x, w, b, out, mean, rstd, rows, cols, eps));
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo &info) {
+  Args a(info, "layerNormBackward");
+  gc_buf x = a.buffer("x"), w = a.buffer("weight"), mean = a.buffer("mean"), rstd = a.buffer("rstd"), dy = a.buffer("dy"),
+         dx = a.buffer("dx"), dw = a.buffer("dweight"), db = a.buffer("dbias");
+  int64_t rows = a.integer("rows"), cols = a.integer("cols");
+  check(info.Env(), gc_layer_norm_backward(x, w, mean, rstd, dy, dx, dw, db, rows, cols));
+  return info.Env().Undefined();
+}
+
 Napi::Value Rope(const Napi::CallbackInfo &info) {
   Args a(info, "rope");
   gc_buf x = a.buffer("x"), c = a.buffer("cos"), s = a.buffer("sin"), out = a.buffer("out");
@@ -497,6 +516,20 @@ Napi::Value SiluMulBackward(const Napi::CallbackInfo &info) {
   Args a(info, "siluMulBackward");
   gc_buf g = a.buffer("gate"), u = a.buffer("up"), dy = a.buffer("dy"), dg = a.buffer("dgate"), du = a.buffer("dup");
   check(info.Env(), gc_silu_mul_backward(g, u, dy, dg, du));
+  return info.Env().Undefined();
+}
+
+Napi::Value Gelu(const Napi::CallbackInfo &info) {
+  Args a(info, "gelu");
+  gc_buf x = a.buffer("x"), out = a.buffer("out");
+  check(info.Env(), gc_gelu(x, out));
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluBackward(const Napi::CallbackInfo &info) {
+  Args a(info, "geluBackward");
+  gc_buf x = a.buffer("x"), dy = a.buffer("dy"), dx = a.buffer("dx");
+  check(info.Env(), gc_gelu_backward(x, dy, dx));
   return info.Env().Undefined();
 }
 
@@ -539,7 +572,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
       {"matmul", Matmul}, {"svd", Svd}, {"qr", Qr}, {"gatherRows", GatherRows}, {"scatterAddRows", ScatterAddRows},
       {"softmax", Softmax}, {"softmaxBackward", SoftmaxBackward}, {"crossEntropy", CrossEntropy},
       {"crossEntropyBackward", CrossEntropyBackward}, {"rmsNorm", RmsNorm}, {"rmsNormBackward", RmsNormBackward},
-      {"rope", Rope}, {"siluMul", SiluMul}, {"siluMulBackward", SiluMulBackward}, {"adamw", AdamW},
+      {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"rope", Rope}, {"siluMul", SiluMul},
+      {"siluMulBackward", SiluMulBackward}, {"gelu", Gelu}, {"geluBackward", GeluBackward}, {"adamw", AdamW},
       {"quantizeBlockwise", QuantizeBlockwise}, {"dequantizeBlockwise", DequantizeBlockwise},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));

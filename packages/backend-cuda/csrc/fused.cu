@@ -1,5 +1,6 @@
 // Fused kernels: softmax / log-softmax (with the causal mask) and their backward passes,
-// cross-entropy and its backward pass, RMSNorm forward and backward, RoPE, SiLU-gate and AdamW.
+// cross-entropy and its backward pass, RMSNorm and LayerNorm forward and backward, RoPE, SiLU-gate,
+// GELU (erf form) and AdamW.
 // Row kernels give each row one block and reduce with block_sum / block_max; all math is float32.
 #include "device.cuh"
 #include "internal.h"
@@ -174,12 +175,83 @@ __global__ void rms_dweight_partial_kernel(const void *x, int x_dtype, const voi
   partial[int64_t(blockIdx.y) * cols + col] = acc;
 }
 
-__global__ void rms_dweight_sum_kernel(const float *partial, void *dweight, int dweight_dtype, int64_t cols, int chunks) {
+// The second pass of the norms' column sums (RMSNorm's dweight, LayerNorm's dweight and dbias):
+// out[col] = the sum of `chunks` partial sums, each a row of `partial`, in a fixed order.
+__global__ void column_partials_sum_kernel(const float *partial, void *out, int out_dtype, int64_t cols, int chunks) {
   GRID_STRIDE(col, cols) {
     float acc = 0.0f;
     for (int c = 0; c < chunks; c++) acc += partial[int64_t(c) * cols + col];
-    store_f(dweight, dweight_dtype, col, acc);
+    store_f(out, out_dtype, col, acc);
   }
+}
+
+// Row chunks of the first pass: enough blocks to fill the GPU, few partials to add up after.
+int column_chunks(int64_t rows) { return static_cast<int>(rows < 64 ? rows : 64); }
+
+// Two passes over the row: the variance is taken around the mean, so it does not cancel.
+__global__ void layer_norm_kernel(const void *x, int x_dtype, const void *w, int w_dtype, const void *b, int b_dtype, void *out,
+                                  int out_dtype, void *mean, int mean_dtype, void *rstd, int rstd_dtype, int64_t rows, int64_t cols,
+                                  float eps) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const int64_t base = row * cols;
+    float s = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) s += load_f(x, x_dtype, base + j);
+    const float mu = block_sum(s) / static_cast<float>(cols);
+    float ss = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float d = load_f(x, x_dtype, base + j) - mu;
+      ss += d * d;
+    }
+    const float r = 1.0f / sqrtf(block_sum(ss) / static_cast<float>(cols) + eps);
+    if (threadIdx.x == 0) {
+      store_f(mean, mean_dtype, row, mu);
+      store_f(rstd, rstd_dtype, row, r);
+    }
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+      store_f(out, out_dtype, base + j, (load_f(x, x_dtype, base + j) - mu) * r * load_f(w, w_dtype, j) + load_f(b, b_dtype, j));
+  }
+}
+
+// With xhat = (x - mean) rstd and g = dy w: dx = rstd (g - mean(g) - xhat mean(g xhat)).
+__global__ void layer_norm_backward_kernel(const void *x, int x_dtype, const void *w, int w_dtype, const void *mean, int mean_dtype,
+                                           const void *rstd, int rstd_dtype, const void *dy, int dy_dtype, void *dx, int dx_dtype,
+                                           int64_t rows, int64_t cols) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const int64_t base = row * cols;
+    const float mu = load_f(mean, mean_dtype, row), r = load_f(rstd, rstd_dtype, row);
+    float sg = 0.0f, sgx = 0.0f;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float g = load_f(dy, dy_dtype, base + j) * load_f(w, w_dtype, j);
+      sg += g;
+      sgx += g * (load_f(x, x_dtype, base + j) - mu) * r;
+    }
+    const float mean_g = block_sum(sg) / static_cast<float>(cols);
+    const float mean_gx = block_sum(sgx) / static_cast<float>(cols);
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float xhat = (load_f(x, x_dtype, base + j) - mu) * r;
+      const float g = load_f(dy, dy_dtype, base + j) * load_f(w, w_dtype, j);
+      store_f(dx, dx_dtype, base + j, r * (g - mean_g - xhat * mean_gx));
+    }
+  }
+}
+
+// dweight[j] = sum over rows of dy xhat and dbias[j] = sum of dy, in the same two deterministic
+// passes as RMSNorm's dweight: partial sums over row chunks (partial holds dweight's chunks, then
+// dbias's), then column_partials_sum_kernel.
+__global__ void ln_dparams_partial_kernel(const void *x, int x_dtype, const void *mean, int mean_dtype, const void *rstd,
+                                          int rstd_dtype, const void *dy, int dy_dtype, float *partial, int64_t rows, int64_t cols,
+                                          int chunks) {
+  const int64_t col = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (col >= cols) return;
+  float dw = 0.0f, db = 0.0f;
+  for (int64_t row = blockIdx.y; row < rows; row += chunks) {
+    const int64_t at = row * cols + col;
+    const float d = load_f(dy, dy_dtype, at);
+    dw += d * (load_f(x, x_dtype, at) - load_f(mean, mean_dtype, row)) * load_f(rstd, rstd_dtype, row);
+    db += d;
+  }
+  partial[int64_t(blockIdx.y) * cols + col] = dw;
+  partial[(int64_t(chunks) + blockIdx.y) * cols + col] = db;
 }
 
 // Hugging Face rotate_half RoPE; `inverse` rotates by the negative angle.
@@ -213,6 +285,24 @@ __global__ void silu_mul_backward_kernel(const void *gate, int g_dtype, const vo
     const float sig = 1.0f / (1.0f + expf(-g));
     store_f(dgate, dg_dtype, i, d * u * sig * (1.0f + g * (1.0f - sig)));
     store_f(dup, du_dtype, i, d * g * sig);
+  }
+}
+
+// GELU, erf form: x Phi(x) with Phi = normcdff (CUDA's standard normal CDF, accurate in both tails).
+__global__ void gelu_kernel(const void *x, int x_dtype, void *out, int out_dtype, int64_t n) {
+  GRID_STRIDE(i, n) {
+    const float v = load_f(x, x_dtype, i);
+    store_f(out, out_dtype, i, v * normcdff(v));
+  }
+}
+
+// d gelu / dx = Phi(x) + x phi(x).
+__global__ void gelu_backward_kernel(const void *x, int x_dtype, const void *dy, int dy_dtype, void *dx, int dx_dtype, int64_t n) {
+  constexpr float kFrac1Sqrt2Pi = 0.3989422804014327f;
+  GRID_STRIDE(i, n) {
+    const float v = load_f(x, x_dtype, i);
+    const float pdf = kFrac1Sqrt2Pi * expf(-0.5f * v * v);
+    store_f(dx, dx_dtype, i, load_f(dy, dy_dtype, i) * (normcdff(v) + v * pdf));
   }
 }
 
@@ -340,14 +430,67 @@ int gc_rms_norm_backward(gc_buf x, gc_buf weight, gc_buf rstd, gc_buf dy, gc_buf
                                                                                 rstd.dtype, dy.data, dy.dtype, dx.data, dx.dtype,
                                                                                 rows, cols);
   GC_TRY(launch_check(where));
-  const int chunks = static_cast<int>(rows < 64 ? rows : 64);
+  const int chunks = column_chunks(rows);
   Workspace partial;
   GC_TRY(partial.alloc(size_t(chunks) * cols * sizeof(float)));
   dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), chunks);
   rms_dweight_partial_kernel<<<grid, kThreads, 0, stream()>>>(x.data, x.dtype, rstd.data, rstd.dtype, dy.data, dy.dtype,
                                                                partial.as<float>(), rows, cols, chunks);
-  rms_dweight_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data, dweight.dtype, cols,
-                                                                               chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data,
+                                                                                   dweight.dtype, cols, chunks);
+  return launch_check(where);
+}
+
+int gc_layer_norm(gc_buf x, gc_buf weight, gc_buf bias, gc_buf out, gc_buf mean, gc_buf rstd, int64_t rows, int64_t cols,
+                  double eps) {
+  const char *where = "layerNorm";
+  GC_TRY(require_init(where));
+  GC_TRY(check_rows(where, rows, cols));
+  GC_TRY(check_same_size(where, "x", x, rows * cols));
+  GC_TRY(check_same_size(where, "weight", weight, cols));
+  GC_TRY(check_same_size(where, "bias", bias, cols));
+  GC_TRY(check_same_size(where, "out", out, rows * cols));
+  GC_TRY(check_same_size(where, "mean", mean, rows));
+  GC_TRY(check_same_size(where, "rstd", rstd, rows));
+  if (rows * cols == 0) return GC_OK;
+  layer_norm_kernel<<<row_grid(rows), row_threads(cols), 0, stream()>>>(x.data, x.dtype, weight.data, weight.dtype, bias.data,
+                                                                         bias.dtype, out.data, out.dtype, mean.data, mean.dtype,
+                                                                         rstd.data, rstd.dtype, rows, cols, static_cast<float>(eps));
+  return launch_check(where);
+}
+
+int gc_layer_norm_backward(gc_buf x, gc_buf weight, gc_buf mean, gc_buf rstd, gc_buf dy, gc_buf dx, gc_buf dweight, gc_buf dbias,
+                           int64_t rows, int64_t cols) {
+  const char *where = "layerNormBackward";
+  GC_TRY(require_init(where));
+  GC_TRY(check_rows(where, rows, cols));
+  GC_TRY(check_same_size(where, "x", x, rows * cols));
+  GC_TRY(check_same_size(where, "weight", weight, cols));
+  GC_TRY(check_same_size(where, "mean", mean, rows));
+  GC_TRY(check_same_size(where, "rstd", rstd, rows));
+  GC_TRY(check_same_size(where, "dy", dy, rows * cols));
+  GC_TRY(check_same_size(where, "dx", dx, rows * cols));
+  GC_TRY(check_same_size(where, "dweight", dweight, cols));
+  GC_TRY(check_same_size(where, "dbias", dbias, cols));
+  if (cols == 0) return GC_OK;
+  if (rows == 0) {
+    GC_TRY(gc_fill(dweight, 0.0));
+    return gc_fill(dbias, 0.0);
+  }
+  layer_norm_backward_kernel<<<row_grid(rows), row_threads(cols), 0, stream()>>>(
+      x.data, x.dtype, weight.data, weight.dtype, mean.data, mean.dtype, rstd.data, rstd.dtype, dy.data, dy.dtype, dx.data, dx.dtype,
+      rows, cols);
+  GC_TRY(launch_check(where));
+  const int chunks = column_chunks(rows);
+  Workspace partial;
+  GC_TRY(partial.alloc(2 * size_t(chunks) * cols * sizeof(float)));
+  dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads), chunks);
+  ln_dparams_partial_kernel<<<grid, kThreads, 0, stream()>>>(x.data, x.dtype, mean.data, mean.dtype, rstd.data, rstd.dtype, dy.data,
+                                                              dy.dtype, partial.as<float>(), rows, cols, chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>(), dweight.data,
+                                                                                   dweight.dtype, cols, chunks);
+  column_partials_sum_kernel<<<grid_for(cols, kThreads), kThreads, 0, stream()>>>(partial.as<float>() + int64_t(chunks) * cols,
+                                                                                   dbias.data, dbias.dtype, cols, chunks);
   return launch_check(where);
 }
 
@@ -392,6 +535,29 @@ int gc_silu_mul_backward(gc_buf gate, gc_buf up, gc_buf dy, gc_buf dgate, gc_buf
   if (n == 0) return GC_OK;
   silu_mul_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(gate.data, gate.dtype, up.data, up.dtype, dy.data,
                                                                               dy.dtype, dgate.data, dgate.dtype, dup.data, dup.dtype, n);
+  return launch_check(where);
+}
+
+int gc_gelu(gc_buf x, gc_buf out) {
+  const char *where = "gelu";
+  GC_TRY(require_init(where));
+  const int64_t n = x.size;
+  GC_TRY(check_same_size(where, "x", x, n));
+  GC_TRY(check_same_size(where, "out", out, n));
+  if (n == 0) return GC_OK;
+  gelu_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(x.data, x.dtype, out.data, out.dtype, n);
+  return launch_check(where);
+}
+
+int gc_gelu_backward(gc_buf x, gc_buf dy, gc_buf dx) {
+  const char *where = "geluBackward";
+  GC_TRY(require_init(where));
+  const int64_t n = x.size;
+  GC_TRY(check_same_size(where, "x", x, n));
+  GC_TRY(check_same_size(where, "dy", dy, n));
+  GC_TRY(check_same_size(where, "dx", dx, n));
+  if (n == 0) return GC_OK;
+  gelu_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(x.data, x.dtype, dy.data, dy.dtype, dx.data, dx.dtype, n);
   return launch_check(where);
 }
 

@@ -175,10 +175,16 @@ int gc_cross_entropy_backward(gc_buf logits, gc_buf targets, gc_buf dloss, gc_bu
 int gc_rms_norm(gc_buf x, gc_buf weight, gc_buf out, gc_buf rstd, int64_t rows, int64_t cols, double eps);
 int gc_rms_norm_backward(gc_buf x, gc_buf weight, gc_buf rstd, gc_buf dy, gc_buf dx, gc_buf dweight, int64_t rows,
                          int64_t cols);
+int gc_layer_norm(gc_buf x, gc_buf weight, gc_buf bias, gc_buf out, gc_buf mean, gc_buf rstd, int64_t rows, int64_t cols,
+                  double eps);
+int gc_layer_norm_backward(gc_buf x, gc_buf weight, gc_buf mean, gc_buf rstd, gc_buf dy, gc_buf dx, gc_buf dweight, gc_buf dbias,
+                           int64_t rows, int64_t cols);
 int gc_rope(gc_buf x, gc_buf cos, gc_buf sin, gc_buf out, int64_t batch, int64_t seq, int64_t heads, int64_t head_dim,
             int inverse);
 int gc_silu_mul(gc_buf gate, gc_buf up, gc_buf out);
 int gc_silu_mul_backward(gc_buf gate, gc_buf up, gc_buf dy, gc_buf dgate, gc_buf dup);
+int gc_gelu(gc_buf x, gc_buf out);
+int gc_gelu_backward(gc_buf x, gc_buf dy, gc_buf dx);
 int gc_adamw(gc_buf param, gc_buf grad, gc_buf m, gc_buf v, const gc_adamw_params *params);
 int gc_quantize_blockwise(gc_buf x, gc_buf codebook, gc_buf codes, gc_buf absmax, int64_t block_size);
 int gc_dequantize_blockwise(gc_buf codes, gc_buf codebook, gc_buf absmax, gc_buf out, int64_t block_size);

@@ -560,6 +560,62 @@ void test_rms_norm() {
   expect_close("rmsNormBackward dweight", gw.get(), want_gw, 1e-4, 1e-4);
 }
 
+void test_layer_norm() {
+  const int64_t rows = 6, cols = 1100;
+  const double eps = 1e-5;
+  Vec x = rounded(GC_BF16, random_vec(rows * cols, -1, 5)), w = rounded(GC_BF16, random_vec(cols, 0.5, 1.5));
+  Vec b = rounded(GC_BF16, random_vec(cols)), dy = rounded(GC_BF16, random_vec(rows * cols));
+  Dev dx(GC_BF16, x), dw(GC_BF16, w), db(GC_BF16, b), out(GC_F32, rows * cols), mean(GC_F32, rows), rstd(GC_F32, rows);
+  Dev ddy(GC_BF16, dy), gx(GC_F32, rows * cols), gw(GC_F32, cols), gb(GC_F32, cols);
+  if (!call_ok("layerNorm", gc_layer_norm(dx, dw, db, out, mean, rstd, rows, cols, eps))) return;
+  if (!call_ok("layerNormBackward", gc_layer_norm_backward(dx, dw, mean, rstd, ddy, gx, gw, gb, rows, cols))) return;
+  Vec want(rows * cols), want_m(rows), want_r(rows), want_gx(rows * cols), want_gw(cols, 0.0), want_gb(cols, 0.0);
+  for (int64_t r = 0; r < rows; r++) {
+    double sum = 0, ss = 0, sg = 0, sgx = 0;
+    for (int64_t j = 0; j < cols; j++) sum += x[r * cols + j];
+    const double mu = sum / cols;
+    for (int64_t j = 0; j < cols; j++) ss += (x[r * cols + j] - mu) * (x[r * cols + j] - mu);
+    const double rs = 1 / std::sqrt(ss / cols + eps);
+    want_m[r] = mu;
+    want_r[r] = rs;
+    for (int64_t j = 0; j < cols; j++) {
+      const int64_t i = r * cols + j;
+      const double xhat = (x[i] - mu) * rs, g = dy[i] * w[j];
+      want[i] = xhat * w[j] + b[j];
+      sg += g;
+      sgx += g * xhat;
+      want_gw[j] += dy[i] * xhat;
+      want_gb[j] += dy[i];
+    }
+    for (int64_t j = 0; j < cols; j++) {
+      const int64_t i = r * cols + j;
+      want_gx[i] = rs * (dy[i] * w[j] - sg / cols - (x[i] - mu) * rs * sgx / cols);
+    }
+  }
+  expect_close("layerNorm out", out.get(), want, 1e-5, 1e-5);
+  expect_close("layerNorm mean", mean.get(), want_m, 1e-6, 1e-5);
+  expect_close("layerNorm rstd", rstd.get(), want_r, 1e-6, 1e-5);
+  expect_close("layerNormBackward dx", gx.get(), want_gx, 1e-5, 1e-4);
+  expect_close("layerNormBackward dweight", gw.get(), want_gw, 1e-4, 1e-4);
+  expect_close("layerNormBackward dbias", gb.get(), want_gb, 1e-4, 1e-4);
+}
+
+void test_gelu() {
+  const int64_t n = 5000;
+  Vec x = rounded(GC_F32, random_vec(n, -9, 9)), dy = rounded(GC_F32, random_vec(n));
+  Dev dx(GC_F32, x), ddy(GC_F32, dy), out(GC_F32, n), grad(GC_F32, n);
+  if (!call_ok("gelu", gc_gelu(dx, out))) return;
+  if (!call_ok("geluBackward", gc_gelu_backward(dx, ddy, grad))) return;
+  Vec want(n), want_g(n);
+  for (int64_t i = 0; i < n; i++) {
+    const double cdf = 0.5 * std::erfc(-x[i] / std::sqrt(2.0)), pdf = std::exp(-0.5 * x[i] * x[i]) / std::sqrt(2 * 3.141592653589793);
+    want[i] = x[i] * cdf;
+    want_g[i] = dy[i] * (cdf + x[i] * pdf);
+  }
+  expect_close("gelu", out.get(), want, 1e-6, 1e-5);
+  expect_close("geluBackward", grad.get(), want_g, 1e-6, 1e-5);
+}
+
 void test_rope() {
   const int64_t batch = 2, seq = 5, heads = 3, dim = 8, half = dim / 2;
   Vec x = rounded(GC_F32, random_vec(batch * seq * heads * dim)), cs(seq * half), sn(seq * half);
@@ -780,6 +836,8 @@ int main(int argc, char **argv) {
       {"softmax", test_softmax},
       {"cross_entropy", test_cross_entropy},
       {"rms_norm", test_rms_norm},
+      {"layer_norm", test_layer_norm},
+      {"gelu", test_gelu},
       {"rope", test_rope},
       {"silu_adamw", test_silu_adamw},
       {"quantize", test_quantize},

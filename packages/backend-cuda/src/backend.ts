@@ -202,9 +202,13 @@ function kernelTable(native: NativeCuda): KernelTable<CudaStorage> {
     crossEntropyBackward: plain('crossEntropyBackward', [...rows, 'ignoreIndex']),
     rmsNorm: plain('rmsNorm', [...rows, 'eps']),
     rmsNormBackward: plain('rmsNormBackward', rows),
+    layerNorm: plain('layerNorm', [...rows, 'eps']),
+    layerNormBackward: plain('layerNormBackward', rows),
     rope: plain('rope', ['batch', 'seq', 'heads', 'headDim', 'inverse']),
     siluMul: plain('siluMul'),
     siluMulBackward: plain('siluMulBackward'),
+    gelu: plain('gelu'),
+    geluBackward: plain('geluBackward'),
     adamw: plain(
       'adamw',
       ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'biasCorrection1', 'biasCorrection2'],

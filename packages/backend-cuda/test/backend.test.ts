@@ -164,6 +164,12 @@ describe('CudaBackend (TypeScript layer)', () => {
       },
     );
     expect(calls.at(-1)?.slice(13)).toEqual([0.1, 0.9, 0.99, 1e-8, 0.01, 0.1, 0.01]);
+    // LayerNorm of [2, 3]: x, weight, bias, out, mean, rstd in declared order, then rows, cols, eps.
+    const weight = backend.alloc(3, 'float32', 'activation'); // handle 8
+    const bias = backend.alloc(3, 'float32', 'activation'); // handle 9
+    const rstd = backend.alloc(2, 'float32', 'activation'); // handle 10
+    backend.run('layerNorm', { x: a, weight, bias, out: b, mean: small, rstd }, { rows: 2, cols: 3, eps: 1e-5 });
+    expect(calls.at(-1)).toEqual(['layerNorm', 1, 1, 6, 8, 0, 3, 9, 0, 3, 2, 1, 6, 5, 0, 2, 10, 0, 2, 2, 3, 1e-5]);
   });
 
   it('validates parameters the addon cannot see', () => {

@@ -14,7 +14,9 @@ import { copy } from './kernels/copy.js';
 import { fill, random } from './kernels/creation.js';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import { binary, cast, siluMul, siluMulBackward, unary, where } from './kernels/elementwise.js';
+import { gelu, geluBackward } from './kernels/gelu.js';
 import { gatherRows, scatterAddRows } from './kernels/indexing.js';
+import { layerNorm, layerNormBackward } from './kernels/layernorm.js';
 import { hostQr, hostSvd } from './kernels/linalg.js';
 import { type AnyTiling, DEFAULT_ROWBLOCK, DEFAULT_TILING, matmul } from './kernels/matmul.js';
 import { dequantizeBlockwise, type QuantizeParams, quantizeBlockwise } from './kernels/quantize.js';
@@ -190,9 +192,13 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       crossEntropyBackward: recorded((io, p) => crossEntropyBackward(c, io, p)),
       rmsNorm: recorded((io, p) => rmsNorm(c, io, p)),
       rmsNormBackward: recorded((io, p) => rmsNormBackward(c, io, p)),
+      layerNorm: recorded((io, p) => layerNorm(c, io, p.rows, p.cols, p.eps)),
+      layerNormBackward: recorded((io, p) => layerNormBackward(c, io, p.rows, p.cols)),
       rope: recorded(({ x, cos, sin, out }, p) => rope(c, x, cos, sin, out, p)),
       siluMul: recorded(({ gate, up, out }) => siluMul(c, gate, up, out)),
       siluMulBackward: recorded(({ gate, up, dy, dgate, dup }) => siluMulBackward(c, gate, up, dy, dgate, dup)),
+      gelu: recorded(({ x, out }) => gelu(c, x, out)),
+      geluBackward: recorded(({ x, dy, dx }) => geluBackward(c, x, dy, dx)),
       adamw: recorded(({ param, grad, m, v }, p) => adamw(c, param, grad, m, v, p)),
       // GaLore's 8-bit codec (declared by @galore-ts/galore), implemented under its kernel names.
       quantizeBlockwise: recorded((io: Io, p: QuantizeParams) =>

@@ -20,10 +20,10 @@ import {
 import { describe, expect, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { CASES, IDS, LABELS, MASK, randomize } from '../../core/test/models/decoder-family-cases.js';
+import { expectClose as expectCloseWithin } from './compare.js';
 import { webgpuForSuite } from './open.js';
 
-const RELATIVE = 1e-4;
-const ABSOLUTE = 1e-5;
+const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
 
 interface Pass {
   logits: number[];
@@ -82,12 +82,7 @@ function cachedAndFull(
 }
 
 function expectClose(got: readonly number[], want: readonly number[], what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (const [i, w] of want.entries()) {
-    expect(Math.abs(got[i]! - w), `${what}[${i}]: ${got[i]} vs ${w}`).toBeLessThanOrEqual(
-      ABSOLUTE + RELATIVE * Math.abs(w),
-    );
-  }
+  expectCloseWithin(got, want, what, TOLERANCE);
 }
 
 /** Logits at real (unmasked) tokens only: a padded position's row is not defined by the model. */

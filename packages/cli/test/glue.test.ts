@@ -1,27 +1,16 @@
 /** `galore-ts glue` end to end: a tiny random RoBERTa folder learns a synthetic SST-2-format task. */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  AutoModelForSequenceClassification,
-  EncoderForSequenceClassification,
-  encoderConfig,
-  manualSeed,
-  saveEncoderClassifier,
-  saveTensors,
-} from '@galore-ts/core';
+import { AutoModelForSequenceClassification, loadTensors } from '@galore-ts/core';
 import { OPTIMIZER_NAMES } from '@galore-ts/galore';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { wordPieceJson } from '../../core/test/data/word-piece.js';
 import { useTempDir } from '../../core/test/helpers/temp-dir.js';
-import { SST2_WORDS, syntheticSst2File, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
+import { SST2_WORDS, syntheticSst2File } from '../../core/test/tasks/synthetic-sst2.js';
 import type { GlueEvaluation } from '../src/index.js';
 import { cli } from './helpers.js';
+import { writeTinyRobertaFolder } from './tiny-roberta-folder.js';
 
 const WORDS = SST2_WORDS;
-
-/** A whole-word tokenizer.json (WordPiece over whitespace-split words) with RoBERTa's special tokens. */
-const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
-const TOKENIZER = wordPieceJson(SPECIALS, WORDS, { unk: '<unk>' });
 
 const tmp = useTempDir('glue-cli-');
 let modelDir: string;
@@ -30,16 +19,7 @@ let dataDir: string;
 beforeAll(async () => {
   modelDir = join(tmp.path, 'tiny-roberta');
   dataDir = join(tmp.path, 'glue_data');
-  manualSeed(0);
-  const model = new EncoderForSequenceClassification(
-    encoderConfig({ ...TINY_ROBERTA, vocab_size: SPECIALS.length + WORDS.length }),
-  ).nameParameters();
-  // A base checkpoint without a classifier, as roberta-base is downloaded: every task's head is new.
-  await saveEncoderClassifier(model, modelDir);
-  const encoder = Object.fromEntries([...model.namedParameters()].filter(([name]) => name.startsWith('roberta.')));
-  await saveTensors(join(modelDir, 'model.safetensors'), encoder, { format: 'pt' });
-  model.dispose();
-  await writeFile(join(modelDir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  await writeTinyRobertaFolder(modelDir);
   await mkdir(join(dataDir, 'SST-2'), { recursive: true });
   await writeFile(join(dataDir, 'SST-2', 'train.tsv'), syntheticSst2File(256, 7));
   await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), syntheticSst2File(128, 99));
@@ -128,6 +108,38 @@ describe('galore-ts glue', () => {
     const row = JSON.parse(out) as GlueEvaluation;
     expect(row.task).toBe('stsb');
     expect(Object.keys(row.metrics).sort()).toEqual(['pearson', 'spearmanr']);
+  });
+
+  it('follows the learning-rate schedule: a warmup step has lr 0, so a one-step run changes nothing', async () => {
+    const query = 'roberta.encoder.layer.0.attention.self.query.weight';
+    const weightsAfter = async (name: string, ...flags: string[]) => {
+      const out = join(tmp.path, name);
+      // 256 train rows in one batch: one optimizer step.
+      await glueJson('--epochs', '1', '--batch-size', '256', '--lr', '1e-2', '--out', out, ...flags);
+      return Array.from((await loadTensors(join(out, 'model.safetensors')))[query]!.dataSync());
+    };
+    const before = Array.from((await loadTensors(join(modelDir, 'model.safetensors')))[query]!.dataSync());
+    expect(await weightsAfter('warmup-out', '--warmup', '1')).toEqual(before);
+    expect(await weightsAfter('warmup-ratio-out', '--warmup-ratio', '0.5', '--lr-scheduler', 'constant')).toEqual(
+      before,
+    );
+    expect(await weightsAfter('linear-out')).not.toEqual(before);
+    // Per-layer optimizers step inside backward, from the same groups' lr.
+    const layerwise = ['--optimizer', 'galore_adamw_layerwise', '--rank', '4'];
+    expect(await weightsAfter('layerwise-warmup-out', ...layerwise, '--warmup', '1')).toEqual(before);
+    expect(await weightsAfter('layerwise-out', ...layerwise)).not.toEqual(before);
+  }, 60_000);
+
+  it('refuses schedule flags that cannot hold, by name', async () => {
+    const both = await cli(...base(), '--warmup', '1', '--warmup-ratio', '0.1');
+    expect(both.code).not.toBe(0);
+    expect(both.err).toContain('--warmup and --warmup-ratio both set the warmup');
+    const long = await cli(...base(), '--epochs', '1', '--batch-size', '256', '--warmup', '5');
+    expect(long.err).toContain('--warmup 5 is longer than the whole run (1 optimizer steps)');
+    const shape = await cli(...base(), '--lr-scheduler', 'step');
+    expect(shape.err).toMatch(/--lr-scheduler.*'step' is invalid/);
+    const ratio = await cli(...base(), '--warmup-ratio', '2');
+    expect(ratio.err).toContain('expected a number between 0 and 1');
   });
 
   it('refuses flags that do not apply, by name, and a bad --task or --data', async () => {

@@ -136,6 +136,16 @@ export interface SoftmaxParams {
   causal?: { queryLen: number; offset: number };
 }
 
+/** Heads laid out [heads, queryLen, dim] (q, out) and [heads, keyLen, dim] (k, v), contiguous. */
+export interface AttentionParams {
+  heads: number;
+  queryLen: number;
+  keyLen: number;
+  dim: number;
+  /** Multiplies the scores before the softmax (1 / sqrt(dim) for standard attention); positive. */
+  scale: number;
+}
+
 export interface RopeParams {
   /** x is contiguous [batch, seq, heads, headDim]; cos and sin are [seq, headDim / 2]. */
   batch: number;
@@ -219,10 +229,30 @@ export interface CoreKernels {
   rmsNorm: Sig<'x' | 'weight', 'out' | 'rstd', RowsParams & { eps: number }>;
   /** dx for the input; dweight (cols) is overwritten with the sum over rows. */
   rmsNormBackward: Sig<'x' | 'weight' | 'rstd' | 'dy', 'dx' | 'dweight', RowsParams>;
+  /**
+   * out = (x - mean) * rstd * weight + bias over the last axis, with mean[r] the row's mean and
+   * rstd[r] = 1 / sqrt(var(x[r]) + eps) (biased variance, as PyTorch); mean and rstd are saved for
+   * backward (float32, or float64 when they are float64 storages).
+   */
+  layerNorm: Sig<'x' | 'weight' | 'bias', 'out' | 'mean' | 'rstd', RowsParams & { eps: number }>;
+  /** dx for the input; dweight and dbias (cols) are overwritten with their sums over rows. */
+  layerNormBackward: Sig<'x' | 'weight' | 'mean' | 'rstd' | 'dy', 'dx' | 'dweight' | 'dbias', RowsParams>;
   rope: Sig<'x' | 'cos' | 'sin', 'out', RopeParams>;
+  /**
+   * Causal attention per head: out = softmax(q k^T * scale) v, where query i sees keys
+   * j <= i + keyLen - queryLen (a query that sees none gets 0). Backends may compute it in blocks
+   * without holding the whole probability matrix.
+   */
+  causalAttention: Sig<'q' | 'k' | 'v', 'out', AttentionParams>;
+  /** dq, dk and dv of causalAttention for the output gradient dout (all three are overwritten). */
+  causalAttentionBackward: Sig<'q' | 'k' | 'v' | 'dout', 'dq' | 'dk' | 'dv', AttentionParams>;
   /** out = silu(gate) * up (the SwiGLU activation). */
   siluMul: Sig<'gate' | 'up', 'out'>;
   siluMulBackward: Sig<'gate' | 'up' | 'dy', 'dgate' | 'dup'>;
+  /** out = x / 2 * (1 + erf(x / sqrt 2)), GELU in its exact erf form (PyTorch's default). */
+  gelu: Sig<'x', 'out'>;
+  /** dx = dy * (Phi(x) + x * phi(x)), Phi and phi the standard normal CDF and density. */
+  geluBackward: Sig<'x' | 'dy', 'dx'>;
   /**
    * In-place AdamW as PyTorch defines it: p *= 1 - lr * wd; m = b1 m + (1 - b1) g;
    * v = b2 v + (1 - b2) g^2; p -= lr / bc1 * m / (sqrt(v / bc2) + eps).
@@ -267,6 +297,11 @@ export interface Backend {
   read(storage: Storage): Promise<HostArray>;
   /** Synchronous download; only backends that compute on the host provide it. */
   readSync?(storage: Storage): HostArray;
+  /**
+   * The raw elements themselves, without a copy, for a read that ends before the next kernel runs
+   * (the optimizer's finite check over every gradient); only backends that compute on the host.
+   */
+  viewSync?(storage: Storage): HostArray;
   /** Waits until every enqueued kernel has finished; rejects with any error the device reported. */
   sync(): Promise<void>;
   /** Releases device resources; the backend is unusable afterwards. */

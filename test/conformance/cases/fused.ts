@@ -178,6 +178,72 @@ export const rmsNormBackwardCase = kernelCase({
   },
 });
 
+export const layerNormCase = kernelCase({
+  name: 'layerNorm',
+  draw: (c) => fc.tuple(floatDType(c), rowsCols),
+  run: (io, [dtype, p]) => {
+    const out = io.empty(dtype, p.rows * p.cols);
+    const mean = io.empty('float32', p.rows);
+    const rstd = io.empty('float32', p.rows);
+    // Values in [-1, 5]: rows have a mean near 2, so subtracting it matters.
+    const x = io.upload(dtype, seededValues(p.rows * p.cols, p.seed, -1, 5));
+    io.backend.run(
+      'layerNorm',
+      {
+        x,
+        weight: io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)),
+        bias: io.upload(dtype, seededValues(p.cols, p.seed + 2, -1, 1)),
+        out,
+        mean,
+        rstd,
+      },
+      { rows: p.rows, cols: p.cols, eps: 1e-5 },
+    );
+    return {
+      out: { storage: out, tolerance: 'layerNorm' },
+      mean: { storage: mean, tolerance: 'layerNorm' },
+      rstd: { storage: rstd, tolerance: 'layerNorm' },
+    };
+  },
+});
+
+export const layerNormBackwardCase = kernelCase({
+  name: 'layerNormBackward',
+  draw: (c) => fc.tuple(floatDType(c), rowsCols),
+  run: (io, [dtype, p]) => {
+    const xValues = seededValues(p.rows * p.cols, p.seed, -1, 5);
+    // mean and rstd are computed on the host so both backends start from the same statistics.
+    const rowsOf = Array.from({ length: p.rows }, (_, r) => xValues.slice(r * p.cols, (r + 1) * p.cols));
+    const meanValues = rowsOf.map((row) => row.reduce((s, v) => s + v, 0) / p.cols);
+    const rstdValues = rowsOf.map((row, r) => {
+      const variance = row.reduce((s, v) => s + (v - (meanValues[r] as number)) ** 2, 0) / p.cols;
+      return 1 / Math.sqrt(variance + 1e-5);
+    });
+    const dx = io.empty(dtype, p.rows * p.cols);
+    const dweight = io.filled(dtype, p.cols, 5);
+    const dbias = io.filled(dtype, p.cols, 5);
+    io.backend.run(
+      'layerNormBackward',
+      {
+        x: io.upload(dtype, xValues),
+        weight: io.upload(dtype, seededValues(p.cols, p.seed + 1, 0.5, 1.5)),
+        mean: io.upload('float32', meanValues),
+        rstd: io.upload('float32', rstdValues),
+        dy: io.upload(dtype, seededValues(p.rows * p.cols, p.seed + 2)),
+        dx,
+        dweight,
+        dbias,
+      },
+      { rows: p.rows, cols: p.cols },
+    );
+    return {
+      dx: { storage: dx, tolerance: 'layerNormBackward' },
+      dweight: { storage: dweight, tolerance: 'layerNormBackward' },
+      dbias: { storage: dbias, tolerance: 'layerNormBackward' },
+    };
+  },
+});
+
 export const ropeCase = kernelCase({
   name: 'rope',
   draw: (c) =>
@@ -254,6 +320,34 @@ export const siluMulBackwardCase = kernelCase({
       dgate: { storage: dgate, tolerance: 'siluMulBackward' },
       dup: { storage: dup, tolerance: 'siluMulBackward' },
     };
+  },
+});
+
+export const geluCase = kernelCase({
+  name: 'gelu',
+  draw: (c) => fc.tuple(floatDType(c), elementCount),
+  run: (io, [dtype, p]) => {
+    const out = io.empty(dtype, p.size);
+    io.backend.run('gelu', { x: io.upload(dtype, seededValues(p.size, p.seed, -8, 8)), out }, {});
+    return { out: { storage: out, tolerance: 'gelu' } };
+  },
+});
+
+export const geluBackwardCase = kernelCase({
+  name: 'geluBackward',
+  draw: (c) => fc.tuple(floatDType(c), elementCount),
+  run: (io, [dtype, p]) => {
+    const dx = io.empty(dtype, p.size);
+    io.backend.run(
+      'geluBackward',
+      {
+        x: io.upload(dtype, seededValues(p.size, p.seed, -8, 8)),
+        dy: io.upload(dtype, seededValues(p.size, p.seed + 1)),
+        dx,
+      },
+      {},
+    );
+    return { dx: { storage: dx, tolerance: 'geluBackward' } };
   },
 });
 
@@ -343,5 +437,66 @@ export const dequantizeCase = kernelCase({
       { blockSize: p.blockSize },
     );
     return { out: { storage: out, tolerance: 'dequantizeBlockwise' } };
+  },
+});
+
+interface AttentionDraw {
+  dtype: DType;
+  heads: number;
+  queryLen: number;
+  extraKeys: number;
+  dim: number;
+  scale: number;
+  seed: number;
+}
+
+const attentionShape = (c: Parameters<typeof floatDType>[0]): fc.Arbitrary<AttentionDraw> =>
+  fc.record({
+    dtype: floatDType(c),
+    heads: fc.integer({ min: 1, max: 3 }),
+    queryLen: fc.integer({ min: 1, max: 40 }),
+    // Keys before the queries (a cache) or fewer keys than queries (rows that see none).
+    extraKeys: fc.integer({ min: -2, max: 4 }),
+    dim: fc.integer({ min: 1, max: 16 }),
+    scale: fc.constantFrom(0.25, 1),
+    seed,
+  });
+
+function attentionInputs(io: KernelIo, p: AttentionDraw) {
+  const keyLen = Math.max(1, p.queryLen + p.extraKeys);
+  const params = { heads: p.heads, queryLen: p.queryLen, keyLen, dim: p.dim, scale: p.scale };
+  const [querySize, keySize] = [p.heads * p.queryLen * p.dim, p.heads * keyLen * p.dim];
+  const inputs = {
+    q: io.upload(p.dtype, seededValues(querySize, p.seed, -2, 2)),
+    k: io.upload(p.dtype, seededValues(keySize, p.seed + 1, -2, 2)),
+    v: io.upload(p.dtype, seededValues(keySize, p.seed + 2)),
+  };
+  return { params, inputs, querySize, keySize };
+}
+
+export const causalAttentionCase = kernelCase({
+  name: 'causalAttention',
+  draw: attentionShape,
+  run: (io, p) => {
+    const { params, inputs, querySize } = attentionInputs(io, p);
+    const out = io.empty(p.dtype, querySize);
+    io.backend.run('causalAttention', { ...inputs, out }, params);
+    return { out: { storage: out, tolerance: 'causalAttention' } };
+  },
+});
+
+export const causalAttentionBackwardCase = kernelCase({
+  name: 'causalAttentionBackward',
+  draw: attentionShape,
+  run: (io, p) => {
+    const { params, inputs, querySize, keySize } = attentionInputs(io, p);
+    const dout = io.upload(p.dtype, seededValues(querySize, p.seed + 3));
+    // Outputs start non-zero: the kernel must overwrite them.
+    const dq = io.filled(p.dtype, querySize, 3);
+    const dk = io.filled(p.dtype, keySize, 3);
+    const dv = io.filled(p.dtype, keySize, 3);
+    io.backend.run('causalAttentionBackward', { ...inputs, dout, dq, dk, dv }, params);
+    const tolerance = 'causalAttentionBackward';
+    return { dq: { storage: dq, tolerance }, dk: { storage: dk, tolerance }, dv: { storage: dv, tolerance } };
   },
 });

@@ -1,5 +1,5 @@
 /**
- * The elementwise kernel builder behind unary, binary, where, cast, SiLU-mul, AdamW and
+ * The elementwise kernel builder behind unary, binary, where, cast, SiLU-mul, GELU, AdamW and
  * (de)quantisation. Outputs are contiguous, so each invocation owns `P` consecutive elements,
  * P = the widest packing among the outputs, and writes whole words: packed outputs need no atomics.
  *
@@ -41,6 +41,8 @@ export interface MapSpec {
   outputs: MapOperands<{ integer?: boolean }>;
   /** Whole-storage read-only operands the body indexes itself (codebooks, per-block scales). */
   extras?: Readonly<Record<string, GpuStorage>>;
+  /** WGSL functions the statements and values call (module scope, before `main`). */
+  functions?: string;
   /**
    * Per element: WGSL statements that may use `e` (index in this chunk), `gidx` (global element
    * index), `i_NAME` (each input's element index), `ld_NAME(i)` / `ldi_NAME(i)` and `p.FIELD`.
@@ -135,6 +137,7 @@ export function runMap(ctx: KernelContext, given: MapSpec): void {
   // Everything the generated code depends on; the values of the parameters are not part of it.
   const key = JSON.stringify([
     spec.kernel,
+    spec.functions,
     spec.pre,
     spec.values,
     rank,
@@ -225,6 +228,7 @@ ${stores.join('\n')}`;
     ops.map((op, i) => wgsl.declareBinding(i + 1, op)).join('\n'),
     spec.flag ? flagCode(ops.length + 1) : '',
     loaders.join('\n'),
+    spec.functions ?? '',
     wgsl.linearMain(body),
   ].join('\n');
 }

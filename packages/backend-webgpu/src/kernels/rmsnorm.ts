@@ -3,22 +3,9 @@
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
 
-import type { GpuStorage } from '../storage.js';
-import * as wgsl from '../wgsl.js';
-import { bindingKinds, type GpuKernel } from './context.js';
+import type { GpuKernel } from './context.js';
+import { NORM_FIELDS, readOperand as read, runColumns, writtenOperand as written } from './rowwise.js';
 import { runRows } from './softmax.js';
-
-const FIELDS: wgsl.ParamField[] = [
-  ['rows', 'u32'],
-  ['cols', 'u32'],
-  ['eps', 'f32'],
-];
-
-const read = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [{ name, dtype: s.dtype, mode: 'read' }, s];
-const written = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
-  { name, dtype: s.dtype, mode: 'atomic' },
-  s,
-];
 
 export const rmsNorm: GpuKernel<'rmsNorm'> = (ctx, { x, weight, out, rstd }, { rows, cols, eps }) => {
   const kernel = 'WebGPUBackend.rmsNorm';
@@ -32,7 +19,7 @@ export const rmsNorm: GpuKernel<'rmsNorm'> = (ctx, { x, weight, out, rstd }, { r
   let factor = 1.0 / sqrt(ss / f32(p.cols) + p.eps);
   for (var j = lid; j < p.cols; j += 256u) { st_out(base + j, ld_x(base + j) * factor * ld_weight(j)); }`;
   const ops = [read('x', x), read('weight', weight), written('out', out), written('rstd', rstd)];
-  runRows(ctx, kernel, ops, FIELDS, { rows, cols, eps }, body, rows);
+  runRows(ctx, kernel, ops, NORM_FIELDS, { rows, cols, eps }, body, rows);
 };
 
 export const rmsNormBackward: GpuKernel<'rmsNormBackward'> = (
@@ -52,31 +39,22 @@ export const rmsNormBackward: GpuKernel<'rmsNormBackward'> = (
     st_dx(base + j, factor * (ld_weight(j) * ld_dy(base + j) - ld_x(base + j) * correction));
   }`;
     const ops = [read('x', x), read('weight', weight), read('rstd', rstd), read('dy', dy), written('dx', dx)];
-    runRows(ctx, kernel, ops, FIELDS, { rows, cols, eps: 0 }, body, rows);
+    runRows(ctx, kernel, ops, NORM_FIELDS, { rows, cols, eps: 0 }, body, rows);
   }
   if (cols === 0) return;
   // dweight[j] = sum over rows of dy[r, j] * x[r, j] * rstd[r]
-  const columnOps: wgsl.Operand[] = [
-    { name: 'x', dtype: x.dtype, mode: 'read' },
-    { name: 'rstd', dtype: rstd.dtype, mode: 'read' },
-    { name: 'dy', dtype: dy.dtype, mode: 'read' },
-    { name: 'dweight', dtype: dweight.dtype, mode: 'atomic' },
-  ];
-  const code = [
-    wgsl.PRELUDE,
-    wgsl.declareParams(FIELDS),
-    wgsl.declareBindings(1, columnOps),
-    ...columnOps.map((op) => wgsl.loader(op)),
-    wgsl.storer(columnOps[3] as wgsl.Operand),
-    wgsl.linearMain(`  if (index >= p.cols) { return; }
-  var acc = 0.0;
+  const columnOps = [read('x', x), read('rstd', rstd), read('dy', dy), written('dweight', dweight)];
+  runColumns(
+    ctx,
+    `${kernel}(dweight)`,
+    columnOps,
+    rows,
+    cols,
+    `  var acc = 0.0;
   for (var r = 0u; r < p.rows; r++) {
     let at = r * p.cols + index;
     acc += ld_dy(at) * ld_x(at) * ld_rstd(r);
   }
-  st_dweight(index, acc);`),
-  ].join('\n');
-  const compiled = ctx.executor.kernel(`${kernel}(dweight)`, code, bindingKinds(columnOps));
-  const bindings = [x, rstd, dy, dweight].map((s, i) => ctx.binding(s, kernel, (columnOps[i] as wgsl.Operand).name));
-  ctx.dispatchThreads(compiled, bindings, [FIELDS, { rows, cols, eps: 0 }], cols);
+  st_dweight(index, acc);`,
+  );
 };

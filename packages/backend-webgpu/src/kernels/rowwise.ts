@@ -1,8 +1,12 @@
 /**
  * Building blocks of kernels that give one workgroup to each row: the entry point, and sum / max
- * reductions across the workgroup through workgroup memory.
+ * reductions across the workgroup through workgroup memory; and of the per-column sums over rows
+ * that the normalisations' weight gradients need.
  */
+import type { GpuStorage } from '../storage.js';
+import * as wgsl from '../wgsl.js';
 import { WG } from '../wgsl.js';
+import { bindingKinds, type KernelContext } from './context.js';
 
 export const ROW_WG = WG;
 
@@ -42,4 +46,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (row >= p.rows) { return; }
 ${body}
 }`;
+}
+
+/** Parameters of the normalisation kernels (rmsNorm, layerNorm and their backward passes). */
+export const NORM_FIELDS: wgsl.ParamField[] = [
+  ['rows', 'u32'],
+  ['cols', 'u32'],
+  ['eps', 'f32'],
+];
+
+export const readOperand = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
+  { name, dtype: s.dtype, mode: 'read' },
+  s,
+];
+
+export const writtenOperand = (name: string, s: GpuStorage): [wgsl.Operand, GpuStorage] => [
+  { name, dtype: s.dtype, mode: 'atomic' },
+  s,
+];
+
+/**
+ * One invocation per column `index` < p.cols, each looping over every row in order (no atomics, a
+ * fixed summation order): `body` computes and stores that column's sums.
+ */
+export function runColumns(
+  ctx: KernelContext,
+  kernel: string,
+  ops: readonly [wgsl.Operand, GpuStorage][],
+  rows: number,
+  cols: number,
+  body: string,
+): void {
+  const operands = ops.map(([op]) => op);
+  const code = [
+    wgsl.PRELUDE,
+    wgsl.declareParams(NORM_FIELDS),
+    wgsl.declareBindings(1, operands),
+    ...operands.map((op) => wgsl.loader(op)),
+    ...operands.filter((op) => op.mode !== 'read').map((op) => wgsl.storer(op)),
+    wgsl.linearMain(`  if (index >= p.cols) { return; }\n${body}`),
+  ].join('\n');
+  const compiled = ctx.executor.kernel(kernel, code, bindingKinds(operands));
+  const bindings = ops.map(([op, s]) => ctx.binding(s, kernel, op.name));
+  ctx.executor.dispatch(
+    compiled,
+    bindings,
+    wgsl.packParams(NORM_FIELDS, { rows, cols, eps: 0 }),
+    ctx.groups(Math.ceil(cols / wgsl.WG)),
+  );
 }

@@ -2,7 +2,8 @@
  * `galore-ts glue`: fine-tunes a RoBERTa / BERT Hugging Face folder on one GLUE task, as
  * run_glue.py does it: GLUE's own train.tsv and dev file, the folder's tokenizer.json with sentence
  * pairs, truncation to --max-seq-len and padding per batch, one dev evaluation with the task's
- * metrics after each epoch. Any optimizer of `train` (GaLore included) with --method full, or LoRA
+ * metrics after each epoch, the learning rate on run_glue.py's schedule (linear decay to 0 by default,
+ * with an optional warmup). Any optimizer of `train` (GaLore included) with --method full, or LoRA
  * adapters with --method lora; --out saves the fine-tuned model as a Hugging Face folder.
  */
 import { mkdir, stat } from 'node:fs/promises';
@@ -24,6 +25,7 @@ import {
   glueTask,
   HuggingFaceTokenizer,
   type LoraModel,
+  LRScheduler,
   manualSeed,
   type OptimizerSetup,
   type PairEncodingStyle,
@@ -49,6 +51,7 @@ import {
   OPTIMIZER_NAMES,
   optimizerFactory,
 } from '../setup/optimizer.js';
+import { addScheduleOptions, checkScheduleFlags, type ScheduleFlags, scheduleOf } from '../setup/schedule.js';
 import { copyTokenizerFiles, TOKENIZER_FILE } from '../setup/tokenizer.js';
 
 export const GLUE_METHODS = ['full', 'lora'] as const;
@@ -59,7 +62,7 @@ export const GLUE_METHODS = ['full', 'lora'] as const;
  */
 export const GLUE_GALORE_TARGETS: readonly string[] = ['query', 'value', 'key', 'intermediate.dense', 'output.dense'];
 
-export interface GlueFlags {
+export interface GlueFlags extends ScheduleFlags {
   task: string;
   data: string;
   model: string;
@@ -92,7 +95,7 @@ export interface GlueEvaluation {
 }
 
 export function glueCommand(io: CliIO): Command {
-  return addGaLoreOptions(new Command('glue'), DEFAULT_RANK_RULE)
+  return addScheduleOptions(addGaLoreOptions(new Command('glue'), DEFAULT_RANK_RULE), 'linear')
     .description('fine-tune a RoBERTa / BERT Hugging Face folder on a GLUE task, evaluating on dev after every epoch')
     .requiredOption('--task <name>', `the GLUE task: ${GLUE_TASK_NAMES.join(', ')}`)
     .requiredOption('--data <dir>', "GLUE's folder (glue_data, holding SST-2/ ...) or the task's own folder")
@@ -103,7 +106,7 @@ export function glueCommand(io: CliIO): Command {
         .choices([...GLUE_METHODS])
         .default('full'),
     )
-    .option('--lr <number>', 'learning rate (constant)', positiveNumber, 2e-5)
+    .option('--lr <number>', 'peak learning rate (see --lr-scheduler)', positiveNumber, 2e-5)
     .option('--weight-decay <number>', 'decoupled weight decay', nonNegativeNumber, 0)
     .option('--batch-size <n>', 'examples per batch', positiveInteger, 32)
     .option('--epochs <n>', 'passes over train.tsv', positiveInteger, 3)
@@ -142,6 +145,7 @@ export function checkGlueFlags(flags: GlueFlags): GlueTask {
     }
   }
   checkMethodOptimizer(flags.method, flags.optimizer);
+  checkScheduleFlags(flags);
   return task;
 }
 
@@ -260,9 +264,12 @@ export async function runGlue(flags: GlueFlags, io: CliIO): Promise<GlueEvaluati
     const stepper = built as unknown as GlueStepOptimizer;
     driver = isLayerwise(flags.optimizer) ? (layerwise ?? null) : null;
     const layers = driver;
+    // run_glue.py steps its scheduler once per optimizer step over epochs x batches per epoch.
+    const totalSteps = flags.epochs * Math.ceil(train.length / flags.batchSize);
+    const scheduler = new LRScheduler(built, scheduleOf(flags, totalSteps));
 
     io.stderr(
-      `glue ${task.name}: ${train.length} train / ${dev.length} ${task.devSplit} examples; ${flags.method} with ${flags.optimizer}; ${named.length} trainable tensors\n`,
+      `glue ${task.name}: ${train.length} train / ${dev.length} ${task.devSplit} examples; ${flags.method} with ${flags.optimizer}; ${named.length} trainable tensors; lr ${flags.lr}, ${flags.lrScheduler} schedule over ${totalSteps} steps\n`,
     );
     const evaluations: GlueEvaluation[] = [];
     for (let epoch = 1; epoch <= flags.epochs; epoch++) {
@@ -270,6 +277,7 @@ export async function runGlue(flags: GlueFlags, io: CliIO): Promise<GlueEvaluati
         batchSize: flags.batchSize,
         padId: style.padId,
         seed: flags.seed + epoch,
+        onStep: () => scheduler.step(),
         ...(layers ? { backwardAndStep: (loss: Tensor) => layers.backward(loss) } : {}),
       });
       const { metrics } = evaluateGlue(model, dev, task, { batchSize: flags.batchSize, padId: style.padId });

@@ -41,6 +41,7 @@ import {
   optimizerFactory,
   projectionRank,
 } from '../setup/optimizer.js';
+import { warmupOption } from '../setup/schedule.js';
 import { copyTokenizerFiles, folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
@@ -111,7 +112,7 @@ export function trainCommand(io: CliIO): Command {
     .option('--seq-len <n>', `tokens per sequence (default: ${d.seqLen})`, positiveInteger)
     .option('--grad-accum <n>', `micro-batches per optimizer step (default: ${d.gradAccum})`, positiveInteger)
     .option('--steps <n>', `optimizer steps (default: ${d.steps})`, positiveInteger)
-    .option('--warmup <n>', 'linear warmup steps (default: 10% of --steps)', nonNegativeInteger)
+    .addOption(warmupOption('10% of --steps'))
     .option('--min-lr-ratio <x>', `cosine floor as a fraction of --lr (default: ${d.minLrRatio})`, fraction)
     .option(
       '--max-grad-norm <x>',

@@ -2,7 +2,8 @@
  * Core's kernels, each declared once: the storages it reads and writes, and its argument check.
  * The contract each computes is documented on `CoreKernels` (../backend.ts).
  */
-import type { BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { AttentionParams, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import { composedAttention, composedAttentionBackward } from './attention-composed.js';
 import {
   expectAtLeast,
   expectCount,
@@ -413,6 +414,93 @@ export const rmsNormBackward = defineKernel({
   },
 });
 
+export const layerNorm = defineKernel({
+  name: 'layerNorm',
+  inputs: ['x', 'weight', 'bias'],
+  outputs: ['out', 'mean', 'rstd'],
+  check({ x, weight, bias, out, mean, rstd }, { rows, cols, eps }) {
+    expectRows('layerNorm', rows, cols, { x, out });
+    expectFloats('layerNorm', { weight, bias, mean, rstd });
+    expectSize('layerNorm', 'weight', weight, cols, 'cols');
+    expectSize('layerNorm', 'bias', bias, cols, 'cols');
+    expectSize('layerNorm', 'mean', mean, rows, 'rows');
+    expectSize('layerNorm', 'rstd', rstd, rows, 'rows');
+    expectDistinct('layerNorm', { x, out });
+    if (typeof eps !== 'number' || !(eps >= 0))
+      throw new RangeError(`layerNorm: eps must be a non-negative number; got ${eps}`);
+  },
+});
+
+export const layerNormBackward = defineKernel({
+  name: 'layerNormBackward',
+  inputs: ['x', 'weight', 'mean', 'rstd', 'dy'],
+  outputs: ['dx', 'dweight', 'dbias'],
+  check({ x, weight, mean, rstd, dy, dx, dweight, dbias }, { rows, cols }) {
+    const k = 'layerNormBackward';
+    expectRows(k, rows, cols, { x, dy, dx });
+    expectFloats(k, { weight, mean, rstd, dweight, dbias });
+    expectSize(k, 'weight', weight, cols, 'cols');
+    expectSize(k, 'dweight', dweight, cols, 'cols');
+    expectSize(k, 'dbias', dbias, cols, 'cols');
+    expectSize(k, 'mean', mean, rows, 'rows');
+    expectSize(k, 'rstd', rstd, rows, 'rows');
+    for (const [role, s] of Object.entries({ x, weight, mean, rstd, dy })) {
+      for (const [outRole, o] of Object.entries({ dx, dweight, dbias })) expectDistinct(k, { [role]: s, [outRole]: o });
+    }
+    expectDistinct(k, { dweight, dbias });
+  },
+});
+
+/** Head counts and lengths, same floating dtype everywhere, sizes by role, outputs apart from inputs. */
+function checkAttention(
+  kernel: string,
+  params: AttentionParams,
+  byQuery: Record<string, Storage>,
+  byKey: Record<string, Storage>,
+  outputs: Record<string, Storage>,
+): void {
+  const { heads, queryLen, keyLen, dim, scale } = params;
+  expectCount(kernel, 'heads', heads);
+  expectCount(kernel, 'queryLen', queryLen);
+  expectCount(kernel, 'keyLen', keyLen);
+  expectCount(kernel, 'dim', dim);
+  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale))
+    throw new RangeError(`${kernel}: scale must be a positive finite number; got ${String(scale)}`);
+  const dtype = (Object.values(byQuery)[0] as Storage).dtype;
+  for (const [role, s] of Object.entries({ ...byQuery, ...byKey })) {
+    expectFloating(kernel, role, s);
+    expectDType(kernel, role, s, [dtype]);
+  }
+  for (const [role, s] of Object.entries(byQuery))
+    expectSize(kernel, role, s, heads * queryLen * dim, 'heads * queryLen * dim');
+  for (const [role, s] of Object.entries(byKey))
+    expectSize(kernel, role, s, heads * keyLen * dim, 'heads * keyLen * dim');
+  const all = { ...byQuery, ...byKey };
+  for (const [role, s] of Object.entries(outputs)) {
+    for (const [other, t] of Object.entries(all)) if (other !== role) expectDistinct(kernel, { [role]: s, [other]: t });
+  }
+}
+
+export const causalAttention = defineKernel({
+  name: 'causalAttention',
+  inputs: ['q', 'k', 'v'],
+  outputs: ['out'],
+  check({ q, k, v, out }, params) {
+    checkAttention('causalAttention', params, { q, out }, { k, v }, { out });
+  },
+  fallback: composedAttention,
+});
+
+export const causalAttentionBackward = defineKernel({
+  name: 'causalAttentionBackward',
+  inputs: ['q', 'k', 'v', 'dout'],
+  outputs: ['dq', 'dk', 'dv'],
+  check({ q, k, v, dout, dq, dk, dv }, params) {
+    checkAttention('causalAttentionBackward', params, { q, dout, dq }, { k, v, dk, dv }, { dq, dk, dv });
+  },
+  fallback: composedAttentionBackward,
+});
+
 export const rope = defineKernel({
   name: 'rope',
   inputs: ['x', 'cos', 'sin'],
@@ -447,6 +535,26 @@ export const siluMulBackward = defineKernel({
   check(io) {
     expectFloats('siluMulBackward', io);
     expectSameSize('siluMulBackward', io);
+  },
+});
+
+export const gelu = defineKernel({
+  name: 'gelu',
+  inputs: ['x'],
+  outputs: ['out'],
+  check(io) {
+    expectFloats('gelu', io);
+    expectSameSize('gelu', io);
+  },
+});
+
+export const geluBackward = defineKernel({
+  name: 'geluBackward',
+  inputs: ['x', 'dy'],
+  outputs: ['dx'],
+  check(io) {
+    expectFloats('geluBackward', io);
+    expectSameSize('geluBackward', io);
   },
 });
 

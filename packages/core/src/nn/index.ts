@@ -1,6 +1,7 @@
 export { checkpoint } from './checkpoint.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { constantParameter, normalParameter, type ParameterOptions } from './init.js';
+export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
 export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';
 export { type LoadStateDictOptions, Module, ModuleList, type NamedParametersOptions } from './module.js';
 export { asParameter, createParameter } from './parameter.js';

@@ -150,6 +150,82 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   return out;
 }
 
+/**
+ * LayerNorm over the last axis (PyTorch's layer_norm with weight and bias):
+ * (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance.
+ */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  assertFloating('layerNorm', x);
+  const cols = x.shape[x.rank - 1]!;
+  for (const [role, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (t.rank !== 1 || t.shape[0] !== cols) {
+      throw new RangeError(
+        `layerNorm: ${role} must have shape [${cols}] for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
+      );
+    }
+  }
+  if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be >= 0, got ${eps}`);
+  const backend = backendOf('layerNorm', x, weight, bias);
+  const rows = x.size / cols;
+  const out = empty(x.shape, x.dtype, backend);
+  // float32 unless everything is float64 (then the saved statistics keep float64 precision).
+  const statsType =
+    x.dtype === 'float64' && weight.dtype === 'float64' && bias.dtype === 'float64' ? 'float64' : 'float32';
+  const mean = empty([rows], statsType, backend);
+  const rstd = empty([rows], statsType, backend);
+  backend.run(
+    'layerNorm',
+    {
+      x: x.storage,
+      weight: weight.storage,
+      bias: bias.storage,
+      out: out.storage,
+      mean: mean.storage,
+      rstd: rstd.storage,
+    },
+    { rows, cols, eps },
+  );
+  recordOp('layerNorm', out, [x, weight, bias], [x, weight, mean, rstd], (g, [sx, sw, sm, sr]) => {
+    const dx = empty(x.shape, x.dtype, g.backend);
+    const dw = empty(weight.shape, weight.dtype, g.backend);
+    const db = empty(bias.shape, bias.dtype, g.backend);
+    g.backend.run(
+      'layerNormBackward',
+      {
+        x: sx!.storage,
+        weight: sw!.storage,
+        mean: sm!.storage,
+        rstd: sr!.storage,
+        dy: g.storage,
+        dx: dx.storage,
+        dweight: dw.storage,
+        dbias: db.storage,
+      },
+      { rows, cols },
+    );
+    return [dx, dw, db];
+  });
+  mean.dispose();
+  rstd.dispose();
+  return out;
+}
+
+/** GELU in its exact erf form, x/2 (1 + erf(x / sqrt 2)) (PyTorch's default, transformers' "gelu"). */
+export function gelu(x: Tensor): Tensor {
+  assertFloating('gelu', x);
+  const out = empty(x.shape, x.dtype, x.backend);
+  x.backend.run('gelu', { x: x.storage, out: out.storage }, {});
+  recordOp('gelu', out, [x], [x], (g, [sx]) => {
+    const dx = empty(x.shape, x.dtype, g.backend);
+    g.backend.run('geluBackward', { x: sx!.storage, dy: g.storage, dx: dx.storage }, {});
+    return [dx];
+  });
+  return out;
+}
+
 /** Rotary position embedding tables cos/sin of shape [seq, headDim / 2], computed in float64. */
 export interface RopeTables {
   cos: Tensor;
@@ -276,13 +352,16 @@ export interface AttentionOptions {
 
 /**
  * softmax(q k^T * scale [+ mask] [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the
- * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq).
+ * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq). Causal
+ * attention without a mask runs as one causalAttention kernel where the backend implements it
+ * (the CPU): no probability matrix is kept for the backward pass, which recomputes it.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const d = q.shape[q.rank - 1]!;
   const sq = q.shape[q.rank - 2]!;
   const sk = k.shape[k.rank - 2]!;
   const scale = options.scale ?? 1 / Math.sqrt(d);
+  if (options.causal && !options.mask && fusable(q, k, v, scale)) return fusedCausalAttention(q, k, v, scale);
   const kt = transpose(k);
   const scores = matmul(q, kt);
   kt.dispose();
@@ -297,6 +376,37 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   scaled.dispose();
   const out = matmul(probs, v);
   probs.dispose();
+  return out;
+}
+
+/**
+ * Whether the causalAttention kernel can run this call: a backend with its own implementation (on
+ * the others the composed ops below keep their memory to one pass each way), one floating dtype,
+ * q [..., Sq, D] and k, v [..., Sk, D] with the same leading shape, nothing empty.
+ */
+function fusable(q: Tensor, k: Tensor, v: Tensor, scale: number): boolean {
+  if (!q.backend.implements('causalAttention') || k.backend !== q.backend || v.backend !== q.backend) return false;
+  if (!isFloating(q.dtype) || k.dtype !== q.dtype || v.dtype !== q.dtype || !(scale > 0)) return false;
+  if (q.rank < 2 || k.rank !== q.rank || formatShape(k.shape) !== formatShape(v.shape) || q.size === 0 || k.size === 0)
+    return false;
+  const last = q.rank - 1;
+  return q.shape.every((extent, axis) => axis === last - 1 || extent === k.shape[axis]);
+}
+
+function fusedCausalAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  const [queryLen, dim] = q.shape.slice(-2) as [number, number];
+  const keyLen = k.shape[k.rank - 2]!;
+  const params = { heads: q.size / (queryLen * dim), queryLen, keyLen, dim, scale };
+  const out = empty(q.shape, q.dtype, q.backend);
+  q.backend.run('causalAttention', { q: q.storage, k: k.storage, v: v.storage, out: out.storage }, params);
+  recordOp('causalAttention', out, [q, k, v], [q, k, v], (g, [sq, sk, sv]) => {
+    const dout = g.dtype === q.dtype ? g : cast(g, q.dtype);
+    const [dq, dk, dv] = [q, k, v].map((t) => empty(t.shape, t.dtype, g.backend)) as [Tensor, Tensor, Tensor];
+    const io = { q: sq!.storage, k: sk!.storage, v: sv!.storage, dout: dout.storage };
+    g.backend.run('causalAttentionBackward', { ...io, dq: dq.storage, dk: dk.storage, dv: dv.storage }, params);
+    if (dout !== g) dout.dispose();
+    return [dq, dk, dv];
+  });
   return out;
 }
 

@@ -3,6 +3,7 @@
  * weights and optimizer state: non-finite gradients (optimizer.ts) and failed SVDs (GaLore's
  * projector).
  */
+import { toNumberArray } from '../dtype.js';
 import { tidy } from '../engine.js';
 import { eq, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
@@ -20,7 +21,19 @@ export function allFiniteNow(tensors: readonly Tensor[]): boolean | 'unknown' {
   if (!backend.computes) return true;
   if (!backend.readSync) return 'unknown';
   for (const t of tensors) {
-    for (const v of t.dataSync()) if (!Number.isFinite(v)) return false;
+    // Every step checks every gradient: read the elements in place where the backend allows.
+    const raw = backend.viewSync ? backend.viewSync(t.storage) : backend.readSync(t.storage);
+    if (!everyFinite(toNumberArray(t.dtype, raw))) return false;
+  }
+  return true;
+}
+
+function everyFinite(values: ArrayLike<number>): boolean {
+  const n = values.length;
+  // x - x is 0 for finite x and NaN for NaN and +-Inf.
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (v - v !== 0) return false;
   }
   return true;
 }

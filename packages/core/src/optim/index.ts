@@ -24,7 +24,13 @@ export {
   type StepReport,
 } from './optimizer.js';
 export { mergeDisjoint, normalizeOptions } from './option-names.js';
-export { constantSchedule, type LRSchedule, linearWarmupCosine, type WarmupCosineOptions } from './schedules.js';
+export {
+  constantSchedule,
+  type LRSchedule,
+  linearWarmupCosine,
+  linearWarmupDecay,
+  type WarmupCosineOptions,
+} from './schedules.js';
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';
 export {

@@ -30,6 +30,28 @@ export function constantSchedule(given: OptionsInput<{ warmupSteps: number }> = 
   };
 }
 
+/**
+ * Linear warmup from 0 to 1 over warmupSteps, then a straight line down to 0 at totalSteps, where
+ * it stays: transformers' `get_linear_schedule_with_warmup`, the default of its run_glue scripts.
+ */
+export function linearWarmupDecay(options: OptionsInput<{ warmupSteps: number; totalSteps: number }>): LRSchedule {
+  const where = 'linearWarmupDecay';
+  const { warmupSteps, totalSteps } = normalizeOptions(where, options, ['warmupSteps', 'totalSteps']) as {
+    warmupSteps?: number;
+    totalSteps?: number;
+  };
+  checkCount(where, 'warmupSteps', warmupSteps);
+  checkCount(where, 'totalSteps', totalSteps);
+  if (warmupSteps > totalSteps)
+    throw new RangeError(`${where}: warmupSteps (${warmupSteps}) must not exceed totalSteps (${totalSteps})`);
+  const decaySteps = Math.max(1, totalSteps - warmupSteps);
+  return (step) => {
+    checkStep(step);
+    if (step < warmupSteps) return step / warmupSteps;
+    return Math.max(0, (totalSteps - step) / decaySteps);
+  };
+}
+
 export interface WarmupCosineOptions {
   /** Steps of linear warmup from 0 to the peak (GaLore's runs use 10% of totalSteps). */
   warmupSteps: number;

@@ -16,7 +16,9 @@ import {
   embedding,
   exp,
   expand,
+  gelu,
   keep,
+  layerNorm,
   linear,
   log,
   logSoftmax,
@@ -534,6 +536,29 @@ describe('gradcheck: nn functions', () => {
     );
   });
 
+  it('layerNorm: gradients of x, weight and bias', () => {
+    fc.assert(
+      fc.property(shapeArb(0, 2), fc.integer({ min: 1, max: 5 }), seedArb, (lead, cols, seed) =>
+        check(`layerNorm ${JSON.stringify([...lead, cols])}`, (x, w, b) => layerNorm(x, w, b, 1e-5), seed, [
+          [...lead, cols],
+          [cols],
+          [cols],
+        ]),
+      ),
+      RUNS,
+    );
+  });
+
+  it('gelu (erf form), over [-6, 6] and at points in both tails', () => {
+    const wide: Domain = (u) => u() * 12 - 6;
+    fc.assert(
+      fc.property(shapeArb(), seedArb, (shape, seed) => check('gelu', gelu, seed, [{ shape, domain: wide }])),
+      RUNS,
+    );
+    const points = Float64Array.from([-9, -4.5, -1e-3, 0, 1e-3, 3.7, 8]);
+    gradcheck(gelu, [{ shape: [points.length], values: points }], { label: 'gelu tails' });
+  });
+
   it('rope (Hugging Face rotate_half)', () => {
     fc.assert(
       fc.property(dim(2), dim(3), dim(2), fc.integer({ min: 1, max: 3 }), seedArb, (batch, seq, heads, half, seed) => {
@@ -617,6 +642,33 @@ describe('gradcheck: nn functions', () => {
         },
       ),
       { numRuns: 12 },
+    );
+  });
+
+  it('causal scaledDotProductAttention across several 32-row blocks, keys before and after the queries', () => {
+    // The CPU runs causal attention fused in blocks of 32 query rows: cover block edges and
+    // queries that see no key (Sq > Sk).
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 31, max: 70 }),
+        fc.integer({ min: -3, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        seedArb,
+        (sq, extra, d, seed) => {
+          const sk = sq + extra;
+          check(
+            `causal sdpa ${JSON.stringify({ sq, sk, d })}`,
+            (q, k, v) => scaledDotProductAttention(q, k, v, { causal: true, scale: 0.7 }),
+            seed,
+            [
+              [1, sq, d],
+              [1, sk, d],
+              [1, sk, d],
+            ],
+          );
+        },
+      ),
+      { numRuns: 4 },
     );
   });
 });

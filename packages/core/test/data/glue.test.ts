@@ -4,13 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { glueFilePath, parseGlueTsv, readGlueSplit } from '../../src/data/index.js';
 import { GLUE_TASK_NAMES, GLUE_TASKS, glueTask } from '../../src/tasks/index.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { MNLI_HEAD } from '../tasks/synthetic-glue.js';
 
 const tsv = (...rows: string[][]) => `${rows.map((r) => r.join('\t')).join('\n')}\n`;
-/** MNLI's columns before the labels (train has one annotator label, dev five). */
-const MNLI_COLUMNS =
-  'index promptID pairID genre sentence1_binary_parse sentence2_binary_parse sentence1_parse sentence2_parse sentence1 sentence2'.split(
-    ' ',
-  );
 
 // Rows in each task's exact distributed layout (the first rows of GLUE's files, some shortened).
 const FILES: Record<string, Record<string, string>> = {
@@ -117,7 +113,7 @@ const FILES: Record<string, Record<string, string>> = {
   },
   MNLI: {
     'train.tsv': tsv(
-      [...MNLI_COLUMNS, 'label1', 'gold_label'],
+      [...MNLI_HEAD, 'label1', 'gold_label'],
       [
         '0',
         '31193',
@@ -148,7 +144,7 @@ const FILES: Record<string, Record<string, string>> = {
       ],
     ),
     'dev_matched.tsv': tsv(
-      [...MNLI_COLUMNS, 'label1', 'label2', 'label3', 'label4', 'label5', 'gold_label'],
+      [...MNLI_HEAD, 'label1', 'label2', 'label3', 'label4', 'label5', 'gold_label'],
       [
         '0',
         '63735',

@@ -219,19 +219,35 @@ describe('autograd releases what it saved', () => {
 });
 
 describe('what the graph saves', () => {
-  it('attention keeps only its inputs, the probabilities and its output (not the raw or scaled scores)', () => {
+  it('causal attention on the CPU keeps only its inputs and output (the fused kernel recomputes the probabilities)', () => {
     const [s, d] = [6, 4];
     const q = randn([1, s, d], { requiresGrad: true });
     const k = randn([1, s, d], { requiresGrad: true });
     const v = randn([1, s, d], { requiresGrad: true });
     const before = live();
-    // scores 4SS, scaled 4SS (scores die: x * scale saves only the 4-byte scale), probs 4SS
-    // (scaled dies: softmax saves its output), out 4SD; probs stay, saved by the second matmul.
     const out = tidy(() => scaledDotProductAttention(q, k, v, { causal: true }));
-    expect(live() - before).toBe(4 * s * d + 4 * s * s + 4);
+    expect(live() - before).toBe(4 * s * d);
     out.dispose();
     expect(live()).toBe(before);
     for (const t of [q, k, v]) t.dispose();
+  });
+
+  it('composed attention keeps only its inputs, the probabilities and its output (not the raw or scaled scores)', () => {
+    const [s, d] = [6, 4];
+    const q = randn([1, s, d], { requiresGrad: true });
+    const k = randn([1, s, d], { requiresGrad: true });
+    const v = randn([1, s, d], { requiresGrad: true });
+    // A mask takes the composed path (the fused kernel is causal only).
+    const mask = zeros([s, s]);
+    const before = live();
+    // scores 4SS, scaled 4SS (scores die: x * scale saves only the 4-byte scale), masked 4SS (add
+    // saves nothing), probs 4SS (softmax saves its output), out 4SD; probs stay, saved by the
+    // second matmul.
+    const out = tidy(() => scaledDotProductAttention(q, k, v, { causal: true, mask }));
+    expect(live() - before).toBe(4 * s * d + 4 * s * s + 4);
+    out.dispose();
+    expect(live()).toBe(before);
+    for (const t of [q, k, v, mask]) t.dispose();
   });
 
   it('x * c and x / c save nothing of x when only x needs a gradient... but x * w saves w', () => {

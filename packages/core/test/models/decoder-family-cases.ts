@@ -3,9 +3,8 @@
  * family feature (RoPE scaling in both spellings, head_dim, biases, tied embeddings, the sliding
  * window), the reference's matching settings, a padded batch and deterministic weights.
  */
-import type { Tensor } from '../../src/index.js';
+import type { Module, Tensor } from '../../src/index.js';
 import { tensor } from '../../src/index.js';
-import type { LlamaForCausalLM } from '../../src/models/index.js';
 import type { ReferenceConfig } from './llama-reference.js';
 
 export interface FamilyCase {
@@ -93,8 +92,14 @@ export const MASK = [
 /** Padding is never scored, nor is a token predicted from padding (row 0's first real token). */
 export const LABELS = IDS.map((row, b) => row.map((id, s) => (MASK[b]![s] && MASK[b]![s - 1] ? id : -100)));
 
-/** Deterministic values in about [-0.5, 0.5] for every parameter (biases included, so they matter). */
-export function randomize(model: LlamaForCausalLM): void {
+/** Norm weights: input_layernorm.weight, model.norm.weight, an encoder's LayerNorm.weight. */
+const NORM_WEIGHT = /norm\.weight$/i;
+
+/**
+ * Deterministic values in about [-0.5, 0.5] for every parameter (biases included, so they matter),
+ * norm weights around 1.
+ */
+export function randomize(model: Module): void {
   let state = 12345;
   const next = () => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -104,7 +109,7 @@ export function randomize(model: LlamaForCausalLM): void {
   for (const [name, p] of model.namedParameters()) {
     const values = Float64Array.from(
       { length: p.size },
-      () => next() * (name.endsWith('norm.weight') ? 0.5 : 1) + (name.endsWith('norm.weight') ? 1 : 0),
+      () => next() * (NORM_WEIGHT.test(name) ? 0.5 : 1) + (NORM_WEIGHT.test(name) ? 1 : 0),
     );
     // In the parameter's own dtype, on its backend (float64 on the CPU reference, float32 on a GPU).
     dict[name] = tensor(values, { shape: p.shape, dtype: p.dtype, backend: p.backend });

@@ -5,6 +5,8 @@
  * padding_idx + 1) and LayerNorm, post-LN layers with exact-erf GELU, attention over the non-padding
  * keys only, the classification head, cross-entropy or MSE.
  */
+import { erfExact } from '../helpers/erf-reference.js';
+
 export interface RefConfig {
   type: 'roberta' | 'bert';
   hidden: number;
@@ -18,28 +20,6 @@ export interface RefConfig {
 }
 
 export type RefWeights = Map<string, Float64Array>;
-
-/** erf to float64 accuracy: Maclaurin series below 3, a continued fraction for erfc above. */
-export function erfExact(x: number): number {
-  const z = Math.abs(x);
-  let r: number;
-  if (z < 3) {
-    let term = z;
-    let total = z;
-    for (let n = 1; n < 200; n++) {
-      term *= (-z * z) / n;
-      const add = term / (2 * n + 1);
-      total += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(total)) break;
-    }
-    r = (2 / Math.sqrt(Math.PI)) * total;
-  } else {
-    let k = z;
-    for (let n = 80; n >= 1; n--) k = z + n / 2 / k;
-    r = 1 - Math.exp(-z * z) / (Math.sqrt(Math.PI) * k);
-  }
-  return x < 0 ? -r : r;
-}
 
 const gelu = (x: number) => 0.5 * x * (1 + erfExact(x / Math.SQRT2));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed, tensor } from '../../src/index.js';
-import { Embedding, Linear, RMSNorm } from '../../src/nn/index.js';
+import { Embedding, LayerNorm, Linear, RMSNorm } from '../../src/nn/index.js';
 
 describe('Linear', () => {
   it('computes x W^T + b with W stored [out, in]', () => {
@@ -84,6 +84,26 @@ describe('RMSNorm', () => {
     expect(y[0]).toBeCloseTo((3 / rms) * 2, 12);
     expect(y[1]).toBeCloseTo((4 / rms) * 0.5, 12);
     expect(() => new RMSNorm(4, { eps: 0 })).toThrow('RMSNorm: eps must be > 0, got 0');
+    norm.dispose();
+  });
+});
+
+describe('LayerNorm', () => {
+  it('starts at weight ones and bias zeros, computes (x - mean) / sqrt(var + eps) * weight + bias', () => {
+    const norm = new LayerNorm(2, { eps: 1e-6, dtype: 'float64' });
+    expect(norm.eps).toBe(1e-6);
+    expect(new LayerNorm(3).eps).toBe(1e-5); // PyTorch's default
+    expect(Object.keys(norm.stateDict())).toEqual(['weight', 'bias']);
+    expect(Array.from(norm.weight.dataSync())).toEqual([1, 1]);
+    expect(Array.from(norm.bias.dataSync())).toEqual([0, 0]);
+    norm.loadStateDict({ weight: tensor([2, 0.5], { dtype: 'float64' }), bias: tensor([1, -1], { dtype: 'float64' }) });
+    // mean 3.5, variance 0.25.
+    const y = norm.forward(tensor([[3, 4]], { dtype: 'float64' })).dataSync();
+    const inv = 1 / Math.sqrt(0.25 + 1e-6);
+    expect(y[0]).toBeCloseTo(-0.5 * inv * 2 + 1, 12);
+    expect(y[1]).toBeCloseTo(0.5 * inv * 0.5 - 1, 12);
+    expect(() => new LayerNorm(4, { eps: 0 })).toThrow('LayerNorm: eps must be > 0, got 0');
+    expect(() => new LayerNorm(0)).toThrow(/LayerNorm: dim/);
     norm.dispose();
   });
 });

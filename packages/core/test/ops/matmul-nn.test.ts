@@ -5,6 +5,8 @@ import {
   crossEntropy,
   dropout,
   embedding,
+  gelu,
+  layerNorm,
   linear,
   logSoftmax,
   manualSeed,
@@ -18,6 +20,7 @@ import {
   tensor,
   tidy,
 } from '../../src/index.js';
+import { erfcExact } from '../helpers/erf-reference.js';
 import { prng } from '../helpers/gradcheck.js';
 
 const values = (t: Tensor): number[] => [...t.dataSync()];
@@ -342,6 +345,44 @@ describe('rmsNorm, rope, siluMul, linear, embedding, dropout, attention', () => 
       expect(() => rmsNorm(tensor([[3, 4]]), tensor([1, 2, 3]))).toThrow(
         'rmsNorm: weight must have shape [2] for input [1, 2], got [3]',
       );
+    });
+  });
+
+  it('layerNorm by hand: x = [1, 2, 6], w = [1, 2, 3], b = [0, 1, -1]; mean and variance per row', () => {
+    tidy(() => {
+      // mean 3, biased variance (4 + 1 + 9) / 3.
+      const inv = 1 / Math.sqrt(14 / 3 + 1e-5);
+      const x = tensor(
+        [
+          [1, 2, 6],
+          [5, 5, 5],
+        ],
+        { dtype: 'float64' },
+      );
+      const y = layerNorm(x, tensor([1, 2, 3], { dtype: 'float64' }), tensor([0, 1, -1], { dtype: 'float64' }));
+      close(y.dataSync(), [-2 * inv, 1 - 2 * inv, -1 + 9 * inv, 0, 1, -1], 1e-14);
+      expect(() => layerNorm(x, tensor([1, 2, 3]), tensor([1, 2]))).toThrow(
+        'layerNorm: bias must have shape [3] for input [2, 3], got [2]',
+      );
+      expect(() => layerNorm(x, tensor([1, 2, 3]), tensor([0, 0, 0]), -1)).toThrow(
+        'layerNorm: eps must be >= 0, got -1',
+      );
+    });
+  });
+
+  it('gelu is x/2 (1 + erf(x / sqrt 2)) to float64 accuracy, relative in the left tail; float32 rounds once', () => {
+    tidy(() => {
+      const xs = [-12, -6, -3.2, -1.5, -0.3, 0, 1e-3, 0.7, 2.5, 5, 40];
+      // x/2 erfc(-x / sqrt 2): for x << 0 the value is tiny and 1 + erf(x / sqrt 2) would cancel.
+      const reference = (x: number) => 0.5 * x * erfcExact(-x / Math.SQRT2);
+      const got64 = gelu(tensor(xs, { dtype: 'float64' })).dataSync();
+      for (const [i, x] of xs.entries()) {
+        expect(Math.abs((got64[i] as number) - reference(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(x)));
+      }
+      for (const [i, x] of [-12, -6].entries())
+        expect(Math.abs((got64[i] as number) / reference(x) - 1)).toBeLessThan(1e-13);
+      const got32 = gelu(tensor(xs)).dataSync();
+      for (const [i, x] of xs.entries()) expect(got32[i]).toBe(Math.fround(reference(Math.fround(x))));
     });
   });
 

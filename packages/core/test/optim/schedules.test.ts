@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AdamW, constantSchedule, LRScheduler, linearWarmupCosine } from '../../src/optim/index.js';
+import { AdamW, constantSchedule, LRScheduler, linearWarmupCosine, linearWarmupDecay } from '../../src/optim/index.js';
 import { param } from './helpers.js';
 
 describe('linearWarmupCosine', () => {
@@ -61,6 +61,31 @@ describe('linearWarmupCosine', () => {
       /warmupSteps must be an integer >= 0, got -1/,
     );
     expect(() => f(-1)).toThrow(/step must be a finite number >= 0, got -1/);
+  });
+});
+
+describe('linearWarmupDecay', () => {
+  it('warms up to the peak, then falls on a straight line to 0 at totalSteps and stays there', () => {
+    const f = linearWarmupDecay({ warmupSteps: 4, totalSteps: 14 });
+    expect([0, 1, 2, 4].map(f)).toEqual([0, 0.25, 0.5, 1]);
+    // After warmup: (total - step) / (total - warmup).
+    expect(f(9)).toBeCloseTo(0.5, 15);
+    expect(f(13)).toBeCloseTo(0.1, 15);
+    expect([14, 20].map(f)).toEqual([0, 0]);
+  });
+
+  it('starts at the peak without warmup, as run_glue.py does by default', () => {
+    const f = linearWarmupDecay({ warmupSteps: 0, totalSteps: 8 });
+    expect([0, 2, 8].map(f)).toEqual([1, 0.75, 0]);
+    // A one-step run: the single update takes the peak lr.
+    expect(linearWarmupDecay({ warmupSteps: 0, totalSteps: 1 })(0)).toBe(1);
+  });
+
+  it('rejects warmup longer than the run and missing counts', () => {
+    expect(() => linearWarmupDecay({ warmupSteps: 5, totalSteps: 4 })).toThrow(
+      /linearWarmupDecay: warmupSteps \(5\) must not exceed totalSteps \(4\)/,
+    );
+    expect(() => linearWarmupDecay({ warmupSteps: 0 } as never)).toThrow(/totalSteps must be an integer >= 0/);
   });
 });
 

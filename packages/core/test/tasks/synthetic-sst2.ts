@@ -25,20 +25,25 @@ export const TINY_ROBERTA = {
   attention_probs_dropout_prob: 0,
 };
 
-/** `n` rows of SST-2's `sentence\tlabel` file, reproducible from `seed`. */
-export function syntheticSst2File(n: number, seed: number): string {
+/** `n` sentences of 2 to 6 words, half of them containing "good", reproducible from `seed`. */
+export function syntheticSentences(n: number, seed: number): { text: string; positive: boolean }[] {
   let s = seed;
   const rand = () => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s / 2 ** 32;
   };
-  const lines = Array.from({ length: n }, () => {
+  return Array.from({ length: n }, () => {
     const length = 2 + Math.floor(rand() * 5);
     const words = Array.from({ length }, () => SST2_WORDS[Math.floor(rand() * 6)]!);
     const positive = rand() < 0.5;
     if (positive) words[Math.floor(rand() * length)] = 'good';
-    return `${words.join(' ')} \t${positive ? 1 : 0}`;
+    return { text: words.join(' '), positive };
   });
+}
+
+/** `n` rows of SST-2's `sentence\tlabel` file, reproducible from `seed`. */
+export function syntheticSst2File(n: number, seed: number): string {
+  const lines = syntheticSentences(n, seed).map(({ text, positive }) => `${text} \t${positive ? 1 : 0}`);
   return `sentence\tlabel\n${lines.join('\n')}\n`;
 }
 

@@ -1,11 +1,11 @@
 /**
- * GEMM on the machine's BLAS: C (m x n, row-major at cOffset) += op(A) op(B), the same contract as
- * the built-in kernels of gemm.ts. sgemm for float32 precision, dgemm for float64 (gradient
+ * GEMM on the machine's BLAS: C (m x n, row-major at cOffset) += op(A) op(B) (or = with `overwrite`),
+ * the same contract as gemm.ts. sgemm for float32 precision, dgemm for float64 (gradient
  * checks); mixed array types (a float64 output of a float32 computation, say) are left to the
  * built-in kernels, which convert as they pack.
  */
 import { type BlasLibrary, CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS } from './blas-loader.js';
-import type { GemmOperand } from './gemm.js';
+import type { GemmProblem } from './gemm.js';
 import type { FloatValues, Precision } from './numeric.js';
 
 /** A view starting at `offset` (koffi passes a typed array as a pointer to its first element). */
@@ -14,17 +14,9 @@ function at<T extends FloatValues>(data: T, offset: number): T {
 }
 
 /** Runs the product on `blas`; returns false (doing nothing) when the arrays do not suit it. */
-export function gemmBlas(
-  blas: BlasLibrary,
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-  precision: Precision,
-): boolean {
+export function gemmBlas(blas: BlasLibrary, p: GemmProblem, precision: Precision): boolean {
+  const { a, b, c, cOffset, m, n, k } = p;
+  const beta = p.overwrite ? 0 : 1;
   const ta = a.transposed ? CBLAS_TRANS : CBLAS_NO_TRANS;
   const tb = b.transposed ? CBLAS_TRANS : CBLAS_NO_TRANS;
   // Leading dimensions of the operands as stored: A is m x k (k x m transposed), B k x n (n x k).
@@ -33,11 +25,11 @@ export function gemmBlas(
   const { data: A, offset: aOffset } = a;
   const { data: B, offset: bOffset } = b;
   if (precision === 'f32' && A instanceof Float32Array && B instanceof Float32Array && c instanceof Float32Array) {
-    blas.sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, 1, at(c, cOffset), n);
+    blas.sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), n);
     return true;
   }
   if (precision === 'f64' && A instanceof Float64Array && B instanceof Float64Array && c instanceof Float64Array) {
-    blas.dgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, 1, at(c, cOffset), n);
+    blas.dgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), n);
     return true;
   }
   return false;

@@ -46,6 +46,11 @@ export function copy(src: CpuStorage, srcView: View, dst: CpuStorage, dstView: V
     let i = starts[1] as number;
     const so = inner[0] as number;
     const si = inner[1] as number;
+    // Long contiguous rows (the head splits and merges of attention) copy as one block.
+    if (so === 1 && si === 1 && length >= 16) {
+      to.set(from.subarray(i, i + length) as never, o);
+      return;
+    }
     for (let e = 0; e < length; e++) {
       to[o] = from[i] as number;
       o += so;

@@ -1,7 +1,8 @@
 /** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
 import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
 import type { KernelImpl } from '../base.js';
-import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { expFor } from './fast-exp.js';
+import { type FloatValues, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** The targets, each a class or the ignore index (a data error otherwise). */
@@ -15,11 +16,16 @@ function checkTargets(targets: CpuStorage, rows: number, cols: number, ignoreInd
 }
 
 /** max and log(sum(exp(x - max))) of one row. */
-function rowLogSumExp(x: FloatValues, base: number, cols: number): { max: number; logSum: number } {
+function rowLogSumExp(
+  x: FloatValues,
+  base: number,
+  cols: number,
+  exp: (x: number) => number,
+): { max: number; logSum: number } {
   let max = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < cols; j++) max = Math.max(max, x[base + j] as number);
   let sum = 0;
-  for (let j = 0; j < cols; j++) sum += Math.exp((x[base + j] as number) - max);
+  for (let j = 0; j < cols; j++) sum += exp((x[base + j] as number) - max);
   return { max, logSum: Math.log(sum) };
 }
 
@@ -27,7 +33,9 @@ export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, t
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
   const x = readFloats(logits);
-  const target = openFloatOutput(loss, precisionOf(logits));
+  const precision = precisionOf(logits);
+  const exp = expFor(precision);
+  const target = openFloatOutput(loss, precision);
   const out = target.values;
   for (let r = 0; r < rows; r++) {
     const label = t[r] as number;
@@ -36,7 +44,7 @@ export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, t
       continue;
     }
     const base = r * cols;
-    const { max, logSum } = rowLogSumExp(x, base, cols);
+    const { max, logSum } = rowLogSumExp(x, base, cols, exp);
     out[r] = max + logSum - (x[base + label] as number);
   }
   target.commit();
@@ -46,10 +54,8 @@ export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage
   const { logits, targets, dloss, dx } = io;
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
-  const x = readFloats(logits);
-  const g = readFloats(dloss);
-  const target = openFloatOutput(dx, precisionOf(logits, dloss));
-  const out = target.values;
+  const { a: x, b: g, out, commit } = openFloatPair(logits, dloss, dx);
+  const exp = expFor(precisionOf(logits, dloss));
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const label = t[r] as number;
@@ -57,12 +63,12 @@ export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage
       out.fill(0, base, base + cols);
       continue;
     }
-    const { max, logSum } = rowLogSumExp(x, base, cols);
+    const { max, logSum } = rowLogSumExp(x, base, cols, exp);
     const scale = g[r] as number;
     for (let j = 0; j < cols; j++) {
-      const p = Math.exp((x[base + j] as number) - max - logSum);
+      const p = exp((x[base + j] as number) - max - logSum);
       out[base + j] = scale * (j === label ? p - 1 : p);
     }
   }
-  target.commit();
+  commit();
 };

@@ -38,23 +38,11 @@ export function binaryFlat(op: BinaryOp, a: Values, b: Values, out: Values, layo
   const sa = flatStep(layout.aStrides, layout.shape);
   const sb = flatStep(layout.bStrides, layout.shape);
   if (sa < 0 || sb < 0) return false;
-  // float32 everywhere (the training case) gets its own copy of the loops, so their element
-  // accesses see one array type and stay monomorphic.
-  if (a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) {
-    flatLoop32(op, a, sa, b, sb, out);
-  } else flatLoop(op, a, sa, b, sb, out);
+  flatLoop(op, a, sa, b, sb, out);
   return true;
 }
 
 type FlatOp = 'add' | 'sub' | 'mul' | 'div';
-
-function flatLoop32(op: FlatOp, a: Float32Array, sa: number, b: Float32Array, sb: number, out: Float32Array): void {
-  const n = out.length;
-  if (op === 'add') for (let i = 0, ia = 0, ib = 0; i < n; i++, ia += sa, ib += sb) out[i] = a[ia]! + b[ib]!;
-  else if (op === 'sub') for (let i = 0, ia = 0, ib = 0; i < n; i++, ia += sa, ib += sb) out[i] = a[ia]! - b[ib]!;
-  else if (op === 'mul') for (let i = 0, ia = 0, ib = 0; i < n; i++, ia += sa, ib += sb) out[i] = a[ia]! * b[ib]!;
-  else for (let i = 0, ia = 0, ib = 0; i < n; i++, ia += sa, ib += sb) out[i] = a[ia]! / b[ib]!;
-}
 
 function flatLoop(op: FlatOp, a: FloatArray, sa: number, b: FloatArray, sb: number, out: FloatArray): void {
   const n = out.length;

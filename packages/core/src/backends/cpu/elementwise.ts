@@ -82,11 +82,8 @@ export function binary(op: BinaryOp, a: CpuStorage, b: CpuStorage, out: CpuStora
   }
   const outOperand = { strides: contiguousStrides(shape), offset: 0 };
   forEachRow(shape, [outOperand, aOperand, bOperand], (starts, length, inner) => {
-    let o = starts[0] as number;
-    let ia = starts[1] as number;
-    let ib = starts[2] as number;
-    const sa = inner[1] as number;
-    const sb = inner[2] as number;
+    let [o, ia, ib] = starts as [number, number, number];
+    const [, sa, sb] = inner as [number, number, number];
     for (let i = 0; i < length; i++) {
       ov[o++] = f(av[ia] as number, bv[ib] as number);
       ia += sa;
@@ -108,13 +105,8 @@ export function where(cond: CpuStorage, a: CpuStorage, b: CpuStorage, out: CpuSt
   const ov = target.values;
   const outOperand = { strides: contiguousStrides(shape), offset: 0 };
   forEachRow(shape, [outOperand, cOperand, aOperand, bOperand], (starts, length, inner) => {
-    let o = starts[0] as number;
-    let ic = starts[1] as number;
-    let ia = starts[2] as number;
-    let ib = starts[3] as number;
-    const sc = inner[1] as number;
-    const sa = inner[2] as number;
-    const sb = inner[3] as number;
+    let [o, ic, ia, ib] = starts as [number, number, number, number];
+    const [, sc, sa, sb] = inner as [number, number, number, number];
     for (let i = 0; i < length; i++) {
       ov[o++] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
       ic += sc;

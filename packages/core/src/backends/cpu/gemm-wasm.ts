@@ -14,9 +14,9 @@
  * (32 KiB) stays in L1/L2, the 256 x 1024 chunk of B (1 MiB) in L2, the 32 x 1024 scratch of C
  * (128 KiB) in L2. The wasm memory only grows (to about (32 + 1024) * k * 4 bytes) and is reused.
  */
-import type { GemmOperand } from './gemm.js';
+import type { GemmProblem } from './gemm.js';
+import { type LaneLayout, laneLayout, packPanels } from './gemm-pack.js';
 import { gebpModuleBytes } from './gemm-wasm-kernel.js';
-import type { FloatValues } from './numeric.js';
 
 const MR = 4;
 const NR = 8;
@@ -87,80 +87,23 @@ function reserve(k: SimdKernel, floats: number): Float32Array {
   return k.heap;
 }
 
-/** Packs op(B)[0..k, jc..jc+nc] as KC-deep chunks of NR-wide panels starting at `base`. */
-function packB(b: GemmOperand, heap: Float32Array, base: number, jc: number, nc: number, n: number, k: number): void {
-  const B = b.data;
-  const ncPad = roundUp(nc, NR);
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = Math.min(KC, k - pc);
-    const chunk = base + ncPad * pc;
-    for (let j0 = 0; j0 < ncPad; j0 += NR) {
-      const panel = chunk + j0 * kc;
-      const width = Math.min(NR, nc - j0);
-      if (b.transposed) {
-        // B is n x k: column j of op(B) is contiguous.
-        for (let j = 0; j < NR; j++) {
-          if (j >= width) {
-            for (let p = 0; p < kc; p++) heap[panel + p * NR + j] = 0;
-            continue;
-          }
-          const src = b.offset + (jc + j0 + j) * k + pc;
-          for (let p = 0; p < kc; p++) heap[panel + p * NR + j] = B[src + p] as number;
-        }
-      } else {
-        for (let p = 0; p < kc; p++) {
-          const src = b.offset + (pc + p) * n + jc + j0;
-          const dst = panel + p * NR;
-          for (let j = 0; j < width; j++) heap[dst + j] = B[src + j] as number;
-          for (let j = width; j < NR; j++) heap[dst + j] = 0;
-        }
-      }
-    }
-  }
-}
-
-/** Packs op(A)[ic..ic+mc, 0..k] as KC-deep chunks of MR-high panels starting at `base`. */
-function packA(a: GemmOperand, heap: Float32Array, base: number, ic: number, mc: number, m: number, k: number): void {
-  const A = a.data;
-  const mcPad = roundUp(mc, MR);
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = Math.min(KC, k - pc);
-    const chunk = base + mcPad * pc;
-    for (let i0 = 0; i0 < mcPad; i0 += MR) {
-      const panel = chunk + i0 * kc;
-      const height = Math.min(MR, mc - i0);
-      if (a.transposed) {
-        // A is k x m: row p of A holds column p of op(A), contiguous in i.
-        for (let p = 0; p < kc; p++) {
-          const src = a.offset + (pc + p) * m + ic + i0;
-          const dst = panel + p * MR;
-          for (let i = 0; i < height; i++) heap[dst + i] = A[src + i] as number;
-          for (let i = height; i < MR; i++) heap[dst + i] = 0;
-        }
-      } else {
-        for (let i = 0; i < MR; i++) {
-          if (i >= height) {
-            for (let p = 0; p < kc; p++) heap[panel + p * MR + i] = 0;
-            continue;
-          }
-          const src = a.offset + (ic + i0 + i) * k + pc;
-          for (let p = 0; p < kc; p++) heap[panel + p * MR + i] = A[src + p] as number;
-        }
-      }
-    }
-  }
+/** Packs lanes [lane0, lane0 + lanes) as KC-deep chunks of `width`-lane panels starting at `base`. */
+function packChunks(
+  src: LaneLayout,
+  lane0: number,
+  lanes: number,
+  k: number,
+  width: number,
+  heap: Float32Array,
+  base: number,
+) {
+  const padded = roundUp(lanes, width);
+  for (let pc = 0; pc < k; pc += KC)
+    packPanels(src, [lane0, lanes], [pc, Math.min(KC, k - pc)], width, heap, base + padded * pc);
 }
 
 /** Runs the SIMD GEMM; returns false (doing nothing) where WebAssembly SIMD is unavailable. */
-export function gemmSimd(
-  a: GemmOperand,
-  b: GemmOperand,
-  c: FloatValues,
-  cOffset: number,
-  m: number,
-  n: number,
-  k: number,
-): boolean {
+export function gemmSimd({ a, b, c, cOffset, m, n, k }: GemmProblem): boolean {
   const simd = loadKernel();
   if (!simd) return false;
   if (m === 0 || n === 0 || k === 0) return true;
@@ -171,14 +114,15 @@ export function gemmSimd(
   const bBase = aBase + mcMax * k;
   const cBase = bBase + ncMax * k;
   let heap = reserve(simd, cBase + mcMax * ncMax);
+  const [aLanes, bLanes] = [laneLayout(a, 'a', m, k), laneLayout(b, 'b', n, k)];
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const ncPad = roundUp(nc, NR);
-    packB(b, heap, bBase, jc, nc, n, k);
+    packChunks(bLanes, jc, nc, k, NR, heap, bBase);
     for (let ic = 0; ic < m; ic += MC) {
       const mc = Math.min(MC, m - ic);
       const mcPad = roundUp(mc, MR);
-      packA(a, heap, aBase, ic, mc, m, k);
+      packChunks(aLanes, ic, mc, k, MR, heap, aBase);
       heap.fill(0, cBase, cBase + mcPad * ncPad);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);

@@ -9,11 +9,14 @@ import type { DType, HostArray } from '../../dtype.js';
 import type { MemoryCategory } from '../../memory.js';
 import { BackendBase, type BackendBaseOptions, type KernelTable } from '../base.js';
 import { adamw } from './adamw.js';
+import { causalAttention, causalAttentionBackward } from './attention.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
+import { gelu, geluBackward } from './gelu.js';
 import { type GemmChoice, type GemmPath, resolveGemmPath } from './gemm-path.js';
 import { gatherRows, scatterAddRows } from './indexing.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { qr } from './qr.js';
 import { argmax, reduce } from './reduce.js';
@@ -53,9 +56,13 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   crossEntropyBackward,
   rmsNorm,
   rmsNormBackward,
+  layerNorm,
+  layerNormBackward,
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   siluMul: ({ gate, up, out }) => siluMul(gate, up, out),
   siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup),
+  gelu: ({ x, out }) => gelu(x, out),
+  geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
   adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params),
 };
 
@@ -63,10 +70,12 @@ export class CpuBackend extends BackendBase<CpuStorage> {
   readonly name = 'cpu';
   private readonly gemmChoice: GemmChoice;
   private resolvedGemm: GemmPath | undefined;
-  // matmul is the one kernel that needs the instance: it runs on the GEMM path this backend chose.
+  // The kernels that multiply matrices need the instance: they run on the GEMM path this backend chose.
   protected readonly kernels: KernelTable<CpuStorage> = {
     ...CPU_KERNELS,
     matmul: ({ a, b, out }, params) => matmul(a, b, out, params, this.gemm.library),
+    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.gemm.library),
+    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
   };
 
   constructor(options: CpuBackendOptions = {}) {
@@ -96,7 +105,11 @@ export class CpuBackend extends BackendBase<CpuStorage> {
 
   /** A copy of the raw elements (16-bit floats as their bit patterns). */
   readSync(storage: Storage): HostArray {
-    return this.own(storage, 'cpu.read', 'storage').data.slice();
+    return this.viewSync(storage).slice();
+  }
+
+  viewSync(storage: Storage): HostArray {
+    return this.own(storage, 'cpu.read', 'storage').data;
   }
 
   protected async waitIdle(): Promise<void> {}

@@ -18,21 +18,12 @@ export function matmul(
   const precision = precisionOf(a, b);
   const target = openFloatOutput(out, precision, accumulate);
   const c = target.values;
-  if (!accumulate) c.fill(0);
   const aData = readFloats(a);
   const bData = readFloats(b);
   for (let t = 0; t < batch; t++) {
-    gemm(
-      { data: aData, offset: t * aBatchStride, transposed: transA },
-      { data: bData, offset: t * bBatchStride, transposed: transB },
-      c,
-      t * m * n,
-      m,
-      n,
-      k,
-      precision,
-      blas,
-    );
+    const a = { data: aData, offset: t * aBatchStride, transposed: transA };
+    const b = { data: bData, offset: t * bBatchStride, transposed: transB };
+    gemm({ a, b, c, cOffset: t * m * n, m, n, k, overwrite: !accumulate }, precision, blas);
   }
   target.commit();
 }

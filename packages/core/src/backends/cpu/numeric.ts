@@ -108,6 +108,12 @@ export function openFloatOutput(
   return { values, commit: target.commit };
 }
 
+/** Two float inputs and `out` opened at their precision: the start of most two-input kernels. */
+export function openFloatPair(a: CpuStorage, b: CpuStorage, out: CpuStorage) {
+  const target = openFloatOutput(out, precisionOf(a, b));
+  return { a: readFloats(a), b: readFloats(b), out: target.values, commit: target.commit };
+}
+
 export function roundToFloat32(values: Float64Array, from = 0, to = values.length): void {
   for (let i = from; i < to; i++) values[i] = Math.fround(values[i] as number);
 }

@@ -15,7 +15,10 @@ export const rmsNorm: KernelImpl<'rmsNorm', CpuStorage> = ({ x, weight, out, rst
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let sumSquares = 0;
-    for (let j = 0; j < cols; j++) sumSquares += (xv[base + j] as number) ** 2;
+    for (let j = 0; j < cols; j++) {
+      const v = xv[base + j] as number;
+      sumSquares += v * v;
+    }
     const factor = round(1 / Math.sqrt(sumSquares / cols + eps));
     rstdTarget.values[r] = factor;
     for (let j = 0; j < cols; j++) y[base + j] = (xv[base + j] as number) * factor * (w[j] as number);

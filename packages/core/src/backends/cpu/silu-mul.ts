@@ -1,19 +1,18 @@
 /** The SwiGLU activation silu(gate) * up and its backward pass. */
+import { expFor } from './fast-exp.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
-}
 
 export function siluMul(gate: CpuStorage, up: CpuStorage, out: CpuStorage): void {
   const g = readFloats(gate);
   const u = readFloats(up);
-  const target = openFloatOutput(out, precisionOf(gate, up));
+  const precision = precisionOf(gate, up);
+  const exp = expFor(precision);
+  const target = openFloatOutput(out, precision);
   const y = target.values;
   for (let i = 0; i < g.length; i++) {
     const gi = g[i] as number;
-    y[i] = gi * sigmoid(gi) * (u[i] as number);
+    y[i] = (gi / (1 + exp(-gi))) * (u[i] as number);
   }
   target.commit();
 }
@@ -30,16 +29,17 @@ export function siluMulBackward(
   const u = readFloats(up);
   const d = readFloats(dy);
   const precision = precisionOf(gate, up, dy);
+  const exp = expFor(precision);
   const dgTarget = openFloatOutput(dgate, precision);
   const duTarget = openFloatOutput(dup, precision);
   const dg = dgTarget.values;
   const du = duTarget.values;
   for (let i = 0; i < g.length; i++) {
     const gi = g[i] as number;
-    const s = sigmoid(gi);
-    const di = d[i] as number;
-    dg[i] = di * (u[i] as number) * s * (1 + gi * (1 - s));
-    du[i] = di * gi * s;
+    const s = 1 / (1 + exp(-gi));
+    const ds = (d[i] as number) * s;
+    dg[i] = ds * (u[i] as number) * (1 + gi * (1 - s));
+    du[i] = ds * gi;
   }
   dgTarget.commit();
   duTarget.commit();

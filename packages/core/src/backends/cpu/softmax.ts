@@ -1,6 +1,7 @@
 /** Row softmax and log-softmax (optionally causal) and their backward passes. */
 import type { SoftmaxParams } from '../../backend.js';
-import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { expFor } from './fast-exp.js';
+import { openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
@@ -22,7 +23,9 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
   const { rows, cols } = params;
   const visible = visibleColumns(params);
   const input = readFloats(x);
-  const target = openFloatOutput(out, precisionOf(x));
+  const precision = precisionOf(x);
+  const exp = expFor(precision);
+  const target = openFloatOutput(out, precision);
   const y = target.values;
   const masked = log ? Number.NEGATIVE_INFINITY : 0;
   // Each exp once, kept in float64 so the scaled result rounds exactly as if recomputed.
@@ -40,7 +43,7 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
     }
     let sum = 0;
     for (let j = 0; j < seen; j++) {
-      const ej = Math.exp((input[base + j] as number) - max);
+      const ej = exp((input[base + j] as number) - max);
       e[j] = ej;
       sum += ej;
     }
@@ -69,10 +72,7 @@ export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams
  * dx = dy - exp(y) * sum(dy) per row.
  */
 function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number, log: boolean): void {
-  const yv = readFloats(y);
-  const dyv = readFloats(dy);
-  const target = openFloatOutput(dx, precisionOf(y, dy));
-  const out = target.values;
+  const { a: yv, b: dyv, out, commit } = openFloatPair(y, dy, dx);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let total = 0;
@@ -83,7 +83,7 @@ function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: numbe
       out[base + j] = log ? g - Math.exp(v) * total : v * (g - total);
     }
   }
-  target.commit();
+  commit();
 }
 
 export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {

@@ -9,7 +9,6 @@ export {
   readEncoderConfig,
   withHead,
 } from './config.js';
-export { erfcNonNegative, gelu, layerNorm } from './functional.js';
 export {
   EncoderForSequenceClassification,
   EncoderForSequenceClassification as BertForSequenceClassification,
@@ -17,7 +16,6 @@ export {
   EncoderLayer,
   EncoderModel,
   type EncoderModelOptions,
-  LayerNorm,
   MASK_VALUE,
   type SequenceClassifierInputs,
   type SequenceClassifierOutput,

@@ -9,37 +9,21 @@
 import type { DType } from '../../dtype.js';
 import { noGrad, tidy } from '../../engine.js';
 import { Embedding } from '../../nn/embedding.js';
-import { constantParameter, type ParameterOptions } from '../../nn/init.js';
+import type { ParameterOptions } from '../../nn/init.js';
+import { LayerNorm } from '../../nn/layer-norm.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, ModuleList } from '../../nn/module.js';
 import { tensor, zeros } from '../../ops/creation.js';
 import { add, cast, mul, ne, square, sub, tanh } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/matmul.js';
-import { crossEntropy, dropout, softmax } from '../../ops/nn.js';
+import { crossEntropy, dropout, gelu, softmax } from '../../ops/nn.js';
 import { mean } from '../../ops/reduce.js';
 import { narrow, permute, reshape, transpose } from '../../ops/shape-ops.js';
 import { isTensor, type Tensor } from '../../tensor.js';
 import { type EncoderConfig, numLabels, type ProblemType, problemTypeOf } from './config.js';
-import { gelu, layerNorm } from './functional.js';
 
 /** Added to the attention scores of padding keys (transformers adds the dtype's minimum). */
 export const MASK_VALUE = -1e30;
-
-export class LayerNorm extends Module {
-  constructor(
-    readonly size: number,
-    readonly eps: number,
-    options: ParameterOptions = {},
-  ) {
-    super();
-    this.registerParameter('weight', constantParameter([size], 1, options));
-    this.registerParameter('bias', constantParameter([size], 0, options));
-  }
-
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, this.getParameter('weight'), this.getParameter('bias'), this.eps);
-  }
-}
 
 /** Weights as transformers initialises them: normal(0, initializer_range), zero biases. */
 function linearOptions(config: EncoderConfig, options: ParameterOptions) {
@@ -68,7 +52,7 @@ class EncoderEmbeddings extends Module {
       'token_type_embeddings',
       new Embedding(config.type_vocab_size, h, init),
     );
-    this.norm = this.registerModule('LayerNorm', new LayerNorm(h, config.layer_norm_eps, options));
+    this.norm = this.registerModule('LayerNorm', new LayerNorm(h, { ...options, eps: config.layer_norm_eps }));
   }
 
   /**
@@ -166,7 +150,10 @@ class ResidualOutput extends Module {
       'dense',
       new Linear(inFeatures, config.hidden_size, linearOptions(config, options)),
     );
-    this.norm = this.registerModule('LayerNorm', new LayerNorm(config.hidden_size, config.layer_norm_eps, options));
+    this.norm = this.registerModule(
+      'LayerNorm',
+      new LayerNorm(config.hidden_size, { ...options, eps: config.layer_norm_eps }),
+    );
   }
 
   forward(x: Tensor, residual: Tensor, training: boolean): Tensor {

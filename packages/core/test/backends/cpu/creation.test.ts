@@ -149,7 +149,14 @@ describe('copy', () => {
           for (let i = 0; i < dstOffset; i++) expect(got[i]).toBe(0);
         },
       ),
-      { numRuns: 80 },
+      {
+        numRuns: 80,
+        // Long contiguous rows (an attention head split) take the block-copy path.
+        examples: [
+          [[[2, 3, 4, 20], [0, 2, 1, 3], 1, 2], 'float32'],
+          [[[3, 2, 17], [1, 0, 2], 0, 3], 'bfloat16'],
+        ],
+      },
     );
   });
 

@@ -186,30 +186,30 @@ describe('GEMM kernels', () => {
           );
           for (const path of [gemmBlocked, gemmDirect]) {
             const out = new Float64Array(m * n + 2).fill(1);
-            path(
-              { data: a, offset: 3, transposed: transA },
-              { data: b, offset: 5, transposed: transB },
-              out,
-              2,
+            path({
+              a: { data: a, offset: 3, transposed: transA },
+              b: { data: b, offset: 5, transposed: transB },
+              c: out,
+              cOffset: 2,
               m,
               n,
               k,
-            );
+            });
             expectClose(Array.from(out.subarray(2)), expected, 1e-12, 1e-12);
             expect(out[0]).toBe(1);
           }
           const a32 = Float32Array.from(a);
           const b32 = Float32Array.from(b);
           const out32 = new Float32Array(m * n + 2).fill(1);
-          const simd = gemmSimd(
-            { data: a32, offset: 3, transposed: transA },
-            { data: b32, offset: 5, transposed: transB },
-            out32,
-            2,
+          const simd = gemmSimd({
+            a: { data: a32, offset: 3, transposed: transA },
+            b: { data: b32, offset: 5, transposed: transB },
+            c: out32,
+            cOffset: 2,
             m,
             n,
             k,
-          );
+          });
           expect(simd).toBe(true);
           const magnitude = referenceMatmul(
             Array.from(a32.subarray(3), Math.abs),
@@ -256,13 +256,15 @@ describe('GEMM kernels', () => {
           ) =>
             gemmBlas(
               blas,
-              { data: A, offset: 3, transposed: transA },
-              { data: B, offset: 5, transposed: transB },
-              C,
-              2,
-              m,
-              n,
-              k,
+              {
+                a: { data: A, offset: 3, transposed: transA },
+                b: { data: B, offset: 5, transposed: transB },
+                c: C,
+                cOffset: 2,
+                m,
+                n,
+                k,
+              },
               C instanceof Float64Array ? 'f64' : 'f32',
             );
           expect(run(a, b, out)).toBe(true);

@@ -115,6 +115,16 @@ describe('meta backend: kernels accept consistent arguments and do nothing', () 
     meta.run('rmsNorm', { x, weight: t(3), out: y, rstd: t(2) }, { rows: 2, cols: 3, eps: 1e-6 });
     meta.run('rmsNormBackward', { x, weight: t(3), rstd: t(2), dy: y, dx: t(6), dweight: t(3) }, { rows: 2, cols: 3 });
     meta.run(
+      'layerNorm',
+      { x, weight: t(3), bias: t(3), out: y, mean: t(2), rstd: t(2) },
+      { rows: 2, cols: 3, eps: 1e-5 },
+    );
+    meta.run(
+      'layerNormBackward',
+      { x, weight: t(3), mean: t(2), rstd: t(2), dy: y, dx: t(6), dweight: t(3), dbias: t(3) },
+      { rows: 2, cols: 3 },
+    );
+    meta.run(
       'rope',
       { x: t(2 * 3 * 2 * 4), cos: t(3 * 2), sin: t(3 * 2), out: t(48) },
       {
@@ -127,6 +137,8 @@ describe('meta backend: kernels accept consistent arguments and do nothing', () 
     );
     meta.run('siluMul', { gate: x, up: y, out: t(6) }, {});
     meta.run('siluMulBackward', { gate: x, up: y, dy: t(6), dgate: t(6), dup: t(6) }, {});
+    meta.run('gelu', { x, out: t(6) }, {});
+    meta.run('geluBackward', { x, dy: y, dx: t(6) }, {});
     meta.run('adamw', { param: x, grad: y, m: t(6), v: t(6) }, ADAM);
     await meta.sync();
     // The only allocations the tracker saw are the test's own: kernels allocate nothing.
@@ -314,6 +326,24 @@ describe('meta backend: kernels reject inconsistent arguments clearly', () => {
     expect(() =>
       meta.run('rmsNorm', { x: t(6), weight: t(2), out: t(6), rstd: t(2) }, { rows: 2, cols: 3, eps: 1e-6 }),
     ).toThrow('rmsNorm: weight has 2 elements; expected cols = 3');
+    expect(() =>
+      meta.run(
+        'layerNorm',
+        { x: t(6), weight: t(3), bias: t(2), out: t(6), mean: t(2), rstd: t(2) },
+        { rows: 2, cols: 3, eps: 1e-5 },
+      ),
+    ).toThrow('layerNorm: bias has 2 elements; expected cols = 3');
+    const shared = t(3);
+    expect(() =>
+      meta.run(
+        'layerNormBackward',
+        { x: t(6), weight: t(3), mean: t(2), rstd: t(2), dy: t(6), dx: t(6), dweight: shared, dbias: shared },
+        { rows: 2, cols: 3 },
+      ),
+    ).toThrow(/layerNormBackward: .*dweight.*dbias/);
+    expect(() => meta.run('geluBackward', { x: t(6), dy: t(6), dx: t(4) }, {})).toThrow(
+      'geluBackward: dx has 4 elements; expected x.size = 6',
+    );
     expect(() =>
       meta.run(
         'rope',

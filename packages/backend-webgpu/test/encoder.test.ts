@@ -1,0 +1,72 @@
+/**
+ * RoBERTa and BERT sequence classification on WebGPU against the CPU backend (which core's tests
+ * check against the float64 reference), through the fused layerNorm and gelu kernels: logits, loss
+ * and every parameter's gradient on a batch with padding. Both backends start from the same
+ * float32 weights; they differ only by float32 rounding in another order.
+ */
+import { type Backend, EncoderForSequenceClassification, encoderConfig, getBackend, tensor } from '@galore-ts/core';
+import { describe, it } from 'vitest';
+import { withBackend } from '../../../test/llama-curve.js';
+import { randomize } from '../../core/test/models/decoder-family-cases.js';
+import { expectClose } from './compare.js';
+import { webgpuForSuite } from './open.js';
+
+const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
+const IDS = [
+  [0, 5, 9, 2, 7, 3],
+  [0, 10, 4, 2, 1, 1],
+];
+const MASK = [
+  [1, 1, 1, 1, 1, 1],
+  [1, 1, 1, 1, 0, 0],
+];
+
+function config(type: 'roberta' | 'bert') {
+  return encoderConfig({
+    model_type: type,
+    vocab_size: 13,
+    hidden_size: 8,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 12,
+    max_position_embeddings: 12,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-5,
+    // No dropout: the two backends would draw different masks.
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    pad_token_id: 1,
+    id2label: { 0: 'no', 1: 'yes' },
+  });
+}
+
+async function forwardBackward(type: 'roberta' | 'bert', backend: Backend) {
+  return withBackend(backend, async () => {
+    const model = new EncoderForSequenceClassification(config(type), { dtype: 'float32', backend });
+    randomize(model);
+    const { logits, loss } = model.forward(tensor(IDS, { dtype: 'int32' }), {
+      attentionMask: tensor(MASK, { dtype: 'int32' }),
+      labels: [1, 0],
+    });
+    loss!.backward();
+    const grads = new Map<string, number[]>();
+    for (const [name, p] of model.namedParameters()) grads.set(name, Array.from(await p.grad!.data()));
+    const pass = { logits: Array.from(await logits.data()), loss: await loss!.item(), grads };
+    for (const t of [logits, loss!]) t.dispose();
+    model.dispose();
+    return pass;
+  });
+}
+
+describe.each(['roberta', 'bert'] as const)('%s sequence classification on WebGPU', (type) => {
+  const webgpu = webgpuForSuite();
+
+  it("matches the CPU backend's logits, loss and every gradient", async (context) => {
+    const gpu = webgpu.get(context);
+    const cpu = await forwardBackward(type, getBackend());
+    const onGpu = await forwardBackward(type, gpu);
+    expectClose(onGpu.logits, cpu.logits, 'logits', TOLERANCE);
+    expectClose([onGpu.loss], [cpu.loss], 'loss', TOLERANCE);
+    for (const [name, grad] of cpu.grads) expectClose(onGpu.grads.get(name)!, grad, `${name}.grad`, TOLERANCE);
+  });
+});
