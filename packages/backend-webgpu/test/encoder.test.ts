@@ -8,6 +8,7 @@ import { type Backend, EncoderForSequenceClassification, encoderConfig, getBacke
 import { describe, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { randomize } from '../../core/test/models/decoder-family-cases.js';
+import { TINY_ENCODER } from '../../core/test/models/tiny-encoder.js';
 import { expectClose } from './compare.js';
 import { webgpuForSuite } from './open.js';
 
@@ -23,15 +24,8 @@ const MASK = [
 
 function config(type: 'roberta' | 'bert') {
   return encoderConfig({
+    ...TINY_ENCODER,
     model_type: type,
-    vocab_size: 13,
-    hidden_size: 8,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 12,
-    max_position_embeddings: 12,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-5,
     // No dropout: the two backends would draw different masks.
     hidden_dropout_prob: 0,
     attention_probs_dropout_prob: 0,

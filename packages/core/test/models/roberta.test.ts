@@ -13,23 +13,13 @@ import {
 import { erfExact } from '../helpers/erf-reference.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { type RefConfig, type RefWeights, referenceLogits, referenceLoss } from './roberta-reference.js';
+import { TINY_ENCODER } from './tiny-encoder.js';
 
 const tmp = useTempDir('roberta-');
 
-const BASE = {
-  vocab_size: 13,
-  hidden_size: 8,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 12,
-  max_position_embeddings: 12,
-  type_vocab_size: 2,
-  layer_norm_eps: 1e-5,
-};
-
 function rawConfig(type: 'roberta' | 'bert', labels: number): Record<string, unknown> {
   return {
-    ...BASE,
+    ...TINY_ENCODER,
     model_type: type,
     pad_token_id: type === 'roberta' ? 1 : 0,
     architectures: [type === 'roberta' ? 'RobertaForSequenceClassification' : 'BertForSequenceClassification'],
@@ -179,8 +169,8 @@ describe('RoBERTa / BERT sequence classification', () => {
 
   it('a RobertaForMaskedLM checkpoint initialises the classifier and reports new and unused weights', async () => {
     const raw = { ...rawConfig('roberta', 2), architectures: ['RobertaForMaskedLM'] };
-    const H = BASE.hidden_size;
-    const V = BASE.vocab_size;
+    const H = TINY_ENCODER.hidden_size;
+    const V = TINY_ENCODER.vocab_size;
     const f = (shape: number[]) =>
       tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.1), {}).reshape(...shape);
     const extra = {
@@ -266,7 +256,7 @@ describe('RoBERTa / BERT sequence classification', () => {
 
   it('an old BERT checkpoint (LayerNorm gamma/beta, pre-training heads) loads as transformers loads it', async () => {
     const raw = { ...rawConfig('bert', 2), architectures: ['BertForPreTraining'] };
-    const extra = { 'cls.predictions.bias': tensor(new Float32Array(BASE.vocab_size), {}) };
+    const extra = { 'cls.predictions.bias': tensor(new Float32Array(TINY_ENCODER.vocab_size), {}) };
     const dir = await randomFolder('bert-legacy', raw, extra, (k) =>
       k.startsWith('classifier.')
         ? undefined
