@@ -11,6 +11,7 @@ import { randomize } from '../../core/test/models/decoder-family-cases.js';
 import { TINY_ENCODER } from '../../core/test/models/tiny-encoder.js';
 import { expectClose } from './compare.js';
 import { webgpuForSuite } from './open.js';
+import { backwardPass } from './pass.js';
 
 const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
 const IDS = [
@@ -42,13 +43,7 @@ async function forwardBackward(type: 'roberta' | 'bert', backend: Backend) {
       attentionMask: tensor(MASK, { dtype: 'int32' }),
       labels: [1, 0],
     });
-    loss!.backward();
-    const grads = new Map<string, number[]>();
-    for (const [name, p] of model.namedParameters()) grads.set(name, Array.from(await p.grad!.data()));
-    const pass = { logits: Array.from(await logits.data()), loss: await loss!.item(), grads };
-    for (const t of [logits, loss!]) t.dispose();
-    model.dispose();
-    return pass;
+    return backwardPass(model, logits, loss!);
   });
 }
 
