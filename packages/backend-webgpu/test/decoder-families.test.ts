@@ -17,7 +17,7 @@ import {
   type Tensor,
   tensor,
 } from '@galore-ts/core';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { CASES, IDS, LABELS, MASK, randomize } from '../../core/test/models/decoder-family-cases.js';
 import { expectClose as expectCloseWithin } from './compare.js';

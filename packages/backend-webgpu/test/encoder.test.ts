@@ -8,20 +8,13 @@ import { type Backend, EncoderForSequenceClassification, encoderConfig, getBacke
 import { describe, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { randomize } from '../../core/test/models/decoder-family-cases.js';
-import { TINY_ENCODER } from '../../core/test/models/tiny-encoder.js';
+import { TINY_ENCODER, TINY_ENCODER_BATCH } from '../../core/test/models/tiny-encoder.js';
 import { expectClose } from './compare.js';
 import { webgpuForSuite } from './open.js';
 import { backwardPass } from './pass.js';
 
 const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
-const IDS = [
-  [0, 5, 9, 2, 7, 3],
-  [0, 10, 4, 2, 1, 1],
-];
-const MASK = [
-  [1, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0],
-];
+const { ids: IDS, mask: MASK } = TINY_ENCODER_BATCH;
 
 function config(type: 'roberta' | 'bert') {
   return encoderConfig({

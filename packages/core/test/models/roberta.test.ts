@@ -13,7 +13,7 @@ import {
 import { erfExact } from '../helpers/erf-reference.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { type RefConfig, type RefWeights, referenceLogits, referenceLoss } from './roberta-reference.js';
-import { TINY_ENCODER } from './tiny-encoder.js';
+import { TINY_ENCODER, TINY_ENCODER_BATCH } from './tiny-encoder.js';
 
 const tmp = useTempDir('roberta-');
 
@@ -61,18 +61,7 @@ async function randomFolder(
   return dir;
 }
 
-const IDS = [
-  [0, 5, 7, 2, 1, 1],
-  [0, 9, 4, 11, 6, 2],
-];
-const MASK = [
-  [1, 1, 1, 1, 0, 0],
-  [1, 1, 1, 1, 1, 1],
-];
-const TYPES = [
-  [0, 0, 0, 1, 0, 0],
-  [0, 0, 1, 1, 1, 1],
-];
+const { ids: IDS, mask: MASK, types: TYPES } = TINY_ENCODER_BATCH;
 const int2d = (rows: number[][]) => tensor(Int32Array.from(rows.flat()), {}).reshape(rows.length, rows[0]!.length);
 
 function refConfig(model: EncoderForSequenceClassification): RefConfig {

@@ -9,3 +9,19 @@ export const TINY_ENCODER = Object.freeze({
   type_vocab_size: 2,
   layer_norm_eps: 1e-5,
 });
+
+/** A batch of two padded sequences for it: ids, attention mask (the first row padded) and token types. */
+export const TINY_ENCODER_BATCH = {
+  ids: [
+    [0, 5, 7, 2, 1, 1],
+    [0, 9, 4, 11, 6, 2],
+  ],
+  mask: [
+    [1, 1, 1, 1, 0, 0],
+    [1, 1, 1, 1, 1, 1],
+  ],
+  types: [
+    [0, 0, 0, 1, 0, 0],
+    [0, 0, 1, 1, 1, 1],
+  ],
+};
