@@ -49,29 +49,32 @@ struct CopyPlan {
   int64_t src_offset, dst_offset;
 };
 
+// The source and destination element offsets of element i (row-major over p.shape).
+__device__ __forceinline__ void copy_offsets(const CopyPlan &p, int64_t i, int64_t &s, int64_t &d) {
+  int64_t rem = i;
+  s = p.src_offset;
+  d = p.dst_offset;
+  for (int k = p.ndim - 1; k >= 0; k--) {
+    int64_t idx = rem % p.shape[k];
+    rem /= p.shape[k];
+    s += idx * p.src_strides[k];
+    d += idx * p.dst_strides[k];
+  }
+}
+
 template <typename T>
 __global__ void copy_raw_kernel(const T *src, T *dst, CopyPlan p, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t rem = i, s = p.src_offset, d = p.dst_offset;
-    for (int k = p.ndim - 1; k >= 0; k--) {
-      int64_t idx = rem % p.shape[k];
-      rem /= p.shape[k];
-      s += idx * p.src_strides[k];
-      d += idx * p.dst_strides[k];
-    }
+    int64_t s, d;
+    copy_offsets(p, i, s, d);
     dst[d] = src[s];
   }
 }
 
 __global__ void copy_convert_kernel(const void *src, int src_dtype, void *dst, int dst_dtype, CopyPlan p, int64_t n, bool wide) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t rem = i, s = p.src_offset, d = p.dst_offset;
-    for (int k = p.ndim - 1; k >= 0; k--) {
-      int64_t idx = rem % p.shape[k];
-      rem /= p.shape[k];
-      s += idx * p.src_strides[k];
-      d += idx * p.dst_strides[k];
-    }
+    int64_t s, d;
+    copy_offsets(p, i, s, d);
     if (wide) store_d(dst, dst_dtype, d, load_d(src, src_dtype, s));
     else store_f(dst, dst_dtype, d, load_f(src, src_dtype, s));
   }

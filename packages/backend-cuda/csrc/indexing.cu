@@ -9,19 +9,24 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// The table element that output element e reads, or -1 (flagged) when its id is out of range:
+// a bad id reads as zero here and throws at the next sync, as on every backend.
+__device__ __forceinline__ int64_t gather_source(const int32_t *ids, int64_t rows, int64_t dim, int64_t e, int *flag) {
+  int32_t id = ids[e / dim];
+  if (id < 0 || id >= rows) {
+    flag_error(flag, FLAG_GATHER_ID, id);
+    return -1;
+  }
+  return int64_t(id) * dim + e % dim;
+}
+
 template <typename T>
 __global__ void gather_raw_kernel(const T *table, int64_t rows, const int32_t *ids, T *out, int64_t count, int64_t dim,
                                   int *flag) {
   int64_t total = count * dim;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t r = e / dim, c = e % dim;
-    int32_t id = ids[r];
-    if (id < 0 || id >= rows) {
-      flag_error(flag, FLAG_GATHER_ID, id);
-      out[e] = T(0);
-      continue;
-    }
-    out[e] = table[int64_t(id) * dim + c];
+    int64_t from = gather_source(ids, rows, dim, e, flag);
+    out[e] = from < 0 ? T(0) : table[from];
   }
 }
 
@@ -29,14 +34,8 @@ __global__ void gather_convert_kernel(const void *table, int table_dtype, int64_
                                       int out_dtype, int64_t count, int64_t dim, int *flag) {
   int64_t total = count * dim;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t r = e / dim, c = e % dim;
-    int32_t id = ids[r];
-    if (id < 0 || id >= rows) {
-      flag_error(flag, FLAG_GATHER_ID, id);
-      store_d(out, out_dtype, e, 0.0);
-      continue;
-    }
-    store_d(out, out_dtype, e, load_d(table, table_dtype, int64_t(id) * dim + c));
+    int64_t from = gather_source(ids, rows, dim, e, flag);
+    store_d(out, out_dtype, e, from < 0 ? 0.0 : load_d(table, table_dtype, from));
   }
 }
 
@@ -64,6 +63,17 @@ __global__ void scatter_add_kernel(const void *src, int src_dtype, const int32_t
   }
 }
 
+// The checks gatherRows and scatterAddRows share: int32 ids and a `role` buffer of whole rows of `dim`.
+int check_row_op(const char *where, const char *role, gc_buf rows, gc_buf ids, int64_t dim) {
+  GC_TRY(require_init(where));
+  GC_TRY(check_positive(where, "dim", dim));
+  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
+  if (rows.size % dim != 0)
+    return fail(GC_ERR_ARGUMENT, "%s: %s holds %lld elements, not a whole number of rows of %lld", where, role,
+                (long long)rows.size, (long long)dim);
+  return GC_OK;
+}
+
 }  // namespace
 }  // namespace gc
 
@@ -73,12 +83,7 @@ extern "C" {
 
 int gc_gather_rows(gc_buf table, gc_buf ids, gc_buf out, int64_t dim) {
   const char *where = "gatherRows";
-  GC_TRY(require_init(where));
-  GC_TRY(check_positive(where, "dim", dim));
-  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
-  if (table.size % dim != 0)
-    return fail(GC_ERR_ARGUMENT, "%s: table holds %lld elements, not a whole number of rows of %lld", where, (long long)table.size,
-                (long long)dim);
+  GC_TRY(check_row_op(where, "table", table, ids, dim));
   int64_t count = ids.size, rows = table.size / dim;
   GC_TRY(check_size(where, "out", out, count * dim));
   if (count == 0) return GC_OK;
@@ -104,13 +109,8 @@ int gc_gather_rows(gc_buf table, gc_buf ids, gc_buf out, int64_t dim) {
 
 int gc_scatter_add_rows(gc_buf src, gc_buf ids, gc_buf out, int64_t dim) {
   const char *where = "scatterAddRows";
-  GC_TRY(require_init(where));
-  GC_TRY(check_positive(where, "dim", dim));
-  GC_TRY(check_dtype(where, "ids", ids, GC_I32));
+  GC_TRY(check_row_op(where, "out", out, ids, dim));
   if (out.dtype == GC_U8) return fail(GC_ERR_ARGUMENT, "%s: out must be float32, bfloat16, float16 or int32, got uint8", where);
-  if (out.size % dim != 0)
-    return fail(GC_ERR_ARGUMENT, "%s: out holds %lld elements, not a whole number of rows of %lld", where, (long long)out.size,
-                (long long)dim);
   int64_t count = ids.size, rows = out.size / dim;
   GC_TRY(check_size(where, "src", src, count * dim));
   if (count == 0) return GC_OK;

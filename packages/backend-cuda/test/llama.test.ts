@@ -15,12 +15,10 @@ import { createOptimizer } from '@galore-ts/galore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adamwCurve, CURVE_CONFIG, curveBatchIds, expectLossesClose, withBackend } from '../../../test/llama-curve.js';
 import {
-  REFERENCE_DIMS,
   REFERENCE_IDS,
   REFERENCE_LABELS,
   REFERENCE_MODEL,
-  referenceLogits,
-  referenceLoss,
+  referenceOutputs,
 } from '../../core/test/models/llama-reference.js';
 import { createCudaBackend, cudaStatus } from '../src/index.js';
 
@@ -92,16 +90,12 @@ describe.skipIf(skipReason !== null && !required)('LLaMA on CUDA', () => {
         const weights = new Map<string, Float64Array>();
         for (const [name, t] of Object.entries(dict))
           weights.set(name, Float64Array.from((await t.data()) as ArrayLike<number>));
-        const expected = referenceLogits(
-          REFERENCE_DIMS,
-          (name) => {
-            const w = weights.get(name);
-            if (!w) throw new Error(`no parameter ${name}`);
-            return w;
-          },
-          ids,
-          tied ? 'model.embed_tokens.weight' : 'lm_head.weight',
-        );
+        const reference = referenceOutputs((name) => {
+          const w = weights.get(name);
+          if (!w) throw new Error(`no parameter ${name}`);
+          return w;
+        }, tied);
+        const expected = reference.logits;
         const got = await nested(logits);
         let worst = 0;
         for (let b = 0; b < 2; b++)
@@ -110,7 +104,7 @@ describe.skipIf(skipReason !== null && !required)('LLaMA on CUDA', () => {
               worst = Math.max(worst, Math.abs((got[b]?.[s]?.[v] as number) - (expected[b]?.[s]?.[v] as number)));
         expect(worst, 'largest logit difference from the float64 reference').toBeLessThan(1e-4);
         const lossValue = await (loss as Tensor).item();
-        expect(Math.abs(lossValue - referenceLoss(expected, labels))).toBeLessThan(1e-5);
+        expect(Math.abs(lossValue - reference.loss)).toBeLessThan(1e-5);
         logits.dispose();
         loss?.dispose();
         model.dispose();

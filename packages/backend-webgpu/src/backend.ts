@@ -23,7 +23,7 @@ import { dequantizeBlockwise, type QuantizeParams, quantizeBlockwise } from './k
 import { argmax, reduce } from './kernels/reduce.js';
 import { rmsNorm, rmsNormBackward } from './kernels/rmsnorm.js';
 import { rope } from './kernels/rope.js';
-import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './kernels/softmax.js';
+import { softmaxBackward, softmaxForward } from './kernels/softmax.js';
 import { GpuStorage } from './storage.js';
 
 /**
@@ -174,8 +174,8 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       cast: recorded(({ x, out }) => cast(c, x, out)),
       copy: recorded(({ src, dst }, { srcView, dstView }) => copy(c, src, srcView, dst, dstView)),
       unary: recorded(({ x, out }, { op }) => unary(c, op, x, out)),
-      binary: recorded(({ a, b, out }, p) => binary(c, p.op, a, b, out, p)),
-      where: recorded(({ cond, a, b, out }, p) => where(c, cond, a, b, out, p)),
+      binary: recorded((io, p) => binary(c, io, p)),
+      where: recorded((io, p) => where(c, io, p)),
       reduce: recorded(({ x, out }, p) => reduce(c, p.op, x, out, p)),
       argmax: recorded(({ x, out }, p) => argmax(c, x, out, p)),
       matmul: recorded(({ a, b, out }, p) => matmul(c, a, b, out, p, this.tiling)),
@@ -184,20 +184,14 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       qr: ({ a, q, r }, { m, n }) => hostQr(this.executor, a, m, n, q, r),
       gatherRows: recorded(({ table, ids, out }, { dim }) => gatherRows(c, table, ids, out, dim)),
       scatterAddRows: recorded(({ src, ids, out }, { dim }) => scatterAddRows(c, src, ids, out, dim)),
-      softmax: recorded(({ x, out }, p) => softmax(c, x, out, p)),
-      logSoftmax: recorded(({ x, out }, p) => logSoftmax(c, x, out, p)),
-      softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p.rows, p.cols)),
-      logSoftmaxBackward: recorded(({ y, dy, dx }, p) => logSoftmaxBackward(c, y, dy, dx, p.rows, p.cols)),
-      crossEntropy: recorded(({ logits, targets, loss }, p) =>
-        crossEntropy(c, logits, targets, loss, p.rows, p.cols, p.ignoreIndex),
-      ),
-      crossEntropyBackward: recorded(({ logits, targets, dloss, dx }, p) =>
-        crossEntropyBackward(c, logits, targets, dloss, dx, p.rows, p.cols, p.ignoreIndex),
-      ),
-      rmsNorm: recorded(({ x, weight, out, rstd }, p) => rmsNorm(c, x, weight, out, rstd, p.rows, p.cols, p.eps)),
-      rmsNormBackward: recorded(({ x, weight, rstd, dy, dx, dweight }, p) =>
-        rmsNormBackward(c, x, weight, rstd, dy, dx, dweight, p.rows, p.cols),
-      ),
+      softmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, false)),
+      logSoftmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, true)),
+      softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, false)),
+      logSoftmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, true)),
+      crossEntropy: recorded((io, p) => crossEntropy(c, io, p)),
+      crossEntropyBackward: recorded((io, p) => crossEntropyBackward(c, io, p)),
+      rmsNorm: recorded((io, p) => rmsNorm(c, io, p)),
+      rmsNormBackward: recorded((io, p) => rmsNormBackward(c, io, p)),
       layerNorm: recorded((io, p) => layerNorm(c, io, p.rows, p.cols, p.eps)),
       layerNormBackward: recorded((io, p) => layerNormBackward(c, io, p.rows, p.cols)),
       rope: recorded(({ x, cos, sin, out }, p) => rope(c, x, cos, sin, out, p)),

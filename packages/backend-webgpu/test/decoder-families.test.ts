@@ -17,11 +17,12 @@ import {
   type Tensor,
   tensor,
 } from '@galore-ts/core';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { CASES, IDS, LABELS, MASK, randomize } from '../../core/test/models/decoder-family-cases.js';
 import { expectClose as expectCloseWithin } from './compare.js';
 import { webgpuForSuite } from './open.js';
+import { backwardPass } from './pass.js';
 
 const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
 
@@ -46,13 +47,7 @@ function forwardBackward(config: Record<string, unknown>, backend: Backend): Pro
       attentionMask: tensor(MASK, { dtype: 'int32' }),
       labels: tensor(LABELS, { dtype: 'int32' }),
     });
-    loss!.backward();
-    const grads = new Map<string, number[]>();
-    for (const [name, p] of model.namedParameters()) grads.set(name, Array.from(await p.grad!.data()));
-    const pass = { logits: Array.from(await logits.data()), loss: await loss!.item(), grads };
-    for (const t of [logits, loss!]) t.dispose();
-    model.dispose();
-    return pass;
+    return backwardPass(model, logits, loss!);
   });
 }
 

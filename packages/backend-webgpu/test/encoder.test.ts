@@ -8,30 +8,18 @@ import { type Backend, EncoderForSequenceClassification, encoderConfig, getBacke
 import { describe, it } from 'vitest';
 import { withBackend } from '../../../test/llama-curve.js';
 import { randomize } from '../../core/test/models/decoder-family-cases.js';
+import { TINY_ENCODER, TINY_ENCODER_BATCH } from '../../core/test/models/tiny-encoder.js';
 import { expectClose } from './compare.js';
 import { webgpuForSuite } from './open.js';
+import { backwardPass } from './pass.js';
 
 const TOLERANCE = { abs: 1e-5, rel: 1e-4 };
-const IDS = [
-  [0, 5, 9, 2, 7, 3],
-  [0, 10, 4, 2, 1, 1],
-];
-const MASK = [
-  [1, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0],
-];
+const { ids: IDS, mask: MASK } = TINY_ENCODER_BATCH;
 
 function config(type: 'roberta' | 'bert') {
   return encoderConfig({
+    ...TINY_ENCODER,
     model_type: type,
-    vocab_size: 13,
-    hidden_size: 8,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 12,
-    max_position_embeddings: 12,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-5,
     // No dropout: the two backends would draw different masks.
     hidden_dropout_prob: 0,
     attention_probs_dropout_prob: 0,
@@ -48,13 +36,7 @@ async function forwardBackward(type: 'roberta' | 'bert', backend: Backend) {
       attentionMask: tensor(MASK, { dtype: 'int32' }),
       labels: [1, 0],
     });
-    loss!.backward();
-    const grads = new Map<string, number[]>();
-    for (const [name, p] of model.namedParameters()) grads.set(name, Array.from(await p.grad!.data()));
-    const pass = { logits: Array.from(await logits.data()), loss: await loss!.item(), grads };
-    for (const t of [logits, loss!]) t.dispose();
-    model.dispose();
-    return pass;
+    return backwardPass(model, logits, loss!);
   });
 }
 

@@ -89,20 +89,7 @@ describe('galore-ts train', () => {
   });
 
   it('prints progress lines and a readable summary without --json', async () => {
-    const { code, out, err } = await cli(
-      'train',
-      ...ws.tinyRun,
-      '--steps',
-      '2',
-      '--eval-every',
-      '0',
-      '--save-every',
-      '2',
-      '--out',
-      join(ws.dir, 'plain'),
-      '--log-every',
-      '1',
-    );
+    const { code, out, err } = await cli(...ws.train('plain', 2), '--log-every', '1');
     expect(code).toBe(0);
     expect(err).toMatch(/step 1\/2 \| loss \d+\.\d{3} \| lr [\d.e+-]+ \| \d+ tok\/s \| ETA \S+ \| mem [\d.]+ [KM]B/);
     expect(out).toMatch(/^Trained: .* with adamw, 2 steps/);
@@ -111,26 +98,9 @@ describe('galore-ts train', () => {
 
   it('trains with a GaLore optimizer and its flags', async () => {
     const report = await json<TrainReport>(
-      'train',
-      ...ws.tinyRun,
-      '--steps',
-      '3',
-      '--eval-every',
-      '0',
-      '--save-every',
-      '3',
-      '--out',
-      join(ws.dir, 'galore'),
-      '--optimizer',
-      'galore_adamw',
-      '--rank',
-      '4',
-      '--update-proj-gap',
-      '2',
-      '--galore-scale',
-      '0.5',
-      '--proj-type',
-      'std',
+      ...ws.train('galore', 3),
+      ...['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '2', '--galore-scale', '0.5'],
+      ...['--proj-type', 'std'],
     );
     expect(report.optimizer).toBe('galore_adamw');
     expect(report.steps).toBe(3);
@@ -139,34 +109,15 @@ describe('galore-ts train', () => {
 
   it('trains with a layerwise optimizer, and refuses clipping with it', async () => {
     const report = await json<TrainReport>(
-      'train',
-      ...ws.tinyRun,
-      '--steps',
-      '2',
-      '--eval-every',
-      '0',
-      '--save-every',
-      '2',
-      '--out',
-      join(ws.dir, 'layerwise'),
+      ...ws.train('layerwise', 2),
       '--optimizer',
       'galore_adamw_layerwise',
       '--rank',
       '4',
     );
     expect(report.steps).toBe(2);
-    const refused = await cli(
-      'train',
-      ...ws.tinyRun,
-      '--steps',
-      '2',
-      '--optimizer',
-      'galore_adamw_layerwise',
-      '--max-grad-norm',
-      '1',
-      '--out',
-      join(ws.dir, 'x'),
-    );
+    const clipped = ['--optimizer', 'galore_adamw_layerwise', '--max-grad-norm', '1'];
+    const refused = await cli(...ws.train('x', 2), ...clipped);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('cannot clip the global norm; use --max-grad-norm 0');
   });

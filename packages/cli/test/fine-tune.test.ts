@@ -1,13 +1,13 @@
 /** `galore-ts train --format chat` on a Hugging Face folder, then `generate --chat`, in-process. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, manualSeed } from '@galore-ts/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { TINY_VOCAB_SIZE, writeTinyTokenizer } from '../../core/test/helpers/tiny-tokenizer.js';
 import { type GenerateReport, main, memoryIO, type TrainReport } from '../src/index.js';
 
-let dir: string;
+const tmp = useTempDir('galore-finetune-');
 let model: string;
 
 async function json<T>(...argv: string[]): Promise<T> {
@@ -26,8 +26,7 @@ const chat = (c: string) =>
   });
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-finetune-'));
-  model = join(dir, 'qwen2-tiny');
+  model = join(tmp.path, 'qwen2-tiny');
   manualSeed(3);
   const config = {
     model_type: 'qwen2',
@@ -42,20 +41,17 @@ beforeAll(async () => {
   };
   await AutoModelForCausalLM.fromConfig(config).savePretrained(model);
   await writeTinyTokenizer(model);
-  await writeFile(join(dir, 'sft.jsonl'), `${[...'abcdefghij'].map(chat).join('\n')}\n`);
-  await writeFile(join(dir, 'eval.jsonl'), `${[...'klm'].map(chat).join('\n')}\n`);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await writeFile(join(tmp.path, 'sft.jsonl'), `${[...'abcdefghij'].map(chat).join('\n')}\n`);
+  await writeFile(join(tmp.path, 'eval.jsonl'), `${[...'klm'].map(chat).join('\n')}\n`);
 });
 
 describe('fine-tuning from the command line', () => {
   it('trains a Hugging Face folder on chat JSONL for --epochs with a separate --eval-data, then answers with --chat', async () => {
-    const run = join(dir, 'run');
+    const run = join(tmp.path, 'run');
     const report = await json<TrainReport>(
       'train',
-      ...['--model', model, '--tokenizer', model, '--data', join(dir, 'sft.jsonl'), '--format', 'chat'],
-      ...['--eval-data', join(dir, 'eval.jsonl'), '--epochs', '3', '--batch-size', '5', '--seq-len', '16'],
+      ...['--model', model, '--tokenizer', model, '--data', join(tmp.path, 'sft.jsonl'), '--format', 'chat'],
+      ...['--eval-data', join(tmp.path, 'eval.jsonl'), '--epochs', '3', '--batch-size', '5', '--seq-len', '16'],
       ...['--optimizer', 'galore_adamw', '--rank', '4', '--lr', '0.01', '--eval-every', '3', '--out', run],
     );
     // 10 conversations in batches of 5, three times.

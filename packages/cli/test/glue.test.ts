@@ -1,10 +1,10 @@
 /** `galore-ts glue` end to end: a tiny random RoBERTa folder learns a synthetic SST-2-format task. */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutoModelForSequenceClassification, loadTensors } from '@galore-ts/core';
 import { OPTIMIZER_NAMES } from '@galore-ts/galore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { SST2_WORDS, syntheticSst2File } from '../../core/test/tasks/synthetic-sst2.js';
 import type { GlueEvaluation } from '../src/index.js';
 import { cli } from './helpers.js';
@@ -12,22 +12,17 @@ import { writeTinyRobertaFolder } from './tiny-roberta-folder.js';
 
 const WORDS = SST2_WORDS;
 
-let dir: string;
+const tmp = useTempDir('glue-cli-');
 let modelDir: string;
 let dataDir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'glue-cli-'));
-  modelDir = join(dir, 'tiny-roberta');
-  dataDir = join(dir, 'glue_data');
+  modelDir = join(tmp.path, 'tiny-roberta');
+  dataDir = join(tmp.path, 'glue_data');
   await writeTinyRobertaFolder(modelDir);
   await mkdir(join(dataDir, 'SST-2'), { recursive: true });
   await writeFile(join(dataDir, 'SST-2', 'train.tsv'), syntheticSst2File(256, 7));
   await writeFile(join(dataDir, 'SST-2', 'dev.tsv'), syntheticSst2File(128, 99));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const base = () => ['glue', '--task', 'sst2', '--data', dataDir, '--model', modelDir, '--max-seq-len', '16'];
@@ -54,7 +49,7 @@ function expectShape(rows: readonly GlueEvaluation[], epochs: number): void {
 
 describe('galore-ts glue', () => {
   it('fine-tunes with GaLore (rank 4) to well above chance and saves a loadable folder', async () => {
-    const out = join(dir, 'galore-out');
+    const out = join(tmp.path, 'galore-out');
     const rows = await glueJson(
       ...['--optimizer', 'galore_adamw', '--rank', '4', '--update-proj-gap', '20', '--galore-scale', '1'],
       ...['--lr', '1e-2', '--epochs', '6', '--batch-size', '16', '--seed', '0', '--out', out],
@@ -68,7 +63,7 @@ describe('galore-ts glue', () => {
   }, 120_000);
 
   it('fine-tunes with LoRA (rank 4) to well above chance and prints a table without --json', async () => {
-    const out = join(dir, 'lora-out');
+    const out = join(tmp.path, 'lora-out');
     const rows = await glueJson(
       ...['--method', 'lora', '--lora-rank', '4', '--lr', '1e-2', '--epochs', '5', '--batch-size', '16'],
       ...['--seed', '0', '--out', out],
@@ -101,7 +96,7 @@ describe('galore-ts glue', () => {
         const b = WORDS.slice(i % 3, 4).join(' ');
         return `${i}\tmain\tf\t2012\t${i}\tnone\tnone\t${a}\t${b}\t${((i % 6) * 1.0).toFixed(3)}`;
       });
-    const stsb = join(dir, 'STS-B');
+    const stsb = join(tmp.path, 'STS-B');
     await mkdir(stsb, { recursive: true });
     await writeFile(join(stsb, 'train.tsv'), `${[header, ...rows(32)].join('\n')}\n`);
     await writeFile(join(stsb, 'dev.tsv'), `${[header, ...rows(12)].join('\n')}\n`);
@@ -118,7 +113,7 @@ describe('galore-ts glue', () => {
   it('follows the learning-rate schedule: a warmup step has lr 0, so a one-step run changes nothing', async () => {
     const query = 'roberta.encoder.layer.0.attention.self.query.weight';
     const weightsAfter = async (name: string, ...flags: string[]) => {
-      const out = join(dir, name);
+      const out = join(tmp.path, name);
       // 256 train rows in one batch: one optimizer step.
       await glueJson('--epochs', '1', '--batch-size', '256', '--lr', '1e-2', '--out', out, ...flags);
       return Array.from((await loadTensors(join(out, 'model.safetensors')))[query]!.dataSync());
@@ -160,7 +155,7 @@ describe('galore-ts glue', () => {
     const data = await cli('glue', '--task', 'cola', '--data', dataDir, '--model', modelDir);
     expect(data.code).not.toBe(0);
     expect(data.err).toMatch(/GLUE cola train: found neither/);
-    const missing = await cli('glue', '--task', 'sst2', '--data', join(dir, 'nowhere'), '--model', modelDir);
+    const missing = await cli('glue', '--task', 'sst2', '--data', join(tmp.path, 'nowhere'), '--model', modelDir);
     expect(missing.err).toContain('--data');
     expect(missing.err).toContain('no such folder');
     const long = await cli(...base(), '--max-seq-len', '64');

@@ -1,8 +1,8 @@
 /** A model small enough that every command takes well under a second, and ways to run the CLI in-process. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { beforeAll } from 'vitest';
+import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { MICRO_LLAMA } from '../../core/test/train/helpers.js';
 import { main, memoryIO } from '../src/index.js';
 
@@ -32,6 +32,8 @@ export interface Workspace {
   dir: string;
   config: string;
   tinyRun: string[];
+  /** `train` of the micro model for `steps` steps into run folder `out`, saved at the end, no evaluation. */
+  train(out: string, steps: number): string[];
 }
 
 /**
@@ -39,22 +41,19 @@ export interface Workspace {
  * `tinyRun` trains the micro model on 2 x 16-token batches. Read its fields inside tests.
  */
 export function useMicroWorkspace(prefix: string): Workspace {
+  const tmp = useTempDir(prefix);
   const workspace = {} as Workspace;
   beforeAll(async () => {
-    Object.assign(workspace, await microWorkspace(prefix));
-  });
-  afterAll(async () => {
-    await rm(workspace.dir, { recursive: true, force: true });
+    const config = join(tmp.path, 'micro.json');
+    await writeFile(config, JSON.stringify(MICRO));
+    const tinyRun = ['--model', config, '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
+    const train = (out: string, steps: number) => {
+      const schedule = ['--steps', String(steps), '--eval-every', '0', '--save-every', String(steps)];
+      return ['train', ...tinyRun, ...schedule, '--out', join(tmp.path, out)];
+    };
+    Object.assign(workspace, { dir: tmp.path, config, tinyRun, train });
   });
   return workspace;
-}
-
-async function microWorkspace(prefix: string): Promise<Workspace> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  const config = join(dir, 'micro.json');
-  await writeFile(config, JSON.stringify(MICRO));
-  const tinyRun = ['--model', config, '--batch-size', '2', '--seq-len', '16', '--eval-batches', '1', '--lr', '0.01'];
-  return { dir, config, tinyRun };
 }
 
 /** What `memory --json` prints, as far as the tests read it. */

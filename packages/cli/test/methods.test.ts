@@ -4,16 +4,14 @@
  * load an adapted run; merge writes a plain Hugging Face folder that evaluates the same; GaLore
  * with adapters, and adapter flags without an adapter method, are refused by name.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MetricsRow, readMetrics } from '@galore-ts/core';
 import type { MemoryPlan } from '@galore-ts/galore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../core/test/helpers/temp-dir.js';
 import { DEFAULT_CORPUS, type EvalReport, type MergeReport, type TrainReport } from '../src/index.js';
 import { cli, json } from './helpers.js';
-
-let dir: string;
 
 /** Whole training runs of llama_tiny: minutes on a loaded two-core machine. */
 const SLOW = 240_000;
@@ -21,12 +19,7 @@ const SLOW = 240_000;
 /** The default model and corpus, a short run. */
 const SHORT = ['--steps', '16', '--batch-size', '4', '--seq-len', '32', '--eval-every', '16', '--eval-batches', '1'];
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-methods-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('galore-methods-');
 
 describe('galore-ts train --method', () => {
   const reports: Record<string, TrainReport> = {};
@@ -41,7 +34,7 @@ describe('galore-ts train --method', () => {
         method,
         ...extra,
         '--out',
-        join(dir, method),
+        join(tmp.path, method),
       );
       reports[method] = report;
       expect(report.method).toBe(method);
@@ -66,7 +59,7 @@ describe('galore-ts train --method', () => {
         '--lr',
         '0.01',
         '--out',
-        join(dir, `lora-${optimizer}`),
+        join(tmp.path, `lora-${optimizer}`),
       ];
       const report = await json<TrainReport>('train', ...SHORT, ...args);
       expect(report.optimizer).toBe(optimizer);
@@ -78,15 +71,15 @@ describe('galore-ts train --method', () => {
   it(
     'resumes a ReLoRA run exactly (restarts, pruned moments and the jagged schedule restored)',
     async () => {
-      const straightRun = join(dir, 'relora-all');
+      const straightRun = join(tmp.path, 'relora-all');
       const relora = ['--method', 'relora', '--relora-reset-every', '2', '--lora-dropout', '0.1'];
       const small = ['--steps', '8', '--batch-size', '2', '--seq-len', '16', '--eval-every', '0'];
       await json('train', ...small, ...relora, '--save-every', '4', '--keep-checkpoints', '0', '--out', straightRun);
       const from = join(straightRun, 'checkpoints', 'step-00000004');
-      await json<TrainReport>('train', '--resume', from, '--out', join(dir, 'relora-resumed'));
+      await json<TrainReport>('train', '--resume', from, '--out', join(tmp.path, 'relora-resumed'));
       const pick = (rows: MetricsRow[]) => rows.map(({ step, loss, lr, grad_norm }) => ({ step, loss, lr, grad_norm }));
       const straight = await readMetrics(join(straightRun, 'metrics.jsonl'));
-      const resumed = await readMetrics(join(dir, 'relora-resumed', 'metrics.jsonl'));
+      const resumed = await readMetrics(join(tmp.path, 'relora-resumed', 'metrics.jsonl'));
       expect(pick(resumed.filter((r) => r.step > 4))).toEqual(pick(straight.filter((r) => r.step > 4)));
     },
     SLOW,
@@ -96,7 +89,7 @@ describe('galore-ts train --method', () => {
     'eval and generate load an adapted run; merge writes a Hugging Face folder that evaluates the same',
     async () => {
       for (const method of ['lora', 'low_rank']) {
-        const run = join(dir, method);
+        const run = join(tmp.path, method);
         // The same data and shape for the adapted run and the merged folder: one pass in order.
         const sameData = ['--data', DEFAULT_CORPUS, '--seq-len', '32', '--batch-size', '4', '--max-batches', '2'];
         const evaluated = await json<EvalReport>('eval', run, ...sameData);
@@ -104,21 +97,21 @@ describe('galore-ts train --method', () => {
           'merge',
           run,
           '-o',
-          join(dir, `${method}-merged`),
-          ...(method === 'lora' ? ['--adapter-out', join(dir, `${method}-adapter`)] : []),
+          join(tmp.path, `${method}-merged`),
+          ...(method === 'lora' ? ['--adapter-out', join(tmp.path, `${method}-adapter`)] : []),
         );
         expect(merged.merged_layers).toBe(6 * 7);
-        const plain = await json<EvalReport>('eval', join(dir, `${method}-merged`), ...sameData);
+        const plain = await json<EvalReport>('eval', join(tmp.path, `${method}-merged`), ...sameData);
         expect(plain.loss).toBeCloseTo(evaluated.loss, 4);
         const generated = await cli('generate', run, '--prompt', 'ROMEO:', '--max-new-tokens', '8');
         expect(generated.code).toBe(0);
       }
-      expect((await readdir(join(dir, 'lora-adapter'))).sort()).toEqual([
+      expect((await readdir(join(tmp.path, 'lora-adapter'))).sort()).toEqual([
         'adapter_config.json',
         'adapter_model.safetensors',
       ]);
-      expect((await readdir(join(dir, 'lora-merged'))).sort()).toEqual(['config.json', 'model.safetensors']);
-      const full = await cli('merge', join(dir, 'full'), '-o', join(dir, 'nope'));
+      expect((await readdir(join(tmp.path, 'lora-merged'))).sort()).toEqual(['config.json', 'model.safetensors']);
+      const full = await cli('merge', join(tmp.path, 'full'), '-o', join(tmp.path, 'nope'));
       expect(full.err).toMatch(/trained with --method full; there are no adapters to merge/);
     },
     SLOW,

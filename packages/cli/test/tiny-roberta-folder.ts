@@ -12,22 +12,13 @@ import {
   saveEncoderClassifier,
   saveTensors,
 } from '@galore-ts/core';
-import { special, WORD_PIECE } from '../../core/test/data/word-piece.js';
+import { wordPieceJson } from '../../core/test/data/word-piece.js';
 import { SST2_WORDS, TINY_ROBERTA } from '../../core/test/tasks/synthetic-sst2.js';
 
 const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
 
-/** The WordPiece fixture (whole words over whitespace) with RoBERTa's special tokens and the GLUE words. */
-const TOKENIZER = {
-  ...WORD_PIECE,
-  added_tokens: SPECIALS.map((t, i) => special(i, t)),
-  normalizer: null,
-  model: {
-    ...WORD_PIECE.model,
-    unk_token: '<unk>',
-    vocab: Object.fromEntries([...SPECIALS, ...SST2_WORDS].map((t, i) => [t, i])),
-  },
-};
+/** A whole-word WordPiece tokenizer.json with RoBERTa's special tokens and the GLUE words. */
+const TOKENIZER = wordPieceJson(SPECIALS, SST2_WORDS, { unk: '<unk>' });
 
 /** Writes the folder (config.json, model.safetensors, tokenizer.json) to `dir`; weights from `seed`. */
 export async function writeTinyRobertaFolder(dir: string, seed = 0): Promise<void> {

@@ -7,7 +7,9 @@ import type { MemoryCategory } from './memory.js';
 import { philoxBlocks, seedWords } from './random.js';
 import type { Tensor } from './tensor.js';
 
-export type BackendName = 'cpu' | 'meta' | 'webgpu' | 'cuda';
+/** The backends core knows by name: cpu and meta ship with core, webgpu and cuda are imported lazily. */
+export const BACKEND_NAMES = ['cpu', 'meta', 'webgpu', 'cuda'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 type BackendFactory = () => Promise<Backend> | Backend;
 
@@ -152,53 +154,42 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-// --- grad mode ---
+// --- grad mode and memory category: settings that scoped helpers change and put back ---
 
-let gradEnabled = true;
+const settings: { gradEnabled: boolean; category: MemoryCategory } = { gradEnabled: true, category: 'activation' };
+
+/** Runs `fn` with setting `key` at `value`, putting the previous value back afterwards (also on a throw). */
+function withSetting<K extends keyof typeof settings, T>(key: K, value: (typeof settings)[K], fn: () => T): T {
+  const previous = settings[key];
+  settings[key] = value;
+  try {
+    return fn();
+  } finally {
+    settings[key] = previous;
+  }
+}
 
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  return settings.gradEnabled;
 }
 
 /** Runs `fn` without recording operations for autograd. */
 export function noGrad<T>(fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = previous;
-  }
+  return withSetting('gradEnabled', false, fn);
 }
 
 /** Runs `fn` with grad recording forced on or off. */
 export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = enabled;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = previous;
-  }
+  return withSetting('gradEnabled', enabled, fn);
 }
 
-// --- memory categories ---
-
-let category: MemoryCategory = 'activation';
-
 export function currentCategory(): MemoryCategory {
-  return category;
+  return settings.category;
 }
 
 /** Counts every allocation made inside `fn` under `cat` (e.g. optimizer state). */
 export function withCategory<T>(cat: MemoryCategory, fn: () => T): T {
-  const previous = category;
-  category = cat;
-  try {
-    return fn();
-  } finally {
-    category = previous;
-  }
+  return withSetting('category', cat, fn);
 }
 
 // --- random numbers ---

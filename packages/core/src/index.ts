@@ -23,6 +23,7 @@ export { createMetaBackend, MetaBackend } from './backends/meta/index.js';
 export * from './data/index.js';
 export * from './dtype.js';
 export {
+  BACKEND_NAMES,
   type BackendName,
   disposeBackends,
   getBackend,

@@ -12,9 +12,10 @@ import { AdamW, type Optimizer, type OptionsInput, type ParamGroupSpec, type Ten
 import { BASE_OPTIMIZER_NAMES, type BaseOptimizerName, normalizeFactoryOptions } from './factory-options.js';
 import { LayerwiseUpdater } from './layerwise.js';
 import type { StateDType } from './optim/adam-math.js';
+import { AdamW8bit, type AdamW8bitOptions } from './optim/adamw8bit.js';
 import { GaLoreAdafactor, type GaLoreAdafactorOptions } from './optim/galore-adafactor.js';
 import { GaLoreAdamW, type GaLoreAdamWOptions } from './optim/galore-adamw.js';
-import { AdamW8bit, GaLoreAdamW8bit, type GaLoreAdamW8bitOptions } from './optim/galore-adamw8bit.js';
+import { GaLoreAdamW8bit, type GaLoreAdamW8bitOptions } from './optim/galore-adamw8bit.js';
 import type { GaLoreOptimizerHooks } from './optim/galore-optimizer.js';
 import type { GaLoreSettings } from './optim/options.js';
 import type { BlockSize } from './quantization/blockwise.js';
@@ -107,7 +108,7 @@ export function createOptimizer(
     const spec = [{ params: all.map(([, t]) => t), names: all.map(([n]) => n) }];
     if (base === 'adamw') optimizer = new AdamW(spec, adam);
     else if (base === 'adamw_8bit')
-      optimizer = new AdamW8bit(spec as ParamGroupSpec<GaLoreAdamW8bitOptions>[], { ...adam, ...eightBit }, o.hooks);
+      optimizer = new AdamW8bit(spec as ParamGroupSpec<AdamW8bitOptions>[], { ...adam, ...eightBit });
     else
       optimizer = new GaLoreAdafactor(spec as ParamGroupSpec<GaLoreAdafactorOptions>[], adafactorOptions(o), o.hooks);
   } else {

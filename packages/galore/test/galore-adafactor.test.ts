@@ -1,20 +1,11 @@
 import { manualSeed, randn, tidy } from '@galore-ts/core';
 import { describe, expect, it } from 'vitest';
-import { GaLoreAdafactor, type GaLoreAdafactorOptions } from '../src/index.js';
+import { GALORE_ADAFACTOR_DEFAULTS, GaLoreAdafactor, type GaLoreAdafactorOptions } from '../src/index.js';
 import { type HostMatrix, host, hostMatmul, hostTranspose, maxAbsDiff } from './helpers.js';
 
-interface HandOptions {
-  lr?: number;
-  eps: [number, number];
-  clipThreshold: number;
-  decayRate: number;
-  beta1: number | null;
-  weightDecay: number;
-  scaleParameter: boolean;
-  relativeStep: boolean;
-  warmupInit: boolean;
-  scale: number;
-}
+/** The options the hand computation reads (eps as a mutable pair for the literals below). */
+type HandOptions = Pick<GaLoreAdafactorOptions, 'lr' | 'clipThreshold' | 'decayRate' | 'beta1' | 'weightDecay'> &
+  Pick<GaLoreAdafactorOptions, 'scaleParameter' | 'relativeStep' | 'warmupInit' | 'scale'> & { eps: [number, number] };
 
 const rms = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0) / x.length);
 
@@ -62,6 +53,19 @@ function handAdafactor(
 }
 
 describe('GaLoreAdafactor', () => {
+  it("defaults to Hugging Face Adafactor's options", () => {
+    const d = GALORE_ADAFACTOR_DEFAULTS;
+    expect([d.lr, d.eps, d.clipThreshold, d.decayRate, d.beta1, d.weightDecay]).toEqual([
+      undefined,
+      [1e-30, 1e-3],
+      1,
+      -0.8,
+      null,
+      0,
+    ]);
+    expect([d.scaleParameter, d.relativeStep, d.warmupInit]).toEqual([true, true, false]);
+  });
+
   const cases: [string, Partial<HandOptions>][] = [
     ['relative step, parameter scaling (HF defaults)', {}],
     [
@@ -73,18 +77,8 @@ describe('GaLoreAdafactor', () => {
   it.each(cases)('matches Adafactor by hand on R and mapped back: %s', (_, overrides) => {
     manualSeed(13);
     tidy(() => {
-      const o: HandOptions = {
-        eps: [1e-30, 1e-3],
-        clipThreshold: 1,
-        decayRate: -0.8,
-        beta1: null,
-        weightDecay: 0,
-        scaleParameter: true,
-        relativeStep: true,
-        warmupInit: false,
-        scale: 0.25,
-        ...overrides,
-      };
+      const d = GALORE_ADAFACTOR_DEFAULTS;
+      const o: HandOptions = { ...d, eps: [d.eps[0], d.eps[1]], scale: 0.25, ...overrides };
       const w = randn([7, 5], { dtype: 'float64', requiresGrad: true });
       const { scale, ...optimizerOptions } = o;
       const opt = new GaLoreAdafactor(

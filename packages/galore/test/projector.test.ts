@@ -90,89 +90,71 @@ describe('projection sides and shapes', () => {
   });
 });
 
+/** One random matrix of known spectrum (see matrixCase). */
+type MatrixCase = { m: number; n: number; seed: number; rank: number; spectrum: number[] };
+
+/** Holds `check` for 40 random matrices and projection types, on a projector refreshed from the matrix. */
+function forAllProjectors(
+  types: readonly ProjectionType[],
+  check: (p: GaLoreProjector, g: ReturnType<typeof toTensor>, c: MatrixCase, type: ProjectionType) => void,
+  rankOf = (c: MatrixCase) => c.rank,
+): void {
+  const property = fc.property(matrixCase, fc.constantFrom(...types), (c, type) => {
+    manualSeed(c.seed);
+    tidy(() => {
+      const g = toTensor(matrixWithSpectrum(c.m, c.n, c.spectrum));
+      withProjector(type, rankOf(c), g, (p) => check(p, g, c, type));
+    });
+  });
+  fc.assert(property, { numRuns: 40 });
+}
+
 describe('GaLoreProjector (exact SVD), properties', () => {
   it('bases have orthonormal columns (P) / rows (Q), with the shapes the side rules give', () => {
-    fc.assert(
-      fc.property(matrixCase, fc.constantFrom(...PROJECTION_TYPES), ({ m, n, seed, rank, spectrum }, type) => {
-        manualSeed(seed);
-        tidy(() => {
-          const g = toTensor(matrixWithSpectrum(m, n, spectrum));
-          withProjector(type, rank, g, (p) => {
-            const r = Math.min(rank, m, n);
-            const sides = projectionSides(type, m, n);
-            expect(p.projectedShape).toEqual([sides.left ? r : m, sides.right ? r : n]);
-            if (sides.left) {
-              const P = host(p.left!);
-              expect([P.rows, P.cols]).toEqual([m, r]);
-              expect(maxAbsDiff(hostMatmul(hostTranspose(P), P).data, identity(r).data)).toBeLessThan(1e-9);
-            }
-            if (sides.right) {
-              const Q = host(p.right!);
-              expect([Q.rows, Q.cols]).toEqual([r, n]);
-              expect(maxAbsDiff(hostMatmul(Q, hostTranspose(Q)).data, identity(r).data)).toBeLessThan(1e-9);
-            }
-            const R = p.project(g);
-            expect(R.shape).toEqual(p.projectedShape);
-          });
-        });
-      }),
-      { numRuns: 40 },
-    );
+    forAllProjectors(PROJECTION_TYPES, (p, g, { m, n, rank }, type) => {
+      const r = Math.min(rank, m, n);
+      const sides = projectionSides(type, m, n);
+      expect(p.projectedShape).toEqual([sides.left ? r : m, sides.right ? r : n]);
+      if (sides.left) {
+        const P = host(p.left!);
+        expect([P.rows, P.cols]).toEqual([m, r]);
+        expect(maxAbsDiff(hostMatmul(hostTranspose(P), P).data, identity(r).data)).toBeLessThan(1e-9);
+      }
+      if (sides.right) {
+        const Q = host(p.right!);
+        expect([Q.rows, Q.cols]).toEqual([r, n]);
+        expect(maxAbsDiff(hostMatmul(Q, hostTranspose(Q)).data, identity(r).data)).toBeLessThan(1e-9);
+      }
+      const R = p.project(g);
+      expect(R.shape).toEqual(p.projectedShape);
+    });
   });
 
   it('projectBack(project(G)) is the best rank-r approximation (Eckart-Young) for one-sided types', () => {
-    fc.assert(
-      fc.property(
-        matrixCase,
-        fc.constantFrom<ProjectionType>('std', 'reverse_std', 'left', 'right', 'full'),
-        ({ m, n, seed, rank, spectrum }, type) => {
-          manualSeed(seed);
-          tidy(() => {
-            const g = toTensor(matrixWithSpectrum(m, n, spectrum));
-            withProjector(type, rank, g, (p) => {
-              const approx = host(p.projectBack(p.project(g)));
-              const residual = frobenius(hostSub(host(g), approx));
-              const r = Math.min(rank, m, n);
-              // The dropped singular values, known by construction.
-              const dropped = Math.sqrt(spectrum.slice(r).reduce((s, x) => s + x * x, 0));
-              expect(residual).toBeCloseTo(dropped, 8);
-            });
-          });
-        },
-      ),
-      { numRuns: 40 },
-    );
+    const types: ProjectionType[] = ['std', 'reverse_std', 'left', 'right', 'full'];
+    forAllProjectors(types, (p, g, { m, n, rank, spectrum }) => {
+      const approx = host(p.projectBack(p.project(g)));
+      const residual = frobenius(hostSub(host(g), approx));
+      const r = Math.min(rank, m, n);
+      // The dropped singular values, known by construction.
+      const dropped = Math.sqrt(spectrum.slice(r).reduce((s, x) => s + x * x, 0));
+      expect(residual).toBeCloseTo(dropped, 8);
+    });
   });
 
   it('projection is idempotent: projecting the projected-back gradient changes nothing', () => {
-    fc.assert(
-      fc.property(matrixCase, fc.constantFrom(...PROJECTION_TYPES), ({ m, n, seed, rank, spectrum }, type) => {
-        manualSeed(seed);
-        tidy(() => {
-          const g = toTensor(matrixWithSpectrum(m, n, spectrum));
-          withProjector(type, rank, g, (p) => {
-            const once = p.projectBack(p.project(g));
-            const twice = p.projectBack(p.project(once));
-            expect(maxAbsDiff(host(twice).data, host(once).data)).toBeLessThan(1e-9);
-          });
-        });
-      }),
-      { numRuns: 40 },
-    );
+    forAllProjectors(PROJECTION_TYPES, (p, g) => {
+      const once = p.projectBack(p.project(g));
+      const twice = p.projectBack(p.project(once));
+      expect(maxAbsDiff(host(twice).data, host(once).data)).toBeLessThan(1e-9);
+    });
   });
 
   it('with rank = min(m, n) and alpha = 1 the projection loses nothing', () => {
-    fc.assert(
-      fc.property(matrixCase, fc.constantFrom(...PROJECTION_TYPES), ({ m, n, seed, spectrum }, type) => {
-        manualSeed(seed);
-        tidy(() => {
-          const g = toTensor(matrixWithSpectrum(m, n, spectrum));
-          withProjector(type, Math.min(m, n), g, (p) => {
-            expect(maxAbsDiff(host(p.projectBack(p.project(g))).data, host(g).data)).toBeLessThan(1e-9);
-          });
-        });
-      }),
-      { numRuns: 40 },
+    forAllProjectors(
+      PROJECTION_TYPES,
+      (p, g) => expect(maxAbsDiff(host(p.projectBack(p.project(g))).data, host(g).data)).toBeLessThan(1e-9),
+      ({ m, n }) => Math.min(m, n),
     );
   });
 

@@ -1,4 +1,4 @@
-import { AdamW, manualSeed, noGrad, randn, tensor, tidy, zeros } from '@galore-ts/core';
+import { AdamW, adamwKernelParams, manualSeed, noGrad, randn, tensor, tidy, zeros } from '@galore-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +9,6 @@ import {
   quantize,
   quantizedAdamStep,
 } from '../src/index.js';
-import { torchAdamKernelParams } from '../src/optim/adam-math.js';
 
 describe('dynamic quantisation maps (bitsandbytes)', () => {
   it.each([true, false])('signed %s: 256 sorted entries in range, with 0 and 1', (signed) => {
@@ -81,6 +80,26 @@ describe('block-wise quantisation round trip', () => {
   });
 });
 
+/**
+ * `steps` updates of one weight of `shape` by AdamW8bit and, from a copy, by core's float32 AdamW
+ * with bitsandbytes' defaults (eps 1e-8, weight decay 1e-2 unless `options` says otherwise).
+ */
+function stepBoth(shape: number[], steps: number, options: { weightDecay?: number }) {
+  const init = randn(shape);
+  const a = noGrad(() => init.clone()).requiresGrad_();
+  const b = noGrad(() => init.clone()).requiresGrad_();
+  const ours = new AdamW8bit([a], { lr: 0.01, ...options });
+  const core = new AdamW([b], { lr: 0.01, weightDecay: 1e-2, eps: 1e-8, ...options });
+  for (let i = 0; i < steps; i++) {
+    const g = randn(shape);
+    a.grad = g.clone();
+    b.grad = g.clone();
+    ours.step();
+    core.step();
+  }
+  return { init, a, b, ours, core };
+}
+
 describe('8-bit Adam', () => {
   it('chunked updates equal one whole update (chunks are block-aligned)', () => {
     manualSeed(1);
@@ -97,7 +116,7 @@ describe('8-bit Adam', () => {
           grad,
           m,
           v,
-          torchAdamKernelParams({ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 }, 3, 0.1, 0),
+          adamwKernelParams({ lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 3 }),
           256,
           chunk,
         );
@@ -111,18 +130,7 @@ describe('8-bit Adam', () => {
 
   it('keeps states under 4096 elements in float32 and then equals core AdamW exactly', () => {
     manualSeed(3);
-    const init = randn([30, 20]);
-    const a = noGrad(() => init.clone()).requiresGrad_();
-    const b = noGrad(() => init.clone()).requiresGrad_();
-    const ours = new AdamW8bit([a], { lr: 0.01 });
-    const core = new AdamW([b], { lr: 0.01, weightDecay: 1e-2, eps: 1e-8 });
-    for (let i = 0; i < 3; i++) {
-      const g = randn([30, 20]);
-      a.grad = g.clone();
-      b.grad = g.clone();
-      ours.step();
-      core.step();
-    }
+    const { a, b, ours, core } = stepBoth([30, 20], 3, {});
     expect(Object.keys(ours.stateDict().tensors)).toEqual(['state.0.exp_avg', 'state.0.exp_avg_sq']);
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
     ours.dispose();
@@ -131,18 +139,7 @@ describe('8-bit Adam', () => {
 
   it('quantises large states and tracks float32 AdamW closely', () => {
     manualSeed(4);
-    const init = randn([128, 64]);
-    const a = noGrad(() => init.clone()).requiresGrad_();
-    const b = noGrad(() => init.clone()).requiresGrad_();
-    const ours = new AdamW8bit([a], { lr: 0.01, weightDecay: 0 });
-    const core = new AdamW([b], { lr: 0.01, weightDecay: 0, eps: 1e-8 });
-    for (let i = 0; i < 5; i++) {
-      const g = randn([128, 64]);
-      a.grad = g.clone();
-      b.grad = g.clone();
-      ours.step();
-      core.step();
-    }
+    const { init, a, b, ours, core } = stepBoth([128, 64], 5, { weightDecay: 0 });
     const keys = Object.keys(ours.stateDict().tensors);
     expect(keys).toEqual([
       'state.0.exp_avg_codes',
@@ -178,6 +175,8 @@ describe('8-bit Adam', () => {
   it('refuses unsupported block sizes and rank on plain AdamW8bit', () => {
     const w = randn([4, 4], { requiresGrad: true });
     expect(() => new AdamW8bit([w], { blockSize: 512 as 256 })).toThrow(/blockSize must be one of 256, 2048, got 512/);
-    expect(() => new AdamW8bit([{ params: [w], options: { rank: 2 } }])).toThrow(/use GaLoreAdamW8bit/);
+    expect(() => new AdamW8bit([{ params: [w], options: { rank: 2 } }])).toThrow(
+      /AdamW8bit: parameter group 0: unknown option 'rank'/,
+    );
   });
 });

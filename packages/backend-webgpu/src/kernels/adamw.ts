@@ -19,17 +19,8 @@ export function adamw(
   runMap(ctx, {
     kernel: KERNEL,
     size: param.size,
-    inputs: [
-      { name: 'p_in', storage: param },
-      { name: 'grad', storage: grad },
-      { name: 'm_in', storage: m },
-      { name: 'v_in', storage: v },
-    ],
-    outputs: [
-      { name: 'param', storage: param },
-      { name: 'm', storage: m },
-      { name: 'v', storage: v },
-    ],
+    inputs: { p_in: param, grad, m_in: m, v_in: v },
+    outputs: { param, m, v },
     pre: `    let gi = ld_grad(i_grad);
     let mi = p.beta1 * ld_m_in(i_m_in) + p.oneMinusBeta1 * gi;
     let vi = p.beta2 * ld_v_in(i_v_in) + p.oneMinusBeta2 * gi * gi;

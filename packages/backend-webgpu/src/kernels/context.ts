@@ -1,10 +1,17 @@
 /** What every kernel module needs from the backend: the executor, limits, and checked bindings. */
-import type { DType } from '@galore-ts/core';
+import type { DType, KernelIO, KernelParams } from '@galore-ts/core';
 import { DTYPE_BYTES } from '@galore-ts/core';
 import type { BindingKind } from '../executor.js';
-import { alignUp, type Binding, type Executor } from '../executor.js';
+import { alignUp, type Binding, type Executor, type Kernel } from '../executor.js';
 import { GpuStorage } from '../storage.js';
-import { groupsFor, type Operand } from '../wgsl.js';
+import { groupsFor, type Operand, type ParamField, packParams, WG } from '../wgsl.js';
+
+/** A kernel's implementation on this backend: the declared io (as GPU storages) and params, already checked. */
+export type GpuKernel<K extends string> = (
+  ctx: KernelContext,
+  io: KernelIO<K, GpuStorage>,
+  params: KernelParams<K>,
+) => void;
 
 /** The layout of a kernel with a parameter block at binding 0 and `ops` after it. */
 export function bindingKinds(ops: readonly Operand[], withParams = true): BindingKind[] {
@@ -112,5 +119,15 @@ export class KernelContext {
 
   groups(count: number): [number, number] {
     return groupsFor(count, this.maxGroupsPerDimension);
+  }
+
+  /** Records `kernel` over `threads` invocations (workgroups of WG), its parameter block packed from `fields`. */
+  dispatchThreads(
+    kernel: Kernel,
+    bindings: readonly Binding[],
+    [fields, values]: [readonly ParamField[], Readonly<Record<string, number>>],
+    threads: number,
+  ): void {
+    this.executor.dispatch(kernel, bindings, packParams(fields, values), this.groups(Math.ceil(threads / WG)));
   }
 }

@@ -90,12 +90,8 @@ export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: Gp
     { name: 'dst', dtype: dst.dtype, mode: 'atomic' },
   ];
   const compiled = ctx.executor.kernel(kernel, copyCode(src, dst, shape.length, fields), bindingKinds(ops));
-  ctx.executor.dispatch(
-    compiled,
-    [ctx.binding(src, kernel, 'src'), ctx.binding(dst, kernel, 'dst')],
-    wgsl.packParams(fields, values),
-    ctx.groups(Math.ceil(count / wgsl.WG)),
-  );
+  const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(dst, kernel, 'dst')];
+  ctx.dispatchThreads(compiled, bindings, [fields, values], count);
 }
 
 /**

@@ -145,11 +145,6 @@ export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams
       b: params.b,
     };
     const binding = chunk === out.size ? ctx.binding(out, kernel, 'out') : ctx.rangeBinding(out, start, count);
-    ctx.executor.dispatch(
-      compiled,
-      [binding],
-      wgsl.packParams(RANDOM_FIELDS, values),
-      ctx.groups(Math.ceil(count / 4 / wgsl.WG)),
-    );
+    ctx.dispatchThreads(compiled, [binding], [RANDOM_FIELDS, values], count / 4);
   }
 }

@@ -7,7 +7,7 @@
 import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runRows } from './softmax.js';
 
 const FIELDS: ParamField[] = [
@@ -29,15 +29,11 @@ const ROW_STATS = `  let base = row * p.cols;
   let valid = label >= 0 && u32(label) < p.cols;
   if (!ignored && !valid && lid == 0u) { flag_error(${DATA_ERROR.target}, label); }`;
 
-export function crossEntropy(
-  ctx: KernelContext,
-  logits: GpuStorage,
-  targets: GpuStorage,
-  loss: GpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
+export const crossEntropy: GpuKernel<'crossEntropy'> = (
+  ctx,
+  { logits, targets, loss },
+  { rows, cols, ignoreIndex },
+) => {
   const kernel = 'WebGPUBackend.crossEntropy';
   if (rows === 0) return;
   const body = `${ROW_STATS}
@@ -55,18 +51,13 @@ export function crossEntropy(
     [{ name: 'loss', dtype: loss.dtype, mode: 'atomic' }, loss],
   ];
   runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
-}
+};
 
-export function crossEntropyBackward(
-  ctx: KernelContext,
-  logits: GpuStorage,
-  targets: GpuStorage,
-  dloss: GpuStorage,
-  dx: GpuStorage,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): void {
+export const crossEntropyBackward: GpuKernel<'crossEntropyBackward'> = (
+  ctx,
+  { logits, targets, dloss, dx },
+  { rows, cols, ignoreIndex },
+) => {
   const kernel = 'WebGPUBackend.crossEntropyBackward';
   if (rows * cols === 0) return;
   const body = `${ROW_STATS}
@@ -87,4 +78,4 @@ export function crossEntropyBackward(
     [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
   ];
   runRows(ctx, kernel, ops, FIELDS, { rows, cols, ignore: ignoreIndex }, body, rows, true);
-}
+};

@@ -1,8 +1,8 @@
 /** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
-import type { BinaryOp, BroadcastLayout, UnaryOp } from '@galore-ts/core';
+import type { UnaryOp } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import { isIntegral } from '../wgsl.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel, KernelContext } from './context.js';
 import { runMap } from './map.js';
 
 /** f32 expressions of `x`; sin and cos reduce their argument first (GPU sin/cos lose accuracy far from 0). */
@@ -30,8 +30,8 @@ export function unary(ctx: KernelContext, op: UnaryOp, x: GpuStorage, out: GpuSt
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [{ name: 'x', storage: x }],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: { x },
+    outputs: { out },
     pre: '    let x = ld_x(i_x);',
     values: { out: expr },
   });
@@ -66,14 +66,8 @@ const COMPARISON: Readonly<Record<string, string>> = {
   ge: 'a >= b',
 };
 
-export function binary(
-  ctx: KernelContext,
-  op: BinaryOp,
-  a: GpuStorage,
-  b: GpuStorage,
-  out: GpuStorage,
-  layout: BroadcastLayout,
-): void {
+export const binary: GpuKernel<'binary'> = (ctx, { a, b, out }, layout) => {
+  const op = layout.op;
   const kernel = `WebGPUBackend.binary(${op})`;
   const comparison = Object.hasOwn(COMPARISON, op) ? COMPARISON[op] : undefined;
   const intInputs = isIntegral(a.dtype) && isIntegral(b.dtype);
@@ -86,24 +80,17 @@ export function binary(
     kernel,
     size: out.size,
     shape: layout.shape,
-    inputs: [
-      { name: 'a', storage: a, strides: layout.aStrides },
-      { name: 'b', storage: b, strides: layout.bStrides },
-    ],
-    outputs: [{ name: 'out', storage: out, integer: integer || comparison !== undefined }],
+    inputs: {
+      a: { storage: a, strides: layout.aStrides },
+      b: { storage: b, strides: layout.bStrides },
+    },
+    outputs: { out: { storage: out, integer: integer || comparison !== undefined } },
     pre: `    let a = ${load}_a(i_a);\n    let b = ${load}_b(i_b);`,
     values: { out: value },
   });
-}
+};
 
-export function where(
-  ctx: KernelContext,
-  cond: GpuStorage,
-  a: GpuStorage,
-  b: GpuStorage,
-  out: GpuStorage,
-  layout: BroadcastLayout,
-): void {
+export const where: GpuKernel<'where'> = (ctx, { cond, a, b, out }, layout) => {
   const kernel = 'WebGPUBackend.where';
   const integer = isIntegral(a.dtype) && isIntegral(b.dtype) && isIntegral(out.dtype);
   const load = integer ? 'ldi' : 'ld';
@@ -111,16 +98,16 @@ export function where(
     kernel,
     size: out.size,
     shape: layout.shape,
-    inputs: [
-      { name: 'cond', storage: cond, strides: layout.condStrides },
-      { name: 'a', storage: a, strides: layout.aStrides },
-      { name: 'b', storage: b, strides: layout.bStrides },
-    ],
-    outputs: [{ name: 'out', storage: out, integer }],
+    inputs: {
+      cond: { storage: cond, strides: layout.condStrides },
+      a: { storage: a, strides: layout.aStrides },
+      b: { storage: b, strides: layout.bStrides },
+    },
+    outputs: { out: { storage: out, integer } },
     pre: `    let c = ld_cond(i_cond) != 0.0;`,
     values: { out: `select(${load}_b(i_b), ${load}_a(i_a), c)` },
   });
-}
+};
 
 export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
   const kernel = 'WebGPUBackend.cast';
@@ -128,8 +115,8 @@ export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
   runMap(ctx, {
     kernel: `${kernel}(${x.dtype}->${out.dtype})`,
     size: out.size,
-    inputs: [{ name: 'x', storage: x }],
-    outputs: [{ name: 'out', storage: out, integer }],
+    inputs: { x },
+    outputs: { out: { storage: out, integer } },
     values: { out: integer ? 'ldi_x(i_x)' : 'ld_x(i_x)' },
   });
 }
@@ -139,11 +126,8 @@ export function siluMul(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, ou
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [
-      { name: 'gate', storage: gate },
-      { name: 'up', storage: up },
-    ],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: { gate, up },
+    outputs: { out },
     pre: '    let g = ld_gate(i_gate);',
     values: { out: 'g / (1.0 + exp(-g)) * ld_up(i_up)' },
   });
@@ -161,15 +145,8 @@ export function siluMulBackward(
   runMap(ctx, {
     kernel,
     size: gate.size,
-    inputs: [
-      { name: 'gate', storage: gate },
-      { name: 'up', storage: up },
-      { name: 'dy', storage: dy },
-    ],
-    outputs: [
-      { name: 'dgate', storage: dgate },
-      { name: 'dup', storage: dup },
-    ],
+    inputs: { gate, up, dy },
+    outputs: { dgate, dup },
     pre: ['    let g = ld_gate(i_gate);', '    let s = 1.0 / (1.0 + exp(-g));', '    let d = ld_dy(i_dy);'].join('\n'),
     values: { dgate: 'd * ld_up(i_up) * s * (1.0 + g * (1.0 - s))', dup: 'd * g * s' },
   });

@@ -19,12 +19,9 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [],
-    extras: [
-      { name: 'table', storage: table },
-      { name: 'ids', storage: ids },
-    ],
-    outputs: [{ name: 'out', storage: out, integer }],
+    inputs: {},
+    extras: { table, ids },
+    outputs: { out: { storage: out, integer } },
     pre: `    let id = ldi_ids(gidx / p.dim);
     let valid = id >= 0 && u32(id) < p.rows;
     if (!valid) { flag_error(${DATA_ERROR.gatherId}, id); }
@@ -100,10 +97,5 @@ export function scatterAddRows(
     ctx.binding(out, kernel, 'out'),
     ctx.flagBinding(),
   ];
-  ctx.executor.dispatch(
-    compiled,
-    bindings,
-    wgsl.packParams(SCATTER_FIELDS, { n: ids.size, dim, rows }),
-    ctx.groups(Math.ceil(dim / wgsl.WG)),
-  );
+  ctx.dispatchThreads(compiled, bindings, [SCATTER_FIELDS, { n: ids.size, dim, rows }], dim);
 }

@@ -12,19 +12,22 @@ import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
 import { bindingKinds, flagCode, type KernelContext } from './context.js';
 
-export interface MapInput {
+interface MapInput {
   name: string;
   storage: GpuStorage;
   /** Broadcast strides over `MapSpec.shape`; omitted: read at the element index. */
   strides?: readonly number[];
 }
 
-export interface MapOutput {
+interface MapOutput {
   name: string;
   storage: GpuStorage;
   /** The value expressions are i32 instead of f32. */
   integer?: boolean;
 }
+
+/** An operand by its WGSL name: the storage, or the storage with how it is read or written. */
+export type MapOperands<O> = Readonly<Record<string, GpuStorage | (O & { storage: GpuStorage })>>;
 
 export interface MapSpec {
   kernel: string;
@@ -32,10 +35,12 @@ export interface MapSpec {
   size: number;
   /** Logical shape, required when an input has strides. */
   shape?: readonly number[];
-  inputs: readonly MapInput[];
-  outputs: readonly MapOutput[];
+  /** Inputs read per element (`strides`: broadcast over `shape`; omitted: read at the element index). */
+  inputs: MapOperands<{ strides?: readonly number[] }>;
+  /** Outputs written per element (`integer`: the value expressions are i32 instead of f32). */
+  outputs: MapOperands<{ integer?: boolean }>;
   /** Whole-storage read-only operands the body indexes itself (codebooks, per-block scales). */
-  extras?: readonly { name: string; storage: GpuStorage }[];
+  extras?: Readonly<Record<string, GpuStorage>>;
   /** WGSL functions the statements and values call (module scope, before `main`). */
   functions?: string;
   /**
@@ -51,13 +56,28 @@ export interface MapSpec {
   flag?: boolean;
 }
 
+/** The spec with its operands as lists in declaration order (the binding order). */
+function listOperands(spec: MapSpec) {
+  const list = <O>(operands: MapOperands<O>) =>
+    Object.entries(operands).map(([name, o]) => ('storage' in o ? { name, ...o } : { name, storage: o }));
+  return {
+    ...spec,
+    inputs: list(spec.inputs) as MapInput[],
+    outputs: list(spec.outputs) as MapOutput[],
+    extras: Object.entries(spec.extras ?? {}).map(([name, storage]) => ({ name, storage })),
+  };
+}
+
+type ListedSpec = ReturnType<typeof listOperands>;
+
 function sameArray(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Records the kernel `spec` describes (in chunks when needed). */
-export function runMap(ctx: KernelContext, spec: MapSpec): void {
-  if (spec.size === 0) return;
+export function runMap(ctx: KernelContext, given: MapSpec): void {
+  if (given.size === 0) return;
+  const spec = listOperands(given);
   // Inputs whose strides are the output's own are same-index; the rest index through the shape.
   const shape = spec.shape ?? [spec.size];
   const outStrides = contiguousStrides(shape);
@@ -105,7 +125,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     }
     loaders.push(wgsl.loader(op), wgsl.intLoader(op));
   }
-  for (const extra of spec.extras ?? []) {
+  for (const extra of spec.extras) {
     const op: wgsl.Operand = { name: extra.name, dtype: extra.storage.dtype, mode: 'read' };
     bindingOps.push({ op, storage: extra.storage, whole: true });
     loaders.push(wgsl.loader(op), wgsl.intLoader(op));
@@ -146,18 +166,12 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     );
     if (spec.flag) bindings.push(ctx.flagBinding());
     const values = { ...indexValues, ...(spec.paramValues ?? {}), n: count, base: start };
-    const invocations = Math.ceil(count / P);
-    ctx.executor.dispatch(
-      kernel,
-      bindings,
-      wgsl.packParams(fields, values),
-      ctx.groups(Math.ceil(invocations / wgsl.WG)),
-    );
+    ctx.dispatchThreads(kernel, bindings, [fields, values], Math.ceil(count / P));
   }
 }
 
 function buildShader(
-  spec: MapSpec,
+  spec: ListedSpec,
   P: number,
   rank: number,
   strided: readonly MapInput[],

@@ -8,6 +8,7 @@
  */
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
+import { TILED_FIELDS } from './matmul-tiled.js';
 
 export interface RowBlockTiling {
   /** Rows per workgroup. */
@@ -22,12 +23,7 @@ export const DEFAULT_ROWBLOCK: RowBlockTiling = { tm: 16, wg: 16, cn: 8 };
 
 /** Parameters of the CPU-adapter kernels: sizes, batch strides, accumulate, and element steps. */
 export const STEPPED_FIELDS: wgsl.ParamField[] = [
-  ['m', 'u32'],
-  ['n', 'u32'],
-  ['k', 'u32'],
-  ['aStride', 'u32'],
-  ['bStride', 'u32'],
-  ['accumulate', 'u32'],
+  ...TILED_FIELDS,
   ['aRowStep', 'u32'],
   ['aKStep', 'u32'],
   ['bKStep', 'u32'],

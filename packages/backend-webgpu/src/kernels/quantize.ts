@@ -48,12 +48,9 @@ export function quantizeBlockwise(
   runMap(ctx, {
     kernel: `${kernel}(codes)`,
     size: x.size,
-    inputs: [{ name: 'x', storage: x }],
-    extras: [
-      { name: 'codebook', storage: codebook },
-      { name: 'absmax', storage: absmax },
-    ],
-    outputs: [{ name: 'codes', storage: codes, integer: true }],
+    inputs: { x },
+    extras: { codebook, absmax },
+    outputs: { codes: { storage: codes, integer: true } },
     pre: `    let scale = ld_absmax(gidx / p.blockSize);
     var value = 0.0;
     if (scale != 0.0) { value = ld_x(i_x) / scale; }
@@ -85,12 +82,9 @@ export function dequantizeBlockwise(
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [{ name: 'codes', storage: codes }],
-    extras: [
-      { name: 'codebook', storage: codebook },
-      { name: 'absmax', storage: absmax },
-    ],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: { codes },
+    extras: { codebook, absmax },
+    outputs: { out },
     values: { out: 'ld_codebook(min(u32(ldi_codes(i_codes)), p.entries - 1u)) * ld_absmax(gidx / p.blockSize)' },
     params: [
       ['blockSize', 'u32'],

@@ -77,20 +77,26 @@ export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: Gpu
   for (var r = 0u; r < p.reduce; r++) { acc = ${c.step('acc', `${load}(at)`)}; at += p.inner; }
   st_out(index, acc);`;
   }
-  const code = [
-    wgsl.PRELUDE,
-    wgsl.declareParams(FIELDS),
-    wgsl.declareBinding(1, xo),
-    wgsl.declareBinding(2, oo),
-    wgsl.loader(xo),
-    wgsl.intLoader(xo),
-    wgsl.storer(oo, integer),
-    extra,
-    rowwise ? rowMain(body) : wgsl.linearMain(body),
-  ].join('\n');
+  const helpers = [wgsl.loader(xo), wgsl.intLoader(xo), wgsl.storer(oo, integer), extra];
+  const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
+  helpers.push(rowwise ? rowMain(body) : wgsl.linearMain(body));
+  runReduction(ctx, kernel, [xo, oo], [x, out], layout, helpers, groups);
+}
+
+/** Compiles and dispatches a kernel from x to out over a reduce layout; `parts` follow the bindings. */
+function runReduction(
+  ctx: KernelContext,
+  kernel: string,
+  [xo, oo]: [wgsl.Operand, wgsl.Operand],
+  [x, out]: [GpuStorage, GpuStorage],
+  layout: ReduceLayout,
+  parts: string[],
+  groups: number,
+): void {
+  const bindings = [wgsl.declareBinding(1, xo), wgsl.declareBinding(2, oo)];
+  const code = [wgsl.PRELUDE, wgsl.declareParams(FIELDS), ...bindings, ...parts].join('\n');
   const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
   const params = wgsl.packParams(FIELDS, { rows: layout.outer, ...layout });
-  const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
   ctx.executor.dispatch(
     compiled,
     [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
@@ -117,20 +123,6 @@ export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layou
     if (best == best && (v > best || v != v)) { best = v; arg = r; }
   }
   out[index] = i32(arg);`;
-  const code = [
-    wgsl.PRELUDE,
-    wgsl.declareParams(FIELDS),
-    wgsl.declareBinding(1, xo),
-    wgsl.declareBinding(2, oo),
-    wgsl.loader(xo),
-    wgsl.linearMain(body),
-  ].join('\n');
-  const compiled = ctx.executor.kernel(kernel, code, bindingKinds([xo, oo]));
-  const params = wgsl.packParams(FIELDS, { rows: layout.outer, ...layout });
-  ctx.executor.dispatch(
-    compiled,
-    [ctx.binding(x, kernel, 'x'), ctx.binding(out, kernel, 'out')],
-    params,
-    ctx.groups(Math.ceil(out.size / wgsl.WG)),
-  );
+  const groups = Math.ceil(out.size / wgsl.WG);
+  runReduction(ctx, kernel, [xo, oo], [x, out], layout, [wgsl.loader(xo), wgsl.linearMain(body)], groups);
 }

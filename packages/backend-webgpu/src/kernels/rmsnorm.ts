@@ -3,21 +3,11 @@
  * dweight by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
 
-import type { GpuStorage } from '../storage.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { NORM_FIELDS, readOperand as read, runColumns, writtenOperand as written } from './rowwise.js';
 import { runRows } from './softmax.js';
 
-export function rmsNorm(
-  ctx: KernelContext,
-  x: GpuStorage,
-  weight: GpuStorage,
-  out: GpuStorage,
-  rstd: GpuStorage,
-  rows: number,
-  cols: number,
-  eps: number,
-): void {
+export const rmsNorm: GpuKernel<'rmsNorm'> = (ctx, { x, weight, out, rstd }, { rows, cols, eps }) => {
   const kernel = 'WebGPUBackend.rmsNorm';
   if (rows === 0) return;
   // out is computed with rstd as stored, so backward sees the same factor.
@@ -30,19 +20,13 @@ export function rmsNorm(
   for (var j = lid; j < p.cols; j += 256u) { st_out(base + j, ld_x(base + j) * factor * ld_weight(j)); }`;
   const ops = [read('x', x), read('weight', weight), written('out', out), written('rstd', rstd)];
   runRows(ctx, kernel, ops, NORM_FIELDS, { rows, cols, eps }, body, rows);
-}
+};
 
-export function rmsNormBackward(
-  ctx: KernelContext,
-  x: GpuStorage,
-  weight: GpuStorage,
-  rstd: GpuStorage,
-  dy: GpuStorage,
-  dx: GpuStorage,
-  dweight: GpuStorage,
-  rows: number,
-  cols: number,
-): void {
+export const rmsNormBackward: GpuKernel<'rmsNormBackward'> = (
+  ctx,
+  { x, weight, rstd, dy, dx, dweight },
+  { rows, cols },
+) => {
   const kernel = 'WebGPUBackend.rmsNormBackward';
   if (rows > 0 && cols > 0) {
     const body = `  let base = row * p.cols;
@@ -73,4 +57,4 @@ export function rmsNormBackward(
   }
   st_dweight(index, acc);`,
   );
-}
+};

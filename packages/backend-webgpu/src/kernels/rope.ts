@@ -22,13 +22,9 @@ export function rope(
   runMap(ctx, {
     kernel,
     size: out.size,
-    inputs: [],
-    extras: [
-      { name: 'x', storage: x },
-      { name: 'cs', storage: cos },
-      { name: 'sn', storage: sin },
-    ],
-    outputs: [{ name: 'out', storage: out }],
+    inputs: {},
+    extras: { x, cs: cos, sn: sin },
+    outputs: { out },
     // The inverse rotation (RoPE's backward) is the same formula with sin negated.
     pre: `    let d = gidx % p.headDim;
     let half = p.headDim / 2u;

@@ -43,7 +43,14 @@ export function runRows(
   ctx.executor.dispatch(compiled, bindings, wgsl.packParams(fields, values), ctx.groups(rows));
 }
 
-function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams, log: boolean): void {
+/** softmax (log: logSoftmax) of each row, causal rows masked as the params say. */
+export function softmaxForward(
+  ctx: KernelContext,
+  x: GpuStorage,
+  out: GpuStorage,
+  params: SoftmaxParams,
+  log: boolean,
+): void {
   const kernel = log ? 'WebGPUBackend.logSoftmax' : 'WebGPUBackend.softmax';
   const { rows, cols, causal } = params;
   if (rows * cols === 0) return;
@@ -88,26 +95,18 @@ function forward(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: Sof
   );
 }
 
-export function softmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams): void {
-  forward(ctx, x, out, params, false);
-}
-
-export function logSoftmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, params: SoftmaxParams): void {
-  forward(ctx, x, out, params, true);
-}
-
 const BACKWARD_FIELDS: wgsl.ParamField[] = [
   ['rows', 'u32'],
   ['cols', 'u32'],
 ];
 
-function backward(
+/** dx from the forward output y and dy, for softmax or (log) logSoftmax. */
+export function softmaxBackward(
   ctx: KernelContext,
   y: GpuStorage,
   dy: GpuStorage,
   dx: GpuStorage,
-  rows: number,
-  cols: number,
+  { rows, cols }: { rows: number; cols: number },
   log: boolean,
 ): void {
   const kernel = log ? 'WebGPUBackend.logSoftmaxBackward' : 'WebGPUBackend.softmaxBackward';
@@ -125,26 +124,4 @@ function backward(
     [{ name: 'dx', dtype: dx.dtype, mode: 'atomic' }, dx],
   ];
   runRows(ctx, kernel, ops, BACKWARD_FIELDS, { rows, cols }, body, rows);
-}
-
-export function softmaxBackward(
-  ctx: KernelContext,
-  y: GpuStorage,
-  dy: GpuStorage,
-  dx: GpuStorage,
-  rows: number,
-  cols: number,
-): void {
-  backward(ctx, y, dy, dx, rows, cols, false);
-}
-
-export function logSoftmaxBackward(
-  ctx: KernelContext,
-  y: GpuStorage,
-  dy: GpuStorage,
-  dx: GpuStorage,
-  rows: number,
-  cols: number,
-): void {
-  backward(ctx, y, dy, dx, rows, cols, true);
 }

@@ -7,14 +7,15 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, PRETRAINING_MODULES_TO_SAVE, readConfig, type TrainingMethod } from '@galore-ts/core';
-import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory } from '@galore-ts/galore';
+import { formatMemoryPlan, type MemoryPlan, OPTIMIZER_NAMES, planMemory, type StateDType } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import { flagOf } from '../flag-names.js';
 import type { CliIO } from '../io.js';
 import { nameList, positiveInteger } from '../parse.js';
 import { addAdapterOptions } from '../setup/method.js';
-import { checkOptimDtype, DEFAULT_RANK_RULE } from '../setup/optimizer.js';
+import { checkOptimDtype, DEFAULT_RANK_RULE, optimDtypeOption } from '../setup/optimizer.js';
 import { comparePaper, formatPaperComparison } from './memory-paper.js';
+import { MODEL_DTYPES, type ModelDType } from './train-settings.js';
 
 interface MemoryFlags {
   /** A preset name, or a config read from a config.json or model folder. */
@@ -24,8 +25,8 @@ interface MemoryFlags {
   batchSize: number;
   seqLen: number;
   /** Spelled as train's --dtype. */
-  dtype: 'bfloat16' | 'float32';
-  optimDtype?: 'float32' | 'bfloat16';
+  dtype: ModelDType;
+  optimDtype?: StateDType;
   gradientCheckpointing?: boolean;
   paper?: boolean;
   json?: boolean;
@@ -53,16 +54,9 @@ export function memoryCommand(io: CliIO): Command {
     .option('--batch-size <n>', 'sequences per step', positiveInteger, 1)
     .option('--seq-len <n>', 'tokens per sequence (the paper: 256)', positiveInteger, 256)
     .addOption(
-      new Option('--dtype <dtype>', 'weights and activations dtype')
-        .choices(['bfloat16', 'float32'])
-        .default('bfloat16'),
+      new Option('--dtype <dtype>', 'weights and activations dtype').choices([...MODEL_DTYPES]).default('bfloat16'),
     )
-    .addOption(
-      new Option('--optim-dtype <dtype>', 'galore_adamw moment dtype (default: float32)').choices([
-        'float32',
-        'bfloat16',
-      ]),
-    )
+    .addOption(optimDtypeOption())
     .option('--gradient-checkpointing', 'recompute activations in backward')
     .option('--target-modules <names>', 'layers the adapters wrap (default: all-linear)', nameList)
     .option(

@@ -4,8 +4,13 @@
  * every flag not given again.
  */
 import { resolve } from 'node:path';
+import type { StateDType } from '@galore-ts/galore';
 import { DEFAULT_CORPUS } from '../paths.js';
 import type { DataFormatName } from '../setup/data.js';
+
+/** The dtypes the CLI stores weights in (train's --dtype, memory's --dtype). */
+export const MODEL_DTYPES = ['float32', 'bfloat16'] as const;
+export type ModelDType = (typeof MODEL_DTYPES)[number];
 
 export interface RunSettings {
   model: string;
@@ -28,11 +33,11 @@ export interface RunSettings {
   saveEvery: number;
   keepCheckpoints: number;
   seed: number;
-  dtype: 'float32' | 'bfloat16';
+  dtype: ModelDType;
   /** Recompute each layer's activations in backward instead of keeping them. */
   gradientCheckpointing?: boolean;
   /** galore_adamw's moment dtype (default float32). */
-  optimDtype?: 'float32' | 'bfloat16';
+  optimDtype?: StateDType;
   rank?: number;
   updateProjGap?: number;
   galoreScale?: number;

@@ -37,6 +37,7 @@ import {
   isGaLore,
   isLayerwise,
   OPTIMIZER_NAMES,
+  optimDtypeOption,
   optimizerFactory,
   projectionRank,
 } from '../setup/optimizer.js';
@@ -44,7 +45,7 @@ import { warmupOption } from '../setup/schedule.js';
 import { copyTokenizerFiles, folderTokenizer } from '../setup/tokenizer.js';
 import { applyResumedSettings, checkResumable } from './resume-settings.js';
 import { CHECKPOINTS_DIR, METRICS_FILE, prepareRunFolder, RUN_FILE, runFileError } from './run-folder.js';
-import { DEFAULT_SETTINGS, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
+import { DEFAULT_SETTINGS, MODEL_DTYPES, mergeSettings, type RunSettings, warmupOf } from './train-settings.js';
 
 export { CHECKPOINTS_DIR, METRICS_FILE, RUN_FILE };
 
@@ -127,15 +128,8 @@ export function trainCommand(io: CliIO): Command {
       nonNegativeInteger,
     )
     .option('--seed <n>', `seed of the weights and the data order (default: ${d.seed})`, nonNegativeInteger)
-    .addOption(
-      new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices(['float32', 'bfloat16']),
-    )
-    .addOption(
-      new Option('--optim-dtype <dtype>', 'galore_adamw moment dtype (default: float32)').choices([
-        'float32',
-        'bfloat16',
-      ]),
-    )
+    .addOption(new Option('--dtype <dtype>', `weight storage dtype (default: ${d.dtype})`).choices([...MODEL_DTYPES]))
+    .addOption(optimDtypeOption())
     .option('--gradient-checkpointing', 'recompute activations in backward instead of keeping them (less memory)')
     .option(
       '--target-modules <names>',

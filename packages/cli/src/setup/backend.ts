@@ -1,7 +1,8 @@
 /** --backend: the CPU backend ships with core; webgpu and cuda are loaded on demand. */
-import { type Backend, CpuBackend, useBackend } from '@galore-ts/core';
+import { type Backend, CpuBackend, BACKEND_NAMES as KNOWN_BACKENDS, useBackend } from '@galore-ts/core';
 
-export const BACKEND_NAMES = ['cpu', 'webgpu', 'cuda'] as const;
+/** Every backend core knows except meta, which computes nothing (the memory command plans on it itself). */
+export const BACKEND_NAMES = KNOWN_BACKENDS.filter((name) => name !== 'meta');
 
 export async function selectBackend(name: string): Promise<Backend> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {

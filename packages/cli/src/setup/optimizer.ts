@@ -3,7 +3,15 @@
  * Hugging Face name, adamw included) for the Trainer.
  */
 import type { OptimizerFactory, TrainableOptimizer } from '@galore-ts/core';
-import { createOptimizer, GALORE_DEFAULTS, OPTIMIZER_NAMES, PROJECTION_TYPES } from '@galore-ts/galore';
+import {
+  createOptimizer,
+  GALORE_ADAMW_DEFAULTS,
+  GALORE_DEFAULTS,
+  OPTIMIZER_NAMES,
+  PROJECTION_TYPES,
+  STATE_DTYPES,
+  type StateDType,
+} from '@galore-ts/galore';
 import { type Command, Option } from 'commander';
 import { flagOf } from '../flag-names.js';
 import { positiveInteger, positiveNumber } from '../parse.js';
@@ -20,7 +28,7 @@ export interface OptimizerFlags {
   galoreScale?: number;
   projType?: string;
   targetModules?: string[];
-  optimDtype?: 'float32' | 'bfloat16';
+  optimDtype?: StateDType;
 }
 
 /** The GaLore flags train and glue share: --rank, --update-proj-gap, --galore-scale, --proj-type. */
@@ -39,6 +47,12 @@ export function addGaLoreOptions(command: Command, rankDefault: string): Command
         ...PROJECTION_TYPES,
       ]),
     );
+}
+
+/** --optim-dtype, shared by train and memory. */
+export function optimDtypeOption(): Option {
+  const d = GALORE_ADAMW_DEFAULTS.stateDType;
+  return new Option('--optim-dtype <dtype>', `galore_adamw moment dtype (default: ${d})`).choices([...STATE_DTYPES]);
 }
 
 /** How createOptimizer picks the rank when --rank is not given (for --help). */

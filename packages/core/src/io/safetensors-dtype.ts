@@ -1,21 +1,5 @@
 import type { DType, HostArray } from '../dtype.js';
 
-/** Element types of the safetensors format that this reader and writer handle. */
-export type SafetensorsDType =
-  | 'BOOL'
-  | 'U8'
-  | 'I8'
-  | 'I16'
-  | 'U16'
-  | 'F16'
-  | 'BF16'
-  | 'I32'
-  | 'U32'
-  | 'F32'
-  | 'F64'
-  | 'I64'
-  | 'U64';
-
 interface DTypeInfo {
   /** Bytes per element. */
   readonly itemBytes: number;
@@ -28,7 +12,7 @@ interface DTypeInfo {
   readonly hostDType: DType;
 }
 
-const INFO: Readonly<Record<SafetensorsDType, DTypeInfo>> = {
+const INFO = {
   BOOL: { itemBytes: 1, order: 0, hostDType: 'uint8' },
   U8: { itemBytes: 1, order: 1, hostDType: 'uint8' },
   I8: { itemBytes: 1, order: 2, hostDType: 'int32' },
@@ -42,7 +26,10 @@ const INFO: Readonly<Record<SafetensorsDType, DTypeInfo>> = {
   F64: { itemBytes: 8, order: 12, hostDType: 'float64' },
   I64: { itemBytes: 8, order: 13, hostDType: 'int32' },
   U64: { itemBytes: 8, order: 14, hostDType: 'int32' },
-};
+} as const satisfies Record<string, DTypeInfo>;
+
+/** Element types of the safetensors format that this reader and writer handle. */
+export type SafetensorsDType = keyof typeof INFO;
 
 export const SAFETENSORS_DTYPES = Object.keys(INFO) as readonly SafetensorsDType[];
 

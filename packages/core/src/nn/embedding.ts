@@ -1,7 +1,7 @@
 import { embedding } from '../ops/nn.js';
 import type { Tensor } from '../tensor.js';
 import { normalParameter, type ParameterOptions } from './init.js';
-import { assertPositiveInteger } from './linear.js';
+import { assertSizes } from './linear.js';
 import { Module } from './module.js';
 
 export interface EmbeddingOptions extends ParameterOptions {
@@ -17,8 +17,7 @@ export class Embedding extends Module {
     options: EmbeddingOptions = {},
   ) {
     super();
-    assertPositiveInteger('Embedding', 'numEmbeddings', numEmbeddings);
-    assertPositiveInteger('Embedding', 'embeddingDim', embeddingDim);
+    assertSizes('Embedding', { numEmbeddings, embeddingDim });
     this.registerParameter('weight', normalParameter([numEmbeddings, embeddingDim], options.initStd ?? 0.02, options));
   }
 

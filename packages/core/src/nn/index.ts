@@ -7,12 +7,4 @@ export { type LoadStateDictOptions, Module, ModuleList, type NamedParametersOpti
 export { asParameter, createParameter } from './parameter.js';
 export { pipe } from './pipe.js';
 export { RMSNorm, type RMSNormOptions } from './rms-norm.js';
-export {
-  assertKeysMatch,
-  assertNoMismatches,
-  compareKeys,
-  describeMismatch,
-  formatNames,
-  type KeyComparison,
-  type TensorDescription,
-} from './state-dict.js';
+export * from './state-dict.js';

@@ -1,8 +1,8 @@
 import { layerNorm } from '../ops/nn.js';
 import type { Tensor } from '../tensor.js';
 import { constantParameter, type ParameterOptions } from './init.js';
-import { assertPositiveInteger } from './linear.js';
 import { Module } from './module.js';
+import { normEps } from './rms-norm.js';
 
 export interface LayerNormOptions extends ParameterOptions {
   /** Added to the variance before the square root (default 1e-5, PyTorch's nn.LayerNorm). */
@@ -21,9 +21,7 @@ export class LayerNorm extends Module {
     options: LayerNormOptions = {},
   ) {
     super();
-    assertPositiveInteger('LayerNorm', 'dim', dim);
-    this.eps = options.eps ?? 1e-5;
-    if (!(this.eps > 0)) throw new RangeError(`LayerNorm: eps must be > 0, got ${this.eps}`);
+    this.eps = normEps('LayerNorm', dim, options.eps ?? 1e-5);
     this.registerParameter('weight', constantParameter([dim], 1, options));
     this.registerParameter('bias', constantParameter([dim], 0, options));
   }

@@ -34,8 +34,7 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    assertPositiveInteger('Linear', 'inFeatures', inFeatures);
-    assertPositiveInteger('Linear', 'outFeatures', outFeatures);
+    assertSizes('Linear', { inFeatures, outFeatures });
     const tied = options.tiedWeight;
     if (tied && (tied.rank !== 2 || tied.shape[0] !== outFeatures || tied.shape[1] !== inFeatures)) {
       throw new RangeError(
@@ -85,7 +84,10 @@ export class Linear extends Module {
   }
 }
 
-export function assertPositiveInteger(where: string, what: string, value: number): void {
-  if (!Number.isInteger(value) || value <= 0)
-    throw new RangeError(`${where}: ${what} must be a positive integer, got ${value}`);
+/** Throws unless every named size is a positive integer (layer dimensions). */
+export function assertSizes(where: string, sizes: Record<string, number>): void {
+  for (const [what, value] of Object.entries(sizes)) {
+    if (!Number.isInteger(value) || value <= 0)
+      throw new RangeError(`${where}: ${what} must be a positive integer, got ${value}`);
+  }
 }

@@ -1,7 +1,7 @@
 import { rmsNorm } from '../ops/nn.js';
 import type { Tensor } from '../tensor.js';
 import { constantParameter, type ParameterOptions } from './init.js';
-import { assertPositiveInteger } from './linear.js';
+import { assertSizes } from './linear.js';
 import { Module } from './module.js';
 
 export interface RMSNormOptions extends ParameterOptions {
@@ -18,9 +18,7 @@ export class RMSNorm extends Module {
     options: RMSNormOptions = {},
   ) {
     super();
-    assertPositiveInteger('RMSNorm', 'dim', dim);
-    this.eps = options.eps ?? 1e-6;
-    if (!(this.eps > 0)) throw new RangeError(`RMSNorm: eps must be > 0, got ${this.eps}`);
+    this.eps = normEps('RMSNorm', dim, options.eps ?? 1e-6);
     this.registerParameter('weight', constantParameter([dim], 1, options));
   }
 
@@ -31,4 +29,11 @@ export class RMSNorm extends Module {
   forward(x: Tensor): Tensor {
     return rmsNorm(x, this.weight, this.eps);
   }
+}
+
+/** Checks a normalisation layer's feature count and eps, and returns the eps. */
+export function normEps(where: string, dim: number, eps: number): number {
+  assertSizes(where, { dim });
+  if (!(eps > 0)) throw new RangeError(`${where}: eps must be > 0, got ${eps}`);
+  return eps;
 }

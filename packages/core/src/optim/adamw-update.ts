@@ -15,6 +15,7 @@ import { tidy } from '../engine.js';
 import { add, cast, div, mul, sqrt, square, sub } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import { checkGrad, computeDTypeOf, writeInto } from './update-helpers.js';
+import type { AdamHyperParameters } from './validate.js';
 
 export interface AdamWStep {
   lr: number;
@@ -24,6 +25,11 @@ export interface AdamWStep {
   weightDecay: number;
   /** The 1-based number of this update (bias correction uses beta^step). */
   step: number;
+}
+
+/** Step `step` of an optimizer with Adam hyper-parameters `o`. */
+export function adamwStepOf(o: AdamHyperParameters, step: number): AdamWStep {
+  return { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay, step };
 }
 
 /** The fused kernel's parameters for this step (bias corrections precomputed). */

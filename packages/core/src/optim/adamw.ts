@@ -1,26 +1,12 @@
 /** AdamW with PyTorch semantics (decoupled weight decay, bias correction; no amsgrad). */
 import { zeros } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
-import { adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
-import {
-  type GroupOptions,
-  Optimizer,
-  type OptionsInput,
-  type ParamGroup,
-  type ParamGroupSpec,
-  type ParamState,
-} from './optimizer.js';
+import { adamwStepOf, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
+import { Optimizer, type OptionsInput, type ParamGroup, type ParamsInput } from './optimizer.js';
 import { computeDTypeOf } from './update-helpers.js';
-import { checkFlag, checkOption, groupLabel, nonNegative } from './validate.js';
+import { type AdamHyperParameters, checkAdamOptions, checkFlag } from './validate.js';
 
-export interface AdamWOptions extends GroupOptions {
-  lr: number;
-  /** Decay rates of the first and second moment estimates. */
-  betas: readonly [number, number];
-  /** Added to sqrt(v_hat), outside the square root, as PyTorch does. */
-  eps: number;
-  /** Decoupled: p *= 1 - lr * weightDecay before the Adam step. */
-  weightDecay: number;
+export interface AdamWOptions extends AdamHyperParameters {
   /**
    * Use the backend's fused kernel (the default; it reads 16-bit parameters, updates in float32
    * and rounds once), or the op-by-op reference, which needs several float32 temporaries.
@@ -46,50 +32,27 @@ export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({
  * when written back) and the value `step`.
  */
 export class AdamW extends Optimizer<AdamWOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<AdamWOptions>[],
-    options: OptionsInput<AdamWOptions> = {},
-  ) {
+  constructor(params: ParamsInput<AdamWOptions>, options: OptionsInput<AdamWOptions> = {}) {
     super(params, options, { defaults: ADAMW_DEFAULTS });
   }
 
-  protected override validateOptions(o: AdamWOptions, index: number): void {
-    const where = groupLabel('AdamW', index);
+  protected override validateOptions(o: AdamWOptions, where: string): void {
     if (o.amsgrad !== false) throw new Error(`${where}: amsgrad is not implemented`);
-    checkOption(where, 'lr', o.lr, nonNegative, 'a finite number >= 0');
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) {
-      throw new RangeError(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(o.betas)}`);
-    }
-    const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
-    checkOption(where, 'betas[0]', o.betas[0], inUnitInterval, 'in [0, 1)');
-    checkOption(where, 'betas[1]', o.betas[1], inUnitInterval, 'in [0, 1)');
-    checkOption(where, 'eps', o.eps, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
-    checkOption(where, 'weightDecay', o.weightDecay, nonNegative, 'a finite number >= 0');
+    checkAdamOptions(where, o);
     checkFlag(where, 'fused', o.fused, true);
   }
 
   override updateParam(param: Tensor, group: ParamGroup<AdamWOptions>): void {
     const grad = param.grad;
     if (!grad) return;
-    // Re-checked each step: a scheduler or setOption may have changed the options since.
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
-    const { lr, betas, eps, weightDecay, fused } = group.options;
+    this.recheckOptions(group);
     const state = this.stateOf(param);
-    const expAvg = this.momentOf(state, 'exp_avg', param);
-    const expAvgSq = this.momentOf(state, 'exp_avg_sq', param);
+    const make = () => zeros(param.shape, { dtype: computeDTypeOf(param), backend: param.backend });
+    const expAvg = this.stateTensor(state, 'exp_avg', make);
+    const expAvgSq = this.stateTensor(state, 'exp_avg_sq', make);
     const step = (state.values.step ?? 0) + 1;
-    const useFused = fused ?? true;
-    const update = useFused ? adamwUpdateFused : adamwUpdateReference;
-    update(param, grad, expAvg, expAvgSq, { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, step });
+    const update = (group.options.fused ?? true) ? adamwUpdateFused : adamwUpdateReference;
+    update(param, grad, expAvg, expAvgSq, adamwStepOf(group.options, step));
     state.values.step = step;
-  }
-
-  /** The moment tensor `key`, created as zeros on the parameter's first step. */
-  private momentOf(state: ParamState, key: 'exp_avg' | 'exp_avg_sq', param: Tensor): Tensor {
-    const existing = state.tensors[key];
-    if (existing) return existing;
-    const created = this.newState(() => zeros(param.shape, { dtype: computeDTypeOf(param), backend: param.backend }));
-    state.tensors[key] = created;
-    return created;
   }
 }

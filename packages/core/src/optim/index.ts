@@ -1,5 +1,11 @@
 export { ADAMW_DEFAULTS, AdamW, type AdamWOptions } from './adamw.js';
-export { type AdamWStep, adamwKernelParams, adamwUpdateFused, adamwUpdateReference } from './adamw-update.js';
+export {
+  type AdamWStep,
+  adamwKernelParams,
+  adamwStepOf,
+  adamwUpdateFused,
+  adamwUpdateReference,
+} from './adamw-update.js';
 export { clipGradNorm, clipGradNormSync, clipGradNormTensor } from './clip-grad.js';
 export { allFiniteNow, finiteFlag } from './finite.js';
 export { LRScheduler, type LRSchedulerState, type SchedulableOptimizer } from './lr-scheduler.js';
@@ -12,7 +18,9 @@ export {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type ParamsInput,
   type SkippedUpdate,
+  type StateTensors,
   type StepReport,
 } from './optimizer.js';
 export { mergeDisjoint, normalizeOptions } from './option-names.js';
@@ -25,4 +33,14 @@ export {
 } from './schedules.js';
 export { SGD, SGD_DEFAULTS, type SGDOptions } from './sgd.js';
 export { computeDTypeOf, writeInto } from './update-helpers.js';
-export { checkFlag, checkOption, describeValue, groupLabel, nonNegative } from './validate.js';
+export {
+  type AdamHyperParameters,
+  checkAdamOptions,
+  checkFlag,
+  checkOption,
+  describeValue,
+  groupLabel,
+  inUnitInterval,
+  nonNegative,
+  positive,
+} from './validate.js';

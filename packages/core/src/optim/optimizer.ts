@@ -34,6 +34,15 @@ export type ParamGroupSpec<O extends GroupOptions> = OptionsInput<O> & {
   names?: readonly string[];
 };
 
+/** An optimizer's state tensors: `get` makes one with `make` on first use, `set` replaces one (taking ownership). */
+export interface StateTensors {
+  get(state: ParamState, key: string, make: () => Tensor): Tensor;
+  set(state: ParamState, key: string, value: Tensor): void;
+}
+
+/** An optimizer's parameters: one list (one group with the defaults), or parameter groups. */
+export type ParamsInput<O extends GroupOptions> = readonly Tensor[] | readonly ParamGroupSpec<O>[];
+
 /** What an optimizer accepts: its defaults (their keys are the known names) and known options without one. */
 export interface OptionSchema<O extends GroupOptions> {
   defaults: Readonly<O>;
@@ -92,11 +101,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   /** The optimizer-wide options: the schema's defaults with the caller's options applied. */
   readonly defaults: O;
 
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    options: OptionsInput<O>,
-    schema: OptionSchema<O>,
-  ) {
+  constructor(params: ParamsInput<O>, options: OptionsInput<O>, schema: OptionSchema<O>) {
     const name = this.constructor.name;
     const known = [...Object.keys(schema.defaults), ...(schema.optional ?? [])];
     this.defaults = { ...schema.defaults, ...normalizeOptions(`${name}: options`, options, known) } as O;
@@ -120,7 +125,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
         'under `options`',
       );
       const groupOptions = { ...this.defaults, ...overrides } as O;
-      this.validateOptions(groupOptions, g);
+      this.validateOptions(groupOptions, where);
       return {
         params: [...groupParams],
         names: names ? [...names] : groupParams.map((p, i) => p.name ?? `group${g}.param${i}`),
@@ -129,8 +134,13 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
     });
   }
 
-  /** Throws a clear error for an invalid hyper-parameter of group `index`. */
-  protected validateOptions(_options: O, _index: number): void {}
+  /** Throws an error that starts with `where` (the group's label) for an invalid hyper-parameter. */
+  protected validateOptions(_options: O, _where: string): void {}
+
+  /** Checks `group`'s options again before an update: a scheduler or setOption may have changed them. */
+  protected recheckOptions(group: ParamGroup<O>): void {
+    this.validateOptions(group.options, groupLabel(this.constructor.name, this.paramGroups.indexOf(group)));
+  }
 
   /** Updates one parameter from its gradient. Called by step() and by per-layer updates. */
   abstract updateParam(param: Tensor, group: ParamGroup<O>): void;
@@ -248,6 +258,21 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   protected newState(make: () => Tensor): Tensor {
     return keep(withCategory('optimizer', make));
   }
+
+  /** The state tensor `key`, made by `make` (as persistent optimizer memory) on first use. */
+  protected stateTensor(state: ParamState, key: string, make: () => Tensor): Tensor {
+    const existing = state.tensors[key];
+    if (existing) return existing;
+    const created = this.newState(make);
+    state.tensors[key] = created;
+    return created;
+  }
+
+  /** stateTensor and setState for helpers outside the class that keep moments (see StateTensors). */
+  protected readonly stateTensors: StateTensors = {
+    get: (state, key, make) => this.stateTensor(state, key, make),
+    set: (state, key, value) => this.setState(state, key, value),
+  };
 
   /** Replaces a persistent state tensor, freeing the old one. */
   protected setState(state: ParamState, key: string, value: Tensor): void {

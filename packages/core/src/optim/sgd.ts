@@ -2,9 +2,9 @@
 import { tidy } from '../engine.js';
 import { add, cast, clone, mul, sub } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
-import { type GroupOptions, Optimizer, type OptionsInput, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { type GroupOptions, Optimizer, type OptionsInput, type ParamGroup, type ParamsInput } from './optimizer.js';
 import { checkGrad, computeDTypeOf, writeInto } from './update-helpers.js';
-import { checkFlag, checkOption, groupLabel, nonNegative } from './validate.js';
+import { checkFlag, checkOption, nonNegative } from './validate.js';
 
 export interface SGDOptions extends GroupOptions {
   lr: number;
@@ -34,15 +34,11 @@ export const SGD_DEFAULTS: Readonly<SGDOptions> = Object.freeze({
  * State: the tensor `momentum_buffer` (float32; float64 for float64 params), only when momentum > 0.
  */
 export class SGD extends Optimizer<SGDOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<SGDOptions>[],
-    options: OptionsInput<SGDOptions> = {},
-  ) {
+  constructor(params: ParamsInput<SGDOptions>, options: OptionsInput<SGDOptions> = {}) {
     super(params, options, { defaults: SGD_DEFAULTS });
   }
 
-  protected override validateOptions(o: SGDOptions, index: number): void {
-    const where = groupLabel('SGD', index);
+  protected override validateOptions(o: SGDOptions, where: string): void {
     checkOption(where, 'lr', o.lr, nonNegative, 'a finite number >= 0');
     checkOption(where, 'momentum', o.momentum, nonNegative, 'a finite number >= 0');
     checkOption(where, 'dampening', o.dampening, Number.isFinite, 'a finite number');
@@ -59,7 +55,7 @@ export class SGD extends Optimizer<SGDOptions> {
     const grad = param.grad;
     if (!grad) return;
     checkGrad('SGD', param, grad);
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    this.recheckOptions(group);
     const { lr, momentum, dampening, nesterov, weightDecay } = group.options;
     // Nested scopes free each intermediate once used: at most about four parameter-sized temporaries.
     tidy(() => {

@@ -53,41 +53,32 @@ export interface GlueTask {
 const TRAIN_DEV = { train: 'train.tsv', dev: 'dev.tsv' } as const;
 const BINARY = ['0', '1'] as const;
 
+/** The fields of a classification task with train.tsv and dev.tsv: one class per label name. */
+function classification(labels: readonly string[], metrics: readonly GlueMetricName[]) {
+  const problemType = 'single_label_classification' as const;
+  return { files: TRAIN_DEV, devSplit: 'dev', numLabels: labels.length, problemType, labels, metrics };
+}
+
 export const GLUE_TASKS: Readonly<Record<GlueTaskName, GlueTask>> = {
   cola: {
     name: 'cola',
     folder: 'CoLA',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     // source, label, original label (a star or empty), sentence; no header.
     columns: { header: false, numColumns: 4, textA: 3, label: 1 },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: BINARY,
-    metrics: ['matthews_correlation'],
+    ...classification(BINARY, ['matthews_correlation']),
   },
   sst2: {
     name: 'sst2',
     folder: 'SST-2',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     columns: { header: true, textA: 'sentence', label: 'label' },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: BINARY,
-    metrics: ['accuracy'],
+    ...classification(BINARY, ['accuracy']),
   },
   mrpc: {
     name: 'mrpc',
     folder: 'MRPC',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     // Quality, #1 ID, #2 ID, #1 String, #2 String
     columns: { header: true, textA: '#1 String', textB: '#2 String', label: 'Quality' },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: BINARY,
-    metrics: ['accuracy', 'f1'],
+    ...classification(BINARY, ['accuracy', 'f1']),
   },
   stsb: {
     name: 'stsb',
@@ -104,50 +95,32 @@ export const GLUE_TASKS: Readonly<Record<GlueTaskName, GlueTask>> = {
   qqp: {
     name: 'qqp',
     folder: 'QQP',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     // id, qid1, qid2, question1, question2, is_duplicate
     columns: { header: true, textA: 'question1', textB: 'question2', label: 'is_duplicate' },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: BINARY,
-    metrics: ['accuracy', 'f1'],
+    ...classification(BINARY, ['accuracy', 'f1']),
   },
   mnli: {
     name: 'mnli',
     folder: 'MNLI',
-    files: { train: 'train.tsv', dev_matched: 'dev_matched.tsv', dev_mismatched: 'dev_mismatched.tsv' },
-    devSplit: 'dev_matched',
     // index, promptID, pairID, genre, 4 parses, sentence1, sentence2, label1 (.. label5 in dev), gold_label
     columns: { header: true, textA: 'sentence1', textB: 'sentence2', label: 'gold_label' },
-    numLabels: 3,
-    problemType: 'single_label_classification',
-    labels: ['entailment', 'neutral', 'contradiction'],
-    metrics: ['accuracy'],
+    ...classification(['entailment', 'neutral', 'contradiction'], ['accuracy']),
+    files: { train: 'train.tsv', dev_matched: 'dev_matched.tsv', dev_mismatched: 'dev_mismatched.tsv' },
+    devSplit: 'dev_matched',
   },
   qnli: {
     name: 'qnli',
     folder: 'QNLI',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     // index, question, sentence, label
     columns: { header: true, textA: 'question', textB: 'sentence', label: 'label' },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: ['entailment', 'not_entailment'],
-    metrics: ['accuracy'],
+    ...classification(['entailment', 'not_entailment'], ['accuracy']),
   },
   rte: {
     name: 'rte',
     folder: 'RTE',
-    files: TRAIN_DEV,
-    devSplit: 'dev',
     // index, sentence1, sentence2, label
     columns: { header: true, textA: 'sentence1', textB: 'sentence2', label: 'label' },
-    numLabels: 2,
-    problemType: 'single_label_classification',
-    labels: ['entailment', 'not_entailment'],
-    metrics: ['accuracy'],
+    ...classification(['entailment', 'not_entailment'], ['accuracy']),
   },
 };
 

@@ -19,15 +19,7 @@ export {
 export { CheckpointError, NonFiniteLossError } from './errors.js';
 export { type EvaluateOptions, type EvaluationResult, evaluate } from './evaluate.js';
 export { firstNonFinite } from './finite.js';
-export type {
-  BatchSource,
-  CausalLanguageModel,
-  LayerwiseDriver,
-  OptimizerFactory,
-  OptimizerSetup,
-  TrainableOptimizer,
-  TrainerHook,
-} from './interfaces.js';
+export type * from './interfaces.js';
 export { type BadMetricsLine, JsonlMetricsWriter, type MetricsRow, parseMetrics, readMetrics } from './metrics.js';
 export { nextTokenLoss, splitBatch } from './next-token-loss.js';
 export {

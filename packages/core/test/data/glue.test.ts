@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { glueFilePath, parseGlueTsv, readGlueSplit } from '../../src/data/index.js';
 import { GLUE_TASK_NAMES, GLUE_TASKS, glueTask } from '../../src/tasks/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { MNLI_HEAD } from '../tasks/synthetic-glue.js';
 
 const tsv = (...rows: string[][]) => `${rows.map((r) => r.join('\t')).join('\n')}\n`;
@@ -225,30 +225,26 @@ const FILES: Record<string, Record<string, string>> = {
   },
 };
 
-let dir: string;
+const tmp = useTempDir('galore-glue-');
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-glue-'));
   for (const [folder, files] of Object.entries(FILES)) {
-    await mkdir(join(dir, folder));
-    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, folder, name), text);
+    await mkdir(join(tmp.path, folder));
+    for (const [name, text] of Object.entries(files)) await writeFile(join(tmp.path, folder, name), text);
   }
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('GLUE readers', () => {
   it('read CoLA without a header: label column 1, sentence column 4', async () => {
-    const { examples } = await readGlueSplit(dir, 'cola', 'train');
+    const { examples } = await readGlueSplit(tmp.path, 'cola', 'train');
     expect(examples).toEqual([
       { textA: "Our friends won't buy this analysis, let alone the next one we propose.", label: 1, line: 1 },
       { textA: 'They drank the pub.', label: 0, line: 2 },
     ]);
-    expect((await readGlueSplit(dir, 'cola', 'dev')).examples).toHaveLength(1);
+    expect((await readGlueSplit(tmp.path, 'cola', 'dev')).examples).toHaveLength(1);
   });
 
   it('read SST-2 (sentence, label), keeping the text as written', async () => {
-    const { examples } = await readGlueSplit(dir, 'sst2', 'train');
+    const { examples } = await readGlueSplit(tmp.path, 'sst2', 'train');
     expect(examples).toEqual([
       { textA: 'hide new secretions from the parental units ', label: 0, line: 2 },
       { textA: 'the greatest musicians ', label: 1, line: 3 },
@@ -256,7 +252,7 @@ describe('GLUE readers', () => {
   });
 
   it('read MRPC pairs with quote characters as plain text', async () => {
-    const { examples } = await readGlueSplit(dir, 'MRPC', 'train');
+    const { examples } = await readGlueSplit(tmp.path, 'MRPC', 'train');
     expect(examples[0]!.label).toBe(1);
     expect(examples[0]!.textA).toContain('" the witness "');
     expect(examples[0]!.textB!.startsWith('Referring to him')).toBe(true);
@@ -264,24 +260,24 @@ describe('GLUE readers', () => {
   });
 
   it('read STS-B scores as numbers (regression)', async () => {
-    const { examples } = await readGlueSplit(dir, 'sts-b', 'train');
+    const { examples } = await readGlueSplit(tmp.path, 'sts-b', 'train');
     expect(examples.map((e) => e.label)).toEqual([5, 3.8]);
     expect(examples[1]).toMatchObject({ textA: 'A man is playing a large flute.', textB: 'A man is playing a flute.' });
   });
 
   it('read QQP question pairs', async () => {
-    const { examples } = await readGlueSplit(dir, 'qqp', 'train');
+    const { examples } = await readGlueSplit(tmp.path, 'qqp', 'train');
     expect(examples.map((e) => e.label)).toEqual([0, 1]);
     expect(examples[1]!.textB).toBe('How do you control your horniness?');
   });
 
   it('read MNLI train (12 columns) and dev_matched (16 columns) by column name', async () => {
-    const train = await readGlueSplit(dir, 'mnli', 'train');
+    const train = await readGlueSplit(tmp.path, 'mnli', 'train');
     expect(train.examples.map((e) => e.label)).toEqual([1, 0]); // neutral, entailment
     expect(train.examples[0]!.textA).toBe(
       'Conceptually cream skimming has two basic dimensions - product and geography.',
     );
-    const dev = await readGlueSplit(dir, 'mnli', GLUE_TASKS.mnli.devSplit);
+    const dev = await readGlueSplit(tmp.path, 'mnli', GLUE_TASKS.mnli.devSplit);
     expect(dev.path.endsWith(join('MNLI', 'dev_matched.tsv'))).toBe(true);
     expect(dev.examples.map((e) => e.label)).toEqual([1, 2]); // neutral, contradiction
     expect(dev.examples[1]!.textB).toBe(
@@ -290,19 +286,19 @@ describe('GLUE readers', () => {
   });
 
   it('read QNLI and RTE string labels', async () => {
-    expect((await readGlueSplit(dir, 'qnli', 'train')).examples[0]).toMatchObject({
+    expect((await readGlueSplit(tmp.path, 'qnli', 'train')).examples[0]).toMatchObject({
       textA: 'When did the third Digimon series begin?',
       label: 1,
     });
-    expect((await readGlueSplit(dir, 'qnli', 'dev')).examples[0]!.label).toBe(0);
-    expect((await readGlueSplit(dir, 'rte', 'dev')).examples[0]).toMatchObject({
+    expect((await readGlueSplit(tmp.path, 'qnli', 'dev')).examples[0]!.label).toBe(0);
+    expect((await readGlueSplit(tmp.path, 'rte', 'dev')).examples[0]).toMatchObject({
       textB: 'Christopher Reeve had an accident.',
       label: 1,
     });
   });
 
   it('accept the task folder itself, CRLF line ends and a byte-order mark', async () => {
-    expect(await glueFilePath(join(dir, 'RTE'), 'rte', 'train')).toBe(join(dir, 'RTE', 'train.tsv'));
+    expect(await glueFilePath(join(tmp.path, 'RTE'), 'rte', 'train')).toBe(join(tmp.path, 'RTE', 'train.tsv'));
     const text = `\uFEFF${FILES['SST-2']!['train.tsv']!.replace(/\n/g, '\r\n')}`;
     expect(parseGlueTsv('sst2', text, 'x.tsv').examples.map((e) => e.textA)).toEqual([
       'hide new secretions from the parental units ',
@@ -334,8 +330,8 @@ describe('GLUE readers', () => {
 
   it('refuse unknown tasks, splits and missing files clearly', async () => {
     expect(() => glueTask('wnli')).toThrow("unknown GLUE task 'wnli'; the tasks are cola, sst2");
-    await expect(glueFilePath(dir, 'mnli', 'dev')).rejects.toThrow("GLUE mnli has no split 'dev'");
-    await expect(glueFilePath(join(dir, 'nowhere'), 'cola', 'train')).rejects.toThrow('found neither');
+    await expect(glueFilePath(tmp.path, 'mnli', 'dev')).rejects.toThrow("GLUE mnli has no split 'dev'");
+    await expect(glueFilePath(join(tmp.path, 'nowhere'), 'cola', 'train')).rejects.toThrow('found neither');
   });
 
   it('table: every task has its labels, metric and problem type', () => {

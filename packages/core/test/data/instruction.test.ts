@@ -1,20 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeExample, HuggingFaceTokenizer, InstructionDataset, readRecord } from '../../src/data/index.js';
 import { LlamaForCausalLM, manualSeed, nextTokenLoss } from '../../src/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { TINY_VOCAB_SIZE, writeTinyTokenizer } from '../helpers/tiny-tokenizer.js';
 
-let root: string;
+const tmp = useTempDir('instruction-');
 let tok: HuggingFaceTokenizer;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'instruction-'));
-  await writeTinyTokenizer(join(root, 'tok'));
-  tok = await HuggingFaceTokenizer.load(join(root, 'tok'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await writeTinyTokenizer(join(tmp.path, 'tok'));
+  tok = await HuggingFaceTokenizer.load(join(tmp.path, 'tok'));
 });
 
 const ids = (text: string) => tok.encode(text);
@@ -123,7 +119,7 @@ describe('InstructionDataset', () => {
   });
 
   it('reads JSONL files and reports the bad line', async () => {
-    const path = join(root, 'sft.jsonl');
+    const path = join(tmp.path, 'sft.jsonl');
     await writeFile(path, `${JSON.stringify({ prompt: 'a', completion: 'b' })}\n\n{oops\n`);
     await expect(
       InstructionDataset.fromFile(path, tok, { format: 'prompt-completion', batchSize: 1, maxLength: 8 }),

@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type DataFile,
   FILE_START,
@@ -11,14 +10,9 @@ import {
   listDataFiles,
   type TextSegment,
 } from '../../src/data/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-sources-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('galore-sources-');
 
 async function readAll(
   file: DataFile,
@@ -41,7 +35,7 @@ const jsonlFile = (path: string, gzip = false): DataFile => ({ path, name: path,
 
 describe('listDataFiles', () => {
   it('lists supported files of a folder in name order, skipping others and hidden files', async () => {
-    const folder = join(dir, 'shards');
+    const folder = join(tmp.path, 'shards');
     await mkdir(folder);
     for (const name of [
       'c4-train.00001-of-00002.json.gz',
@@ -63,8 +57,8 @@ describe('listDataFiles', () => {
   });
 
   it('explains what it expected when nothing fits', async () => {
-    await expect(listDataFiles(join(dir, 'nope'))).rejects.toThrow(/does not exist/);
-    const docs = join(dir, 'docs');
+    await expect(listDataFiles(join(tmp.path, 'nope'))).rejects.toThrow(/does not exist/);
+    const docs = join(tmp.path, 'docs');
     await mkdir(docs);
     await writeFile(join(docs, 'notes.md'), '');
     await expect(listDataFiles(docs)).rejects.toThrow(
@@ -78,7 +72,7 @@ describe('FileSegmentReader on text files', () => {
   const text = 'line one\nline two is longer\nx\n\nthe end without newline';
 
   it('cuts pieces after newlines, loses nothing, and marks only the last piece as the end', async () => {
-    const path = join(dir, 'doc.txt');
+    const path = join(tmp.path, 'doc.txt');
     await writeFile(path, text);
     const segments = await readAll(textFile(path));
     expect(segments.map((s) => s.text).join('')).toBe(text);
@@ -91,7 +85,7 @@ describe('FileSegmentReader on text files', () => {
   });
 
   it('never splits a multi-byte character when a piece has no newline', async () => {
-    const path = join(dir, 'wide.txt');
+    const path = join(tmp.path, 'wide.txt');
     const wide = 'é€🌍'.repeat(20);
     await writeFile(path, wide);
     const segments = await readAll(textFile(path));
@@ -101,8 +95,8 @@ describe('FileSegmentReader on text files', () => {
   });
 
   it('resumes from a saved position with the same pieces, for plain and gzip files', async () => {
-    const plain = join(dir, 'resume.txt');
-    const gz = join(dir, 'resume.txt.gz');
+    const plain = join(tmp.path, 'resume.txt');
+    const gz = join(tmp.path, 'resume.txt.gz');
     const body = Array.from({ length: 40 }, (_, i) => `row ${i} ${'ab'.repeat(i % 7)}\n`).join('');
     await writeFile(plain, body);
     await writeFile(gz, gzipSync(Buffer.from(body)));
@@ -116,7 +110,7 @@ describe('FileSegmentReader on text files', () => {
   });
 
   it('reports a position past the end of a changed file', async () => {
-    const path = join(dir, 'short.txt');
+    const path = join(tmp.path, 'short.txt');
     await writeFile(path, 'abc');
     await expect(readAll(textFile(path), undefined, { byteOffset: 10, line: 1 })).rejects.toThrow(
       /position 10 is beyond the end of the file \(3 bytes\); has the file changed\?/,
@@ -129,8 +123,8 @@ describe('FileSegmentReader on JSONL', () => {
   const body = `${lines.map((l) => JSON.stringify(l)).join('\n')}\n\n  \n${JSON.stringify({ text: 'last, no newline' })}`;
 
   it('yields one document per non-blank line, in plain and gzip files, and resumes by line', async () => {
-    const plain = join(dir, 'docs.jsonl');
-    const gz = join(dir, 'docs.json.gz');
+    const plain = join(tmp.path, 'docs.jsonl');
+    const gz = join(tmp.path, 'docs.json.gz');
     await writeFile(plain, body);
     await writeFile(gz, gzipSync(Buffer.from(body)));
     for (const file of [jsonlFile(plain), jsonlFile(gz, true)]) {
@@ -143,7 +137,7 @@ describe('FileSegmentReader on JSONL', () => {
   });
 
   it('reads a custom text field', async () => {
-    const path = join(dir, 'content.jsonl');
+    const path = join(tmp.path, 'content.jsonl');
     await writeFile(path, '{"content":"x"}\n');
     expect((await readAll(jsonlFile(path), { textField: 'content', chunkBytes: 16 })).map((s) => s.text)).toEqual([
       'x',
@@ -151,27 +145,27 @@ describe('FileSegmentReader on JSONL', () => {
   });
 
   it('names the file and line of a record without text, or of broken JSON', async () => {
-    const missing = join(dir, 'missing.jsonl');
+    const missing = join(tmp.path, 'missing.jsonl');
     await writeFile(missing, '{"text":"ok"}\n{"url":"http://example.com"}\n');
     await expect(readAll(jsonlFile(missing))).rejects.toThrow(
       /missing\.jsonl:2: expected a JSON object with a string field "text", found no "text" field/,
     );
-    const number = join(dir, 'number.jsonl');
+    const number = join(tmp.path, 'number.jsonl');
     await writeFile(number, '{"text":42}\n');
     await expect(readAll(jsonlFile(number))).rejects.toThrow(/number\.jsonl:1: .* found "text" is 42/);
-    const broken = join(dir, 'broken.jsonl');
+    const broken = join(tmp.path, 'broken.jsonl');
     await writeFile(broken, '{"text":"ok"}\n\n{"text": oops}\n');
     await expect(readAll(jsonlFile(broken))).rejects.toThrow(/broken\.jsonl:3: not valid JSON/);
   });
 
   it('reports corrupt gzip data with the file name', async () => {
-    const path = join(dir, 'corrupt.json.gz');
+    const path = join(tmp.path, 'corrupt.json.gz');
     await writeFile(path, 'this is not gzip');
     await expect(readAll(jsonlFile(path, true))).rejects.toThrow(/corrupt\.json\.gz: cannot decompress gzip data/);
   });
 
   it('joins a line much longer than the read chunk', async () => {
-    const path = join(dir, 'long.jsonl');
+    const path = join(tmp.path, 'long.jsonl');
     const long = 'word '.repeat(100_000);
     await writeFile(path, `${JSON.stringify({ text: long })}\n${JSON.stringify({ text: 'next' })}\n`);
     expect((await readAll(jsonlFile(path))).map((s) => s.text)).toEqual([long, 'next']);

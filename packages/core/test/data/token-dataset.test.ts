@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ByteTokenizer,
   type TokenBatch,
@@ -11,19 +10,19 @@ import {
   type TokenDatasetOptions,
   type TokenDatasetState,
 } from '../../src/data/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const corpus = fileURLToPath(new URL('../../../cli/corpus/tinyshakespeare-excerpt.txt', import.meta.url));
 const tokenizer = new ByteTokenizer();
 const EOS = ByteTokenizer.EOS_ID;
 
-let dir: string;
+const tmp = useTempDir('galore-dataset-');
 let shards: string;
 /** The documents of `shards`, in reading order. */
 const documents: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-dataset-'));
-  shards = join(dir, 'shards');
+  shards = join(tmp.path, 'shards');
   await mkdir(shards);
   // A C4-like folder: two gzipped JSONL shards, a plain JSONL file and a text file, read in name order.
   // Every word is distinct, so no two windows of the token stream are equal and tests can compare by content.
@@ -42,9 +41,6 @@ beforeAll(async () => {
   await writeFile(join(shards, 'extra.jsonl'), jsonl(s2));
   await writeFile(join(shards, 'story.txt'), text);
   documents.push(...s0, ...s1, ...s2, text);
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** The token stream of one epoch: every document's bytes followed by EOS. */
@@ -67,18 +63,18 @@ const rowsOf = (batch: TokenBatch) =>
     Array.from(batch.tokens.subarray(r * batch.shape[1], (r + 1) * batch.shape[1])),
   );
 
+/** Options over the test shards, read 64 bytes at a time (many reads per file). */
+const smallReads = (options: Omit<TokenDatasetOptions, 'path' | 'tokenizer'>): TokenDatasetOptions => ({
+  path: shards,
+  tokenizer,
+  chunkBytes: 64,
+  ...options,
+});
+
 describe('packing', () => {
   it('packs every token of an epoch into seqLen+1 windows in order, with no padding, loss or duplication', async () => {
     const seqLen = 31;
-    const dataset = await TokenDataset.open({
-      path: shards,
-      tokenizer,
-      seqLen,
-      batchSize: 3,
-      shuffleBuffer: 0,
-      epochs: 1,
-      chunkBytes: 64,
-    });
+    const dataset = await TokenDataset.open(smallReads({ seqLen, batchSize: 3, shuffleBuffer: 0, epochs: 1 }));
     const batches = await take(dataset, 1000);
     await dataset.close();
     expect(batches.every((b) => b.shape[0] === 3 && b.shape[1] === 32 && b.tokens.length === 96)).toBe(true);
@@ -91,7 +87,7 @@ describe('packing', () => {
   });
 
   it('appends no EOS when the tokenizer has none', async () => {
-    const path = join(dir, 'two.jsonl');
+    const path = join(tmp.path, 'two.jsonl');
     await writeFile(path, '{"text":"ab"}\n{"text":"cd"}\n');
     const dataset = await TokenDataset.open({
       path,
@@ -125,16 +121,7 @@ describe('packing', () => {
 
 describe('shuffling and epochs', () => {
   it("serves each epoch's sequences exactly once, in a seeded order", async () => {
-    const options: TokenDatasetOptions = {
-      path: shards,
-      tokenizer,
-      seqLen: 15,
-      batchSize: 1,
-      shuffleBuffer: 8,
-      epochs: 2,
-      seed: 5,
-      chunkBytes: 64,
-    };
+    const options = smallReads({ seqLen: 15, batchSize: 1, shuffleBuffer: 8, epochs: 2, seed: 5 });
     const ordered = await take(await TokenDataset.open({ ...options, shuffleBuffer: 0 }), 10_000);
     const shuffled = await take(await TokenDataset.open(options), 10_000);
     const again = await take(await TokenDataset.open(options), 10_000);
@@ -158,16 +145,7 @@ describe('shuffling and epochs', () => {
 
 describe('validation split', () => {
   it('holds out the first sequences: validation serves them, training never does', async () => {
-    const options: TokenDatasetOptions = {
-      path: shards,
-      tokenizer,
-      seqLen: 15,
-      batchSize: 4,
-      shuffleBuffer: 16,
-      validationSequences: 10,
-      epochs: 2,
-      chunkBytes: 64,
-    };
+    const options = smallReads({ seqLen: 15, batchSize: 4, shuffleBuffer: 16, validationSequences: 10, epochs: 2 });
     const dataset = await TokenDataset.open(options);
     const validation: TokenBatch[] = [];
     for await (const batch of dataset.validationBatches()) validation.push(batch);
@@ -191,7 +169,7 @@ describe('validation split', () => {
   });
 
   it('fails clearly when the data is too small for the split', async () => {
-    const path = join(dir, 'tiny.txt');
+    const path = join(tmp.path, 'tiny.txt');
     await writeFile(path, 'only a few bytes');
     const dataset = await TokenDataset.open({ path, tokenizer, seqLen: 7, batchSize: 1, validationSequences: 2 });
     await expect(dataset.nextBatch()).rejects.toThrow(
@@ -293,11 +271,11 @@ describe('options', () => {
     await expect(TokenDataset.open({ ...base, tokenizer: {} as never })).rejects.toThrow(
       /tokenizer must implement Tokenizer/,
     );
-    await expect(TokenDataset.open({ ...base, path: join(dir, 'missing') })).rejects.toThrow(/does not exist/);
+    await expect(TokenDataset.open({ ...base, path: join(tmp.path, 'missing') })).rejects.toThrow(/does not exist/);
   });
 
   it('surfaces a JSONL record without text with its file and line', async () => {
-    const folder = join(dir, 'bad-shards');
+    const folder = join(tmp.path, 'bad-shards');
     await mkdir(folder);
     await writeFile(join(folder, 'a.jsonl'), '{"text":"fine"}\n{"body":"no text here"}\n');
     const dataset = await TokenDataset.open({ path: folder, tokenizer, seqLen: 64, batchSize: 1 });

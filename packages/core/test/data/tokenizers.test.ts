@@ -1,17 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ByteTokenizer, Gpt2Tokenizer, HuggingFaceTokenizer, loadTokenizer } from '../../src/data/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { special, WORD_PIECE as wordPiece } from './word-piece.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-tokenizers-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('galore-tokenizers-');
 
 /** A tiny byte-level BPE (GPT-2 / LLaMA-3 style) with two merges. */
 const bytePairs = {
@@ -101,7 +95,7 @@ describe('Gpt2Tokenizer', () => {
 
 describe('HuggingFaceTokenizer', () => {
   it('loads a WordPiece tokenizer.json and reads BOS/EOS from tokenizer_config.json', async () => {
-    const folder = join(dir, 'wordpiece');
+    const folder = join(tmp.path, 'wordpiece');
     await mkdir(folder);
     await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(wordPiece));
     await writeFile(
@@ -117,7 +111,7 @@ describe('HuggingFaceTokenizer', () => {
   });
 
   it('loads a byte-level BPE from a file path and finds </s> without a config', async () => {
-    const file = join(dir, 'bpe.json');
+    const file = join(tmp.path, 'bpe.json');
     await writeFile(file, JSON.stringify(bytePairs));
     const tokenizer = await loadTokenizer(file);
     expect(tokenizer).toMatchObject({ vocabSize: 7, bosId: 0, eosId: 1 });
@@ -127,7 +121,7 @@ describe('HuggingFaceTokenizer', () => {
   });
 
   it('loads a Unigram (T5-style) model', async () => {
-    const file = join(dir, 'unigram.json');
+    const file = join(tmp.path, 'unigram.json');
     await writeFile(file, JSON.stringify(unigram));
     const tokenizer = await HuggingFaceTokenizer.load(file);
     expect(tokenizer).toMatchObject({ vocabSize: 10, eosId: 1 });
@@ -142,16 +136,16 @@ describe('loadTokenizer errors', () => {
     await expect(loadTokenizer('llama')).rejects.toThrow(
       /unknown tokenizer "llama": no such file or folder; expected 'byte', 'gpt2', or the path/,
     );
-    const empty = join(dir, 'empty');
+    const empty = join(tmp.path, 'empty');
     await mkdir(empty);
     await expect(loadTokenizer(empty)).rejects.toThrow(/has no tokenizer.json/);
-    const text = join(dir, 'vocab.txt');
+    const text = join(tmp.path, 'vocab.txt');
     await writeFile(text, 'a\nb\n');
     await expect(loadTokenizer(text)).rejects.toThrow(/is not a .json file/);
-    const broken = join(dir, 'broken.json');
+    const broken = join(tmp.path, 'broken.json');
     await writeFile(broken, '{"model": ');
     await expect(loadTokenizer(broken)).rejects.toThrow(/broken.json: tokenizer.json is not valid JSON/);
-    const other = join(dir, 'other.json');
+    const other = join(tmp.path, 'other.json');
     await writeFile(other, '{"name": "not a tokenizer"}');
     await expect(loadTokenizer(other)).rejects.toThrow(
       /other.json: not a Hugging Face tokenizer.json \(expected an object with a "model" field\)/,

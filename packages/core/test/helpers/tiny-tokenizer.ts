@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tokenizerJson } from '../data/word-piece.js';
 
 export const TINY_SPECIALS = ['<pad>', '<s>', '</s>', '<|system|>', '<|user|>', '<|assistant|>', '<unk>'];
 const CHARS = [...'abcdefghijklmnopqrstuvwxyz0123456789 :\n?!.,=+-'];
@@ -27,23 +28,12 @@ export const TINY_CHAT_TEMPLATE =
   "{{ bos_token }}{% for m in messages %}{{ '<|' + m.role + '|>' + m.content + eos_token }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
 
-/** A tokenizer.json `added_tokens` entry for a special token, as the Rust library serialises it. */
-export function addedToken(id: number, content: string) {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-}
-
 export async function writeTinyTokenizer(dir: string, config: Record<string, unknown> = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
   const vocab: Record<string, number> = {};
   for (const [i, t] of [...TINY_SPECIALS, ...CHARS].entries()) vocab[t] = i;
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: TINY_SPECIALS.map((content, id) => addedToken(id, content)),
-    normalizer: null,
-    pre_tokenizer: null,
-    post_processor: null,
+  const tokenizer = tokenizerJson({
+    specials: TINY_SPECIALS,
     decoder: { type: 'Fuse' },
     model: {
       type: 'BPE',
@@ -57,7 +47,7 @@ export async function writeTinyTokenizer(dir: string, config: Record<string, unk
       vocab,
       merges: [],
     },
-  };
+  });
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
   const tokenizerConfig = {
     bos_token: '<s>',

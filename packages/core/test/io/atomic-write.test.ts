@@ -1,29 +1,23 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { atomicWriteFile, withAtomicFile, writeFully } from '../../src/io/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-atomic-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('galore-atomic-');
 
 describe('atomicWriteFile', () => {
   it('creates and replaces files with strings or bytes', async () => {
-    const path = join(dir, 'state.json');
+    const path = join(tmp.path, 'state.json');
     await atomicWriteFile(path, '{"step":1}');
     expect(await readFile(path, 'utf8')).toBe('{"step":1}');
     await atomicWriteFile(path, new Uint8Array([104, 105]));
     expect(await readFile(path, 'utf8')).toBe('hi');
-    expect(await readdir(dir)).toEqual(['state.json']);
+    expect(await readdir(tmp.path)).toEqual(['state.json']);
   });
 
   it('keeps the old content and removes the temporary file when the writer throws', async () => {
-    const path = join(dir, 'keep.json');
+    const path = join(tmp.path, 'keep.json');
     await atomicWriteFile(path, 'old');
     await expect(
       withAtomicFile(path, async (file) => {
@@ -32,10 +26,10 @@ describe('atomicWriteFile', () => {
       }),
     ).rejects.toThrow('disk full');
     expect(await readFile(path, 'utf8')).toBe('old');
-    expect((await readdir(dir)).filter((f) => f.startsWith('keep.json'))).toEqual(['keep.json']);
+    expect((await readdir(tmp.path)).filter((f) => f.startsWith('keep.json'))).toEqual(['keep.json']);
   });
 
   it('fails clearly when the directory does not exist', async () => {
-    await expect(atomicWriteFile(join(dir, 'missing', 'x.json'), 'x')).rejects.toThrow(/ENOENT/);
+    await expect(atomicWriteFile(join(tmp.path, 'missing', 'x.json'), 'x')).rejects.toThrow(/ENOENT/);
   });
 });

@@ -1,8 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../../src/dtype.js';
 import {
   readSafetensors,
@@ -14,14 +13,9 @@ import {
   safetensorsItemBytes,
   writeSafetensors,
 } from '../../src/io/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'galore-safetensors-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('galore-safetensors-');
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -34,7 +28,7 @@ function handBuilt(header: string, data: number[]): Uint8Array {
 
 describe('writeSafetensors / SafetensorsFile round trip', () => {
   it('round-trips every dtype with its host conversion', async () => {
-    const path = join(dir, 'all.safetensors');
+    const path = join(tmp.path, 'all.safetensors');
     const entries: SafetensorsEntry[] = [
       { name: 'f64', dtype: 'F64', shape: [2], bytes: () => new Float64Array([Math.PI, -1e300]) },
       {
@@ -102,7 +96,7 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(names, fc.array(entry, { minLength: 6, maxLength: 6 }), async (tensorNames, specs) => {
-        const path = join(dir, `prop-${run++}.safetensors`);
+        const path = join(tmp.path, `prop-${run++}.safetensors`);
         const data = new Map<string, { dtype: SafetensorsDType; shape: number[]; bytes: Uint8Array }>();
         tensorNames.forEach((name, i) => {
           const { dtype, shape, seed } = specs[i]!;
@@ -134,7 +128,7 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
   });
 
   it('handles scalars, empty tensors and a file with no tensors', async () => {
-    const path = join(dir, 'edge.safetensors');
+    const path = join(tmp.path, 'edge.safetensors');
     await writeSafetensors(path, [
       { name: 'scalar', dtype: 'F32', shape: [], bytes: () => new Float32Array([7]) },
       { name: 'empty', dtype: 'F32', shape: [0, 3], bytes: () => new Float32Array(0) },
@@ -143,7 +137,7 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
     expect(tensors.get('scalar')).toMatchObject({ shape: [], data: new Float32Array([7]) });
     expect(tensors.get('empty')).toMatchObject({ shape: [0, 3], data: new Float32Array(0) });
 
-    const none = join(dir, 'none.safetensors');
+    const none = join(tmp.path, 'none.safetensors');
     await writeSafetensors(none, []);
     // The reference writer's output for an empty dict: "{}" padded with six spaces.
     expect(new Uint8Array(await readFile(none))).toEqual(handBuilt('{}      ', []));
@@ -152,7 +146,7 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
 
 describe('byte-exact layout', () => {
   it('matches a file built by hand from the spec (single tensor, no padding needed)', async () => {
-    const path = join(dir, 'attn.safetensors');
+    const path = join(tmp.path, 'attn.safetensors');
     await writeSafetensors(path, [
       { name: 'attn.0', dtype: 'F32', shape: [1, 2, 3], bytes: () => new Float32Array([0, 1, 2, 3, 4, 5]) },
     ]);
@@ -163,7 +157,7 @@ describe('byte-exact layout', () => {
   });
 
   it('sorts by dtype alignment then name, puts metadata first and pads the header with spaces', async () => {
-    const path = join(dir, 'sorted.safetensors');
+    const path = join(tmp.path, 'sorted.safetensors');
     await writeSafetensors(
       path,
       [
@@ -187,7 +181,7 @@ describe('byte-exact layout', () => {
   });
 
   it('reads a hand-built file whose header lists tensors out of offset order', async () => {
-    const path = join(dir, 'unordered.safetensors');
+    const path = join(tmp.path, 'unordered.safetensors');
     const header =
       '{"y":{"dtype":"I32","shape":[1],"data_offsets":[4,8]},"x":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}';
     await writeFile(path, handBuilt(header, [5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]));
@@ -201,7 +195,7 @@ describe('byte-exact layout', () => {
 
 describe('header validation', () => {
   async function expectRejected(name: string, bytes: Uint8Array, message: RegExp): Promise<void> {
-    const path = join(dir, name);
+    const path = join(tmp.path, name);
     await writeFile(path, bytes);
     await expect(SafetensorsFile.open(path)).rejects.toThrow(message);
     await expect(readSafetensorsHeader(path)).rejects.toThrow(path);
@@ -290,7 +284,7 @@ describe('header validation', () => {
     );
   });
   it('reports a truncated file clearly', async () => {
-    const path = join(dir, 'truncated.safetensors');
+    const path = join(tmp.path, 'truncated.safetensors');
     await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [4], bytes: () => new Float32Array(4) }]);
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
     await truncate(path, size - 3);
@@ -299,14 +293,14 @@ describe('header validation', () => {
     );
   });
   it('names the missing tensor and what the file holds', async () => {
-    const path = join(dir, 'one.safetensors');
+    const path = join(tmp.path, 'one.safetensors');
     await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [1], bytes: () => new Float32Array(1) }]);
     const file = await SafetensorsFile.open(path);
     await expect(file.read('v')).rejects.toThrow(/tensor "v": no such tensor; the file holds: w/);
     await file.close();
   });
   it('refuses I64 values outside int32 with the tensor name and value', async () => {
-    const path = join(dir, 'i64.safetensors');
+    const path = join(tmp.path, 'i64.safetensors');
     await writeSafetensors(path, [
       { name: 'ids', dtype: 'I64', shape: [2], bytes: () => new BigInt64Array([1n, 2n ** 40n]) },
     ]);
@@ -321,7 +315,7 @@ describe('header validation', () => {
 
 describe('writer', () => {
   it('rejects bad entries before touching the disk', async () => {
-    const path = join(dir, 'bad.safetensors');
+    const path = join(tmp.path, 'bad.safetensors');
     const w = (name: string, extra: Partial<SafetensorsEntry> = {}) => ({
       name,
       dtype: 'F32' as const,
@@ -340,11 +334,11 @@ describe('writer', () => {
     await expect(writeSafetensors(path, [w('a')], { step: 3 as never })).rejects.toThrow(
       /metadata\["step"\] must be a string/,
     );
-    expect((await readdir(dir)).filter((f) => f.startsWith('bad.safetensors'))).toEqual([]);
+    expect((await readdir(tmp.path)).filter((f) => f.startsWith('bad.safetensors'))).toEqual([]);
   });
 
   it('is atomic: a writer that fails mid-way leaves the old file and no temporary behind', async () => {
-    const path = join(dir, 'atomic.safetensors');
+    const path = join(tmp.path, 'atomic.safetensors');
     await writeSafetensors(path, [{ name: 'old', dtype: 'F32', shape: [2], bytes: () => new Float32Array([1, 2]) }]);
     const before = await readFile(path);
     const failing: SafetensorsEntry[] = [
@@ -364,11 +358,11 @@ describe('writer', () => {
       /tensor "c": bytes\(\) returned 4 bytes but F16 with shape \[3\] needs 6/,
     );
     expect(await readFile(path)).toEqual(before);
-    expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect((await readdir(tmp.path)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
   it("asks for each tensor's bytes only when writing it", async () => {
-    const path = join(dir, 'lazy.safetensors');
+    const path = join(tmp.path, 'lazy.safetensors');
     const calls: string[] = [];
     const entry = (name: string): SafetensorsEntry => ({
       name,

@@ -1,22 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetaBackend, tensor, zeros } from '../../src/index.js';
 import { readSafetensorsHeader } from '../../src/io/index.js';
 import { loadTensors, loadTensorsInto, saveTensors, streamTensors } from '../../src/io/tensors.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tensors-io-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('tensors-io-');
 
 describe('saveTensors / loadTensors', () => {
   it('round-trips values, shapes and dtypes (f32, bf16, f64, int32) with metadata', async () => {
-    const path = join(dir, 'mixed.safetensors');
+    const path = join(tmp.path, 'mixed.safetensors');
     const source = {
       f32: tensor([
         [1.5, -2],
@@ -48,7 +41,7 @@ describe('saveTensors / loadTensors', () => {
   });
 
   it('streams one tensor at a time onto the requested backend', async () => {
-    const path = join(dir, 'stream.safetensors');
+    const path = join(tmp.path, 'stream.safetensors');
     await saveTensors(path, { a: tensor([1, 2]), b: tensor([3]) });
     const meta = createMetaBackend();
     const seen: string[] = [];
@@ -64,7 +57,7 @@ describe('saveTensors / loadTensors', () => {
 
 describe('loadTensorsInto', () => {
   it('fills existing tensors in place, converting BF16 to float32, and reports the keys', async () => {
-    const path = join(dir, 'into.safetensors');
+    const path = join(tmp.path, 'into.safetensors');
     await saveTensors(path, { w: tensor([0.5, 1.5], { dtype: 'bfloat16' }), extra: tensor([0]) });
     const w = zeros([2]);
     const result = await loadTensorsInto(path, { w, v: zeros([1]) }, { strict: false });

@@ -27,6 +27,9 @@ const tracker = () => getBackend().tracker;
 const live = () => tracker().snapshot().totalLive;
 const liveOf = (c: 'parameter' | 'gradient' | 'activation' | 'other' | 'optimizer') => tracker().snapshot().live[c];
 
+/** A 2 x 2 float32 leaf that requires grad (16 bytes). */
+const leaf2x2 = () => tensor([1, 2, 3, 4], { shape: [2, 2], requiresGrad: true });
+
 describe('tidy', () => {
   it('frees everything made inside except the returned tensor', () => {
     const before = live();
@@ -165,13 +168,7 @@ describe('autograd releases what it saved', () => {
   });
 
   it('a graph dropped without backward() frees its saved tensors once its outputs are disposed', () => {
-    const w = tensor(
-      [
-        [1, 2],
-        [3, 4],
-      ],
-      { requiresGrad: true },
-    );
+    const w = leaf2x2();
     const before = live();
     // exp saves its output, matmul saves both operands (w itself: no new bytes).
     const loss = tidy(() => w.matmul(w).exp().sum());
@@ -191,13 +188,7 @@ describe('autograd releases what it saved', () => {
   });
 
   it('noGrad saves nothing, and retainGraph graphs are freed with their output', () => {
-    const w = tensor(
-      [
-        [1, 2],
-        [3, 4],
-      ],
-      { requiresGrad: true },
-    );
+    const w = leaf2x2();
     const before = live();
     const out = noGrad(() => tidy(() => w.matmul(w).exp().sum()));
     expect(live() - before).toBe(4);

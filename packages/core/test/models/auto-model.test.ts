@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetaBackend, getBackend, manualSeed, noGrad, tensor } from '../../src/index.js';
 import { readSafetensorsHeader } from '../../src/io/index.js';
 import {
@@ -13,6 +12,7 @@ import {
   MistralForCausalLM,
   Qwen2ForCausalLM,
 } from '../../src/models/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 /** The config.json files of the checkpoints, as published (transformers 4 spelling). */
 const LLAMA_3_2_1B = {
@@ -102,13 +102,7 @@ const SMALL = {
   max_position_embeddings: 8,
 };
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'auto-model-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = useTempDir('auto-model-');
 
 describe('published configs', () => {
   it.each([
@@ -163,7 +157,7 @@ describe('AutoModelForCausalLM.fromPretrained / savePretrained', () => {
     async (type) => {
       manualSeed(11);
       const model = AutoModelForCausalLM.fromConfig({ ...SMALL, model_type: type });
-      const dir = join(root, `sharded-${type}`);
+      const dir = join(tmp.path, `sharded-${type}`);
       await model.savePretrained(dir, { maxShardBytes: 1000 });
       const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
       const files = [...new Set(Object.values(index.weight_map as Record<string, string>))];
@@ -200,7 +194,7 @@ describe('AutoModelForCausalLM.fromPretrained / savePretrained', () => {
     const model = new LlamaForCausalLM({ ...SMALL, vocab_size: 512, hidden_size: 64, intermediate_size: 128 }).toDType(
       'bfloat16',
     );
-    const dir = join(root, 'bf16-sharded');
+    const dir = join(tmp.path, 'bf16-sharded');
     await model.savePretrained(dir, { maxShardBytes: 40_000 });
     const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
     for (const file of new Set(Object.values(index.weight_map as Record<string, string>))) {
@@ -222,7 +216,7 @@ describe('AutoModelForCausalLM.fromPretrained / savePretrained', () => {
   });
 
   it('refuses a folder of an unsupported family by name', async () => {
-    const dir = join(root, 'gemma');
+    const dir = join(tmp.path, 'gemma');
     await new LlamaForCausalLM(SMALL).savePretrained(dir);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'gemma' }));

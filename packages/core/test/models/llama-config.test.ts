@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LLAMA_PRESET_NAMES, llamaConfig, llamaPreset, readConfig, writeConfig } from '../../src/models/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const SIZES = {
   vocab_size: 100,
@@ -12,13 +12,7 @@ const SIZES = {
   num_hidden_layers: 2,
 };
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llama-config-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('llama-config-');
 
 describe('llamaConfig', () => {
   it("fills transformers' defaults for optional fields", () => {
@@ -107,7 +101,7 @@ describe('llamaConfig', () => {
 
 describe('readConfig / writeConfig', () => {
   it('round-trips a config through config.json with model_type and architectures', async () => {
-    const path = join(dir, 'config.json');
+    const path = join(tmp.path, 'config.json');
     const config = llamaConfig({
       ...SIZES,
       num_key_value_heads: 2,
@@ -124,11 +118,11 @@ describe('readConfig / writeConfig', () => {
   });
 
   it('names the file in read errors', async () => {
-    const bad = join(dir, 'bad.json');
+    const bad = join(tmp.path, 'bad.json');
     await writeFile(bad, '{"hidden_size": 64,');
     await expect(readConfig(bad)).rejects.toThrow(/bad\.json is not valid JSON/);
-    await expect(readConfig(join(dir, 'absent.json'))).rejects.toThrow(/cannot read .*absent\.json/);
-    const wrong = join(dir, 'wrong.json');
+    await expect(readConfig(join(tmp.path, 'absent.json'))).rejects.toThrow(/cannot read .*absent\.json/);
+    const wrong = join(tmp.path, 'wrong.json');
     await writeFile(wrong, JSON.stringify({ ...SIZES, num_attention_heads: 3 }));
     await expect(readConfig(wrong)).rejects.toThrow(/wrong\.json.*not divisible by num_attention_heads 3/);
   });

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualSeed, type Tensor, tensor } from '../../src/index.js';
 import { readSafetensorsHeader } from '../../src/io/index.js';
 import { saveTensors } from '../../src/io/tensors.js';
 import { type LlamaConfigInput, LlamaForCausalLM } from '../../src/models/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const CONFIG: LlamaConfigInput = {
   vocab_size: 13,
@@ -15,13 +15,7 @@ const CONFIG: LlamaConfigInput = {
   num_hidden_layers: 2,
 };
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'llama-pretrained-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = useTempDir('llama-pretrained-');
 
 function values(model: LlamaForCausalLM): Map<string, number[]> {
   return new Map([...model.namedParameters()].map(([n, p]) => [n, Array.from(p.dataSync())]));
@@ -31,7 +25,7 @@ describe('savePretrained / fromPretrained', () => {
   it('round-trips every parameter and the config through a Hugging Face folder (float32)', async () => {
     manualSeed(1);
     const model = new LlamaForCausalLM(CONFIG);
-    const dir = join(root, 'f32');
+    const dir = join(tmp.path, 'f32');
     await model.savePretrained(dir);
     const header = await readSafetensorsHeader(join(dir, 'model.safetensors'));
     expect(header.metadata).toEqual({ format: 'pt' });
@@ -58,7 +52,7 @@ describe('savePretrained / fromPretrained', () => {
   it('writes BF16 for a bfloat16 model and reads it back as bfloat16', async () => {
     manualSeed(3);
     const model = new LlamaForCausalLM(CONFIG).toDType('bfloat16');
-    const dir = join(root, 'bf16');
+    const dir = join(tmp.path, 'bf16');
     await model.savePretrained(dir);
     const header = await readSafetensorsHeader(join(dir, 'model.safetensors'));
     expect([...header.tensors.values()].every((t) => t.dtype === 'BF16')).toBe(true);
@@ -74,7 +68,7 @@ describe('savePretrained / fromPretrained', () => {
 
   it('writes tied embeddings once, as embed_tokens, and ties them again on load', async () => {
     const model = new LlamaForCausalLM({ ...CONFIG, tie_word_embeddings: true });
-    const dir = join(root, 'tied');
+    const dir = join(tmp.path, 'tied');
     await model.savePretrained(dir);
     const names = [...(await readSafetensorsHeader(join(dir, 'model.safetensors'))).tensors.keys()];
     expect(names).toContain('model.embed_tokens.weight');
@@ -89,7 +83,7 @@ describe('savePretrained / fromPretrained', () => {
   it('loads sharded checkpoints listed by model.safetensors.index.json, ignoring rotary inv_freq buffers', async () => {
     manualSeed(4);
     const model = new LlamaForCausalLM(CONFIG);
-    const dir = join(root, 'sharded');
+    const dir = join(tmp.path, 'sharded');
     const entries = [...model.namedParameters()];
     const half = Math.floor(entries.length / 2);
     const shards = {
@@ -115,7 +109,7 @@ describe('savePretrained / fromPretrained', () => {
 
   it('lists missing, unexpected and misshapen tensors in its errors', async () => {
     const model = new LlamaForCausalLM(CONFIG);
-    const dir = join(root, 'broken');
+    const dir = join(tmp.path, 'broken');
     await model.savePretrained(dir);
     const dict = Object.fromEntries(model.namedParameters());
     delete dict['model.norm.weight'];
@@ -127,7 +121,9 @@ describe('savePretrained / fromPretrained', () => {
     await expect(LlamaForCausalLM.fromPretrained(dir)).rejects.toThrow(
       /model\.norm\.weight: expected shape \[8\], got \[2\]/,
     );
-    await expect(LlamaForCausalLM.fromPretrained(join(root, 'nowhere'))).rejects.toThrow(/cannot read .*config\.json/);
+    await expect(LlamaForCausalLM.fromPretrained(join(tmp.path, 'nowhere'))).rejects.toThrow(
+      /cannot read .*config\.json/,
+    );
     model.dispose();
   });
 });

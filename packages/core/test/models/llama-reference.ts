@@ -215,3 +215,13 @@ export function referenceLoss(logits: number[][][], labels: number[][]): number 
   });
   return total / count;
 }
+
+/**
+ * The reference logits and shifted loss of REFERENCE_MODEL's weights `w` on REFERENCE_IDS and
+ * REFERENCE_LABELS, with a tied (embedding) or separate lm_head.
+ */
+export function referenceOutputs(w: Weights, tied: boolean): { logits: number[][][]; loss: number } {
+  const head = tied ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const logits = referenceLogits(REFERENCE_DIMS, w, REFERENCE_IDS, head);
+  return { logits, loss: referenceLoss(logits, REFERENCE_LABELS) };
+}

@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetaBackend, manualSeed, noGrad, type Tensor, tensor, tidy, zeros } from '../../src/index.js';
 import { type LlamaConfigInput, LlamaForCausalLM, llamaPreset } from '../../src/models/index.js';
 import { AdamW } from '../../src/optim/index.js';
-import {
-  REFERENCE_DIMS,
-  REFERENCE_IDS,
-  REFERENCE_LABELS,
-  REFERENCE_MODEL,
-  referenceLogits,
-  referenceLoss,
-} from './llama-reference.js';
+import { REFERENCE_IDS, REFERENCE_LABELS, REFERENCE_MODEL, referenceOutputs } from './llama-reference.js';
 
 const TINY: LlamaConfigInput = REFERENCE_MODEL;
 
@@ -118,19 +111,15 @@ describe('LlamaForCausalLM', () => {
       const { logits, loss } = model.forward(tensor(ids, { dtype: 'int32' }), {
         labels: tensor(labels, { dtype: 'int32' }),
       });
-      const expected = referenceLogits(
-        REFERENCE_DIMS,
-        weightsOf(model),
-        ids,
-        tied ? 'model.embed_tokens.weight' : 'lm_head.weight',
-      );
+      const reference = referenceOutputs(weightsOf(model), tied);
+      const expected = reference.logits;
       const got = nested(logits);
       for (let b = 0; b < 2; b++) {
         for (let s = 0; s < 5; s++) {
           for (let v = 0; v < 11; v++) expect(got[b]![s]![v]).toBeCloseTo(expected[b]![s]![v]!, 10);
         }
       }
-      expect(loss!.itemSync()).toBeCloseTo(referenceLoss(expected, labels), 10);
+      expect(loss!.itemSync()).toBeCloseTo(reference.loss, 10);
       logits.dispose();
       loss!.dispose();
       model.dispose();

@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gelu, manualSeed, type Tensor, tensor } from '../../src/index.js';
 import { saveTensors } from '../../src/io/tensors.js';
 import {
@@ -12,30 +11,15 @@ import {
   saveEncoderClassifier,
 } from '../../src/models/index.js';
 import { erfExact } from '../helpers/erf-reference.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { type RefConfig, type RefWeights, referenceLogits, referenceLoss } from './roberta-reference.js';
+import { TINY_ENCODER, TINY_ENCODER_BATCH } from './tiny-encoder.js';
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'roberta-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-const BASE = {
-  vocab_size: 13,
-  hidden_size: 8,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 12,
-  max_position_embeddings: 12,
-  type_vocab_size: 2,
-  layer_norm_eps: 1e-5,
-};
+const tmp = useTempDir('roberta-');
 
 function rawConfig(type: 'roberta' | 'bert', labels: number): Record<string, unknown> {
   return {
-    ...BASE,
+    ...TINY_ENCODER,
     model_type: type,
     pad_token_id: type === 'roberta' ? 1 : 0,
     architectures: [type === 'roberta' ? 'RobertaForSequenceClassification' : 'BertForSequenceClassification'],
@@ -59,7 +43,7 @@ async function randomFolder(
   extra: Record<string, Tensor> = {},
   rename: (key: string) => string | undefined = (k) => k,
 ): Promise<string> {
-  const dir = join(root, name);
+  const dir = join(tmp.path, name);
   await mkdir(dir, { recursive: true });
   const template = new EncoderForSequenceClassification(encoderConfig(raw as Partial<EncoderConfig>), {
     initialize: false,
@@ -77,18 +61,7 @@ async function randomFolder(
   return dir;
 }
 
-const IDS = [
-  [0, 5, 7, 2, 1, 1],
-  [0, 9, 4, 11, 6, 2],
-];
-const MASK = [
-  [1, 1, 1, 1, 0, 0],
-  [1, 1, 1, 1, 1, 1],
-];
-const TYPES = [
-  [0, 0, 0, 1, 0, 0],
-  [0, 0, 1, 1, 1, 1],
-];
+const { ids: IDS, mask: MASK, types: TYPES } = TINY_ENCODER_BATCH;
 const int2d = (rows: number[][]) => tensor(Int32Array.from(rows.flat()), {}).reshape(rows.length, rows[0]!.length);
 
 function refConfig(model: EncoderForSequenceClassification): RefConfig {
@@ -185,8 +158,8 @@ describe('RoBERTa / BERT sequence classification', () => {
 
   it('a RobertaForMaskedLM checkpoint initialises the classifier and reports new and unused weights', async () => {
     const raw = { ...rawConfig('roberta', 2), architectures: ['RobertaForMaskedLM'] };
-    const H = BASE.hidden_size;
-    const V = BASE.vocab_size;
+    const H = TINY_ENCODER.hidden_size;
+    const V = TINY_ENCODER.vocab_size;
     const f = (shape: number[]) =>
       tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.1), {}).reshape(...shape);
     const extra = {
@@ -254,7 +227,7 @@ describe('RoBERTa / BERT sequence classification', () => {
       'classifier.out_proj.bias',
     ]);
     expect(model.config.id2label).toEqual({ 0: 'neg', 1: 'pos' });
-    const saved = join(root, 'saved');
+    const saved = join(tmp.path, 'saved');
     await saveEncoderClassifier(model, saved);
     const again = await AutoModelForSequenceClassification.fromPretrained(saved);
     expect(again.loadingInfo).toEqual({ newlyInitialized: [], unused: [] });
@@ -272,7 +245,7 @@ describe('RoBERTa / BERT sequence classification', () => {
 
   it('an old BERT checkpoint (LayerNorm gamma/beta, pre-training heads) loads as transformers loads it', async () => {
     const raw = { ...rawConfig('bert', 2), architectures: ['BertForPreTraining'] };
-    const extra = { 'cls.predictions.bias': tensor(new Float32Array(BASE.vocab_size), {}) };
+    const extra = { 'cls.predictions.bias': tensor(new Float32Array(TINY_ENCODER.vocab_size), {}) };
     const dir = await randomFolder('bert-legacy', raw, extra, (k) =>
       k.startsWith('classifier.')
         ? undefined

@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   fromPeftConfig,
   getBackend,
@@ -12,15 +11,10 @@ import {
   saveAdapter,
   tensor,
 } from '../../src/index.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 import { expectClose, tinyModel, values } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'peft-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('peft-', { each: true });
 
 /** What PEFT 0.13 writes for LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"]). */
 const PEFT_WRITTEN = {
@@ -68,9 +62,9 @@ describe('PEFT adapter files', () => {
         Float32Array.from({ length: b.size }, (_, i) => Math.sin(i) / 4),
       );
     }
-    await saveAdapter(adapted, dir);
+    await saveAdapter(adapted, tmp.path);
 
-    const header = await readSafetensorsHeader(join(dir, 'adapter_model.safetensors'));
+    const header = await readSafetensorsHeader(join(tmp.path, 'adapter_model.safetensors'));
     const keys = [...header.tensors.keys()].sort();
     expect(keys).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
     expect(keys).toContain('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
@@ -83,7 +77,7 @@ describe('PEFT adapter files', () => {
       16, 4,
     ]);
     expect(header.metadata).toEqual({ format: 'pt' });
-    const config = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'));
+    const config = JSON.parse(await readFile(join(tmp.path, 'adapter_config.json'), 'utf8'));
     expect(config).toMatchObject({
       peft_type: 'LORA',
       task_type: 'CAUSAL_LM',
@@ -102,7 +96,7 @@ describe('PEFT adapter files', () => {
     model.eval(); // no dropout
     const expected = values(noGrad(() => model.forward(ids).logits));
     const fresh = tinyModel({}, 7);
-    const loaded = await loadAdapter(fresh, dir);
+    const loaded = await loadAdapter(fresh, tmp.path);
     expect(loaded.config.r).toBe(4);
     expect(loaded.layers.map((l) => l.name)).toEqual(adapted.layers.map((l) => l.name));
     fresh.eval();
@@ -122,11 +116,11 @@ describe('PEFT adapter files', () => {
     // all-linear is saved as the list of the layers it matched.
     const model = tinyModel();
     const adapted = LoraModel.inject(model, { r: 2 });
-    await saveAdapter(adapted, dir);
-    const saved = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'));
+    await saveAdapter(adapted, tmp.path);
+    const saved = JSON.parse(await readFile(join(tmp.path, 'adapter_config.json'), 'utf8'));
     expect(saved.target_modules).toEqual(['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
     const factored = tinyModel();
-    await expect(saveAdapter(LoraModel.inject(factored, { r: 2 }, 'low_rank'), dir)).rejects.toThrow(
+    await expect(saveAdapter(LoraModel.inject(factored, { r: 2 }, 'low_rank'), tmp.path)).rejects.toThrow(
       /low_rank model is not a PEFT adapter/,
     );
     factored.dispose();

@@ -20,6 +20,9 @@ import {
 
 const values = (t: Tensor): number[] => [...t.dataSync()];
 
+/** Bytes live on the default backend. */
+const liveBytes = () => getBackend().tracker.snapshot().totalLive;
+
 describe('creation', () => {
   it('infers shape and dtype from nested arrays and typed arrays', () => {
     tidy(() => {
@@ -147,23 +150,21 @@ describe('reading values', () => {
 
 describe('lifetime', () => {
   it('dispose frees the storage once, is idempotent, and use after dispose says so', () => {
-    const tracker = getBackend().tracker;
-    const before = tracker.snapshot().totalLive;
+    const before = liveBytes();
     const x = tensor([1, 2, 3]);
-    expect(tracker.snapshot().totalLive - before).toBe(12);
+    expect(liveBytes() - before).toBe(12);
     x.dispose();
     expect(x.isDisposed).toBe(true);
-    expect(tracker.snapshot().totalLive).toBe(before);
+    expect(liveBytes()).toBe(before);
     x.dispose();
-    expect(tracker.snapshot().totalLive).toBe(before);
+    expect(liveBytes()).toBe(before);
     expect(() => x.dataSync()).toThrow('Tensor [3] float32 was used after dispose()');
     expect(() => add(x, 1)).toThrow(/used after dispose/);
     expect(() => x.reshape(3)).toThrow(/used after dispose/);
   });
 
   it('shareAs / retain / detach / reshape share one storage, freed with the last handle', () => {
-    const tracker = getBackend().tracker;
-    const before = tracker.snapshot().totalLive;
+    const before = liveBytes();
     const x = tensor([1, 2, 3, 4], { requiresGrad: true });
     const r = x.reshape(2, 2);
     const d = x.detach();
@@ -172,19 +173,18 @@ describe('lifetime', () => {
     expect(d.gradFn).toBeNull();
     expect(r.storage).toBe(x.storage);
     expect(d.storage).toBe(x.storage);
-    expect(tracker.snapshot().totalLive - before).toBe(16);
+    expect(liveBytes() - before).toBe(16);
     x.dispose();
     r.dispose();
     d.dispose();
     expect(values(k)).toEqual([1, 2, 3, 4]);
-    expect(tracker.snapshot().totalLive - before).toBe(16);
+    expect(liveBytes() - before).toBe(16);
     k.dispose();
-    expect(tracker.snapshot().totalLive).toBe(before);
+    expect(liveBytes()).toBe(before);
   });
 
   it('a lazy transpose keeps its source alive and materialises once for non-matmul reads', () => {
-    const tracker = getBackend().tracker;
-    const before = tracker.snapshot().totalLive;
+    const before = liveBytes();
     const x = tensor([
       [1, 2, 3],
       [4, 5, 6],
@@ -193,31 +193,30 @@ describe('lifetime', () => {
     expect(t.transposeOf).not.toBeNull();
     expect(t.matmulOperand().transposed).toBe(true);
     // No copy yet: only x's 24 bytes are live.
-    expect(tracker.snapshot().totalLive - before).toBe(24);
+    expect(liveBytes() - before).toBe(24);
     x.dispose();
-    expect(tracker.snapshot().totalLive - before).toBe(24); // t still holds the storage
+    expect(liveBytes() - before).toBe(24); // t still holds the storage
     expect(values(t)).toEqual([1, 4, 2, 5, 3, 6]);
     // Materialised: the copy replaces the source, which t released.
     expect(t.transposeOf).toBeNull();
     expect(t.matmulOperand().transposed).toBe(false);
-    expect(tracker.snapshot().totalLive - before).toBe(24);
+    expect(liveBytes() - before).toBe(24);
     t.dispose();
-    expect(tracker.snapshot().totalLive).toBe(before);
+    expect(liveBytes()).toBe(before);
   });
 
   it('a lazy transpose disposed before use frees its source reference', () => {
-    const tracker = getBackend().tracker;
-    const before = tracker.snapshot().totalLive;
+    const before = liveBytes();
     const x = tensor([
       [1, 2],
       [3, 4],
     ]);
     const t = x.T;
     x.dispose();
-    expect(tracker.snapshot().totalLive - before).toBe(16);
+    expect(liveBytes() - before).toBe(16);
     t.dispose();
     expect(t.isDisposed).toBe(true);
-    expect(tracker.snapshot().totalLive).toBe(before);
+    expect(liveBytes()).toBe(before);
     expect(() => t.dataSync()).toThrow(/used after dispose/);
   });
 

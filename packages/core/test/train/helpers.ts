@@ -1,7 +1,4 @@
 /** A very small LLaMA and data for the Trainer tests (CPU backend, a few ms per step). */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AdamW,
@@ -80,11 +77,4 @@ export function pseudoBatch(rows: number, width: number, seed: number, vocab = 2
   return { tokens, shape: [rows, width] };
 }
 
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'galore-train-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+export { withTempDir } from '../helpers/temp-dir.js';

@@ -20,9 +20,7 @@ import {
   maximum,
   mean,
   mul,
-  type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
   rsqrt,
   sqrt,
@@ -35,13 +33,12 @@ import {
 } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
 import { type BasisChange, changeFactor, changeFirstMoment } from '../projection/subspace-change.js';
-import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
+import { GaLoreOptimizer, type StepCounts } from './galore-optimizer.js';
 import {
   checkNumber,
   describeValue,
   GALORE_GROUP_DEFAULTS,
   type GaLoreGroupOptions,
-  groupLabel,
   inUnitInterval,
   isNonNegative,
   isPositive,
@@ -78,16 +75,9 @@ export const GALORE_ADAFACTOR_DEFAULTS: Readonly<GaLoreAdafactorOptions> = Objec
 });
 
 export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdafactorOptions>[],
-    options: OptionsInput<GaLoreAdafactorOptions> = {},
-    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
-  ) {
-    super(params, options, GALORE_ADAFACTOR_DEFAULTS, hooks);
-  }
+  static readonly defaults = GALORE_ADAFACTOR_DEFAULTS;
 
-  protected override validateOptions(o: GaLoreAdafactorOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: GaLoreAdafactorOptions, where: string): void {
     for (const flag of ['scaleParameter', 'relativeStep', 'warmupInit'] as const) {
       if (typeof o[flag] !== 'boolean')
         throw new TypeError(`${where}: ${flag} must be true or false, got ${describeValue(o[flag])}`);
@@ -185,22 +175,22 @@ export class GaLoreAdafactor extends GaLoreOptimizer<GaLoreAdafactorOptions> {
     let u: Tensor;
     if (g.rank >= 2) {
       const [rows, cols] = [g.shape[0]!, g.shape[1]!];
-      const row = this.momentOf(state, 'exp_avg_sq_row', () => zeros([rows], { dtype, backend }));
-      const col = this.momentOf(state, 'exp_avg_sq_col', () => zeros([cols], { dtype, backend }));
+      const row = this.stateTensor(state, 'exp_avg_sq_row', () => zeros([rows], { dtype, backend }));
+      const col = this.stateTensor(state, 'exp_avg_sq_col', () => zeros([cols], { dtype, backend }));
       writeInto(row, add(mul(row, beta2t), mul(mean(sq, -1), 1 - beta2t)), where);
       writeInto(col, add(mul(col, beta2t), mul(mean(sq, -2), 1 - beta2t)), where);
       const rowFactor = rsqrt(div(row, mean(row))).reshape([rows, 1]);
       const colFactor = rsqrt(col).reshape([1, cols]);
       u = mul(mul(rowFactor, colFactor), g);
     } else {
-      const v = this.momentOf(state, 'exp_avg_sq', () => zeros(g.shape, { dtype, backend }));
+      const v = this.stateTensor(state, 'exp_avg_sq', () => zeros(g.shape, { dtype, backend }));
       writeInto(v, add(mul(v, beta2t), mul(sq, 1 - beta2t)), where);
       u = mul(rsqrt(v), g);
     }
     u = div(u, maximum(div(rms(u), o.clipThreshold), 1));
     u = mul(u, lr);
     if (o.beta1 !== null) {
-      const m = this.momentOf(state, 'exp_avg', () => zeros(g.shape, { dtype, backend }));
+      const m = this.stateTensor(state, 'exp_avg', () => zeros(g.shape, { dtype, backend }));
       writeInto(m, add(mul(m, o.beta1), mul(u, 1 - o.beta1)), where);
       u = m;
     }

@@ -13,30 +13,29 @@
  *
  * Both run on the backend's fused AdamW kernel: with eps' = eps / sqrt(1 - b2^t) the kernel's
  * PyTorch form equals the formula above. For a projected weight the kernel writes -step * N into a
- * scratch of R's shape, which the projector adds back into W through the matmul's accumulate flag.
+ * scratch of R's shape, which the projector adds back into W (GaLoreOptimizer.addProjectedStep).
  */
 import {
-  type OptionsInput,
+  type AdamHyperParameters,
+  checkAdamOptions,
+  checkFlag,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
   runKernel,
   type Tensor,
   zeros,
 } from '@galore-ts/core';
 import type { GaLoreProjector } from '../projection/projector.js';
-import { type BasisChange, changeAdamMoments } from '../projection/subspace-change.js';
-import { checkAdamOptions, checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
+import type { BasisChange } from '../projection/subspace-change.js';
+import { checkStateDType, officialAdamKernelParams, type StateDType } from './adam-math.js';
+import { changeFloatMoments, FLOAT_MOMENT_KEYS } from './adam-moments.js';
 import { scaleInPlace } from './decay.js';
-import { GaLoreOptimizer, type GaLoreOptimizerHooks, type StepCounts } from './galore-optimizer.js';
-import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions, groupLabel } from './options.js';
+import { GaLoreOptimizer, type StepCounts } from './galore-optimizer.js';
+import { GALORE_GROUP_DEFAULTS, type GaLoreGroupOptions } from './options.js';
 
-export interface GaLoreAdamWOptions extends GaLoreGroupOptions {
+/** `eps` is added to sqrt(v) before bias correction (official default 1e-6). */
+export interface GaLoreAdamWOptions extends GaLoreGroupOptions, AdamHyperParameters {
   lr: number;
-  betas: readonly [number, number];
-  /** Added to sqrt(v) before bias correction (official default 1e-6). */
-  eps: number;
-  weightDecay: number;
   /** Bias-correct the step size (official `correct_bias`). */
   correctBias: boolean;
   /** Dtype of the moments: float32 (default) or bfloat16 (half the memory, as the paper counts BF16). */
@@ -54,22 +53,12 @@ export const GALORE_ADAMW_DEFAULTS: Readonly<GaLoreAdamWOptions> = Object.freeze
   stateDType: 'float32' as StateDType,
 });
 
-export const MOMENT_KEYS = ['exp_avg', 'exp_avg_sq'] as const;
-
 export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
-  constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<GaLoreAdamWOptions>[],
-    options: OptionsInput<GaLoreAdamWOptions> = {},
-    hooks: OptionsInput<GaLoreOptimizerHooks> = {},
-  ) {
-    super(params, options, GALORE_ADAMW_DEFAULTS, hooks);
-  }
+  static readonly defaults = GALORE_ADAMW_DEFAULTS;
 
-  protected override validateOptions(o: GaLoreAdamWOptions, index: number): void {
-    const where = groupLabel(this.constructor.name, index);
+  protected override validateOptions(o: GaLoreAdamWOptions, where: string): void {
     checkAdamOptions(where, o);
-    if (typeof o.correctBias !== 'boolean')
-      throw new TypeError(`${where}: correctBias must be true or false, got ${String(o.correctBias)}`);
+    checkFlag(where, 'correctBias', o.correctBias);
     checkStateDType(where, o.stateDType);
     this.checkGaLore(where, o);
   }
@@ -97,30 +86,19 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   ): void {
     const o = group.options;
     const { m, v } = this.moments(state, low.shape, low, o.stateDType);
-    const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
-    try {
-      // step = -sqrt(bc2) / bc1 * N: the kernel at lr 1 on a zero "parameter".
-      runKernel('adamw', { param: step, grad: low, m, v }, officialAdamKernelParams(o, o.correctBias, t.momentStep, 1));
-      const decay = 1 - o.lr * o.weightDecay;
-      // (W + lr * back(step)) * decay, as W * decay + lr * decay * back(step).
-      scaleInPlace(param, decay, this.constructor.name);
-      projector.projectBackInto(param, step, o.lr * decay);
-    } finally {
-      step.dispose();
-    }
+    // step = -sqrt(bc2) / bc1 * N: the kernel at lr 1 on a zero "parameter".
+    const inner = officialAdamKernelParams(o, o.correctBias, t.momentStep, 1);
+    this.addProjectedStep(param, low, projector, o, (step) =>
+      runKernel('adamw', { param: step, grad: low, m, v }, inner),
+    );
   }
 
   protected override resetMoments(state: ParamState): void {
-    this.dropState(state, MOMENT_KEYS);
+    this.dropState(state, FLOAT_MOMENT_KEYS);
   }
 
   protected override changeMoments(state: ParamState, change: BasisChange): void {
-    const m = state.tensors.exp_avg;
-    const v = state.tensors.exp_avg_sq;
-    if (!m || !v) return;
-    const changed = changeAdamMoments(m, v, change);
-    this.replaceState(state, 'exp_avg', changed.m);
-    this.replaceState(state, 'exp_avg_sq', changed.v);
+    changeFloatMoments(this.stateTensors, state, change);
   }
 
   private moments(
@@ -131,6 +109,6 @@ export class GaLoreAdamW extends GaLoreOptimizer<GaLoreAdamWOptions> {
   ): { m: Tensor; v: Tensor } {
     const dtype = like.dtype === 'float64' ? 'float64' : stateDType;
     const make = () => zeros(shape, { dtype, backend: like.backend });
-    return { m: this.momentOf(state, 'exp_avg', make), v: this.momentOf(state, 'exp_avg_sq', make) };
+    return { m: this.stateTensor(state, 'exp_avg', make), v: this.stateTensor(state, 'exp_avg_sq', make) };
   }
 }

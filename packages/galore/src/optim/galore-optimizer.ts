@@ -20,16 +20,18 @@ import {
   Optimizer,
   type OptionsInput,
   type ParamGroup,
-  type ParamGroupSpec,
   type ParamState,
+  type ParamsInput,
   type SkippedUpdate,
   type Tensor,
   withCategory,
+  zeros,
 } from '@galore-ts/core';
 import { type BasisStore, GaLoreProjector } from '../projection/projector.js';
 import type { SubspaceBases } from '../projection/subspace.js';
 import { type BasisChange, basisChange } from '../projection/subspace-change.js';
 import { type RankWarning, rankWarning } from '../rank.js';
+import { scaleInPlace } from './decay.js';
 import { checkGaLoreOptions, type GaLoreGroupOptions, groupLabel } from './options.js';
 
 /** Reported when a refresh's SVD gives non-finite values. */
@@ -66,13 +68,16 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   private warnedSvd = false;
   private readonly hooks: GaLoreOptimizerHooks;
 
+  /**
+   * Each subclass states its defaults (the official class's) in a static `defaults`, so it needs no
+   * constructor of its own. rank has no default: only the groups that set it are projected.
+   */
   constructor(
-    params: readonly Tensor[] | readonly ParamGroupSpec<O>[],
-    options: OptionsInput<O>,
-    defaults: Readonly<O>,
+    params: ParamsInput<O>,
+    options: OptionsInput<O> = {},
     givenHooks: OptionsInput<GaLoreOptimizerHooks> = {},
   ) {
-    // rank has no default: only the groups that set it are projected.
+    const { defaults } = new.target as unknown as { defaults: Readonly<O> };
     super(params, options, { defaults, optional: ['rank'] });
     const hooks: GaLoreOptimizerHooks = normalizeOptions(`${this.constructor.name}: hooks`, givenHooks, HOOK_NAMES);
     this.hooks = hooks;
@@ -131,8 +136,7 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
   override updateParam(param: Tensor, group: ParamGroup<O>): void {
     const grad = param.grad;
     if (!grad) return;
-    // Re-checked each step: a scheduler or setOption may have changed them.
-    this.validateOptions(group.options, this.paramGroups.indexOf(group));
+    this.recheckOptions(group);
     const state = this.stateOf(param);
     if (group.options.rank === undefined) {
       this.updateFull(param, grad, group, state, this.advance(state));
@@ -218,15 +222,6 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     );
   }
 
-  /** The moment tensor `key`, created as zeros by `make` (counted as optimizer state) on first use. */
-  protected momentOf(state: ParamState, key: string, make: () => Tensor): Tensor {
-    const existing = state.tensors[key];
-    if (existing) return existing;
-    const created = this.newState(make);
-    state.tensors[key] = created;
-    return created;
-  }
-
   /** Frees the state tensors named `keys`. */
   protected dropState(state: ParamState, keys: readonly string[]): void {
     for (const key of keys) {
@@ -235,9 +230,27 @@ export abstract class GaLoreOptimizer<O extends GaLoreGroupOptions> extends Opti
     }
   }
 
-  /** Replaces state tensor `key` with `value` (taking ownership). */
-  protected replaceState(state: ParamState, key: string, value: Tensor): void {
-    this.setState(state, key, value);
+  /**
+   * W <- W * (1 - lr * weightDecay) + lr * (1 - lr * weightDecay) * projectBack(step), where
+   * `innerStep` writes the inner optimizer's step at lr 1 into a zero scratch of R's shape: the
+   * official order (step, then decay on the full weight), with one pass over W for the decay.
+   */
+  protected addProjectedStep(
+    param: Tensor,
+    low: Tensor,
+    projector: GaLoreProjector,
+    o: { lr: number; weightDecay: number },
+    innerStep: (step: Tensor) => void,
+  ): void {
+    const step = zeros(low.shape, { dtype: low.dtype, backend: low.backend });
+    try {
+      innerStep(step);
+      const decay = 1 - o.lr * o.weightDecay;
+      scaleInPlace(param, decay, this.constructor.name);
+      projector.projectBackInto(param, step, o.lr * decay);
+    } finally {
+      step.dispose();
+    }
   }
 
   private groupFor(param: Tensor): ParamGroup<O> {

@@ -57,14 +57,12 @@ export const GALORE_GROUP_DEFAULTS: Readonly<GaLoreSettings> = Object.freeze({
   seed: GALORE_DEFAULTS.seed,
 });
 
-export { groupLabel, nonNegative as isNonNegative } from '@galore-ts/core';
+export { groupLabel, inUnitInterval, nonNegative as isNonNegative, positive as isPositive } from '@galore-ts/core';
 /** Core's option checks, under the names this package has always exported. */
 export { checkNumber, describeValue };
 
 export const isPositiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export const isNonNegativeInteger = (v: number): boolean => Number.isInteger(v) && v >= 0;
-export const isPositive = (v: number): boolean => v > 0 && Number.isFinite(v);
-export const inUnitInterval = (v: number): boolean => v >= 0 && v < 1;
 
 /** Checks the GaLore options of a group (rank only when the group is projected). */
 export function checkGaLoreOptions(where: string, o: GaLoreGroupOptions): void {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { MatmulParams } from '../../../src/backend.js';
 import { gemmBlas } from '../../../src/backends/cpu/blas.js';
 import { blasStatus } from '../../../src/backends/cpu/blas-loader.js';
 import { gemmBlocked, gemmDirect } from '../../../src/backends/cpu/gemm.js';
@@ -15,13 +16,7 @@ import {
   values,
 } from './helpers.js';
 
-interface Case {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
+interface Case extends Pick<MatmulParams, 'batch' | 'm' | 'n' | 'k' | 'transA' | 'transB'> {
   broadcastA: boolean;
   broadcastB: boolean;
   accumulate: boolean;

@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { createMetaBackend, META_READ_LIMIT } from '../../../src/backends/meta/index.js';
 import { MemoryTracker } from '../../../src/memory.js';
 
+/** Bytes per memory category, in the tracker's order: parameter, gradient, optimizer, activation, other. */
+const byCategory = (parameter: number, gradient: number, optimizer: number, activation: number, other: number) => ({
+  parameter,
+  gradient,
+  optimizer,
+  activation,
+  other,
+});
+
 describe('meta backend: storage and the memory tracker', () => {
   it('reports computes = false and supports every dtype', () => {
     const meta = createMetaBackend();
@@ -28,13 +37,7 @@ describe('meta backend: storage and the memory tracker', () => {
     const g = meta.alloc(100, 'bfloat16', 'gradient'); // 200 B
     const act = meta.alloc(50, 'float32', 'activation'); // 200 B
     let s = t.snapshot();
-    expect(s.live).toEqual({
-      parameter: 400,
-      gradient: 200,
-      optimizer: 0,
-      activation: 200,
-      other: 0,
-    });
+    expect(s.live).toEqual(byCategory(400, 200, 0, 200, 0));
     expect(s.totalLive).toBe(800);
     expect(s.liveAllocations).toBe(3);
 
@@ -50,21 +53,9 @@ describe('meta backend: storage and the memory tracker', () => {
     meta.free(g);
     const m = meta.alloc(100, 'float32', 'optimizer'); // 400 B: total 1000, a new peak
     s = t.snapshot();
-    expect(s.live).toEqual({
-      parameter: 400,
-      gradient: 200,
-      optimizer: 400,
-      activation: 0,
-      other: 0,
-    });
+    expect(s.live).toEqual(byCategory(400, 200, 400, 0, 0));
     expect(s.totalPeak).toBe(1000);
-    expect(s.atPeak).toEqual({
-      parameter: 400,
-      gradient: 200,
-      optimizer: 400,
-      activation: 0,
-      other: 0,
-    });
+    expect(s.atPeak).toEqual(byCategory(400, 200, 400, 0, 0));
 
     meta.free(act);
     meta.free(m);
@@ -72,13 +63,7 @@ describe('meta backend: storage and the memory tracker', () => {
     s = t.snapshot();
     expect(s.totalLive).toBe(0);
     expect(s.liveAllocations).toBe(0);
-    expect(s.peak).toEqual({
-      parameter: 400,
-      gradient: 400,
-      optimizer: 400,
-      activation: 200,
-      other: 0,
-    });
+    expect(s.peak).toEqual(byCategory(400, 400, 400, 200, 0));
     expect(s.totalPeak).toBe(1000);
   });
 
