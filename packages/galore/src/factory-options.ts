@@ -27,6 +27,7 @@ const ADAFACTOR: readonly BaseOptimizerName[] = ['galore_adafactor', 'adafactor'
 export const FACTORY_OPTION_USERS = Object.freeze({
   lr: ALL,
   weightDecay: ALL,
+  noDecay: ALL,
   betas: ADAM,
   eps: ADAM,
   rank: GALORE,

@@ -59,6 +59,12 @@ export interface CreateOptimizerOptions extends Partial<GaLoreSettings> {
   scaleParameter?: boolean;
   warmupInit?: boolean;
   /**
+   * Parameters whose name contains one of these get no weight decay, as run_glue.py's
+   * `no_decay = ["bias", "LayerNorm.weight"]` (see NO_DECAY_BIAS_AND_NORM): each group is split into
+   * a decayed part and a part with weightDecay 0.
+   */
+  noDecay?: readonly string[];
+  /**
    * Micro-batches per optimizer step: the training loop's, which a layerwise updater must count too
    * (unused without _layerwise). maxGradNorm: layerwise only, where any value > 0 is refused (see
    * layerwise.ts); without _layerwise clipping belongs to the training loop and it is refused here.
@@ -105,7 +111,7 @@ export function createOptimizer(
   let projected: string[] = [];
   if (base === 'adamw' || base === 'adamw_8bit' || base === 'adafactor') {
     const all = dedupe([...namedParams].map(([n, t]) => [n, t] as [string, Tensor]));
-    const spec = [{ params: all.map(([, t]) => t), names: all.map(([n]) => n) }];
+    const spec = exemptFromDecay([{ params: all.map(([, t]) => t), names: all.map(([n]) => n) }], o.noDecay);
     if (base === 'adamw') optimizer = new AdamW(spec, adam);
     else if (base === 'adamw_8bit')
       optimizer = new AdamW8bit(spec as ParamGroupSpec<AdamW8bitOptions>[], { ...adam, ...eightBit });
@@ -128,10 +134,13 @@ export function createOptimizer(
       ]),
     };
     // Regular parameters first, then the projected group, as the official script orders them.
-    const groups = [
-      ...(others.length > 0 ? [{ params: others.map(([, t]) => t), names: others.map(([n]) => n) }] : []),
-      { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), ...galore },
-    ];
+    const groups = exemptFromDecay(
+      [
+        ...(others.length > 0 ? [{ params: others.map(([, t]) => t), names: others.map(([n]) => n) }] : []),
+        { params: targets.map(([, t]) => t), names: targets.map(([n]) => n), ...galore },
+      ],
+      o.noDecay,
+    );
     if (base === 'galore_adamw') {
       optimizer = new GaLoreAdamW(
         groups as ParamGroupSpec<GaLoreAdamWOptions>[],
@@ -169,6 +178,34 @@ function adafactorOptions(o: CreateOptimizerOptions): Partial<GaLoreAdafactorOpt
   // With relativeStep Adafactor takes no lr: one given is passed on for the class to refuse.
   adafactor.lr = o.lr ?? (adafactor.relativeStep ? undefined : 1e-3);
   return adafactor;
+}
+
+/** transformers' run_glue.py and Trainer: biases and LayerNorm weights are not decayed. */
+export const NO_DECAY_BIAS_AND_NORM: readonly string[] = Object.freeze(['bias', 'LayerNorm.weight']);
+
+/**
+ * Each group split in two, keeping its settings: the parameters named by none of `noDecay`, and
+ * those named by one (substring match, as run_glue.py) with weightDecay 0. Empty parts are dropped.
+ */
+function exemptFromDecay<G extends { params: Tensor[]; names: string[] }>(
+  groups: G[],
+  noDecay: readonly string[] | undefined,
+): (G & { weightDecay?: number })[] {
+  if (noDecay === undefined) return groups;
+  if (!Array.isArray(noDecay) || noDecay.some((s) => typeof s !== 'string' || s === '')) {
+    throw new TypeError(
+      `createOptimizer: noDecay must be a list of non-empty name parts; got ${JSON.stringify(noDecay)}`,
+    );
+  }
+  return groups.flatMap((group) => {
+    const exempt = group.names.map((name) => noDecay.some((part) => name.includes(part)));
+    const part = (exempted: boolean) => ({
+      ...group,
+      params: group.params.filter((_, i) => exempt[i] === exempted),
+      names: group.names.filter((_, i) => exempt[i] === exempted),
+    });
+    return [part(false), { ...part(true), weightDecay: 0 }].filter((g) => g.params.length > 0);
+  });
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

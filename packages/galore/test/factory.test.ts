@@ -6,6 +6,7 @@ import {
   GaLoreAdafactor,
   GaLoreAdamW,
   GaLoreAdamW8bit,
+  NO_DECAY_BIAS_AND_NORM,
   OPTIMIZER_NAMES,
   selectTargets,
 } from '../src/index.js';
@@ -131,5 +132,46 @@ describe('createOptimizer', () => {
       { rank: 2 },
     );
     expect(setup.projected).toEqual(['block.mlp.fc.weight']);
+  });
+
+  it.each(['adamw', 'adamw_8bit', 'galore_adamw', 'galore_adafactor'])(
+    '%s decays no bias or LayerNorm weight under noDecay (run_glue.py), and decays the rest',
+    (name) => {
+      const params: [string, ReturnType<typeof tensor>][] = [
+        [
+          'encoder.dense.weight',
+          tensor(
+            [
+              [1, 1, 1],
+              [1, 1, 1],
+            ],
+            { requiresGrad: true },
+          ),
+        ],
+        ['encoder.dense.bias', tensor([1, 1], { requiresGrad: true })],
+        ['encoder.LayerNorm.weight', tensor([1, 1], { requiresGrad: true })],
+      ];
+      const galore = name.startsWith('galore');
+      const setup = createOptimizer(name, params, {
+        lr: 0.1,
+        weightDecay: 0.5,
+        noDecay: NO_DECAY_BIAS_AND_NORM,
+        ...(galore ? { rank: 1, targetModules: ['dense'] } : {}),
+      });
+      const exempt = setup.optimizer.paramGroups.filter((g) => g.options.weightDecay === 0);
+      expect(exempt.flatMap((g) => g.names)).toEqual(['encoder.dense.bias', 'encoder.LayerNorm.weight']);
+      // Zero gradients: only decoupled decay moves a weight, by lr * weightDecay.
+      for (const [, p] of params) p.mul(0).sum().backward();
+      setup.optimizer.step();
+      const [weight, bias, norm] = params.map(([, p]) => [...p.dataSync()]);
+      for (const v of weight!) expect(v).toBeCloseTo(0.95, 6);
+      expect([...bias!, ...norm!]).toEqual([1, 1, 1, 1]);
+    },
+  );
+
+  it('refuses a noDecay that is not a list of name parts', () => {
+    const params = () => tinyLlama().namedParameters();
+    expect(() => createOptimizer('adamw', params(), { noDecay: 'bias' as never })).toThrow(/noDecay must be a list/);
+    expect(() => createOptimizer('adamw', params(), { noDecay: [''] })).toThrow(/noDecay must be a list/);
   });
 });

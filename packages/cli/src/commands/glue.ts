@@ -37,6 +37,7 @@ import {
   type TrainableOptimizer,
   trainGlueEpoch,
 } from '@galore-ts/core';
+import { NO_DECAY_BIAS_AND_NORM } from '@galore-ts/galore';
 import { Command, Option } from 'commander';
 import { flagOf } from '../flag-names.js';
 import { formatBytes } from '../format.js';
@@ -107,7 +108,12 @@ export function glueCommand(io: CliIO): Command {
         .default('full'),
     )
     .option('--lr <number>', 'peak learning rate (see --lr-scheduler)', positiveNumber, 2e-5)
-    .option('--weight-decay <number>', 'decoupled weight decay', nonNegativeNumber, 0)
+    .option(
+      '--weight-decay <number>',
+      'decoupled weight decay, not applied to biases and LayerNorm weights (as run_glue.py)',
+      nonNegativeNumber,
+      0,
+    )
     .option('--batch-size <n>', 'examples per batch', positiveInteger, 32)
     .option('--epochs <n>', 'passes over train.tsv', positiveInteger, 3)
     .option('--seed <n>', 'seed of the new weights and the data order', nonNegativeInteger, 42)
@@ -251,6 +257,7 @@ export async function runGlue(flags: GlueFlags, io: CliIO): Promise<GlueEvaluati
       optimizer: flags.optimizer,
       lr: flags.lr,
       weightDecay: flags.weightDecay,
+      noDecay: NO_DECAY_BIAS_AND_NORM,
       gradAccum: 1,
       rank: flags.rank,
       updateProjGap: flags.updateProjGap,

@@ -29,6 +29,8 @@ export interface OptimizerFlags {
   projType?: string;
   targetModules?: string[];
   optimDtype?: StateDType;
+  /** Name parts of the parameters --weight-decay leaves alone (createOptimizer's noDecay). */
+  noDecay?: readonly string[];
 }
 
 /** The GaLore flags train and glue share: --rank, --update-proj-gap, --galore-scale, --proj-type. */
@@ -110,6 +112,7 @@ export function optimizerFactory(flags: OptimizerFlags): OptimizerFactory {
       ...(flags.projType !== undefined ? { projType: flags.projType as never } : {}),
       ...(flags.targetModules !== undefined ? { targetModules: flags.targetModules } : {}),
       ...(flags.optimDtype !== undefined ? { stateDType: flags.optimDtype } : {}),
+      ...(flags.noDecay !== undefined ? { noDecay: flags.noDecay } : {}),
       gradientAccumulationSteps: flags.gradAccum,
     });
 }
