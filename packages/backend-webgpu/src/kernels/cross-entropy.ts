@@ -8,7 +8,7 @@ import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
 import type { GpuKernel } from './context.js';
-import { runRows } from './softmax.js';
+import { runRows } from './rowwise.js';
 
 const FIELDS: ParamField[] = [
   ['rows', 'u32'],
