@@ -167,11 +167,6 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       <I, P>(impl: (ctx: KernelContext, io: I, params: P) => void) =>
       (io: I, params: P) =>
         this.executor.run(() => impl(c, io, params));
-    // Host fallbacks order themselves: they download a, run the CPU backend's kernel, upload the factors.
-    const onHost =
-      <I, P>(impl: (ctx: KernelContext, io: I, params: P) => void) =>
-      (io: I, params: P) =>
-        impl(c, io, params);
     return {
       fill: recorded(fill),
       random: recorded(random),
@@ -183,8 +178,9 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
       reduce: recorded(reduce),
       argmax: recorded(argmax),
       matmul: recorded(matmulWith(this.tiling)),
-      svd: onHost(hostSvd),
-      qr: onHost(hostQr),
+      // Host fallbacks: a host step in stream order runs the CPU backend's kernel on a download.
+      svd: recorded(hostSvd),
+      qr: recorded(hostQr),
       gatherRows: recorded(gatherRows),
       scatterAddRows: recorded(scatterAddRows),
       softmax: recorded(softmax),
