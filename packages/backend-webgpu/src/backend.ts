@@ -7,7 +7,7 @@ import type { DType, HostArray, KernelTable, MemoryCategory } from '@galore-ts/c
 import { BackendBase, DTYPE_BYTES, dataError, hostArrayFor } from '@galore-ts/core';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import type { GpuContext, WebGPUAdapterReport, WebGPUOptions } from './device.js';
-import { alignUp, Executor } from './executor.js';
+import { Executor } from './executor.js';
 import { adamw } from './kernels/adamw.js';
 import { KernelContext } from './kernels/context.js';
 import { copy } from './kernels/copy.js';
@@ -18,12 +18,12 @@ import { gelu, geluBackward } from './kernels/gelu.js';
 import { gatherRows, scatterAddRows } from './kernels/indexing.js';
 import { layerNorm, layerNormBackward } from './kernels/layernorm.js';
 import { hostQr, hostSvd } from './kernels/linalg.js';
-import { type AnyTiling, DEFAULT_ROWBLOCK, DEFAULT_TILING, matmul } from './kernels/matmul.js';
-import { dequantizeBlockwise, type QuantizeParams, quantizeBlockwise } from './kernels/quantize.js';
+import { type AnyTiling, DEFAULT_ROWBLOCK, DEFAULT_TILING, matmulWith } from './kernels/matmul.js';
+import { dequantizeBlockwise, quantizeBlockwise } from './kernels/quantize.js';
 import { argmax, reduce } from './kernels/reduce.js';
 import { rmsNorm, rmsNormBackward } from './kernels/rmsnorm.js';
 import { rope } from './kernels/rope.js';
-import { softmaxBackward, softmaxForward } from './kernels/softmax.js';
+import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './kernels/softmax.js';
 import { GpuStorage } from './storage.js';
 
 /**
@@ -36,8 +36,6 @@ function chooseMatmulKernel(report: WebGPUAdapterReport): AnyTiling {
     return { subgroup: report.subgroupSize, rows: 2 * report.subgroupSize, cn: 8 };
   return DEFAULT_ROWBLOCK;
 }
-
-type Io = Record<string, GpuStorage>;
 
 export class WebGPUBackend extends BackendBase<GpuStorage> {
   readonly name = 'webgpu';
@@ -164,51 +162,46 @@ export class WebGPUBackend extends BackendBase<GpuStorage> {
 
   private kernelTable(): KernelTable<GpuStorage> {
     const c = this.ctx;
+    // Each kernel receives the context and its declared io and params, recorded in stream order.
     const recorded =
-      <I extends Io, P>(impl: (io: I, p: P) => void) =>
-      (io: I, p: P) =>
-        this.executor.run(() => impl(io, p));
+      <I, P>(impl: (ctx: KernelContext, io: I, params: P) => void) =>
+      (io: I, params: P) =>
+        this.executor.run(() => impl(c, io, params));
     return {
-      fill: recorded(({ out }, { value }) => fill(c, out, value)),
-      random: recorded(({ out }, p) => random(c, out, p)),
-      cast: recorded(({ x, out }) => cast(c, x, out)),
-      copy: recorded(({ src, dst }, { srcView, dstView }) => copy(c, src, srcView, dst, dstView)),
-      unary: recorded(({ x, out }, { op }) => unary(c, op, x, out)),
-      binary: recorded((io, p) => binary(c, io, p)),
-      where: recorded((io, p) => where(c, io, p)),
-      reduce: recorded(({ x, out }, p) => reduce(c, p.op, x, out, p)),
-      argmax: recorded(({ x, out }, p) => argmax(c, x, out, p)),
-      matmul: recorded(({ a, b, out }, p) => matmul(c, a, b, out, p, this.tiling)),
-      // Host fallbacks: download a, run the CPU backend's kernel, upload the factors.
-      svd: ({ a, u, s, vt }, { m, n }) => hostSvd(this.executor, a, m, n, u, s, vt),
-      qr: ({ a, q, r }, { m, n }) => hostQr(this.executor, a, m, n, q, r),
-      gatherRows: recorded(({ table, ids, out }, { dim }) => gatherRows(c, table, ids, out, dim)),
-      scatterAddRows: recorded(({ src, ids, out }, { dim }) => scatterAddRows(c, src, ids, out, dim)),
-      softmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, false)),
-      logSoftmax: recorded(({ x, out }, p) => softmaxForward(c, x, out, p, true)),
-      softmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, false)),
-      logSoftmaxBackward: recorded(({ y, dy, dx }, p) => softmaxBackward(c, y, dy, dx, p, true)),
-      crossEntropy: recorded((io, p) => crossEntropy(c, io, p)),
-      crossEntropyBackward: recorded((io, p) => crossEntropyBackward(c, io, p)),
-      rmsNorm: recorded((io, p) => rmsNorm(c, io, p)),
-      rmsNormBackward: recorded((io, p) => rmsNormBackward(c, io, p)),
-      layerNorm: recorded((io, p) => layerNorm(c, io, p.rows, p.cols, p.eps)),
-      layerNormBackward: recorded((io, p) => layerNormBackward(c, io, p.rows, p.cols)),
-      rope: recorded(({ x, cos, sin, out }, p) => rope(c, x, cos, sin, out, p)),
-      siluMul: recorded(({ gate, up, out }) => siluMul(c, gate, up, out)),
-      siluMulBackward: recorded(({ gate, up, dy, dgate, dup }) => siluMulBackward(c, gate, up, dy, dgate, dup)),
-      gelu: recorded(({ x, out }) => gelu(c, x, out)),
-      geluBackward: recorded(({ x, dy, dx }) => geluBackward(c, x, dy, dx)),
-      adamw: recorded(({ param, grad, m, v }, p) => adamw(c, param, grad, m, v, p)),
+      fill: recorded(fill),
+      random: recorded(random),
+      cast: recorded(cast),
+      copy: recorded(copy),
+      unary: recorded(unary),
+      binary: recorded(binary),
+      where: recorded(where),
+      reduce: recorded(reduce),
+      argmax: recorded(argmax),
+      matmul: recorded(matmulWith(this.tiling)),
+      // Host fallbacks: a host step in stream order runs the CPU backend's kernel on a download.
+      svd: recorded(hostSvd),
+      qr: recorded(hostQr),
+      gatherRows: recorded(gatherRows),
+      scatterAddRows: recorded(scatterAddRows),
+      softmax: recorded(softmax),
+      logSoftmax: recorded(logSoftmax),
+      softmaxBackward: recorded(softmaxBackward),
+      logSoftmaxBackward: recorded(logSoftmaxBackward),
+      crossEntropy: recorded(crossEntropy),
+      crossEntropyBackward: recorded(crossEntropyBackward),
+      rmsNorm: recorded(rmsNorm),
+      rmsNormBackward: recorded(rmsNormBackward),
+      layerNorm: recorded(layerNorm),
+      layerNormBackward: recorded(layerNormBackward),
+      rope: recorded(rope),
+      siluMul: recorded(siluMul),
+      siluMulBackward: recorded(siluMulBackward),
+      gelu: recorded(gelu),
+      geluBackward: recorded(geluBackward),
+      adamw: recorded(adamw),
       // GaLore's 8-bit codec (declared by @galore-ts/galore), implemented under its kernel names.
-      quantizeBlockwise: recorded((io: Io, p: QuantizeParams) =>
-        quantizeBlockwise(c, io.x!, io.codebook!, io.codes!, io.absmax!, p),
-      ),
-      dequantizeBlockwise: recorded((io: Io, p: QuantizeParams) =>
-        dequantizeBlockwise(c, io.codes!, io.codebook!, io.absmax!, io.out!, p),
-      ),
+      quantizeBlockwise: recorded(quantizeBlockwise),
+      dequantizeBlockwise: recorded(dequantizeBlockwise),
     };
   }
 }
-
-export { alignUp };

@@ -1,23 +1,11 @@
 /** In-place AdamW (PyTorch's formulation) as one elementwise pass over param, m and v. */
-import type { AdamWParams } from '@galore-ts/core';
-
-import type { GpuStorage } from '../storage.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runMap } from './map.js';
 
-const KERNEL = 'WebGPUBackend.adamw';
-
-export function adamw(
-  ctx: KernelContext,
-  param: GpuStorage,
-  grad: GpuStorage,
-  m: GpuStorage,
-  v: GpuStorage,
-  params: AdamWParams,
-): void {
+export const adamw: GpuKernel<'adamw'> = (ctx, { param, grad, m, v }, params) => {
   const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;
   runMap(ctx, {
-    kernel: KERNEL,
+    kernel: 'WebGPUBackend.adamw',
     size: param.size,
     inputs: { p_in: param, grad, m_in: m, v_in: v },
     outputs: { param, m, v },
@@ -48,4 +36,4 @@ export function adamw(
       eps,
     },
   });
-}
+};

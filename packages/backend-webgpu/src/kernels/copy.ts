@@ -4,11 +4,10 @@
  * converts (different dtypes). Packed destinations are written through atomics, since a strided
  * view may give neighbouring lanes of one word to different invocations.
  */
-import type { View } from '@galore-ts/core';
 import { collapseDims, DTYPE_BYTES } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, type GpuKernel, type KernelContext } from './context.js';
 
 /** Bits of one element, for same-dtype copies (NaN payloads and -0 survive). */
 function bitsLoader(op: wgsl.Operand): string {
@@ -66,7 +65,7 @@ function copyCode(src: GpuStorage, dst: GpuStorage, rank: number, fields: readon
   ].join('\n');
 }
 
-export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: GpuStorage, dstView: View): void {
+export const copy: GpuKernel<'copy'> = (ctx, { src, dst }, { srcView, dstView }) => {
   const kernel = 'WebGPUBackend.copy';
   const count = srcView.shape.reduce((a, b) => a * b, 1);
   if (count === 0) return;
@@ -92,7 +91,7 @@ export function copy(ctx: KernelContext, src: GpuStorage, srcView: View, dst: Gp
   const compiled = ctx.executor.kernel(kernel, copyCode(src, dst, shape.length, fields), bindingKinds(ops));
   const bindings = [ctx.binding(src, kernel, 'src'), ctx.binding(dst, kernel, 'dst')];
   ctx.dispatchThreads(compiled, bindings, [fields, values], count);
-}
+};
 
 /**
  * Copies with copyBufferToBuffer when both views are contiguous runs (or rows of runs) whose byte

@@ -1,10 +1,10 @@
 /** fill and Philox random numbers. */
-import type { DType, RandomParams } from '@galore-ts/core';
+import type { DType } from '@galore-ts/core';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '@galore-ts/core';
 import { alignUp } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, type GpuKernel } from './context.js';
 
 /** The 32-bit word holding `value` in every lane of `dtype`, as a typed-array store would write it. */
 export function fillWord(dtype: DType, value: number): number {
@@ -38,7 +38,7 @@ const FILL_CODE = [
   wgsl.linearMain('  if (index < p.n) { out[index] = p.value; }'),
 ].join('\n');
 
-export function fill(ctx: KernelContext, out: GpuStorage, value: number): void {
+export const fill: GpuKernel<'fill'> = (ctx, { out }, { value }) => {
   const word = fillWord(out.dtype, value);
   const bytes = alignUp(out.byteLength, 4);
   if (word === 0) {
@@ -54,7 +54,7 @@ export function fill(ctx: KernelContext, out: GpuStorage, value: number): void {
     const params = wgsl.packParams(FILL_FIELDS, { n: words, value: word });
     ctx.executor.dispatch(kernel, [binding], params, ctx.groups(Math.ceil(words / wgsl.WG)));
   }
-}
+};
 
 const RANDOM_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
@@ -123,7 +123,7 @@ ${stores.join('\n')}`;
   ].join('\n');
 }
 
-export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams): void {
+export const random: GpuKernel<'random'> = (ctx, { out }, params) => {
   const kernel = 'WebGPUBackend.random';
   const code = randomCode(out, params.distribution);
   const compiled = ctx.executor.kernel(
@@ -147,4 +147,4 @@ export function random(ctx: KernelContext, out: GpuStorage, params: RandomParams
     const binding = chunk === out.size ? ctx.binding(out, kernel, 'out') : ctx.rangeBinding(out, start, count);
     ctx.dispatchThreads(compiled, [binding], [RANDOM_FIELDS, values], count / 4);
   }
-}
+};

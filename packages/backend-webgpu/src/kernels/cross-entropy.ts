@@ -1,14 +1,15 @@
 /**
  * Per-row cross-entropy against int32 targets and its gradient: a workgroup per row. Targets
  * cannot be checked on the host without a download, so an out-of-range target gives a NaN loss
- * (and NaN gradient row) instead of an exception; `ignoreIndex` rows give 0.
+ * (and NaN gradient row) and is flagged for the next read or sync to report; `ignoreIndex` rows
+ * give 0.
  */
 
 import { DATA_ERROR } from '@galore-ts/core';
 import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
 import type { GpuKernel } from './context.js';
-import { runRows } from './softmax.js';
+import { runRows } from './rowwise.js';
 
 const FIELDS: ParamField[] = [
   ['rows', 'u32'],

@@ -1,8 +1,7 @@
 /** Unary, broadcasting binary, where, cast and the SiLU-gate kernels, all through `runMap`. */
 import type { UnaryOp } from '@galore-ts/core';
-import type { GpuStorage } from '../storage.js';
 import { isIntegral } from '../wgsl.js';
-import type { GpuKernel, KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runMap } from './map.js';
 
 /** f32 expressions of `x`; sin and cos reduce their argument first (GPU sin/cos lose accuracy far from 0). */
@@ -24,18 +23,16 @@ const UNARY: Readonly<Record<UnaryOp, string>> = {
   cos: 'cos(reduce_angle(x))',
 };
 
-export function unary(ctx: KernelContext, op: UnaryOp, x: GpuStorage, out: GpuStorage): void {
-  const kernel = `WebGPUBackend.unary(${op})`;
-  const expr = UNARY[op];
+export const unary: GpuKernel<'unary'> = (ctx, { x, out }, { op }) => {
   runMap(ctx, {
-    kernel,
+    kernel: `WebGPUBackend.unary(${op})`,
     size: out.size,
     inputs: { x },
     outputs: { out },
     pre: '    let x = ld_x(i_x);',
-    values: { out: expr },
+    values: { out: UNARY[op] },
   });
-}
+};
 
 const ARITHMETIC_F32: Readonly<Record<string, string>> = {
   add: 'a + b',
@@ -109,45 +106,35 @@ export const where: GpuKernel<'where'> = (ctx, { cond, a, b, out }, layout) => {
   });
 };
 
-export function cast(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
-  const kernel = 'WebGPUBackend.cast';
+export const cast: GpuKernel<'cast'> = (ctx, { x, out }) => {
   const integer = isIntegral(x.dtype) && isIntegral(out.dtype);
   runMap(ctx, {
-    kernel: `${kernel}(${x.dtype}->${out.dtype})`,
+    kernel: `WebGPUBackend.cast(${x.dtype}->${out.dtype})`,
     size: out.size,
     inputs: { x },
     outputs: { out: { storage: out, integer } },
     values: { out: integer ? 'ldi_x(i_x)' : 'ld_x(i_x)' },
   });
-}
+};
 
-export function siluMul(ctx: KernelContext, gate: GpuStorage, up: GpuStorage, out: GpuStorage): void {
-  const kernel = 'WebGPUBackend.siluMul';
+export const siluMul: GpuKernel<'siluMul'> = (ctx, { gate, up, out }) => {
   runMap(ctx, {
-    kernel,
+    kernel: 'WebGPUBackend.siluMul',
     size: out.size,
     inputs: { gate, up },
     outputs: { out },
     pre: '    let g = ld_gate(i_gate);',
     values: { out: 'g / (1.0 + exp(-g)) * ld_up(i_up)' },
   });
-}
+};
 
-export function siluMulBackward(
-  ctx: KernelContext,
-  gate: GpuStorage,
-  up: GpuStorage,
-  dy: GpuStorage,
-  dgate: GpuStorage,
-  dup: GpuStorage,
-): void {
-  const kernel = 'WebGPUBackend.siluMulBackward';
+export const siluMulBackward: GpuKernel<'siluMulBackward'> = (ctx, { gate, up, dy, dgate, dup }) => {
   runMap(ctx, {
-    kernel,
+    kernel: 'WebGPUBackend.siluMulBackward',
     size: gate.size,
     inputs: { gate, up, dy },
     outputs: { dgate, dup },
     pre: ['    let g = ld_gate(i_gate);', '    let s = 1.0 / (1.0 + exp(-g));', '    let d = ld_dy(i_dy);'].join('\n'),
     values: { dgate: 'd * ld_up(i_up) * s * (1.0 + g * (1.0 - s))', dup: 'd * g * s' },
   });
-}
+};

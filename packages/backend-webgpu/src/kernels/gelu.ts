@@ -6,8 +6,7 @@
  * platform's exp.
  */
 import { ERF_RATIONALS } from '@galore-ts/core';
-import type { GpuStorage } from '../storage.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runMap } from './map.js';
 
 /** Horner's rule for `coefficients` (highest degree first) at `t`, as a WGSL f32 expression. */
@@ -48,7 +47,7 @@ fn normal_cdf(x: f32) -> f32 { return 0.5 * erfc_f32(-x * 0.7071067811865476); }
 fn normal_pdf(x: f32) -> f32 { return 0.3989422804014327 * exp(-0.5 * x * x); }
 `;
 
-export function gelu(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
+export const gelu: GpuKernel<'gelu'> = (ctx, { x, out }) => {
   runMap(ctx, {
     kernel: 'WebGPUBackend.gelu',
     size: out.size,
@@ -58,10 +57,10 @@ export function gelu(ctx: KernelContext, x: GpuStorage, out: GpuStorage): void {
     pre: '    let v = ld_x(i_x);',
     values: { out: 'v * normal_cdf(v)' },
   });
-}
+};
 
 /** dx = dy (Phi(x) + x phi(x)). */
-export function geluBackward(ctx: KernelContext, x: GpuStorage, dy: GpuStorage, dx: GpuStorage): void {
+export const geluBackward: GpuKernel<'geluBackward'> = (ctx, { x, dy, dx }) => {
   runMap(ctx, {
     kernel: 'WebGPUBackend.geluBackward',
     size: dx.size,
@@ -71,4 +70,4 @@ export function geluBackward(ctx: KernelContext, x: GpuStorage, dy: GpuStorage, 
     pre: '    let v = ld_x(i_x);',
     values: { dx: 'ld_dy(i_dy) * (normal_cdf(v) + v * normal_pdf(v))' },
   });
-}
+};

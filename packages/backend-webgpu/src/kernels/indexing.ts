@@ -5,19 +5,17 @@
  */
 
 import { DATA_ERROR } from '@galore-ts/core';
-import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
-import { bindingKinds, flagCode, type KernelContext } from './context.js';
+import { bindingKinds, flagCode, type GpuKernel } from './context.js';
 import { cast } from './elementwise.js';
 import { runMap } from './map.js';
 
-export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorage, out: GpuStorage, dim: number): void {
-  const kernel = 'WebGPUBackend.gatherRows';
+export const gatherRows: GpuKernel<'gatherRows'> = (ctx, { table, ids, out }, { dim }) => {
   const rows = table.size / dim;
   const integer = wgsl.isIntegral(table.dtype);
   const zero = integer ? '0' : '0.0';
   runMap(ctx, {
-    kernel,
+    kernel: 'WebGPUBackend.gatherRows',
     size: out.size,
     inputs: {},
     extras: { table, ids },
@@ -35,7 +33,7 @@ export function gatherRows(ctx: KernelContext, table: GpuStorage, ids: GpuStorag
     paramValues: { dim, rows },
     flag: true,
   });
-}
+};
 
 const SCATTER_FIELDS: wgsl.ParamField[] = [
   ['n', 'u32'],
@@ -43,22 +41,16 @@ const SCATTER_FIELDS: wgsl.ParamField[] = [
   ['rows', 'u32'],
 ];
 
-export function scatterAddRows(
-  ctx: KernelContext,
-  src: GpuStorage,
-  ids: GpuStorage,
-  out: GpuStorage,
-  dim: number,
-): void {
+export const scatterAddRows: GpuKernel<'scatterAddRows'> = (ctx, { src, ids, out }, { dim }) => {
   const kernel = 'WebGPUBackend.scatterAddRows';
   if (dim === 0 || ids.size === 0) return;
   const rows = out.size / dim;
   if (out.dtype === 'bfloat16' || out.dtype === 'float16') {
     // Sums are rounded to 16 bits once, at the end, as on the CPU: accumulate in a float32 copy.
     const wide = ctx.scratch(out.size, 'float32');
-    cast(ctx, out, wide);
-    scatterAddRows(ctx, src, ids, wide, dim);
-    cast(ctx, wide, out);
+    cast(ctx, { x: out, out: wide }, {});
+    scatterAddRows(ctx, { src, ids, out: wide }, { dim });
+    cast(ctx, { x: wide, out }, {});
     ctx.releaseScratch(wide);
     return;
   }
@@ -98,4 +90,4 @@ export function scatterAddRows(
     ctx.flagBinding(),
   ];
   ctx.dispatchThreads(compiled, bindings, [SCATTER_FIELDS, { n: ids.size, dim, rows }], dim);
-}
+};

@@ -3,18 +3,10 @@
  * taken around the mean; mean and rstd are saved for backward) and backward: dx by rows, dweight
  * and dbias by columns, each invocation summing one column over all rows (no atomics, fixed order).
  */
-import type { GpuStorage } from '../storage.js';
-import type { KernelContext } from './context.js';
-import { NORM_FIELDS, readOperand as read, runColumns, writtenOperand as written } from './rowwise.js';
-import { runRows } from './softmax.js';
+import type { GpuKernel } from './context.js';
+import { NORM_FIELDS, readOperand as read, runColumns, runRows, writtenOperand as written } from './rowwise.js';
 
-export function layerNorm(
-  ctx: KernelContext,
-  io: { x: GpuStorage; weight: GpuStorage; bias: GpuStorage; out: GpuStorage; mean: GpuStorage; rstd: GpuStorage },
-  rows: number,
-  cols: number,
-  eps: number,
-): void {
+export const layerNorm: GpuKernel<'layerNorm'> = (ctx, { x, weight, bias, out, mean, rstd }, { rows, cols, eps }) => {
   if (rows === 0) return;
   const body = `  let base = row * p.cols;
   var s = 0.0;
@@ -27,7 +19,6 @@ export function layerNorm(
   for (var j = lid; j < p.cols; j += 256u) {
     st_out(base + j, (ld_x(base + j) - mean) * factor * ld_weight(j) + ld_bias(j));
   }`;
-  const { x, weight, bias, out, mean, rstd } = io;
   const ops = [
     read('x', x),
     read('weight', weight),
@@ -37,26 +28,15 @@ export function layerNorm(
     written('rstd', rstd),
   ];
   runRows(ctx, 'WebGPUBackend.layerNorm', ops, NORM_FIELDS, { rows, cols, eps }, body, rows);
-}
+};
 
 /** With xhat = (x - mean) rstd and g = dy w: dx = rstd (g - mean(g) - xhat mean(g xhat)). */
-export function layerNormBackward(
-  ctx: KernelContext,
-  io: {
-    x: GpuStorage;
-    weight: GpuStorage;
-    mean: GpuStorage;
-    rstd: GpuStorage;
-    dy: GpuStorage;
-    dx: GpuStorage;
-    dweight: GpuStorage;
-    dbias: GpuStorage;
-  },
-  rows: number,
-  cols: number,
-): void {
+export const layerNormBackward: GpuKernel<'layerNormBackward'> = (
+  ctx,
+  { x, weight, mean, rstd, dy, dx, dweight, dbias },
+  { rows, cols },
+) => {
   const kernel = 'WebGPUBackend.layerNormBackward';
-  const { x, weight, mean, rstd, dy, dx, dweight, dbias } = io;
   if (rows > 0 && cols > 0) {
     const body = `  let base = row * p.cols;
   let mean = ld_mean(row);
@@ -111,4 +91,4 @@ export function layerNormBackward(
   st_dweight(index, dw);
   st_dbias(index, db);`,
   );
-}
+};

@@ -9,6 +9,7 @@ import type { Backend, Storage } from '@galore-ts/core';
 import { createCpuBackend } from '@galore-ts/core';
 import type { Executor } from '../executor.js';
 import type { GpuStorage } from '../storage.js';
+import type { GpuKernel } from './context.js';
 
 let hostBackend: Backend | null = null;
 
@@ -52,25 +53,16 @@ function onHost(
   });
 }
 
-export function hostSvd(
-  executor: Executor,
-  a: GpuStorage,
-  m: number,
-  n: number,
-  u: GpuStorage,
-  s: GpuStorage,
-  vt: GpuStorage,
-): void {
-  const k = Math.min(m, n);
-  if (k === 0) return;
-  onHost(executor, a, [u, s, vt], (cpu, x, [hu, hs, hvt]) =>
-    cpu.run('svd', { a: x, u: hu as Storage, s: hs as Storage, vt: hvt as Storage }, { m, n }),
+export const hostSvd: GpuKernel<'svd'> = (ctx, { a, u, s, vt }, params) => {
+  if (Math.min(params.m, params.n) === 0) return;
+  onHost(ctx.executor, a, [u, s, vt], (cpu, x, [hu, hs, hvt]) =>
+    cpu.run('svd', { a: x, u: hu as Storage, s: hs as Storage, vt: hvt as Storage }, params),
   );
-}
+};
 
-export function hostQr(executor: Executor, a: GpuStorage, m: number, n: number, q: GpuStorage, r: GpuStorage): void {
-  if (n === 0) return;
-  onHost(executor, a, [q, r], (cpu, x, [hq, hr]) =>
-    cpu.run('qr', { a: x, q: hq as Storage, r: hr as Storage }, { m, n }),
+export const hostQr: GpuKernel<'qr'> = (ctx, { a, q, r }, params) => {
+  if (params.n === 0) return;
+  onHost(ctx.executor, a, [q, r], (cpu, x, [hq, hr]) =>
+    cpu.run('qr', { a: x, q: hq as Storage, r: hr as Storage }, params),
   );
-}
+};

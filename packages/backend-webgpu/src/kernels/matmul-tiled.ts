@@ -46,9 +46,9 @@ function operandDecl(binding: number, name: string, dtype: GpuStorage['dtype'], 
 }
 
 /**
- * Statements staging one operand's slice: `tile` is the workgroup array (vec4 elements), `rows`
- * the tile extent along the operand's free dimension (BM or BN) and `along` whether the operand
- * is stored with that free dimension contiguous (then the staging store is a whole vec4).
+ * Statements staging one operand's slice: `tile` is the workgroup array (vec4 elements), `free`
+ * the tile extent along the operand's free dimension (BM or BN) and `contiguousFree` whether the
+ * operand is stored with that free dimension contiguous (then a vec4 load is stored whole).
  */
 function stageCode(o: {
   name: string;
@@ -64,46 +64,33 @@ function stageCode(o: {
   base: string; // batch offset expression
 }): string {
   const V = o.vec ? 4 : 1;
-  const lines: string[] = [];
-  if (o.contiguousFree) {
-    // Stored [k][free]: consecutive free indices are consecutive in memory.
-    const perRow = o.free / V;
-    const total = (o.bk * o.free) / V;
-    lines.push(`  for (var t = lid; t < ${total}u; t += ${o.threads}u) {`);
-    lines.push(`    let kk = t / ${perRow}u;`);
-    lines.push(`    let f = (t % ${perRow}u) * ${V}u;`);
-    lines.push(`    let gk = k0 + kk;`);
-    lines.push(`    let gf = ${o.freeBase} + f;`);
-    if (o.vec) {
-      lines.push(`    var v = vec4<f32>(0.0);`);
-      lines.push(`    if (gk < p.k && gf < ${o.freeLimit}) { v = ${o.name}[(${o.base} + gk * ${o.ld} + gf) / 4u]; }`);
+  // Consecutive invocations walk the stored matrix's contiguous dimension: free when it is stored
+  // [k][free], k when it is stored [free][k] (then staging transposes).
+  const [outer, inner, perRow] = o.contiguousFree ? ['kk', 'f', o.free / V] : ['f', 'kk', o.bk / V];
+  const address = o.contiguousFree ? `${o.base} + gk * ${o.ld} + gf` : `${o.base} + gf * ${o.ld} + gk`;
+  const inBounds = `gk < p.k && gf < ${o.freeLimit}`;
+  const lines = [
+    `  for (var t = lid; t < ${(o.bk * o.free) / V}u; t += ${o.threads}u) {`,
+    `    let ${outer} = t / ${perRow}u;`,
+    `    let ${inner} = (t % ${perRow}u) * ${V}u;`,
+    '    let gk = k0 + kk;',
+    `    let gf = ${o.freeBase} + f;`,
+  ];
+  if (!o.vec) {
+    lines.push(
+      '    var v = 0.0;',
+      `    if (${inBounds}) { v = ld_${o.name}(${address}); }`,
+      `    let at = kk * ${o.free} + f;`,
+      `    ${o.tile}[at / 4u][at % 4u] = v;`,
+    );
+  } else {
+    lines.push('    var v = vec4<f32>(0.0);', `    if (${inBounds}) { v = ${o.name}[(${address}) / 4u]; }`);
+    if (o.contiguousFree) {
       lines.push(`    ${o.tile}[(kk * ${o.free} + f) / 4u] = v;`);
     } else {
-      lines.push(`    var v = 0.0;`);
-      lines.push(`    if (gk < p.k && gf < ${o.freeLimit}) { v = ld_${o.name}(${o.base} + gk * ${o.ld} + gf); }`);
-      lines.push(`    let at = kk * ${o.free} + f;`);
-      lines.push(`    ${o.tile}[at / 4u][at % 4u] = v;`);
-    }
-  } else {
-    // Stored [free][k]: consecutive k are consecutive in memory; staging transposes.
-    const perRow = o.bk / V;
-    const total = (o.bk * o.free) / V;
-    lines.push(`  for (var t = lid; t < ${total}u; t += ${o.threads}u) {`);
-    lines.push(`    let f = t / ${perRow}u;`);
-    lines.push(`    let kk = (t % ${perRow}u) * ${V}u;`);
-    lines.push(`    let gk = k0 + kk;`);
-    lines.push(`    let gf = ${o.freeBase} + f;`);
-    if (o.vec) {
-      lines.push(`    var v = vec4<f32>(0.0);`);
-      lines.push(`    if (gk < p.k && gf < ${o.freeLimit}) { v = ${o.name}[(${o.base} + gf * ${o.ld} + gk) / 4u]; }`);
       for (let q = 0; q < 4; q++) {
         lines.push(`    { let at = (kk + ${q}u) * ${o.free} + f; ${o.tile}[at / 4u][at % 4u] = v[${q}]; }`);
       }
-    } else {
-      lines.push(`    var v = 0.0;`);
-      lines.push(`    if (gk < p.k && gf < ${o.freeLimit}) { v = ld_${o.name}(${o.base} + gf * ${o.ld} + gk); }`);
-      lines.push(`    let at = kk * ${o.free} + f;`);
-      lines.push(`    ${o.tile}[at / 4u][at % 4u] = v;`);
     }
   }
   lines.push('  }');

@@ -9,7 +9,7 @@ import type { GpuStorage } from '../storage.js';
 import type { Operand, ParamField } from '../wgsl.js';
 import type { KernelContext } from './context.js';
 import { runMap } from './map.js';
-import { runRows } from './softmax.js';
+import { runRows } from './rowwise.js';
 
 const ABSMAX_FIELDS: ParamField[] = [
   ['rows', 'u32'],
@@ -17,23 +17,24 @@ const ABSMAX_FIELDS: ParamField[] = [
   ['blockSize', 'u32'],
 ];
 
-/** GaLore's codec parameters (declared by @galore-ts/galore; implemented here under its kernel names). */
-export interface QuantizeParams {
-  blockSize: number;
-}
-
-export function quantizeBlockwise(
+/**
+ * GaLore's codec kernels, declared by @galore-ts/galore (core types their io and params loosely,
+ * so the declared names are spelled out here).
+ */
+type CodecKernel<Names extends string> = (
   ctx: KernelContext,
-  x: GpuStorage,
-  codebook: GpuStorage,
-  codes: GpuStorage,
-  absmax: GpuStorage,
-  params: QuantizeParams,
-): void {
+  io: Record<Names, GpuStorage>,
+  params: { blockSize: number },
+) => void;
+
+export const quantizeBlockwise: CodecKernel<'x' | 'codebook' | 'codes' | 'absmax'> = (
+  ctx,
+  { x, codebook, codes, absmax },
+  { blockSize },
+) => {
   const kernel = 'WebGPUBackend.quantizeBlockwise';
-  const blocks = Math.ceil(x.size / params.blockSize);
+  const blocks = Math.ceil(x.size / blockSize);
   if (x.size === 0) return;
-  const { blockSize } = params;
   const body = `  let start = row * p.blockSize;
   let end = min(start + p.blockSize, p.n);
   var mx = 0.0;
@@ -68,19 +69,15 @@ export function quantizeBlockwise(
     ],
     paramValues: { blockSize, entries: codebook.size },
   });
-}
+};
 
-export function dequantizeBlockwise(
-  ctx: KernelContext,
-  codes: GpuStorage,
-  codebook: GpuStorage,
-  absmax: GpuStorage,
-  out: GpuStorage,
-  params: QuantizeParams,
-): void {
-  const kernel = 'WebGPUBackend.dequantizeBlockwise';
+export const dequantizeBlockwise: CodecKernel<'codes' | 'codebook' | 'absmax' | 'out'> = (
+  ctx,
+  { codes, codebook, absmax, out },
+  { blockSize },
+) => {
   runMap(ctx, {
-    kernel,
+    kernel: 'WebGPUBackend.dequantizeBlockwise',
     size: out.size,
     inputs: { codes },
     extras: { codebook, absmax },
@@ -90,6 +87,6 @@ export function dequantizeBlockwise(
       ['blockSize', 'u32'],
       ['entries', 'u32'],
     ],
-    paramValues: { blockSize: params.blockSize, entries: codebook.size },
+    paramValues: { blockSize, entries: codebook.size },
   });
-}
+};

@@ -7,7 +7,7 @@ import type { ReduceLayout, ReduceOp } from '@galore-ts/core';
 
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, type GpuKernel, type KernelContext } from './context.js';
 import { rowMain } from './rowwise.js';
 
 const FIELDS: wgsl.ParamField[] = [
@@ -46,7 +46,7 @@ function combineFor(op: ReduceOp, integer: boolean): Combine {
   }
 }
 
-export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
+export const reduce: GpuKernel<'reduce'> = (ctx, { x, out }, { op, ...layout }) => {
   const kernel = `WebGPUBackend.reduce(${op})`;
   if (out.size === 0) return;
   const integer = wgsl.isIntegral(x.dtype) && wgsl.isIntegral(out.dtype);
@@ -81,7 +81,7 @@ export function reduce(ctx: KernelContext, op: ReduceOp, x: GpuStorage, out: Gpu
   const groups = rowwise ? layout.outer : Math.ceil(out.size / wgsl.WG);
   helpers.push(rowwise ? rowMain(body) : wgsl.linearMain(body));
   runReduction(ctx, kernel, [xo, oo], [x, out], layout, helpers, groups);
-}
+};
 
 /** Compiles and dispatches a kernel from x to out over a reduce layout; `parts` follow the bindings. */
 function runReduction(
@@ -105,7 +105,7 @@ function runReduction(
   );
 }
 
-export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layout: ReduceLayout): void {
+export const argmax: GpuKernel<'argmax'> = (ctx, { x, out }, layout) => {
   const kernel = 'WebGPUBackend.argmax';
   if (out.size === 0) return;
   const xo: wgsl.Operand = { name: 'x', dtype: x.dtype, mode: 'read' };
@@ -125,4 +125,4 @@ export function argmax(ctx: KernelContext, x: GpuStorage, out: GpuStorage, layou
   out[index] = i32(arg);`;
   const groups = Math.ceil(out.size / wgsl.WG);
   runReduction(ctx, kernel, [xo, oo], [x, out], layout, [wgsl.loader(xo), wgsl.linearMain(body)], groups);
-}
+};

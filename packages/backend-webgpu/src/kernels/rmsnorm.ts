@@ -4,8 +4,7 @@
  */
 
 import type { GpuKernel } from './context.js';
-import { NORM_FIELDS, readOperand as read, runColumns, writtenOperand as written } from './rowwise.js';
-import { runRows } from './softmax.js';
+import { NORM_FIELDS, readOperand as read, runColumns, runRows, writtenOperand as written } from './rowwise.js';
 
 export const rmsNorm: GpuKernel<'rmsNorm'> = (ctx, { x, weight, out, rstd }, { rows, cols, eps }) => {
   const kernel = 'WebGPUBackend.rmsNorm';

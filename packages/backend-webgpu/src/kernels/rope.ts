@@ -3,24 +3,12 @@
  * of a head reads itself and its partner d +- headDim/2, so each invocation still owns whole
  * output words.
  */
-import type { RopeParams } from '@galore-ts/core';
-
-import type { GpuStorage } from '../storage.js';
-import type { KernelContext } from './context.js';
+import type { GpuKernel } from './context.js';
 import { runMap } from './map.js';
 
-export function rope(
-  ctx: KernelContext,
-  x: GpuStorage,
-  cos: GpuStorage,
-  sin: GpuStorage,
-  out: GpuStorage,
-  params: RopeParams,
-): void {
-  const kernel = 'WebGPUBackend.rope';
-  const { seq, heads, headDim, inverse } = params;
+export const rope: GpuKernel<'rope'> = (ctx, { x, cos, sin, out }, { seq, heads, headDim, inverse }) => {
   runMap(ctx, {
-    kernel,
+    kernel: 'WebGPUBackend.rope',
     size: out.size,
     inputs: {},
     extras: { x, cs: cos, sn: sin },
@@ -44,4 +32,4 @@ export function rope(
     ],
     paramValues: { headDim, heads, seq, sign: inverse ? -1 : 1 },
   });
-}
+};

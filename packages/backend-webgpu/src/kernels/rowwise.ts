@@ -6,7 +6,7 @@
 import type { GpuStorage } from '../storage.js';
 import * as wgsl from '../wgsl.js';
 import { WG } from '../wgsl.js';
-import { bindingKinds, type KernelContext } from './context.js';
+import { bindingKinds, flagCode, type KernelContext } from './context.js';
 
 export const ROW_WG = WG;
 
@@ -46,6 +46,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (row >= p.rows) { return; }
 ${body}
 }`;
+}
+
+/** Records a row kernel over `ops` (inputs read, last one written) with `body`. */
+export function runRows(
+  ctx: KernelContext,
+  kernel: string,
+  ops: readonly [wgsl.Operand, GpuStorage][],
+  fields: readonly wgsl.ParamField[],
+  values: Record<string, number>,
+  body: string,
+  rows: number,
+  flag = false,
+): void {
+  const operands = ops.map(([op]) => op);
+  const code = [
+    wgsl.PRELUDE,
+    ROW_REDUCTIONS,
+    wgsl.declareParams(fields),
+    wgsl.declareBindings(1, operands),
+    ...operands.map((op) => wgsl.loader(op)),
+    ...operands.filter((op) => op.mode !== 'read').map((op) => wgsl.storer(op)),
+    flag ? flagCode(operands.length + 1) : '',
+    rowMain(body),
+  ].join('\n');
+  const kinds = bindingKinds(operands);
+  const compiled = ctx.executor.kernel(kernel, code, flag ? [...kinds, 'write'] : kinds);
+  const bindings = ops.map(([op, s]) => ctx.binding(s, kernel, op.name));
+  if (flag) bindings.push(ctx.flagBinding());
+  ctx.executor.dispatch(compiled, bindings, wgsl.packParams(fields, values), ctx.groups(rows));
 }
 
 /** Parameters of the normalisation kernels (rmsNorm, layerNorm and their backward passes). */
