@@ -1,13 +1,26 @@
-/** In-place AdamW step, following PyTorch's definition (decoupled weight decay). */
+/**
+ * In-place AdamW step, following PyTorch's definition (decoupled weight decay). All-float32
+ * storages run on WebAssembly SIMD with `simd` (adamw-simd.ts, float32 arithmetic), else on the
+ * float32 JS loop (adamw-f32.ts, bit-identical to the generic loop below).
+ */
 import type { AdamWParams } from '../../backend.js';
 import { adamwFloat32 } from './adamw-f32.js';
+import { adamwSimd } from './adamw-simd.js';
 import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 
-export function adamw(param: CpuStorage, grad: CpuStorage, m: CpuStorage, v: CpuStorage, params: AdamWParams): void {
+export function adamw(
+  param: CpuStorage,
+  grad: CpuStorage,
+  m: CpuStorage,
+  v: CpuStorage,
+  params: AdamWParams,
+  simd = false,
+): void {
   const data = [param.data, grad.data, m.data, v.data];
   if (data.every((d) => d instanceof Float32Array)) {
-    adamwFloat32(...(data as [Float32Array, Float32Array, Float32Array, Float32Array]), params);
+    const arrays = data as [Float32Array, Float32Array, Float32Array, Float32Array];
+    if (!(simd && adamwSimd(...arrays, params))) adamwFloat32(...arrays, params);
     return;
   }
   const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;

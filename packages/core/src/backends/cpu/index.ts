@@ -67,7 +67,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
-  adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params),
 };
 
 export class CpuBackend extends BackendBase<CpuStorage> {
@@ -82,6 +81,7 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
+    adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
   };
   /** Whether the SiLU-gate kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;

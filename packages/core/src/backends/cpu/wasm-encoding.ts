@@ -83,6 +83,7 @@ export const op = {
   i32x4Add: () => [0xfd, ...unsignedLeb(0xae)],
   f32x4Abs: () => [0xfd, ...unsignedLeb(0xe0)],
   f32x4Neg: () => [0xfd, ...unsignedLeb(0xe1)],
+  f32x4Sqrt: () => [0xfd, ...unsignedLeb(0xe3)],
   f32x4Add: () => [0xfd, ...unsignedLeb(0xe4)],
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
