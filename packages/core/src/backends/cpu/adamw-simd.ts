@@ -5,24 +5,17 @@
 import type { AdamWParams } from '../../backend.js';
 import { ADAMW_CONSTANTS, adamwModuleBytes } from './adamw-wasm-kernel.js';
 import { inChunks } from './simd-chunks.js';
-import { instantiateKernel, type WasmKernelInstance } from './wasm-instance.js';
+import { kernelLoader } from './wasm-instance.js';
 
 const CHUNK = 4096;
 
-interface AdamWKernel extends WasmKernelInstance {
-  adamw: (p: number, g: number, m: number, v: number, vectors: number) => void;
-}
+type AdamWUpdate = (p: number, g: number, m: number, v: number, vectors: number) => void;
 
-let kernel: AdamWKernel | null | undefined;
-
-/** Compiles the kernel on first use; null where WebAssembly SIMD is unavailable. */
-function loadKernel(): AdamWKernel | null {
-  if (kernel !== undefined) return kernel;
-  // The constants and four regions of CHUNK floats fit in two 64 KiB pages.
-  const instance = instantiateKernel(adamwModuleBytes(2));
-  kernel = instance && Object.assign(instance, { adamw: instance.exports.adamw as AdamWKernel['adamw'] });
-  return kernel;
-}
+/** Compiles the kernel on first use (the constants and four regions of CHUNK floats fit in two 64 KiB pages). */
+const loadKernel = kernelLoader(
+  () => adamwModuleBytes(2),
+  (exports) => ({ adamw: exports.adamw as AdamWUpdate }),
+);
 
 /** The in-place update; false (doing nothing) where WebAssembly SIMD is unavailable. */
 export function adamwSimd(

@@ -17,7 +17,7 @@
 import type { GemmProblem } from './gemm.js';
 import { type LaneLayout, laneLayout, packPanels } from './gemm-pack.js';
 import { gebpModuleBytes } from './gemm-wasm-kernel.js';
-import { instantiateKernel, reserveFloats, type WasmKernelInstance } from './wasm-instance.js';
+import { kernelLoader, reserveFloats } from './wasm-instance.js';
 
 const MR = 4;
 const NR = 8;
@@ -25,27 +25,21 @@ const KC = 256;
 const MC = 32;
 const NC = 1024;
 
-interface SimdKernel extends WasmKernelInstance {
-  gebp: (
-    aPtr: number,
-    bPtr: number,
-    cPtr: number,
-    mPanels: number,
-    nPanels: number,
-    kc: number,
-    ldcBytes: number,
-  ) => void;
-}
-
-let kernel: SimdKernel | null | undefined;
+type Gebp = (
+  aPtr: number,
+  bPtr: number,
+  cPtr: number,
+  mPanels: number,
+  nPanels: number,
+  kc: number,
+  ldcBytes: number,
+) => void;
 
 /** Compiles the kernel on first use; null where WebAssembly SIMD is unavailable. */
-function loadKernel(): SimdKernel | null {
-  if (kernel !== undefined) return kernel;
-  const instance = instantiateKernel(gebpModuleBytes({ mr: MR, nr: NR }, 16));
-  kernel = instance && Object.assign(instance, { gebp: instance.exports.gebp as SimdKernel['gebp'] });
-  return kernel;
-}
+const loadKernel = kernelLoader(
+  () => gebpModuleBytes({ mr: MR, nr: NR }, 16),
+  (exports) => ({ gebp: exports.gebp as Gebp }),
+);
 
 export function simdGemmAvailable(): boolean {
   return loadKernel() !== null;

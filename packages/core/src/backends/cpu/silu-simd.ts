@@ -5,31 +5,19 @@
 
 import { siluModuleBytes } from './silu-wasm-kernel.js';
 import { inChunks } from './simd-chunks.js';
-import { instantiateKernel, type WasmKernelInstance } from './wasm-instance.js';
+import { kernelLoader } from './wasm-instance.js';
 
 const CHUNK = 4096;
 const CHUNK_BYTES = CHUNK * 4;
 
-interface SiluKernel extends WasmKernelInstance {
-  siluMul: (g: number, u: number, y: number, vectors: number) => void;
-  siluMulBackward: (g: number, u: number, dy: number, dg: number, du: number, vectors: number) => void;
-}
+type SiluMul = (g: number, u: number, y: number, vectors: number) => void;
+type SiluMulBackward = (g: number, u: number, dy: number, dg: number, du: number, vectors: number) => void;
 
-let kernel: SiluKernel | null | undefined;
-
-/** Compiles the kernels on first use; null where WebAssembly SIMD is unavailable. */
-function loadKernel(): SiluKernel | null {
-  if (kernel !== undefined) return kernel;
-  // Five regions of CHUNK floats fit in two 64 KiB pages.
-  const instance = instantiateKernel(siluModuleBytes(2));
-  kernel =
-    instance &&
-    Object.assign(instance, {
-      siluMul: instance.exports.siluMul as SiluKernel['siluMul'],
-      siluMulBackward: instance.exports.siluMulBackward as SiluKernel['siluMulBackward'],
-    });
-  return kernel;
-}
+/** Compiles the kernels on first use (five regions of CHUNK floats fit in two 64 KiB pages). */
+const loadKernel = kernelLoader(
+  () => siluModuleBytes(2),
+  (exports) => ({ siluMul: exports.siluMul as SiluMul, siluMulBackward: exports.siluMulBackward as SiluMulBackward }),
+);
 
 export function simdSiluAvailable(): boolean {
   return loadKernel() !== null;

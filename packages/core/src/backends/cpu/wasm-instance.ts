@@ -24,7 +24,7 @@ export interface WasmKernelInstance {
 }
 
 /** The instance of `bytes`, or null where WebAssembly (or its SIMD) is unavailable. */
-export function instantiateKernel(bytes: Uint8Array): WasmKernelInstance | null {
+function instantiateKernel(bytes: Uint8Array): WasmKernelInstance | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
@@ -45,4 +45,22 @@ export function reserveFloats(kernel: WasmKernelInstance, floats: number): Float
     kernel.heap = new Float32Array(kernel.memory.buffer);
   }
   return kernel.heap;
+}
+
+/**
+ * A getter that compiles `bytes()` on its first call and from then on returns that instance with
+ * `bind`'s typed exports added, or null where WebAssembly SIMD is unavailable.
+ */
+export function kernelLoader<T extends object>(
+  bytes: () => Uint8Array,
+  bind: (exports: Record<string, unknown>) => T,
+): () => (WasmKernelInstance & T) | null {
+  let kernel: (WasmKernelInstance & T) | null | undefined;
+  return () => {
+    if (kernel === undefined) {
+      const instance = instantiateKernel(bytes());
+      kernel = instance && Object.assign(instance, bind(instance.exports));
+    }
+    return kernel;
+  };
 }
