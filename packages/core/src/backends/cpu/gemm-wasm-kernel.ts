@@ -9,17 +9,7 @@
  * accumulators: per step of k it loads NR / 4 vectors of B, splats each of the MR values of A,
  * and does MR * NR / 4 vector multiply-adds. All counts must be >= 1 (the caller guarantees it).
  */
-import {
-  EXPORT_KIND,
-  op,
-  SECTION,
-  section,
-  TYPE,
-  unsignedLeb,
-  utf8Name,
-  vector,
-  WASM_HEADER,
-} from './wasm-encoding.js';
+import { codeBuilder, moduleBytes, op, TYPE, unsignedLeb, vector } from './wasm-encoding.js';
 
 export interface MicroTile {
   /** Rows of C per micro-tile. */
@@ -53,10 +43,7 @@ function body({ mr, nr }: MicroTile): number[] {
   const acc = (i: number, v: number) => FIRST_V128 + i * vectors + v;
   const bVector = (v: number) => FIRST_V128 + mr * vectors + v;
   const aSplat = FIRST_V128 + mr * vectors + vectors;
-  const code: number[] = [];
-  const emit = (...instructions: number[][]) => {
-    for (const instruction of instructions) code.push(...instruction);
-  };
+  const { code, emit } = codeBuilder();
   const decrementAndLoop = (counter: number) =>
     emit(op.localGet(counter), op.i32Const(1), op.i32Sub(), op.localTee(counter), op.brIf(0));
 
@@ -113,20 +100,5 @@ function body({ mr, nr }: MicroTile): number[] {
 export function gebpModuleBytes(tile: MicroTile, pages: number): Uint8Array {
   if (tile.nr % 4 !== 0 || tile.nr < 4 || tile.mr < 1)
     throw new RangeError(`gebp: bad micro-tile ${tile.mr} x ${tile.nr}`);
-  const functionType = [TYPE.func, ...vector(new Array(7).fill([TYPE.i32])), 0];
-  const code = body(tile);
-  return Uint8Array.from([
-    ...WASM_HEADER,
-    ...section(SECTION.type, vector([functionType])),
-    ...section(SECTION.function, vector([[0]])),
-    ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
-    ...section(
-      SECTION.export,
-      vector([
-        [...utf8Name('gebp'), EXPORT_KIND.func, 0],
-        [...utf8Name('memory'), EXPORT_KIND.memory, 0],
-      ]),
-    ),
-    ...section(SECTION.code, vector([[...unsignedLeb(code.length), ...code]])),
-  ]);
+  return moduleBytes([{ name: 'gebp', i32Params: 7, body: body(tile) }], pages);
 }

@@ -17,56 +17,29 @@
 import type { GemmProblem } from './gemm.js';
 import { type LaneLayout, laneLayout, packPanels } from './gemm-pack.js';
 import { gebpModuleBytes } from './gemm-wasm-kernel.js';
+import { kernelLoader, reserveFloats } from './wasm-instance.js';
 
 const MR = 4;
 const NR = 8;
 const KC = 256;
 const MC = 32;
 const NC = 1024;
-const PAGE_BYTES = 65536;
 
-/** The slice of the WebAssembly API used here (the project's TypeScript lib has no DOM typings). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-}
-
-interface SimdKernel {
-  gebp: (
-    aPtr: number,
-    bPtr: number,
-    cPtr: number,
-    mPanels: number,
-    nPanels: number,
-    kc: number,
-    ldcBytes: number,
-  ) => void;
-  memory: WasmMemory;
-  heap: Float32Array;
-}
-
-let kernel: SimdKernel | null | undefined;
+type Gebp = (
+  aPtr: number,
+  bPtr: number,
+  cPtr: number,
+  mPanels: number,
+  nPanels: number,
+  kc: number,
+  ldcBytes: number,
+) => void;
 
 /** Compiles the kernel on first use; null where WebAssembly SIMD is unavailable. */
-function loadKernel(): SimdKernel | null {
-  if (kernel !== undefined) return kernel;
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  kernel = null;
-  if (!wasm) return kernel;
-  try {
-    // Compiling fails validation on engines without SIMD; the JS kernel then takes over.
-    const instance = new wasm.Instance(new wasm.Module(gebpModuleBytes({ mr: MR, nr: NR }, 16)));
-    const memory = instance.exports.memory as WasmMemory;
-    kernel = { gebp: instance.exports.gebp as SimdKernel['gebp'], memory, heap: new Float32Array(memory.buffer) };
-  } catch {
-    // kernel stays null.
-  }
-  return kernel;
-}
+const loadKernel = kernelLoader(
+  () => gebpModuleBytes({ mr: MR, nr: NR }, 16),
+  (exports) => ({ gebp: exports.gebp as Gebp }),
+);
 
 export function simdGemmAvailable(): boolean {
   return loadKernel() !== null;
@@ -74,17 +47,6 @@ export function simdGemmAvailable(): boolean {
 
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
-}
-
-/** Grows the wasm memory to hold `floats` float32 values and returns the current heap view. */
-function reserve(k: SimdKernel, floats: number): Float32Array {
-  const bytes = floats * 4;
-  const have = k.memory.buffer.byteLength;
-  if (bytes > have) {
-    k.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-    k.heap = new Float32Array(k.memory.buffer);
-  }
-  return k.heap;
 }
 
 /** Packs lanes [lane0, lane0 + lanes) as KC-deep chunks of `width`-lane panels starting at `base`. */
@@ -113,7 +75,7 @@ export function gemmSimd({ a, b, c, cOffset, m, n, k }: GemmProblem): boolean {
   const aBase = 0;
   const bBase = aBase + mcMax * k;
   const cBase = bBase + ncMax * k;
-  let heap = reserve(simd, cBase + mcMax * ncMax);
+  let heap = reserveFloats(simd, cBase + mcMax * ncMax);
   const [aLanes, bLanes] = [laneLayout(a, 'a', m, k), laneLayout(b, 'b', n, k)];
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);

@@ -32,6 +32,12 @@ export { CpuStorage } from './storage.js';
 export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
+  /**
+   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward) run on WebAssembly
+   * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
+   * both and compare). Matmuls follow `gemm` instead.
+   */
+  simd?: boolean;
 }
 
 const CPU_KERNELS: KernelTable<CpuStorage> = {
@@ -59,11 +65,8 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   layerNorm,
   layerNormBackward,
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
-  siluMul: ({ gate, up, out }) => siluMul(gate, up, out),
-  siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
-  adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params),
 };
 
 export class CpuBackend extends BackendBase<CpuStorage> {
@@ -76,13 +79,22 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     matmul: ({ a, b, out }, params) => matmul(a, b, out, params, this.gemm.library),
     causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.gemm.library),
     causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
+    siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
+    siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
+    adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
   };
+  /** Whether the SiLU-gate kernels may use WebAssembly SIMD (the `simd` option). */
+  readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
     super(options);
     this.gemmChoice = options.gemm ?? 'auto';
     // A forced path is checked now; `auto` looks for a BLAS at the first matmul.
     if (this.gemmChoice !== 'auto') this.resolvedGemm = resolveGemmPath(this.gemmChoice);
+    const simd = options.simd ?? true;
+    if (typeof simd !== 'boolean')
+      throw new TypeError(`CpuBackend: simd must be true or false; got ${JSON.stringify(simd)}`);
+    this.simd = simd;
   }
 
   /** What matmuls run on (the BLAS library, or the built-in kernels and why). */

@@ -1,7 +1,7 @@
 /**
- * Just enough of the WebAssembly binary format to emit one small module by hand: LEB128
- * integers, sections, and the opcodes the SIMD GEMM kernel uses. Kept separate so the kernel
- * generator reads as instructions rather than bytes.
+ * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU) use. Kept separate so the kernel
+ * generators read as instructions rather than bytes.
  */
 
 export function unsignedLeb(value: number): number[] {
@@ -66,8 +66,62 @@ export const op = {
   v128Load32Splat: (offset: number) => [0xfd, ...unsignedLeb(0x09), 2, ...unsignedLeb(offset)],
   v128Store: (offset: number) => [0xfd, ...unsignedLeb(0x0b), 4, ...unsignedLeb(offset)],
   v128Zero: () => [0xfd, ...unsignedLeb(0x0c), ...new Array<number>(16).fill(0)],
+  /** A v128 constant holding `value` (rounded to float32) in all four lanes. */
+  f32x4Const: (value: number) => {
+    const lane = Array.from(new Uint8Array(Float32Array.of(value).buffer));
+    return [0xfd, ...unsignedLeb(0x0c), ...lane, ...lane, ...lane, ...lane];
+  },
+  /** A v128 constant holding the 32-bit integer `value` in all four lanes. */
+  i32x4Const: (value: number) => {
+    const lane = Array.from(new Uint8Array(Int32Array.of(value).buffer));
+    return [0xfd, ...unsignedLeb(0x0c), ...lane, ...lane, ...lane, ...lane];
+  },
+  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
+  f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
+  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
+  i32x4Shl: () => [0xfd, ...unsignedLeb(0xab)],
+  i32x4Add: () => [0xfd, ...unsignedLeb(0xae)],
+  f32x4Abs: () => [0xfd, ...unsignedLeb(0xe0)],
+  f32x4Neg: () => [0xfd, ...unsignedLeb(0xe1)],
+  f32x4Sqrt: () => [0xfd, ...unsignedLeb(0xe3)],
   f32x4Add: () => [0xfd, ...unsignedLeb(0xe4)],
+  f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
+  f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
+  f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
+  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+/** One exported function: its name, its i32 parameter count (no results) and its body (locals + code). */
+export interface ExportedFunction {
+  name: string;
+  i32Params: number;
+  body: number[];
+}
+
+/** A module of `functions` that also exports its `memory` (initially `pages` of 64 KiB). */
+export function moduleBytes(functions: readonly ExportedFunction[], pages: number): Uint8Array {
+  const types = functions.map((f) => [TYPE.func, ...vector(new Array(f.i32Params).fill([TYPE.i32])), 0]);
+  const exports = functions.map((f, index) => [...utf8Name(f.name), EXPORT_KIND.func, ...unsignedLeb(index)]);
+  return Uint8Array.from([
+    ...WASM_HEADER,
+    ...section(SECTION.type, vector(types)),
+    ...section(SECTION.function, vector(functions.map((_, index) => unsignedLeb(index)))),
+    ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
+    ...section(SECTION.export, vector([...exports, [...utf8Name('memory'), EXPORT_KIND.memory, 0]])),
+    ...section(SECTION.code, vector(functions.map((f) => [...unsignedLeb(f.body.length), ...f.body]))),
+  ]);
+}
+
+export type Emit = (...instructions: number[][]) => void;
+
+/** A growing function body and the `emit` that appends instructions to it. */
+export function codeBuilder(): { code: number[]; emit: Emit } {
+  const code: number[] = [];
+  const emit: Emit = (...instructions) => {
+    for (const instruction of instructions) code.push(...instruction);
+  };
+  return { code, emit };
+}

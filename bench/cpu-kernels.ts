@@ -1,0 +1,88 @@
+/**
+ * Milliseconds per call of the CPU backend's memory-bound float32 kernels at llama_small's shapes
+ * (4 x 128 tokens, hidden 384, intermediate 1024, 6 heads; AdamW over 1.77M values, one layer's
+ * weights). Median of REPS calls after warm-up. Run by hand: `npm run bench:cpu-kernels`;
+ * SIMD=0 forces the JS loops where a kernel has a WebAssembly SIMD path.
+ */
+import { CpuBackend, type CpuStorage } from '../packages/core/src/backends/cpu/index.js';
+
+const REPS = Number(process.env.REPS ?? 30);
+// SIMD=0 runs the JS loops of the kernels that have a WebAssembly SIMD path.
+const backend = new CpuBackend({ simd: process.env.SIMD !== '0' });
+const TOKENS = 4 * 128;
+const [HIDDEN, INTER, HEADS] = [384, 1024, 6];
+const HEAD_DIM = HIDDEN / HEADS;
+
+function filled(size: number, seed: number): CpuStorage {
+  const s = backend.alloc(size, 'float32', 'other');
+  const data = s.data as Float32Array;
+  let state = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    data[i] = (state / 2 ** 32) * 2 - 1;
+  }
+  return s;
+}
+
+function median(run: () => void): number {
+  for (let i = 0; i < 5; i++) run();
+  const times: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const start = performance.now();
+    run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+function call(name: string, io: object, params: object): void {
+  backend.run(name, io as never, params as never);
+}
+const mlp = TOKENS * INTER;
+const [gate, up, dy, out, dgate, dup] = [1, 2, 3, 4, 5, 6].map((seed) => filled(mlp, seed)) as CpuStorage[];
+const hiddenSize = TOKENS * HIDDEN;
+const [x, hdy, hout, hdx] = [7, 8, 9, 10].map((seed) => filled(hiddenSize, seed)) as CpuStorage[];
+const [weight, dweight] = [filled(HIDDEN, 11), filled(HIDDEN, 12)];
+const rstd = filled(TOKENS, 13);
+const [cos, sin] = [filled(128 * (HEAD_DIM / 2), 14), filled(128 * (HEAD_DIM / 2), 15)];
+const PARAMS = 4 * HIDDEN * HIDDEN + 3 * HIDDEN * INTER;
+const [p, g, m, v] = [16, 17, 18, 19].map((seed) => filled(PARAMS, seed)) as [
+  CpuStorage,
+  CpuStorage,
+  CpuStorage,
+  CpuStorage,
+];
+for (const s of [m, v]) (s.data as Float32Array).fill(0.01);
+const adamParams = {
+  lr: 1e-4,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  biasCorrection1: 0.1,
+  biasCorrection2: 0.01,
+};
+const mlpLayout = { shape: [TOKENS, INTER], aStrides: [INTER, 1], bStrides: [INTER, 1] };
+const rows = { rows: TOKENS, cols: HIDDEN, eps: 1e-6 };
+const ropeParams = { batch: 4, seq: 128, heads: HEADS, headDim: HEAD_DIM, inverse: false };
+
+const results: [string, number, number][] = [
+  ['siluMul', mlp, median(() => call('siluMul', { gate, up, out }, {}))],
+  ['siluMulBackward', mlp, median(() => call('siluMulBackward', { gate, up, dy, dgate, dup }, {}))],
+  ['rmsNorm', hiddenSize, median(() => call('rmsNorm', { x, weight, out: hout, rstd }, rows))],
+  [
+    'rmsNormBackward',
+    hiddenSize,
+    median(() => call('rmsNormBackward', { x, weight, rstd, dy: hdy, dx: hdx, dweight }, rows)),
+  ],
+  ['rope', hiddenSize, median(() => call('rope', { x, cos, sin, out: hout }, ropeParams))],
+  ['binary add', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'add', ...mlpLayout }))],
+  ['binary mul', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'mul', ...mlpLayout }))],
+  ['adamw', PARAMS, median(() => call('adamw', { param: p, grad: g, m, v }, adamParams))],
+];
+console.log('kernel, elements, ms per call (median), ns per element');
+for (const [name, size, ms] of results)
+  console.log(
+    `${name.padEnd(18)} ${String(size).padStart(9)} ${ms.toFixed(3).padStart(8)} ${((ms * 1e6) / size).toFixed(2).padStart(6)}`,
+  );

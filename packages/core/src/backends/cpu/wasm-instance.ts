@@ -1,0 +1,66 @@
+/**
+ * Instantiates a generated WebAssembly module and manages its one linear memory, for the SIMD
+ * kernels (GEMM, SiLU). Engines without WebAssembly SIMD reject the module at compile time; the
+ * callers then keep their JS kernels.
+ */
+
+const PAGE_BYTES = 65536;
+
+/** The slice of the WebAssembly API used here (the project's TypeScript lib has no DOM typings). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+}
+
+export interface WasmKernelInstance {
+  exports: Record<string, unknown>;
+  memory: WasmMemory;
+  /** A float32 view of the whole memory; replaced when the memory grows. */
+  heap: Float32Array;
+}
+
+/** The instance of `bytes`, or null where WebAssembly (or its SIMD) is unavailable. */
+function instantiateKernel(bytes: Uint8Array): WasmKernelInstance | null {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return null;
+  try {
+    const instance = new wasm.Instance(new wasm.Module(bytes));
+    const memory = instance.exports.memory as WasmMemory;
+    return { exports: instance.exports, memory, heap: new Float32Array(memory.buffer) };
+  } catch {
+    return null;
+  }
+}
+
+/** Grows the memory to hold `floats` float32 values and returns the current heap view. */
+export function reserveFloats(kernel: WasmKernelInstance, floats: number): Float32Array {
+  const bytes = floats * 4;
+  const have = kernel.memory.buffer.byteLength;
+  if (bytes > have) {
+    kernel.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    kernel.heap = new Float32Array(kernel.memory.buffer);
+  }
+  return kernel.heap;
+}
+
+/**
+ * A getter that compiles `bytes()` on its first call and from then on returns that instance with
+ * `bind`'s typed exports added, or null where WebAssembly SIMD is unavailable.
+ */
+export function kernelLoader<T extends object>(
+  bytes: () => Uint8Array,
+  bind: (exports: Record<string, unknown>) => T,
+): () => (WasmKernelInstance & T) | null {
+  let kernel: (WasmKernelInstance & T) | null | undefined;
+  return () => {
+    if (kernel === undefined) {
+      const instance = instantiateKernel(bytes());
+      kernel = instance && Object.assign(instance, bind(instance.exports));
+    }
+    return kernel;
+  };
+}
