@@ -7,6 +7,7 @@
 import type { Storage } from '../../backend.js';
 import type { DType, HostArray } from '../../dtype.js';
 import type { MemoryCategory } from '../../memory.js';
+import { normalizeOptions } from '../../optim/option-names.js';
 import { BackendBase, type BackendBaseOptions, type KernelTable } from '../base.js';
 import { adamw } from './adamw.js';
 import { causalAttention, causalAttentionBackward } from './attention.js';
@@ -33,12 +34,14 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward) run on WebAssembly
+   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW) run on WebAssembly
    * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
    * both and compare). Matmuls follow `gemm` instead.
    */
   simd?: boolean;
 }
+
+const CPU_BACKEND_OPTIONS = ['tracker', 'gemm', 'simd'] as const satisfies readonly (keyof CpuBackendOptions)[];
 
 const CPU_KERNELS: KernelTable<CpuStorage> = {
   fill: ({ out }, { value }) => fill(out, value),
@@ -83,10 +86,12 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
   };
-  /** Whether the SiLU-gate kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
+    // A misspelled option (`simdd`) is refused by name, not ignored.
+    normalizeOptions('CpuBackend', options, CPU_BACKEND_OPTIONS);
     super(options);
     this.gemmChoice = options.gemm ?? 'auto';
     // A forced path is checked now; `auto` looks for a BLAS at the first matmul.

@@ -131,5 +131,6 @@ describe('SIMD kernels', () => {
 
   it('refuses a simd option that is not a boolean', () => {
     expect(() => new CpuBackend({ simd: 'yes' as never })).toThrow(/simd must be true or false/);
+    expect(() => new CpuBackend({ simdd: false } as never)).toThrow(/CpuBackend: .*'simdd'/);
   });
 });
