@@ -16,6 +16,15 @@ export function orList(items: readonly string[]): string {
   return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
+/** Whether `value` passes expectCount (for hot paths that build the argument's name only on failure). */
+export function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
 /** A non-negative safe integer (a count, a dimension, an offset). */
 export function expectCount(kernel: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -120,12 +129,15 @@ export function expectWindow(
       `${kernel}: ${role} has ${strides.length} strides; expected one entry per dimension (${shape.length})`,
     );
   }
-  expectCount(kernel, `${role} offset`, offset);
+  // Argument names are built only when a check fails: this runs on every strided kernel call.
+  if (!isCount(offset)) expectCount(kernel, `${role} offset`, offset);
   let low = offset;
   let high = offset;
   for (let d = 0; d < shape.length; d++) {
-    const extent = expectCount(kernel, `${role} shape[${d}]`, shape[d]);
-    const stride = expectInteger(kernel, `${role} strides[${d}]`, strides[d]);
+    const extent = shape[d];
+    const stride = strides[d];
+    if (!isCount(extent)) expectCount(kernel, `${role} shape[${d}]`, extent);
+    if (!isInteger(stride)) expectInteger(kernel, `${role} strides[${d}]`, stride);
     if (extent === 0) return; // an empty window touches nothing
     const span = (extent - 1) * stride;
     if (span < 0) low += span;

@@ -20,6 +20,7 @@ import {
   expectSameSize,
   expectSize,
   expectWindow,
+  isCount,
 } from './checks.js';
 import { defineKernel } from './registry.js';
 
@@ -63,7 +64,10 @@ export const REDUCE_OPS: Record<ReduceOp, true> = { sum: true, max: true, min: t
 function product(shape: readonly number[], kernel: string): number {
   if (!Array.isArray(shape)) throw new TypeError(`${kernel}: shape must be an array of integers; got ${typeof shape}`);
   let n = 1;
-  for (let d = 0; d < shape.length; d++) n *= expectCount(kernel, `shape[${d}]`, shape[d]);
+  for (let d = 0; d < shape.length; d++) {
+    const extent = shape[d];
+    n *= isCount(extent) ? extent : expectCount(kernel, `shape[${d}]`, extent);
+  }
   return n;
 }
 
@@ -74,12 +78,15 @@ function checkBroadcast(
   out: Storage,
   operands: [string, Storage, readonly number[]][],
 ) {
-  expectSize(kernel, 'out', out, product(shape, kernel), `product of shape [${shape.join(', ')}]`);
+  const size = product(shape, kernel);
+  if (out.size !== size) expectSize(kernel, 'out', out, size, `product of shape [${shape.join(', ')}]`);
   for (const [role, s, strides] of operands) {
     expectWindow(kernel, role, s, shape, strides, 0);
     // Broadcast strides read forwards (0 along broadcast axes); an operand that is the output is
     // read where it is written.
-    for (const [d, stride] of strides.entries()) expectCount(kernel, `${role} strides[${d}]`, stride);
+    for (let d = 0; d < strides.length; d++) {
+      if (!isCount(strides[d])) expectCount(kernel, `${role} strides[${d}]`, strides[d]);
+    }
     if (s === out && strides.some((stride, d) => stride === 0 && (shape[d] as number) > 1)) {
       throw new Error(`${kernel}: ${role} is broadcast and also the output; it cannot run in place`);
     }

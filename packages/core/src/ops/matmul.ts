@@ -8,7 +8,7 @@ import { recordOp, type Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
 import { sum } from './reduce.js';
 import { expand, reshape, transpose } from './shape-ops.js';
-import { backendOf, empty, reduceToShape } from './util.js';
+import { backendOf, reduceToShape, uninitialized } from './util.js';
 
 /** Reads `t` (logical shape [...batch, rows, cols]) as a kernel operand broadcast to `batch`. */
 function operand(t: Tensor, batch: readonly number[]): { t: Tensor; stride: number; trans: boolean; owned: boolean } {
@@ -34,7 +34,8 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
   const n = b.shape[b.rank - 1]!;
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul (batch dimensions)');
   const dtype = promoteTypes(a.dtype, b.dtype);
-  const out = empty([...batch, m, n], dtype, backend);
+  // Every element is written: the product, or the fill below when k is 0.
+  const out = uninitialized([...batch, m, n], dtype, backend);
   if (out.size === 0) return out;
   if (k === 0) {
     backend.run('fill', { out: out.storage }, { value: 0 });

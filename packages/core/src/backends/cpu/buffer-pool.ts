@@ -2,7 +2,8 @@
  * Recycles the typed arrays of freed CPU storages. A training step allocates and frees the same
  * sizes every step; fresh arrays cost the garbage collector (large ArrayBuffers are external
  * memory that triggers collections) and page faults on first touch. A recycled array is zeroed
- * before reuse, so a new storage reads as zeros exactly as a fresh one does.
+ * before reuse, so a new storage reads as zeros exactly as a fresh one does, unless the caller
+ * says it will overwrite every element (an uninitialized allocation, see Backend.alloc).
  *
  * The pool holds at most MAX_POOLED_BYTES (memory the tracker no longer counts) and only arrays
  * of at least MIN_POOLED_BYTES (small ones are cheap to make).
@@ -19,13 +20,16 @@ function keyOf(dtype: DType, size: number): string {
   return `${dtype}:${size}`;
 }
 
-/** A zeroed array for `size` elements of `dtype`, recycled when one of that exact size is pooled. */
-export function takeArray(dtype: DType, size: number): HostArray {
+/**
+ * An array for `size` elements of `dtype`, recycled when one of that exact size is pooled; zeroed
+ * unless `zeroed` is false (fresh arrays are zero anyway).
+ */
+export function takeArray(dtype: DType, size: number, zeroed = true): HostArray {
   const stack = pooled.get(keyOf(dtype, size));
   const recycled = stack?.pop();
   if (!recycled) return hostArrayFor(dtype, size);
   pooledBytes -= recycled.byteLength;
-  recycled.fill(0);
+  if (zeroed) recycled.fill(0);
   return recycled;
 }
 
