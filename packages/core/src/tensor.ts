@@ -135,6 +135,15 @@ export class Tensor {
     return this.gradFn === null;
   }
 
+  /**
+   * @internal True when this handle is the only one on its storage (no reshape, detach or saved
+   * copy shares it, and it is no lazy transpose): writing the storage in place changes no other
+   * tensor. Autograd uses it to accumulate gradients it alone holds without a new tensor.
+   */
+  get ownsStorageAlone(): boolean {
+    return this.ref !== null && this.ref.refs === 1 && this.lazySource === null;
+  }
+
   /** A new tensor sharing this storage with another shape (no copy, no autograd). */
   shareAs(shape: Shape): Tensor {
     if (this.lazySource && !this.ref) this.materialize();

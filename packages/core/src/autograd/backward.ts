@@ -4,7 +4,7 @@
  * that frees activations soonest. Saved tensors are released right after each node ran.
  */
 import { keep, noGrad, tidy, withCategory } from '../engine.js';
-import { formatShape, shapesEqual } from '../shape.js';
+import { contiguousStrides, formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { GradNode } from './node.js';
 
@@ -79,12 +79,32 @@ function countEdges(root: GradNode): { consumers: Map<GradNode, number>; leafEdg
   return { consumers, leafEdges };
 }
 
+/**
+ * into + grad, consuming both (`into` is a pending gradient or a leaf's .grad, which the sum
+ * replaces). When no other tensor shares `into`'s storage the sum is written into it in place: no
+ * new tensor, no allocation. Otherwise a new tensor, as `into.add(grad)`.
+ */
 function accumulate(into: Tensor | undefined, grad: Tensor): Tensor {
   if (!into) return grad;
+  if (into.ownsStorageAlone && into.dtype === grad.dtype && into.backend === grad.backend) {
+    addInPlace(into, grad);
+    grad.dispose();
+    return into;
+  }
   const sum = into.add(grad);
   into.dispose();
   grad.dispose();
   return sum;
+}
+
+/** into += grad (same shape and dtype), with the binary kernel writing its first operand. */
+function addInPlace(into: Tensor, grad: Tensor): void {
+  const strides = contiguousStrides(into.shape);
+  into.backend.run(
+    'binary',
+    { a: into.storage, b: grad.storage, out: into.storage },
+    { op: 'add', shape: into.shape, aStrides: strides, bStrides: strides },
+  );
 }
 
 function checkGradShape(node: GradNode, input: Tensor, grad: Tensor): void {
@@ -95,10 +115,16 @@ function checkGradShape(node: GradNode, input: Tensor, grad: Tensor): void {
   }
 }
 
+/**
+ * Adds `grad` to the leaf's gradient, in place when no other tensor shares its storage (as
+ * PyTorch accumulates into .grad; the out-of-place sum disposed the previous .grad anyway).
+ */
 function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
   const cast = grad.dtype === leaf.dtype ? grad : grad.to(leaf.dtype);
   if (cast !== grad) grad.dispose();
-  const next = accumulate(leaf.grad ?? undefined, cast);
+  const previous = leaf.grad ?? undefined;
+  const next = accumulate(previous, cast);
+  if (next === previous) return;
   next.backend.retag(next.storage, 'gradient');
   leaf.grad = keep(next);
 }
