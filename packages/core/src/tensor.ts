@@ -26,6 +26,8 @@ export class Tensor {
   readonly id = nextTensorId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
+  /** Number of elements (the product of the shape). */
+  readonly size: number;
   /** Set on leaves whose gradient should be accumulated in `grad`. */
   requiresGrad = false;
   /** Accumulated gradient of a leaf after `backward()`. */
@@ -45,6 +47,7 @@ export class Tensor {
   private constructor(ref: StorageRef | null, shape: Shape, dtype: DType) {
     this.ref = ref;
     this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(this.shape);
     this.dtype = dtype;
     trackTensor(this);
   }
@@ -117,10 +120,6 @@ export class Tensor {
   get backend(): Backend {
     if (this.lazySource) return this.lazySource.backend;
     return this.storage.backend;
-  }
-
-  get size(): number {
-    return sizeOf(this.shape);
   }
 
   get rank(): number {

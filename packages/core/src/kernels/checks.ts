@@ -92,12 +92,13 @@ export function expectFloats(kernel: string, storages: Record<string, Storage>):
 
 /** Kernels that read an input after writing part of the output cannot take the same storage for both. */
 export function expectDistinct(kernel: string, storages: Record<string, Storage>): void {
-  const seen = new Map<Storage, string>();
-  for (const [role, s] of Object.entries(storages)) {
-    const other = seen.get(s);
-    if (other)
-      throw new Error(`${kernel}: ${other} and ${role} must be different storages (the kernel cannot run in place)`);
-    seen.set(s, role);
+  // Pairwise over a handful of roles: no Map or entry arrays on this per-call path.
+  for (const role in storages) {
+    for (const other in storages) {
+      if (other === role) break;
+      if (storages[other] === storages[role])
+        throw new Error(`${kernel}: ${other} and ${role} must be different storages (the kernel cannot run in place)`);
+    }
   }
 }
 

@@ -13,20 +13,16 @@ import { DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../../dty
 const MAX_POOLED_BYTES = 256 * 2 ** 20;
 const MIN_POOLED_BYTES = 4096;
 
-const pooled = new Map<string, HostArray[]>();
+/** Arrays by dtype, then by length (numeric keys: no key string built per allocation). */
+const pooled = new Map<DType, Map<number, HostArray[]>>();
 let pooledBytes = 0;
-
-function keyOf(dtype: DType, size: number): string {
-  return `${dtype}:${size}`;
-}
 
 /**
  * An array for `size` elements of `dtype`, recycled when one of that exact size is pooled; zeroed
  * unless `zeroed` is false (fresh arrays are zero anyway).
  */
 export function takeArray(dtype: DType, size: number, zeroed = true): HostArray {
-  const stack = pooled.get(keyOf(dtype, size));
-  const recycled = stack?.pop();
+  const recycled = pooled.get(dtype)?.get(size)?.pop();
   if (!recycled) return hostArrayFor(dtype, size);
   pooledBytes -= recycled.byteLength;
   if (zeroed) recycled.fill(0);
@@ -37,10 +33,11 @@ export function takeArray(dtype: DType, size: number, zeroed = true): HostArray 
 export function giveArray(dtype: DType, array: HostArray): void {
   const bytes = array.length * DTYPE_BYTES[dtype];
   if (bytes < MIN_POOLED_BYTES || pooledBytes + bytes > MAX_POOLED_BYTES) return;
-  const key = keyOf(dtype, array.length);
-  const stack = pooled.get(key);
+  let bySize = pooled.get(dtype);
+  if (!bySize) pooled.set(dtype, (bySize = new Map()));
+  const stack = bySize.get(array.length);
   if (stack) stack.push(array);
-  else pooled.set(key, [array]);
+  else bySize.set(array.length, [array]);
   pooledBytes += bytes;
 }
 
