@@ -10,7 +10,7 @@ import { type DType, isFloating, toNumberArray } from './dtype.js';
 import { currentCategory, isGradEnabled, keep, setTensorCheck, trackTensor } from './engine.js';
 import { formatTensor } from './format.js';
 import * as ops from './ops/index.js';
-import { contiguousStrides, formatShape, type Shape, sizeOf } from './shape.js';
+import { contiguousStrides, formatShape, type Shape, shapesEqual, sizeOf } from './shape.js';
 
 export type NumberArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -231,7 +231,7 @@ export class Tensor {
     }
     let seed: Tensor;
     if (grad) {
-      if (formatShape(grad.shape) !== formatShape(this.shape)) {
+      if (!shapesEqual(grad.shape, this.shape)) {
         throw new Error(`backward: grad has shape ${formatShape(grad.shape)}, expected ${formatShape(this.shape)}`);
       }
       seed = grad.retain();

@@ -70,10 +70,13 @@ export function expectAtLeast(kernel: string, role: string, s: Storage, size: nu
 
 /** Storages read and written element by element: all the size of the first. */
 export function expectSameSize(kernel: string, storages: Record<string, Storage>): void {
-  const entries = Object.entries(storages);
-  const [firstRole, first] = entries[0] ?? [];
-  if (!first) return;
-  for (const [role, s] of entries.slice(1)) expectSize(kernel, role, s, first.size, `${firstRole}.size`);
+  let firstRole: string | undefined;
+  for (const role in storages) {
+    if (firstRole === undefined) firstRole = role;
+    else if (storages[role]!.size !== storages[firstRole]!.size) {
+      expectSize(kernel, role, storages[role]!, storages[firstRole]!.size, `${firstRole}.size`);
+    }
+  }
 }
 
 export function expectFloating(kernel: string, role: string, s: Storage): void {
@@ -87,7 +90,7 @@ export function expectDType(kernel: string, role: string, s: Storage, dtypes: re
 
 /** Every storage of `storages` holds floats. */
 export function expectFloats(kernel: string, storages: Record<string, Storage>): void {
-  for (const [role, s] of Object.entries(storages)) expectFloating(kernel, role, s);
+  for (const role in storages) expectFloating(kernel, role, storages[role]!);
 }
 
 /** Kernels that read an input after writing part of the output cannot take the same storage for both. */
@@ -98,6 +101,22 @@ export function expectDistinct(kernel: string, storages: Record<string, Storage>
       if (other === role) break;
       if (storages[other] === storages[role])
         throw new Error(`${kernel}: ${other} and ${role} must be different storages (the kernel cannot run in place)`);
+    }
+  }
+}
+
+/** Kernels that read every input while writing outputs: no output may be one of the inputs (inputs may repeat). */
+export function expectOutputsApart(
+  kernel: string,
+  inputs: Record<string, Storage>,
+  outputs: Record<string, Storage>,
+): void {
+  for (const input in inputs) {
+    for (const output in outputs) {
+      if (inputs[input] === outputs[output])
+        throw new Error(
+          `${kernel}: ${input} and ${output} must be different storages (the kernel cannot run in place)`,
+        );
     }
   }
 }
@@ -170,7 +189,8 @@ export function expectSameShape(
 export function expectRows(kernel: string, rows: number, cols: number, matrices: Record<string, Storage>): void {
   expectCount(kernel, 'rows', rows);
   expectCount(kernel, 'cols', cols);
-  for (const [role, s] of Object.entries(matrices)) {
+  for (const role in matrices) {
+    const s = matrices[role]!;
     expectFloating(kernel, role, s);
     expectSize(kernel, role, s, rows * cols, 'rows * cols');
   }

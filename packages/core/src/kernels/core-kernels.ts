@@ -14,6 +14,7 @@ import {
   expectFloats,
   expectInteger,
   expectOp,
+  expectOutputsApart,
   expectPositive,
   expectRows,
   expectSameShape,
@@ -252,9 +253,12 @@ export const matmul = defineKernel({
   check({ a, b, out }, params) {
     const k = 'matmul';
     const { batch, m, n, aBatchStride, bBatchStride } = params;
-    for (const [name, value] of Object.entries({ batch, m, n, k: params.k, aBatchStride, bBatchStride })) {
-      expectCount(k, name, value);
-    }
+    expectCount(k, 'batch', batch);
+    expectCount(k, 'm', m);
+    expectCount(k, 'n', n);
+    expectCount(k, 'k', params.k);
+    expectCount(k, 'aBatchStride', aBatchStride);
+    expectCount(k, 'bBatchStride', bBatchStride);
     if (typeof params.transA !== 'boolean' || typeof params.transB !== 'boolean') {
       throw new TypeError(`${k}: transA and transB must be booleans; got ${params.transA} and ${params.transB}`);
     }
@@ -414,10 +418,7 @@ export const rmsNormBackward = defineKernel({
     expectSize('rmsNormBackward', 'weight', weight, cols, 'cols');
     expectSize('rmsNormBackward', 'dweight', dweight, cols, 'cols');
     expectSize('rmsNormBackward', 'rstd', rstd, rows, 'rows');
-    for (const [role, s] of Object.entries({ x, weight, rstd, dy })) {
-      expectDistinct('rmsNormBackward', { [role]: s, dx });
-      expectDistinct('rmsNormBackward', { [role]: s, dweight });
-    }
+    expectOutputsApart('rmsNormBackward', { x, weight, rstd, dy }, { dx, dweight });
   },
 });
 
@@ -579,7 +580,7 @@ export const adamw = defineKernel({
     const io = { param, grad, m, v };
     expectFloats('adamw', io);
     expectSameSize('adamw', io);
-    if (new Set([param, grad, m, v]).size !== 4)
+    if (param === grad || param === m || param === v || grad === m || grad === v || m === v)
       throw new Error('adamw: param, grad, m and v must be four different storages');
   },
 });

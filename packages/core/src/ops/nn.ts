@@ -1,7 +1,7 @@
 /** Neural-network functions, most on fused backend kernels with their own backward kernels. */
 import { isFloating } from '../dtype.js';
 import { computeDTypeOf } from '../optim/update-helpers.js';
-import { formatShape, normalizeAxis } from '../shape.js';
+import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
 import { rand, zeros } from './creation.js';
 import { add, cast, div, maximum, mul, ne } from './elementwise.js';
@@ -246,10 +246,10 @@ export function rope(x: Tensor, tables: RopeTables): Tensor {
     throw new RangeError(`rope: expected x of shape [batch, seq, heads, headDim], got ${formatShape(x.shape)}`);
   const [batch, seq, heads, headDim] = x.shape as [number, number, number, number];
   if (headDim % 2 !== 0) throw new RangeError(`rope: headDim must be even, got ${headDim}`);
-  const want = formatShape([seq, headDim / 2]);
-  if (formatShape(tables.cos.shape) !== want || formatShape(tables.sin.shape) !== want) {
+  const want = [seq, headDim / 2];
+  if (!shapesEqual(tables.cos.shape, want) || !shapesEqual(tables.sin.shape, want)) {
     throw new RangeError(
-      `rope: tables must have shape ${want}, got ${formatShape(tables.cos.shape)} and ${formatShape(tables.sin.shape)}`,
+      `rope: tables must have shape ${formatShape(want)}, got ${formatShape(tables.cos.shape)} and ${formatShape(tables.sin.shape)}`,
     );
   }
   const backend = backendOf('rope', x, tables.cos, tables.sin);
@@ -275,7 +275,7 @@ export function rope(x: Tensor, tables: RopeTables): Tensor {
 
 /** silu(gate) * up, the SwiGLU activation, on one fused kernel. */
 export function siluMul(gate: Tensor, up: Tensor): Tensor {
-  if (formatShape(gate.shape) !== formatShape(up.shape)) {
+  if (!shapesEqual(gate.shape, up.shape)) {
     throw new RangeError(
       `siluMul: gate ${formatShape(gate.shape)} and up ${formatShape(up.shape)} must have the same shape`,
     );

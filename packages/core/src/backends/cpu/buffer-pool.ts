@@ -34,7 +34,10 @@ export function giveArray(dtype: DType, array: HostArray): void {
   const bytes = array.length * DTYPE_BYTES[dtype];
   if (bytes < MIN_POOLED_BYTES || pooledBytes + bytes > MAX_POOLED_BYTES) return;
   let bySize = pooled.get(dtype);
-  if (!bySize) pooled.set(dtype, (bySize = new Map()));
+  if (!bySize) {
+    bySize = new Map();
+    pooled.set(dtype, bySize);
+  }
   const stack = bySize.get(array.length);
   if (stack) stack.push(array);
   else bySize.set(array.length, [array]);
