@@ -6,7 +6,7 @@
 import { keep, noGrad, tidy, withCategory } from '../engine.js';
 import { contiguousStrides, formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import type { GradNode } from './node.js';
+import type { AccumulationTarget, GradNode } from './node.js';
 
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again. */
@@ -169,8 +169,14 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
       pending.delete(node);
       // tidy frees the temporaries of the rule; the gradients it returns survive.
       let inputGrads: (Tensor | null)[];
+      const into: AccumulationTarget = (i) => {
+        const input = node.inputs[i];
+        const fn = input?.requiresGrad ? input.gradFn : null;
+        const target = fn ? pending.get(fn) : undefined;
+        return target?.ownsStorageAlone && target.dtype === input!.dtype ? target : undefined;
+      };
       try {
-        inputGrads = grad ? [...tidy(() => node.apply(grad))] : node.inputs.map(() => null);
+        inputGrads = grad ? [...tidy(() => node.apply(grad, into))] : node.inputs.map(() => null);
       } finally {
         grad?.dispose();
       }
@@ -192,7 +198,9 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
         if (g) checkGradShape(node, input, g);
         const fn = input.gradFn;
         if (fn) {
-          if (g) pending.set(fn, accumulate(pending.get(fn), g));
+          // A rule that added into the pending gradient in place hands it back (see AccumulationTarget).
+          const sum = pending.get(fn);
+          if (g && g !== sum) pending.set(fn, accumulate(sum, g));
           const left = consumers.get(fn)! - 1;
           consumers.set(fn, left);
           if (left === 0) ready.push(fn);

@@ -6,19 +6,20 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KernelIO, Storage } from '../../src/backend.js';
-import { getBackend, mul, sum, type Tensor, tensor, tidy } from '../../src/index.js';
-import { gradcheck, prng, randomInputs } from '../helpers/gradcheck.js';
+import { getBackend, linear, matmul, mul, sum, type Tensor, tensor, tidy } from '../../src/index.js';
+import { gradcheck, leaf, prng, randomInputs } from '../helpers/gradcheck.js';
 
 const values = (t: Tensor): number[] => [...t.dataSync()];
 
-/** Counts binary adds written into their first operand while `fn` runs. */
-function countInPlaceAdds(fn: () => void): number {
+/** Counts, while `fn` runs, binary adds written into their first operand, and accumulating matmuls. */
+function countInPlace(fn: () => void): { adds: number; matmuls: number } {
   const backend = getBackend();
   const run = backend.run.bind(backend);
-  let inPlace = 0;
+  const counts = { adds: 0, matmuls: 0 };
   const spy = vi.spyOn(backend, 'run').mockImplementation((name, io, params) => {
     const storages = io as KernelIO<'binary'> as Record<string, Storage>;
-    if (name === 'binary' && storages.out === storages.a) inPlace++;
+    if (name === 'binary' && storages.out === storages.a) counts.adds++;
+    if (name === 'matmul' && (params as { accumulate?: boolean }).accumulate) counts.matmuls++;
     run(name, io, params as never);
   });
   try {
@@ -26,7 +27,11 @@ function countInPlaceAdds(fn: () => void): number {
   } finally {
     spy.mockRestore();
   }
-  return inPlace;
+  return counts;
+}
+
+function countInPlaceAdds(fn: () => void): number {
+  return countInPlace(fn).adds;
 }
 
 afterEach(() => {
@@ -105,6 +110,77 @@ describe('in-place gradient accumulation', () => {
     expect(once).toEqual([0.5, -1].map((v) => 4 * v ** 3 + 2 * v));
     for (const t of [loss, y, x]) t.dispose();
     x.zeroGrad();
+  });
+
+  it('adds the input gradient of a linear into the one other paths collected, in the GEMM itself', () => {
+    const rand = prng(11);
+    const x = leaf([2, 3, 4], rand);
+    const ws = [leaf([5, 4], rand), leaf([6, 4], rand), leaf([4, 4], rand)];
+    const h = tidy(() => x.mul(2));
+    // h feeds three linears (q, k, v projections): two of their input gradients accumulate.
+    const loss = tidy(() =>
+      sum(linear(h, ws[0]!).square())
+        .add(sum(linear(h, ws[1]!)))
+        .add(sum(linear(h, ws[2]!))),
+    );
+    const { matmuls, adds } = countInPlace(() => loss.backward());
+    expect(matmuls).toBe(2);
+    expect(adds).toBe(0);
+    // The reference: the same sums of products, each gradient computed on its own.
+    const ref = tidy(() => {
+      const parts = ws.map((w, i) => {
+        const hx = x.detach().mul(2);
+        const y = linear(hx, w.detach());
+        const g = i === 0 ? y.mul(2) : y.mul(0).add(1);
+        return matmul(g, w.detach()).mul(2);
+      });
+      return parts[0]!.add(parts[1]!).add(parts[2]!);
+    });
+    const got = values(x.grad!);
+    const want = values(ref);
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 12);
+    for (const t of [loss, h, ref, x, ...ws]) {
+      t.zeroGrad();
+      t.dispose();
+    }
+  });
+
+  it('leaves a broadcast matmul operand to the reduce-then-add path', () => {
+    const rand = prng(12);
+    const a = leaf([3, 4], rand);
+    const b = leaf([2, 4, 5], rand);
+    const c = leaf([5, 4], rand);
+    const h = tidy(() => a.mul(1));
+    // h is broadcast over b's batch: that gradient is a sum over the batch, not one GEMM's output,
+    // so it is reduced and then added to the gradient h @ c^T gave (backward runs that one first).
+    const loss = tidy(() => sum(matmul(h, b)).add(sum(matmul(h, c.transpose()))));
+    const counts = countInPlace(() => loss.backward());
+    expect(counts.matmuls).toBe(0);
+    expect(counts.adds).toBe(1);
+    const expected = tidy(() => sum(b.detach(), [0]).sum(1).add(c.detach().sum(0)));
+    const row = values(expected);
+    const got = values(a.grad!);
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(row[i % 4]!, 12);
+    for (const t of [loss, h, expected, a, b, c]) {
+      t.zeroGrad();
+      t.dispose();
+    }
+  });
+
+  it('matches float64 finite differences on linears sharing their input', () => {
+    gradcheck(
+      (x, w1, w2, w3) => {
+        const h = x.mul(x);
+        return linear(h, w1).add(linear(h, w2).square()).add(linear(h, w3).sigmoid());
+      },
+      randomInputs(prng(13), [
+        [2, 3, 4],
+        [5, 4],
+        [5, 4],
+        [5, 4],
+      ]),
+      { label: 'linears sharing their input' },
+    );
   });
 
   it('matches float64 finite differences on graphs with shared intermediates and leaves', () => {
