@@ -92,16 +92,31 @@ interface Scope {
   tensors: Set<Tensor>;
 }
 
+/** What the engine records on a tensor: the one scope that tracks it (each tensor is in at most one). */
+interface Tracked {
+  trackedBy?: Scope | undefined;
+}
+
 const scopes: Scope[] = [];
+
+function track(t: Tensor, scope: Scope): void {
+  scope.tensors.add(t);
+  (t as Tracked).trackedBy = scope;
+}
 
 /** Called by every Tensor constructor. */
 export function trackTensor(t: Tensor): void {
-  scopes[scopes.length - 1]?.tensors.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) track(t, scope);
 }
 
 /** Removes a tensor from every open scope: it outlives them and is the caller's to dispose. */
 export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.tensors.delete(t);
+  const scope = (t as Tracked).trackedBy;
+  if (scope) {
+    scope.tensors.delete(t);
+    (t as Tracked).trackedBy = undefined;
+  }
   return t;
 }
 
@@ -139,6 +154,7 @@ export function tidy<T>(fn: () => T): T {
   } catch (err) {
     scopes.pop();
     for (const t of scope.tensors) t.dispose();
+    scope.tensors.clear();
     throw err;
   }
   scopes.pop();
@@ -150,7 +166,13 @@ export function tidy<T>(fn: () => T): T {
   for (const t of scope.tensors) if (!survivors.has(t)) t.dispose();
   const parent = scopes[scopes.length - 1];
   // Only tensors this scope owned move up; kept ones stay untracked.
-  if (parent) for (const t of survivors) if (scope.tensors.has(t) && !t.isDisposed) parent.tensors.add(t);
+  for (const t of survivors) {
+    if (!scope.tensors.has(t)) continue;
+    if (parent && !t.isDisposed) track(t, parent);
+    else (t as Tracked).trackedBy = undefined;
+  }
+  // A disposed tensor still points at this scope: empty it so it holds no other tensor alive.
+  scope.tensors.clear();
   return result;
 }
 

@@ -44,12 +44,13 @@ export class Tensor {
   private lazySource: Tensor | null = null;
   private gradReadyHooks: ((t: Tensor) => void)[] | undefined;
 
-  private constructor(ref: StorageRef | null, shape: Shape, dtype: DType) {
+  /** `tracked`: whether the innermost tidy scope disposes it (handles autograd keeps are not). */
+  private constructor(ref: StorageRef | null, shape: Shape, dtype: DType, tracked = true) {
     this.ref = ref;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(this.shape);
     this.dtype = dtype;
-    trackTensor(this);
+    if (tracked) trackTensor(this);
   }
 
   /** A tensor that reads as `source` with its last two axes swapped, copied only when needed. */
@@ -145,17 +146,22 @@ export class Tensor {
 
   /** A new tensor sharing this storage with another shape (no copy, no autograd). */
   shareAs(shape: Shape): Tensor {
+    return this.share(shape, true);
+  }
+
+  private share(shape: Shape, tracked: boolean): Tensor {
     if (this.lazySource && !this.ref) this.materialize();
     const ref = this.ref;
     if (!ref) throw new Error(`Tensor ${formatShape(this.shape)} was used after dispose()`);
     ref.refs++;
-    return new Tensor(ref, shape, this.dtype);
+    return new Tensor(ref, shape, this.dtype, tracked);
   }
 
   /** Another handle on the same storage, kept alive until it is disposed (used by autograd). */
   retain(): Tensor {
     if (this.lazySource && !this.ref) return keep(Tensor.lazyTranspose(this.lazySource));
-    return keep(this.shareAs(this.shape));
+    // Untracked from the start: no tidy scope adds it only for keep to take it out again.
+    return this.share(this.shape, false);
   }
 
   /** Frees this handle; the storage is freed when its last handle goes. Idempotent. */
