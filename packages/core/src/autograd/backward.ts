@@ -149,6 +149,15 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
   const ready = new NodeHeap();
   ready.push(rootNode);
 
+  /** The pending gradient a rule of `current` may add into (see AccumulationTarget). */
+  let current: GradNode = rootNode;
+  const into: AccumulationTarget = (i) => {
+    const input = current.inputs[i];
+    const fn = input?.requiresGrad ? input.gradFn : null;
+    const target = fn ? pending.get(fn) : undefined;
+    return target?.ownsStorageAlone && target.dtype === input!.dtype ? target : undefined;
+  };
+
   noGrad(() =>
     withCategory('activation', () => {
       try {
@@ -165,16 +174,11 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
   function drain(): void {
     while (ready.size > 0) {
       const node = ready.pop();
+      current = node;
       const grad = pending.get(node);
       pending.delete(node);
       // tidy frees the temporaries of the rule; the gradients it returns survive.
       let inputGrads: (Tensor | null)[];
-      const into: AccumulationTarget = (i) => {
-        const input = node.inputs[i];
-        const fn = input?.requiresGrad ? input.gradFn : null;
-        const target = fn ? pending.get(fn) : undefined;
-        return target?.ownsStorageAlone && target.dtype === input!.dtype ? target : undefined;
-      };
       try {
         inputGrads = grad ? [...tidy(() => node.apply(grad, into))] : node.inputs.map(() => null);
       } finally {
@@ -182,35 +186,38 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
       }
       if (!options.retainGraph) node.release();
       try {
-        node.inputs.forEach(route);
+        for (let i = 0; i < node.inputs.length; i++) {
+          const g = inputGrads[i] ?? null;
+          inputGrads[i] = null;
+          route(node, node.inputs[i]!, g);
+        }
       } catch (err) {
         for (const g of inputGrads) g?.dispose();
         throw err;
       }
+    }
+  }
 
-      function route(input: Tensor, i: number): void {
-        const g = inputGrads[i] ?? null;
-        inputGrads[i] = null;
-        if (!input.requiresGrad) {
-          g?.dispose();
-          return;
-        }
-        if (g) checkGradShape(node, input, g);
-        const fn = input.gradFn;
-        if (fn) {
-          // A rule that added into the pending gradient in place hands it back (see AccumulationTarget).
-          const sum = pending.get(fn);
-          if (g && g !== sum) pending.set(fn, accumulate(sum, g));
-          const left = consumers.get(fn)! - 1;
-          consumers.set(fn, left);
-          if (left === 0) ready.push(fn);
-        } else {
-          if (g) accumulateLeaf(input, g);
-          const left = leafEdges.get(input)! - 1;
-          leafEdges.set(input, left);
-          if (left === 0) input.fireGradReady();
-        }
-      }
+  /** Hands input's gradient `g` (from `node`'s rule) to its producer's pending sum or to the leaf. */
+  function route(node: GradNode, input: Tensor, g: Tensor | null): void {
+    if (!input.requiresGrad) {
+      g?.dispose();
+      return;
+    }
+    if (g) checkGradShape(node, input, g);
+    const fn = input.gradFn;
+    if (fn) {
+      // A rule that added into the pending gradient in place hands it back (see AccumulationTarget).
+      const sum = pending.get(fn);
+      if (g && g !== sum) pending.set(fn, accumulate(sum, g));
+      const left = consumers.get(fn)! - 1;
+      consumers.set(fn, left);
+      if (left === 0) ready.push(fn);
+    } else {
+      if (g) accumulateLeaf(input, g);
+      const left = leafEdges.get(input)! - 1;
+      leafEdges.set(input, left);
+      if (left === 0) input.fireGradReady();
     }
   }
 }
