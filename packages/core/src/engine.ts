@@ -88,11 +88,15 @@ export async function disposeBackends(): Promise<void> {
 
 // --- tidy scopes ---
 
+/**
+ * The tensors a tidy scope made. A tensor is tracked by at most one scope, the one it names in
+ * `trackedBy`; `keep` only clears that field, so an entry here whose tensor names another scope
+ * (or none) is no longer this scope's (an array and a field: no Set work per tensor).
+ */
 interface Scope {
-  tensors: Set<Tensor>;
+  tensors: Tensor[];
 }
 
-/** What the engine records on a tensor: the one scope that tracks it (each tensor is in at most one). */
 interface Tracked {
   trackedBy?: Scope | undefined;
 }
@@ -100,8 +104,12 @@ interface Tracked {
 const scopes: Scope[] = [];
 
 function track(t: Tensor, scope: Scope): void {
-  scope.tensors.add(t);
+  scope.tensors.push(t);
   (t as Tracked).trackedBy = scope;
+}
+
+function owns(scope: Scope, t: Tensor): boolean {
+  return (t as Tracked).trackedBy === scope;
 }
 
 /** Called by every Tensor constructor. */
@@ -112,11 +120,7 @@ export function trackTensor(t: Tensor): void {
 
 /** Removes a tensor from every open scope: it outlives them and is the caller's to dispose. */
 export function keep<T extends Tensor>(t: T): T {
-  const scope = (t as Tracked).trackedBy;
-  if (scope) {
-    scope.tensors.delete(t);
-    (t as Tracked).trackedBy = undefined;
-  }
+  (t as Tracked).trackedBy = undefined;
   return t;
 }
 
@@ -146,15 +150,14 @@ export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
  * move to the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { tensors: new Set() };
+  const scope: Scope = { tensors: [] };
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (err) {
     scopes.pop();
-    for (const t of scope.tensors) t.dispose();
-    scope.tensors.clear();
+    release(scope, undefined);
     throw err;
   }
   scopes.pop();
@@ -163,17 +166,25 @@ export function tidy<T>(fn: () => T): T {
   }
   const survivors = new Set<Tensor>();
   if (tensorCheck) collectTensors(result, survivors, tensorCheck);
-  for (const t of scope.tensors) if (!survivors.has(t)) t.dispose();
+  release(scope, survivors);
   const parent = scopes[scopes.length - 1];
   // Only tensors this scope owned move up; kept ones stay untracked.
   for (const t of survivors) {
-    if (!scope.tensors.has(t)) continue;
+    if (!owns(scope, t)) continue;
     if (parent && !t.isDisposed) track(t, parent);
     else (t as Tracked).trackedBy = undefined;
   }
-  // A disposed tensor still points at this scope: empty it so it holds no other tensor alive.
-  scope.tensors.clear();
   return result;
+}
+
+/** Disposes the tensors `scope` still owns except `survivors`, and lets go of the rest. */
+function release(scope: Scope, survivors: Set<Tensor> | undefined): void {
+  for (const t of scope.tensors) {
+    if (!owns(scope, t) || survivors?.has(t)) continue;
+    (t as Tracked).trackedBy = undefined;
+    t.dispose();
+  }
+  scope.tensors.length = 0;
 }
 
 // --- grad mode and memory category: settings that scoped helpers change and put back ---
