@@ -7,13 +7,21 @@
  * masked and softmaxed in place and meet V in a second GEMM, so at most a block of probabilities
  * exists at once. The backward pass recomputes each block's probabilities the same way (nothing is
  * kept between the passes) and accumulates dK and dV (summing over a kv head's query group).
+ * The row passes between the GEMMs run on WebAssembly SIMD for float32 (attention-simd.ts).
  */
 import type { AttentionParams } from '../../backend.js';
+import { type SimdBlocks, simdBlocks } from './attention-simd.js';
 import type { BlasLibrary } from './blas-loader.js';
 import { expFor } from './fast-exp.js';
 import { type GemmOperand, gemm } from './gemm.js';
 import { type FloatValues, openFloatOutput, type Precision, precisionOf, readFloats } from './numeric.js';
 import type { CpuStorage } from './storage.js';
+
+/** What the backend lends the kernels: its BLAS (or null) and whether WebAssembly SIMD may run. */
+export interface AttentionOptions {
+  blas: BlasLibrary | null;
+  simd: boolean;
+}
 
 /**
  * Heads with at most this many scores are done in one block: for short sequences one bigger GEMM
@@ -54,7 +62,52 @@ function* headsOf(params: AttentionParams): Generator<Head> {
   }
 }
 
-/** Scratch grown on demand and kept between calls, two per precision (probabilities and their gradient). */
+/** Rows [r0, r0 + rows) of `at`'s head as a GEMM operand (transposed: its rows are op's columns). */
+function rowsOf(data: FloatValues, at: HeadRows, r0: number, transposed = false): GemmOperand {
+  return { data, offset: at.offset + r0 * at.stride, transposed, stride: at.stride };
+}
+
+/**
+ * The row passes between the GEMMs on a block of scores (rows `stride` apart) in `p` and their
+ * gradient in `dp`: the WebAssembly SIMD kernels (float32; rows padded to whole vectors) or JS
+ * loops (float64, or without SIMD).
+ */
+interface RowKernels {
+  p: FloatValues;
+  dp: FloatValues;
+  /** A block's row stride for `seen` keys. */
+  stride(seen: number): number;
+  /** Softmax of row i's first min(firstVisible + i, seen) scaled scores, 0 beyond (to `stride`). */
+  softmax(rows: number, stride: number, seen: number, firstVisible: number): void;
+  /** dS = P * (dP - rowsum(P * dP)) * scale in place of dP. */
+  backward(rows: number, stride: number, seen: number): void;
+}
+
+function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
+}
+
+function blockRows({ queryLen, keyLen }: AttentionParams): number {
+  return queryLen * keyLen <= WHOLE_HEAD_SCORES ? Math.max(queryLen, 1) : BLOCK_ROWS;
+}
+
+function rowKernels(precision: Precision, params: AttentionParams, options: AttentionOptions): RowKernels {
+  const size = blockRows(params) * roundUp(params.keyLen, 4);
+  const blocks = precision === 'f32' && options.simd ? simdBlocks(size, params.scale) : null;
+  return blocks ? simdRowKernels(blocks) : jsRowKernels(precision, size, params.scale);
+}
+
+function simdRowKernels(blocks: SimdBlocks): RowKernels {
+  return {
+    p: blocks.p,
+    dp: blocks.dp,
+    stride: (seen) => roundUp(seen, 4),
+    softmax: blocks.softmax,
+    backward: blocks.backward,
+  };
+}
+
+/** JS scratch grown on demand and kept between calls, two per precision. */
 const scratchPool: Record<Precision, FloatValues[]> = { f32: [], f64: [] };
 
 function scratch(precision: Precision, slot: 0 | 1, size: number): FloatValues {
@@ -66,33 +119,28 @@ function scratch(precision: Precision, slot: 0 | 1, size: number): FloatValues {
   return fresh;
 }
 
-/** Rows [r0, r0 + rows) of `at`'s head as a GEMM operand (transposed: its rows are op's columns). */
-function rowsOf(data: FloatValues, at: HeadRows, r0: number, transposed = false): GemmOperand {
-  return { data, offset: at.offset + r0 * at.stride, transposed, stride: at.stride };
-}
-
-function dense(data: FloatValues, width: number, transposed = false): GemmOperand {
-  return { data, offset: 0, transposed, stride: width };
-}
-
-/** The keys the query at row `row` sees, at most `limit`. */
-function visibleKeys(row: number, params: AttentionParams, limit: number): number {
-  return Math.max(0, Math.min(limit, row + params.keyLen - params.queryLen + 1));
-}
-
-/** What every block of one kernel call reads. */
-interface Inputs {
-  q: FloatValues;
-  k: FloatValues;
-  v: FloatValues;
-  params: AttentionParams;
-  precision: Precision;
-  blas: BlasLibrary | null;
-}
-
-function openInputs(q: CpuStorage, k: CpuStorage, v: CpuStorage, params: AttentionParams, blas: BlasLibrary | null) {
-  const precision = precisionOf(q, k, v);
-  return { q: readFloats(q), k: readFloats(k), v: readFloats(v), params, precision, blas } satisfies Inputs;
+function jsRowKernels(precision: Precision, size: number, scale: number): RowKernels {
+  const [p, dp] = [scratch(precision, 0, size), scratch(precision, 1, size)];
+  const exp = expFor(precision);
+  return {
+    p,
+    dp,
+    stride: (seen) => seen,
+    softmax(rows, stride, seen, firstVisible) {
+      for (let i = 0; i < rows; i++) {
+        const visible = Math.max(0, Math.min(seen, firstVisible + i));
+        softmaxRow(p, i * stride, visible, seen, scale, exp);
+      }
+    },
+    backward(rows, stride, seen) {
+      for (let i = 0; i < rows; i++) {
+        const [base, end] = [i * stride, i * stride + seen];
+        let total = 0;
+        for (let j = base; j < end; j++) total += (p[j] as number) * (dp[j] as number);
+        for (let j = base; j < end; j++) dp[j] = (p[j] as number) * ((dp[j] as number) - total) * scale;
+      }
+    },
+  };
 }
 
 /** Scales, masks and softmaxes row `base` of p in place: `visible` keys of `seen`, the rest 0. */
@@ -103,7 +151,7 @@ function softmaxRow(
   seen: number,
   scale: number,
   exp: (x: number) => number,
-) {
+): void {
   const end = base + visible;
   let max = Number.NEGATIVE_INFINITY;
   for (let j = base; j < end; j++) {
@@ -125,41 +173,79 @@ function softmaxRow(
   p.fill(0, end, base + seen);
 }
 
-/**
- * Probabilities of query rows [r0, r0 + rows) of `head` into p, row-major [rows, seen], where seen
- * is the keys the block's last row sees (returned); masked entries are 0.
- */
-function blockProbabilities(inputs: Inputs, head: Head, r0: number, rows: number, p: FloatValues): number {
-  const { params, precision } = inputs;
-  const { keyLen, dim, scale } = params;
-  const seen = visibleKeys(r0 + rows - 1, params, keyLen);
-  if (seen === 0) return 0;
-  const a = rowsOf(inputs.q, head.query, r0);
-  const b = rowsOf(inputs.k, head.key, 0, true);
-  gemm({ a, b, c: p, cOffset: 0, m: rows, n: seen, k: dim, overwrite: true }, precision, inputs.blas);
-  const exp = expFor(precision);
-  for (let i = 0; i < rows; i++) softmaxRow(p, i * seen, visibleKeys(r0 + i, params, seen), seen, scale, exp);
-  return seen;
+/** One block of query rows of a head, its probabilities in the row kernels' p. */
+interface Block {
+  head: Head;
+  r0: number;
+  rows: number;
+  /** Keys the block's last row sees; the probabilities are [rows, seen], rows `stride` apart. */
+  seen: number;
+  stride: number;
 }
 
-function blockRows({ queryLen, keyLen }: AttentionParams): number {
-  return queryLen * keyLen <= WHOLE_HEAD_SCORES ? Math.max(queryLen, 1) : BLOCK_ROWS;
+/** What every block of one kernel call reads. */
+interface Inputs {
+  q: FloatValues;
+  k: FloatValues;
+  v: FloatValues;
+  params: AttentionParams;
+  precision: Precision;
+  blas: BlasLibrary | null;
+  rows: RowKernels;
 }
 
-/** Calls `block(head, r0, rows, seen)` for every block of every head after filling `p`. */
-function forEachBlock(
+function openInputs(q: CpuStorage, k: CpuStorage, v: CpuStorage, params: AttentionParams, options: AttentionOptions) {
+  const precision = precisionOf(q, k, v);
+  const rows = rowKernels(precision, params, options);
+  return { q: readFloats(q), k: readFloats(k), v: readFloats(v), params, precision, blas: options.blas, rows };
+}
+
+/** C = or += op(A) op(B), C's rows `at.stride` apart from `at.offset`. */
+function product(
   inputs: Inputs,
-  p: FloatValues,
-  block: (head: Head, r0: number, rows: number, seen: number) => void,
+  [a, b, c]: [GemmOperand, GemmOperand, FloatValues],
+  at: HeadRows,
+  [m, n, k]: [number, number, number],
+  overwrite: boolean,
 ): void {
+  const problem = { a, b, c, cOffset: at.offset, cStride: at.stride, m, n, k, overwrite };
+  gemm(problem, inputs.precision, inputs.blas);
+}
+
+/** Fills the row kernels' p with the probabilities of query rows [r0, r0 + rows) of `head`. */
+function blockProbabilities(inputs: Inputs, head: Head, r0: number, rows: number): Block {
+  const { params } = inputs;
+  const { queryLen, keyLen, dim } = params;
+  // Query row r sees keys j <= r + keyLen - queryLen.
+  const firstVisible = r0 + keyLen - queryLen + 1;
+  const seen = Math.max(0, Math.min(keyLen, firstVisible + rows - 1));
+  const stride = inputs.rows.stride(seen);
+  if (seen > 0) {
+    const operands = [rowsOf(inputs.q, head.query, r0), rowsOf(inputs.k, head.key, 0, true), inputs.rows.p] as const;
+    product(inputs, [...operands], { offset: 0, stride }, [rows, seen, dim], true);
+    inputs.rows.softmax(rows, stride, seen, firstVisible);
+  }
+  return { head, r0, rows, seen, stride };
+}
+
+/** Calls `visit` for every block of every head after filling the row kernels' p. */
+function forEachBlock(inputs: Inputs, visit: (block: Block) => void): void {
   const { queryLen } = inputs.params;
   const step = blockRows(inputs.params);
   for (const head of headsOf(inputs.params)) {
-    for (let r0 = 0; r0 < queryLen; r0 += step) {
-      const rows = Math.min(step, queryLen - r0);
-      block(head, r0, rows, blockProbabilities(inputs, head, r0, rows, p));
-    }
+    for (let r0 = 0; r0 < queryLen; r0 += step)
+      visit(blockProbabilities(inputs, head, r0, Math.min(step, queryLen - r0)));
   }
+}
+
+/** The block's probabilities (or their gradient) as a GEMM operand. */
+function blockOperand(data: FloatValues, block: Block, transposed = false): GemmOperand {
+  return { data, offset: 0, transposed, stride: block.stride };
+}
+
+/** The block's query rows of a query-shaped tensor, as a GEMM output. */
+function queryRows({ head, r0 }: Block): HeadRows {
+  return { offset: head.query.offset + r0 * head.query.stride, stride: head.query.stride };
 }
 
 export function causalAttention(
@@ -168,39 +254,16 @@ export function causalAttention(
   v: CpuStorage,
   out: CpuStorage,
   params: AttentionParams,
-  blas: BlasLibrary | null,
+  options: AttentionOptions,
 ): void {
-  const inputs = openInputs(q, k, v, params, blas);
-  const { precision } = inputs;
-  const target = openFloatOutput(out, precision);
-  const o = target.values;
-  const p = scratch(precision, 0, blockRows(params) * params.keyLen);
-  forEachBlock(inputs, p, ({ query, key }, r0, rows, seen) => {
-    const at = query.offset + r0 * query.stride;
-    const problem = { a: dense(p, seen), b: rowsOf(inputs.v, key, 0), c: o, cOffset: at, cStride: query.stride };
-    gemm({ ...problem, m: rows, n: params.dim, k: seen, overwrite: true }, precision, blas);
+  const inputs = openInputs(q, k, v, params, options);
+  const target = openFloatOutput(out, inputs.precision);
+  forEachBlock(inputs, (block) => {
+    // A block that sees no key (k = 0) clears its rows.
+    const operands = [blockOperand(inputs.rows.p, block), rowsOf(inputs.v, block.head.key, 0), target.values] as const;
+    product(inputs, [...operands], queryRows(block), [block.rows, params.dim, block.seen], true);
   });
   target.commit();
-}
-
-/** dS = P * (dP - rowsum(P * dP)) * scale in place of dP, over the visible keys (0 beyond). */
-function scoreGradients(
-  p: FloatValues,
-  dp: FloatValues,
-  rows: number,
-  seen: number,
-  r0: number,
-  params: AttentionParams,
-) {
-  const { scale } = params;
-  for (let i = 0; i < rows; i++) {
-    const base = i * seen;
-    const end = base + visibleKeys(r0 + i, params, seen);
-    let total = 0;
-    for (let j = base; j < end; j++) total += (p[j] as number) * (dp[j] as number);
-    for (let j = base; j < end; j++) dp[j] = (p[j] as number) * ((dp[j] as number) - total) * scale;
-    dp.fill(0, end, base + seen);
-  }
 }
 
 /**
@@ -210,36 +273,45 @@ function scoreGradients(
 export function causalAttentionBackward(
   io: Record<'q' | 'k' | 'v' | 'dout' | 'dq' | 'dk' | 'dv', CpuStorage>,
   params: AttentionParams,
-  blas: BlasLibrary | null,
+  options: AttentionOptions,
 ): void {
-  const inputs = openInputs(io.q, io.k, io.v, params, blas);
+  const inputs = openInputs(io.q, io.k, io.v, params, options);
   const { dim } = params;
-  const { precision } = inputs;
+  const { p, dp } = inputs.rows;
   const dout = readFloats(io.dout);
-  const [dq, dk, dv] = [io.dq, io.dk, io.dv].map((s) => openFloatOutput(s, precision)) as [
+  const [dq, dk, dv] = [io.dq, io.dk, io.dv].map((s) => openFloatOutput(s, inputs.precision)) as [
     ReturnType<typeof openFloatOutput>,
     ReturnType<typeof openFloatOutput>,
     ReturnType<typeof openFloatOutput>,
   ];
   dk.values.fill(0);
   dv.values.fill(0);
-  const size = blockRows(params) * params.keyLen;
-  const p = scratch(precision, 0, size);
-  const dp = scratch(precision, 1, size);
-  const product = (a: GemmOperand, b: GemmOperand, c: FloatValues, at: HeadRows, mnk: number[], overwrite: boolean) =>
-    gemm(
-      { a, b, c, cOffset: at.offset, cStride: at.stride, m: mnk[0]!, n: mnk[1]!, k: mnk[2]!, overwrite },
-      precision,
-      blas,
+  forEachBlock(inputs, (block) => {
+    const { head, r0, rows, seen, stride } = block;
+    const gradients = rowsOf(dout, head.query, r0);
+    product(
+      inputs,
+      [gradients, rowsOf(inputs.v, head.key, 0, true), dp],
+      { offset: 0, stride },
+      [rows, seen, dim],
+      true,
     );
-  forEachBlock(inputs, p, ({ query, key }, r0, rows, seen) => {
-    const block = { offset: query.offset + r0 * query.stride, stride: query.stride };
-    const gradients = rowsOf(dout, query, r0);
-    product(gradients, rowsOf(inputs.v, key, 0, true), dp, { offset: 0, stride: seen }, [rows, seen, dim], true);
-    product(dense(p, seen, true), gradients, dv.values, key, [seen, dim, rows], false);
-    scoreGradients(p, dp, rows, seen, r0, params);
-    product(dense(dp, seen), rowsOf(inputs.k, key, 0), dq.values, block, [rows, dim, seen], true);
-    product(dense(dp, seen, true), rowsOf(inputs.q, query, r0), dk.values, key, [seen, dim, rows], false);
+    product(inputs, [blockOperand(p, block, true), gradients, dv.values], head.key, [seen, dim, rows], false);
+    inputs.rows.backward(rows, stride, seen);
+    product(
+      inputs,
+      [blockOperand(dp, block), rowsOf(inputs.k, head.key, 0), dq.values],
+      queryRows(block),
+      [rows, dim, seen],
+      true,
+    );
+    product(
+      inputs,
+      [blockOperand(dp, block, true), rowsOf(inputs.q, head.query, r0), dk.values],
+      head.key,
+      [seen, dim, rows],
+      false,
+    );
   });
   for (const target of [dq, dk, dv]) target.commit();
 }

@@ -1,6 +1,6 @@
 /**
  * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
- * sections, and the opcodes the SIMD kernels (GEMM, SiLU) use. Kept separate so the kernel
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, attention) use. Kept separate so the kernel
  * generators read as instructions rather than bytes.
  */
 
@@ -44,7 +44,7 @@ export function vector(items: number[][]): number[] {
 }
 
 export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-export const TYPE = { i32: 0x7f, v128: 0x7b, func: 0x60 } as const;
+export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
 /** Instruction encoders. Memory offsets and alignments are in bytes / log2 bytes. */
@@ -90,6 +90,19 @@ export const op = {
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
   f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
   i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
+  if: () => [0x04, 0x40],
+  select: () => [0x1b],
+  i32Ne: () => [0x47],
+  i32GtS: () => [0x4a],
+  f32Const: (value: number) => [0x43, ...Array.from(new Uint8Array(Float32Array.of(value).buffer))],
+  f32Gt: () => [0x5e],
+  f32Add: () => [0x92],
+  f32Div: () => [0x95],
+  f32Max: () => [0x97],
+  i32x4Splat: () => [0xfd, ...unsignedLeb(0x11)],
+  f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
+  i32x4LtS: () => [0xfd, ...unsignedLeb(0x39)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttentionParams } from '../../../src/backend.js';
-import type { CpuBackend } from '../../../src/backends/cpu/index.js';
+import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import type { DType } from '../../../src/dtype.js';
 import { composedAttention, composedAttentionBackward } from '../../../src/kernels/attention-composed.js';
 import { GEMM_PATH_CASES } from './gemm-paths.js';
@@ -51,22 +51,47 @@ function run(backend: CpuBackend, dtype: DType, p: AttentionParams, fused: boole
 for (const path of GEMM_PATH_CASES) {
   const opened = path.open();
   const skip = 'skip' in opened ? opened.skip : undefined;
-  describe.skipIf(skip !== undefined)(
-    `fused causal attention on the ${path.name} GEMM path${skip ? ` (${skip})` : ''}`,
-    () => {
-      for (const dtype of ['float32', 'float64'] as const) {
-        it(`matches the composed kernels (${dtype})`, () => {
-          const backend = opened as CpuBackend;
-          for (const shape of SHAPES) {
-            const fused = run(backend, dtype, shape, true);
-            const composed = run(backend, dtype, shape, false);
-            for (const [i, result] of fused.entries())
-              expectClose(result, composed[i]!, TOLERANCE[dtype], TOLERANCE[dtype]);
-          }
+  for (const simd of [true, false]) {
+    const rows = simd ? 'SIMD' : 'JS';
+    describe.skipIf(skip !== undefined)(
+      `fused causal attention on the ${path.name} GEMM path, ${rows} rows${skip ? ` (${skip})` : ''}`,
+      () => {
+        const backend = () => (simd ? (opened as CpuBackend) : new CpuBackend({ gemm: path.name, simd }));
+        for (const dtype of ['float32', 'float64'] as const) {
+          it(`matches the composed kernels (${dtype})`, () => {
+            const on = backend();
+            for (const shape of SHAPES) {
+              const fused = run(on, dtype, shape, true);
+              const composed = run(on, dtype, shape, false);
+              for (const [i, result] of fused.entries())
+                expectClose(result, composed[i]!, TOLERANCE[dtype], TOLERANCE[dtype]);
+            }
+          });
+        }
+
+        it('is not disturbed by an earlier call with non-finite values (scratch is reused)', () => {
+          const on = backend();
+          const shape = SHAPES[2]!; // 61 keys: rows padded to 64
+          const before = run(on, 'float32', shape, true);
+          const size = shape.batch * shape.heads * shape.queryLen * shape.dim;
+          const poisoned = storage('float32', new Array(size).fill(Number.NaN), on);
+          const keys = shape.batch * shape.kvHeads * shape.keyLen * shape.dim;
+          const [k, v] = [
+            storage('float32', new Array(keys).fill(Number.POSITIVE_INFINITY), on),
+            empty('float32', keys, on),
+          ];
+          const grads = {
+            dq: empty('float32', size, on),
+            dk: empty('float32', keys, on),
+            dv: empty('float32', keys, on),
+          };
+          on.run('causalAttentionBackward', { q: poisoned, k, v, dout: poisoned, ...grads }, shape);
+          const after = run(on, 'float32', shape, true);
+          for (const [i, result] of after.entries()) expectClose(result, before[i]!, 0, 0);
         });
-      }
-    },
-  );
+      },
+    );
+  }
 }
 
 describe('causalAttention parameter checks', () => {

@@ -1,0 +1,180 @@
+/**
+ * Generates the WebAssembly SIMD row kernels of the fused causal attention, four float32 lanes at
+ * a time, on a block of rows `stride` vectors apart (rows padded to whole vectors):
+ *
+ *   softmaxRows(pPtr, rows, stride, seen, firstVisible, scalePtr)
+ *     row i keeps its first v = min(firstVisible + i, seen) scores (v <= 0: none) and becomes
+ *     softmax(scale * those), 0 elsewhere (the causal mask and the padding);
+ *   softmaxBackwardRows(pPtr, dpPtr, rows, stride, seen, scalePtr)
+ *     dp = p * (dp - rowsum(p * dp)) * scale over each row's first `seen` floats, the softmax's
+ *     backward pass with the score scale (the padding beyond is left undefined).
+ *
+ * scale is read from memory at scalePtr. exp(x) for x <= 0 is 2^n e^r with n = round(x log2 e),
+ * r = x - n ln 2 (ln 2 split in two for an exact product) and e^r from its degree-7 Taylor
+ * polynomial (|r| <= ln 2 / 2: truncation error 5e-9, below float32 rounding); 2^n is built in
+ * the exponent bits; x is held at -87 or above (e^-87 is 1.6e-38, 0 after normalising).
+ */
+import {
+  codeBuilder,
+  type Emit,
+  type ExportedFunction,
+  moduleBytes,
+  op,
+  TYPE,
+  unsignedLeb,
+  vector,
+} from './wasm-encoding.js';
+
+const LN2_HI = 0.693359375; // exact in float32, and n * LN2_HI is exact for |n| <= 126
+const LN2_LO = -2.1219444e-4;
+const EXP_FLOOR = -87;
+
+/** Replaces the v128 on the stack, x <= 0, by exp(x); `n` and `r` are v128 scratch locals. */
+function emitExp(emit: Emit, n: number, r: number): void {
+  emit(op.f32x4Const(EXP_FLOOR), op.f32x4Max(), op.localTee(r));
+  emit(op.f32x4Const(Math.LOG2E), op.f32x4Mul(), op.f32x4Nearest(), op.localSet(n));
+  emit(op.localGet(r), op.localGet(n), op.f32x4Const(LN2_HI), op.f32x4Mul(), op.f32x4Sub());
+  emit(op.localGet(n), op.f32x4Const(LN2_LO), op.f32x4Mul(), op.f32x4Sub(), op.localSet(r));
+  const factorials = [5040, 720, 120, 24, 6, 2, 1, 1];
+  emit(op.f32x4Const(1 / (factorials[0] as number)));
+  for (const f of factorials.slice(1)) emit(op.localGet(r), op.f32x4Mul(), op.f32x4Const(1 / f), op.f32x4Add());
+  emit(op.localGet(n), op.i32x4TruncSatF32x4S(), op.i32x4Const(127), op.i32x4Add(), op.i32Const(23), op.i32x4Shl());
+  emit(op.f32x4Mul());
+}
+
+/** Folds the four lanes of the v128 local `from` with the scalar `combine` into an f32 on the stack. */
+function emitLanes(emit: Emit, from: number, combine: () => number[]): void {
+  emit(op.localGet(from), op.f32x4ExtractLane(0));
+  for (let lane = 1; lane < 4; lane++) emit(op.localGet(from), op.f32x4ExtractLane(lane), combine());
+}
+
+/** Runs `body` for each of the row's `count` vectors, advancing `ptr` (and `lanes` by 4 when given). */
+function emitVectorLoop(
+  emit: Emit,
+  [ptr, counter, count]: [number, number, number],
+  lanes: number | null,
+  body: () => void,
+): void {
+  emit(op.localGet(count), op.localSet(counter), op.loop());
+  body();
+  emit(op.localGet(ptr), op.i32Const(16), op.i32Add(), op.localSet(ptr));
+  if (lanes !== null) emit(op.localGet(lanes), op.i32x4Const(4), op.i32x4Add(), op.localSet(lanes));
+  emit(op.localGet(counter), op.i32Const(1), op.i32Sub(), op.localTee(counter), op.brIf(0), op.end());
+}
+
+function softmaxBody(): number[] {
+  // i32 parameters, then i32, v128 and f32 locals.
+  const [pPtr, rows, stride, seen, firstVisible, scalePtr] = [0, 1, 2, 3, 4, 5];
+  const [row, ptr, counter, visible] = [6, 7, 8, 9];
+  const [lanes, limit, acc, n, r, scale, value] = [10, 11, 12, 13, 14, 15, 16];
+  const total = 17;
+  const { code, emit } = codeBuilder();
+  const loopOver = (withLanes: boolean, body: () => void) => {
+    emit(op.localGet(pPtr), op.localSet(ptr));
+    if (withLanes) emit(op.i32x4Const(0), op.localSet(lanes));
+    emitVectorLoop(emit, [ptr, counter, stride], withLanes ? lanes : null, body);
+  };
+  // The lane index within the row goes up by 4 a vector; a lane is kept where it is below `limit`.
+  const kept = () => [...op.localGet(lanes), ...laneOffsets(), ...op.localGet(limit), ...op.i32x4LtS()];
+  emit(op.localGet(scalePtr), op.v128Load32Splat(0), op.localSet(scale));
+  emit(op.loop());
+  // visible = min(firstVisible + row, seen)
+  emit(op.localGet(firstVisible), op.localGet(row), op.i32Add(), op.localSet(visible));
+  emit(op.localGet(seen), op.localGet(visible), op.localGet(visible), op.localGet(seen), op.i32GtS(), op.select());
+  emit(op.i32x4Splat(), op.localSet(limit));
+  // The kept scores' maximum (-Infinity where none is kept).
+  emit(op.f32x4Const(Number.NEGATIVE_INFINITY), op.localSet(acc));
+  loopOver(true, () => {
+    emit(op.localGet(acc), op.localGet(ptr), op.v128Load(0), op.f32x4Const(Number.NEGATIVE_INFINITY), kept());
+    emit(op.v128Bitselect(), op.f32x4Max(), op.localSet(acc));
+  });
+  emitLanes(emit, acc, op.f32Max);
+  emit(op.f32x4Splat(), op.localSet(value));
+  // e = exp((s - max) scale) where kept, else 0; their sum in acc.
+  emit(op.v128Zero(), op.localSet(acc));
+  loopOver(true, () => {
+    emit(op.localGet(ptr), op.v128Load(0), op.localGet(value), op.f32x4Sub(), op.localGet(scale), op.f32x4Mul());
+    emitExp(emit, n, r);
+    emit(op.v128Zero(), kept(), op.v128Bitselect(), op.localSet(n));
+    emit(op.localGet(ptr), op.localGet(n), op.v128Store(0));
+    emit(op.localGet(acc), op.localGet(n), op.f32x4Add(), op.localSet(acc));
+  });
+  // Normalise by 1 / sum, or 0 where nothing is kept.
+  emitLanes(emit, acc, op.f32Add);
+  emit(op.localSet(total), op.f32Const(1), op.localGet(total), op.f32Div());
+  emit(
+    op.f32Const(0),
+    op.localGet(total),
+    op.f32Const(0),
+    op.f32Gt(),
+    op.select(),
+    op.f32x4Splat(),
+    op.localSet(value),
+  );
+  loopOver(false, () => {
+    emit(op.localGet(ptr), op.localGet(ptr), op.v128Load(0), op.localGet(value), op.f32x4Mul(), op.v128Store(0));
+  });
+  emit(op.localGet(pPtr), op.localGet(stride), op.i32Const(16), op.i32Mul(), op.i32Add(), op.localSet(pPtr));
+  emit(op.localGet(row), op.i32Const(1), op.i32Add(), op.localTee(row), op.localGet(rows), op.i32Ne(), op.brIf(0));
+  emit(op.end(), op.end());
+  const locals = vector([
+    [...unsignedLeb(4), TYPE.i32],
+    [...unsignedLeb(7), TYPE.v128],
+    [...unsignedLeb(1), TYPE.f32],
+  ]);
+  return [...locals, ...code];
+}
+
+/** The lanes' own offsets 0, 1, 2, 3 added to the v128 on the stack. */
+function laneOffsets(): number[] {
+  const lanes = Array.from(new Uint8Array(Int32Array.of(0, 1, 2, 3).buffer));
+  return [0xfd, ...unsignedLeb(0x0c), ...lanes, ...op.i32x4Add()];
+}
+
+function softmaxBackwardBody(): number[] {
+  const [pPtr, dpPtr, rows, stride, seen, scalePtr] = [0, 1, 2, 3, 4, 5];
+  const [p, dp, counter] = [6, 7, 8];
+  const [acc, total, scale, lanes, limit] = [9, 10, 11, 12, 13];
+  const { code, emit } = codeBuilder();
+  const loopOver = (body: () => void) => {
+    emit(op.localGet(pPtr), op.localSet(p), op.localGet(dpPtr), op.localSet(dp), op.i32x4Const(0), op.localSet(lanes));
+    emitVectorLoop(emit, [p, counter, stride], lanes, () => {
+      body();
+      emit(op.localGet(dp), op.i32Const(16), op.i32Add(), op.localSet(dp));
+    });
+  };
+  emit(op.localGet(scalePtr), op.v128Load32Splat(0), op.localSet(scale));
+  emit(op.localGet(seen), op.i32x4Splat(), op.localSet(limit));
+  emit(op.loop());
+  // rowsum(p dp) over the keys only: the padding's dp is whatever an earlier block left there.
+  emit(op.v128Zero(), op.localSet(acc));
+  loopOver(() => {
+    emit(op.localGet(acc), op.localGet(p), op.v128Load(0), op.localGet(dp), op.v128Load(0), op.f32x4Mul());
+    emit(op.v128Zero(), op.localGet(lanes), laneOffsets(), op.localGet(limit), op.i32x4LtS(), op.v128Bitselect());
+    emit(op.f32x4Add(), op.localSet(acc));
+  });
+  emitLanes(emit, acc, op.f32Add);
+  emit(op.f32x4Splat(), op.localSet(total));
+  loopOver(() => {
+    emit(op.localGet(dp), op.localGet(p), op.v128Load(0), op.localGet(dp), op.v128Load(0), op.localGet(total));
+    emit(op.f32x4Sub(), op.f32x4Mul(), op.localGet(scale), op.f32x4Mul(), op.v128Store(0));
+  });
+  const rowBytes = () => [...op.localGet(stride), ...op.i32Const(16), ...op.i32Mul(), ...op.i32Add()];
+  emit(op.localGet(pPtr), rowBytes(), op.localSet(pPtr), op.localGet(dpPtr), rowBytes(), op.localSet(dpPtr));
+  emit(op.localGet(rows), op.i32Const(1), op.i32Sub(), op.localTee(rows), op.brIf(0));
+  emit(op.end(), op.end());
+  const locals = vector([
+    [...unsignedLeb(3), TYPE.i32],
+    [...unsignedLeb(5), TYPE.v128],
+  ]);
+  return [...locals, ...code];
+}
+
+/** The module: exports `softmaxRows`, `softmaxBackwardRows` and its `memory` (initially `pages` of 64 KiB). */
+export function attentionModuleBytes(pages: number): Uint8Array {
+  const functions: ExportedFunction[] = [
+    { name: 'softmaxRows', i32Params: 6, body: softmaxBody() },
+    { name: 'softmaxBackwardRows', i32Params: 6, body: softmaxBackwardBody() },
+  ];
+  return moduleBytes(functions, pages);
+}
