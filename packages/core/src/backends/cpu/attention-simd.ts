@@ -17,6 +17,10 @@ const loadKernel = kernelLoader(
   }),
 );
 
+export function simdAttentionAvailable(): boolean {
+  return loadKernel() !== null;
+}
+
 /** The scale at float 0; the blocks from float 4 (16-byte aligned). */
 const BLOCKS_AT = 4;
 

@@ -48,31 +48,32 @@ function emitLanes(emit: Emit, from: number, combine: () => number[]): void {
   for (let lane = 1; lane < 4; lane++) emit(op.localGet(from), op.f32x4ExtractLane(lane), combine());
 }
 
-/** Runs `body` for each of the row's `count` vectors, advancing `ptr` (and `lanes` by 4 when given). */
+/** Runs `body` for each of `count` vectors (none when 0), advancing `ptr` (and `lanes` by 4 when given). */
 function emitVectorLoop(
   emit: Emit,
   [ptr, counter, count]: [number, number, number],
   lanes: number | null,
   body: () => void,
 ): void {
-  emit(op.localGet(count), op.localSet(counter), op.loop());
+  emit(op.block(), op.localGet(count), op.localTee(counter), op.i32Eqz(), op.brIf(0), op.loop());
   body();
   emit(op.localGet(ptr), op.i32Const(16), op.i32Add(), op.localSet(ptr));
   if (lanes !== null) emit(op.localGet(lanes), op.i32x4Const(4), op.i32x4Add(), op.localSet(lanes));
-  emit(op.localGet(counter), op.i32Const(1), op.i32Sub(), op.localTee(counter), op.brIf(0), op.end());
+  emit(op.localGet(counter), op.i32Const(1), op.i32Sub(), op.localTee(counter), op.brIf(0), op.end(), op.end());
 }
 
 function softmaxBody(): number[] {
   // i32 parameters, then i32, v128 and f32 locals.
   const [pPtr, rows, stride, seen, firstVisible, scalePtr] = [0, 1, 2, 3, 4, 5];
-  const [row, ptr, counter, visible] = [6, 7, 8, 9];
-  const [lanes, limit, acc, n, r, scale, value] = [10, 11, 12, 13, 14, 15, 16];
-  const total = 17;
+  const [row, ptr, counter, visible, covered, rest] = [6, 7, 8, 9, 10, 11];
+  const [lanes, limit, acc, n, r, scale, value] = [12, 13, 14, 15, 16, 17, 18];
+  const total = 19;
   const { code, emit } = codeBuilder();
+  // Passes over the `covered` vectors holding the row's visible scores, from its start.
   const loopOver = (withLanes: boolean, body: () => void) => {
     emit(op.localGet(pPtr), op.localSet(ptr));
     if (withLanes) emit(op.i32x4Const(0), op.localSet(lanes));
-    emitVectorLoop(emit, [ptr, counter, stride], withLanes ? lanes : null, body);
+    emitVectorLoop(emit, [ptr, counter, covered], withLanes ? lanes : null, body);
   };
   // The lane index within the row goes up by 4 a vector; a lane is kept where it is below `limit`.
   const kept = () => [...op.localGet(lanes), ...laneOffsets(), ...op.localGet(limit), ...op.i32x4LtS()];
@@ -81,7 +82,11 @@ function softmaxBody(): number[] {
   // visible = min(firstVisible + row, seen)
   emit(op.localGet(firstVisible), op.localGet(row), op.i32Add(), op.localSet(visible));
   emit(op.localGet(seen), op.localGet(visible), op.localGet(visible), op.localGet(seen), op.i32GtS(), op.select());
-  emit(op.i32x4Splat(), op.localSet(limit));
+  emit(op.localTee(visible), op.i32x4Splat(), op.localSet(limit));
+  // covered = ceil(max(visible, 0) / 4) vectors; the rest of the row is zeroed.
+  emit(op.localGet(visible), op.i32Const(0), op.localGet(visible), op.i32Const(0), op.i32GtS(), op.select());
+  emit(op.i32Const(3), op.i32Add(), op.i32Const(2), op.i32ShrU(), op.localSet(covered));
+  emit(op.localGet(stride), op.localGet(covered), op.i32Sub(), op.localSet(rest));
   // The kept scores' maximum (-Infinity where none is kept).
   emit(op.f32x4Const(Number.NEGATIVE_INFINITY), op.localSet(acc));
   loopOver(true, () => {
@@ -114,11 +119,12 @@ function softmaxBody(): number[] {
   loopOver(false, () => {
     emit(op.localGet(ptr), op.localGet(ptr), op.v128Load(0), op.localGet(value), op.f32x4Mul(), op.v128Store(0));
   });
+  emitVectorLoop(emit, [ptr, counter, rest], null, () => emit(op.localGet(ptr), op.v128Zero(), op.v128Store(0)));
   emit(op.localGet(pPtr), op.localGet(stride), op.i32Const(16), op.i32Mul(), op.i32Add(), op.localSet(pPtr));
   emit(op.localGet(row), op.i32Const(1), op.i32Add(), op.localTee(row), op.localGet(rows), op.i32Ne(), op.brIf(0));
   emit(op.end(), op.end());
   const locals = vector([
-    [...unsignedLeb(4), TYPE.i32],
+    [...unsignedLeb(6), TYPE.i32],
     [...unsignedLeb(7), TYPE.v128],
     [...unsignedLeb(1), TYPE.f32],
   ]);

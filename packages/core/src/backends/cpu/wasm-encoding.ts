@@ -94,6 +94,7 @@ export const op = {
   select: () => [0x1b],
   i32Ne: () => [0x47],
   i32GtS: () => [0x4a],
+  i32ShrU: () => [0x76],
   f32Const: (value: number) => [0x43, ...Array.from(new Uint8Array(Float32Array.of(value).buffer))],
   f32Gt: () => [0x5e],
   f32Add: () => [0x92],

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AttentionParams } from '../../../src/backend.js';
+import { simdAttentionAvailable } from '../../../src/backends/cpu/attention-simd.js';
 import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import type { DType } from '../../../src/dtype.js';
 import { composedAttention, composedAttentionBackward } from '../../../src/kernels/attention-composed.js';
@@ -47,6 +48,10 @@ function run(backend: CpuBackend, dtype: DType, p: AttentionParams, fused: boole
   }
   return [out, grads.dq, grads.dk, grads.dv].map(values);
 }
+
+it('compiles the SIMD row kernels on this engine (Node has WebAssembly SIMD; a failure would fall back silently)', () => {
+  expect(simdAttentionAvailable()).toBe(true);
+});
 
 for (const path of GEMM_PATH_CASES) {
   const opened = path.open();
