@@ -25,42 +25,13 @@ export function gemmBlas(blas: BlasLibrary, p: GemmProblem, precision: Precision
   const ldc = p.cStride ?? n;
   const { data: A, offset: aOffset } = a;
   const { data: B, offset: bOffset } = b;
+  const layout = [CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1] as const;
   if (precision === 'f32' && A instanceof Float32Array && B instanceof Float32Array && c instanceof Float32Array) {
-    blas.sgemm(
-      CBLAS_ROW_MAJOR,
-      ta,
-      tb,
-      m,
-      n,
-      k,
-      1,
-      at(A, aOffset),
-      lda,
-      at(B, bOffset),
-      ldb,
-      beta,
-      at(c, cOffset),
-      ldc,
-    );
+    blas.sgemm(...layout, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), ldc);
     return true;
   }
   if (precision === 'f64' && A instanceof Float64Array && B instanceof Float64Array && c instanceof Float64Array) {
-    blas.dgemm(
-      CBLAS_ROW_MAJOR,
-      ta,
-      tb,
-      m,
-      n,
-      k,
-      1,
-      at(A, aOffset),
-      lda,
-      at(B, bOffset),
-      ldb,
-      beta,
-      at(c, cOffset),
-      ldc,
-    );
+    blas.dgemm(...layout, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), ldc);
     return true;
   }
   return false;
