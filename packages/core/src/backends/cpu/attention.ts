@@ -27,7 +27,7 @@ export interface AttentionOptions {
  * Heads with at most this many scores are done in one block: for short sequences one bigger GEMM
  * beats skipping the masked triangle with several small ones (each BLAS call has a fixed cost).
  */
-const WHOLE_HEAD_SCORES = 128 * 128;
+const WHOLE_HEAD_SCORES = 64 * 64;
 /** Query rows per block beyond that: small enough to skip most of the masked triangle. */
 const BLOCK_ROWS = 64;
 

@@ -18,7 +18,7 @@ const SHAPES: AttentionParams[] = [
   { batch: 2, heads: 4, kvHeads: 2, queryLen: 33, keyLen: 40, dim: 8, scale: 1, layout: 'sequence' },
   { batch: 1, heads: 3, kvHeads: 1, queryLen: 64, keyLen: 61, dim: 5, scale: 0.5, layout: 'sequence' },
   { batch: 3, heads: 1, kvHeads: 1, queryLen: 1, keyLen: 9, dim: 3, scale: 2, layout: 'heads' },
-  // Over the whole-head limit (128 x 128 scores): blocks of 64 query rows, the last one partial.
+  // Over the whole-head limit (64 x 64 scores): blocks of 64 query rows, the last one partial.
   { batch: 1, heads: 2, kvHeads: 1, queryLen: 150, keyLen: 153, dim: 4, scale: 0.5, layout: 'sequence' },
   { batch: 2, heads: 2, kvHeads: 2, queryLen: 131, keyLen: 129, dim: 3, scale: 1, layout: 'heads' },
 ];
