@@ -63,8 +63,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
   crossEntropy,
   crossEntropyBackward,
-  rmsNorm,
-  rmsNormBackward,
   layerNorm,
   layerNormBackward,
   rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
@@ -85,8 +83,10 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
+    rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
+    rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
   };
-  /** Whether the SiLU-gate and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, RMSNorm and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {

@@ -8,8 +8,11 @@
  * never overflows: s = 1 / (1 + e) for g >= 0 and e / (1 + e) otherwise. exp(x) for x in
  * [-87, 0] is 2^n e^r with n = round(x log2 e), r = x - n ln 2 (ln 2 split in two for an exact
  * product) and e^r from its degree-7 Taylor polynomial (|r| <= ln 2 / 2: truncation error 5e-9,
- * below float32 rounding); 2^n is built in the exponent bits. Below -87, exp is held at e^-87
- * (1.6e-38), which moves silu by less than 1e-36. NaN propagates through every step.
+ * below float32 rounding). n is rounded by adding 1.5 * 2^23, which leaves n in the low mantissa
+ * bits of the sum, so 2^n is that sum shifted into the exponent bits plus the bias. Below -87, exp
+ * is held at e^-87 (1.6e-38), which moves silu by less than 1e-36. NaN propagates through every
+ * step. The constants are loaded into locals once, before the loop (a v128.const inside the loop
+ * is rebuilt on every iteration by V8).
  */
 import {
   codeBuilder,
@@ -25,35 +28,60 @@ import {
 const LN2_HI = 0.693359375; // exact in float32, and n * LN2_HI is exact for |n| <= 126
 const LN2_LO = -2.1219444e-4;
 const EXP_FLOOR = -87;
+/** 1.5 * 2^23: adding it rounds a float32 of magnitude < 2^22 to an integer held in the low mantissa bits. */
+const ROUNDER = 12582912;
+const EXPONENT_BIAS = 127 << 23;
+const FACTORIALS = [5040, 720, 120, 24, 6, 2, 1, 1];
 
-// v128 locals, after the function's i32 parameters.
+/** The float32 constants of the sigmoid, each held in a v128 local; the exponent bias is the i32 one. */
+const FLOAT_CONSTANTS = [EXP_FLOOR, Math.LOG2E, ROUNDER, LN2_HI, LN2_LO, 0, ...FACTORIALS.map((f) => 1 / f)];
+const CONSTANTS = FLOAT_CONSTANTS.length + 1;
+
+// v128 locals, after the function's i32 parameters: the working values, then the constants.
 const G = 0;
 const E = 1;
 const N = 2;
 const R = 3;
 const S = 4;
-const V128_LOCALS = 5;
+const FIRST_CONSTANT = 5;
+const V128_LOCALS = FIRST_CONSTANT + CONSTANTS;
+
+/** The local holding float constant `value` (one of FLOAT_CONSTANTS), locals offset by `first`. */
+function constant(first: number, value: number): number[] {
+  const index = FLOAT_CONSTANTS.indexOf(value);
+  if (index < 0) throw new Error(`internal: ${value} is not a sigmoid constant`);
+  return op.localGet(first + FIRST_CONSTANT + index);
+}
+
+/** Sets the constant locals (once per call, before the loop). */
+function emitConstants(emit: Emit, first: number): void {
+  for (const [index, value] of FLOAT_CONSTANTS.entries())
+    emit(op.f32x4Const(value), op.localSet(first + FIRST_CONSTANT + index));
+  emit(op.i32x4Const(EXPONENT_BIAS), op.localSet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length));
+}
 
 /** Leaves sigmoid(g) in local s, reading g from local g (locals offset by `first`). */
 function emitSigmoid(emit: Emit, first: number): void {
   const [g, e, n, r, s] = [G, E, N, R, S].map((local) => first + local) as [number, number, number, number, number];
-  // x = max(-|g|, EXP_FLOOR), kept in r; n = nearest(x log2 e).
-  emit(op.localGet(g), op.f32x4Abs(), op.f32x4Neg(), op.f32x4Const(EXP_FLOOR), op.f32x4Max(), op.localSet(r));
-  emit(op.localGet(r), op.f32x4Const(Math.LOG2E), op.f32x4Mul(), op.f32x4Nearest(), op.localSet(n));
+  const k = (value: number) => constant(first, value);
+  // x = max(-|g|, EXP_FLOOR), kept in r; e holds x log2 e + ROUNDER, n = nearest(x log2 e).
+  emit(op.localGet(g), op.f32x4Abs(), op.f32x4Neg(), k(EXP_FLOOR), op.f32x4Max(), op.localSet(r));
+  emit(op.localGet(r), k(Math.LOG2E), op.f32x4Mul(), k(ROUNDER), op.f32x4Add(), op.localTee(e));
+  emit(k(ROUNDER), op.f32x4Sub(), op.localSet(n));
   // r = x - n LN2_HI - n LN2_LO
-  emit(op.localGet(r), op.localGet(n), op.f32x4Const(LN2_HI), op.f32x4Mul(), op.f32x4Sub());
-  emit(op.localGet(n), op.f32x4Const(LN2_LO), op.f32x4Mul(), op.f32x4Sub(), op.localSet(r));
+  emit(op.localGet(r), op.localGet(n), k(LN2_HI), op.f32x4Mul(), op.f32x4Sub());
+  emit(op.localGet(n), k(LN2_LO), op.f32x4Mul(), op.f32x4Sub(), op.localSet(r));
   // e^r by Horner's rule, from 1/7! down to 1/0!.
-  const factorials = [5040, 720, 120, 24, 6, 2, 1, 1];
-  emit(op.f32x4Const(1 / (factorials[0] as number)));
-  for (const f of factorials.slice(1)) emit(op.localGet(r), op.f32x4Mul(), op.f32x4Const(1 / f), op.f32x4Add());
-  // times 2^n: (n + 127) << 23 as float32 bits.
-  emit(op.localGet(n), op.i32x4TruncSatF32x4S(), op.i32x4Const(127), op.i32x4Add(), op.i32Const(23), op.i32x4Shl());
-  emit(op.f32x4Mul(), op.localSet(e));
+  emit(k(1 / (FACTORIALS[0] as number)));
+  for (const f of FACTORIALS.slice(1)) emit(op.localGet(r), op.f32x4Mul(), k(1 / f), op.f32x4Add());
+  // times 2^n: the rounded sum's bits are ROUNDER's plus n, and shifted left by 23 they are n << 23
+  // (ROUNDER's bits shift out); plus the exponent bias that is 2^n's bits.
+  emit(op.localGet(e), op.i32Const(23), op.i32x4Shl(), op.localGet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length));
+  emit(op.i32x4Add(), op.f32x4Mul(), op.localSet(e));
   // s = 1 / (1 + e), then e s where g < 0 (or NaN).
-  emit(op.f32x4Const(1), op.f32x4Const(1), op.localGet(e), op.f32x4Add(), op.f32x4Div(), op.localSet(s));
+  emit(k(1), k(1), op.localGet(e), op.f32x4Add(), op.f32x4Div(), op.localSet(s));
   emit(op.localGet(s), op.localGet(e), op.localGet(s), op.f32x4Mul());
-  emit(op.localGet(g), op.v128Zero(), op.f32x4Ge(), op.v128Bitselect(), op.localSet(s));
+  emit(op.localGet(g), k(0), op.f32x4Ge(), op.v128Bitselect(), op.localSet(s));
 }
 
 /** Advances each pointer parameter by one vector, decrements the counter and loops while it is non-zero. */
@@ -69,6 +97,7 @@ function v128Locals(): number[] {
 function forwardBody(): number[] {
   const [gPtr, uPtr, yPtr, count, first] = [0, 1, 2, 3, 4];
   const { code, emit } = codeBuilder();
+  emitConstants(emit, first);
   emit(op.loop());
   emit(op.localGet(gPtr), op.v128Load(0), op.localSet(first + G));
   emitSigmoid(emit, first);
@@ -83,14 +112,16 @@ function forwardBody(): number[] {
 function backwardBody(): number[] {
   const [gPtr, uPtr, dyPtr, dgPtr, duPtr, count, first] = [0, 1, 2, 3, 4, 5, 6];
   const ds = first + R; // r is free once sigmoid is done
+  const k = (value: number) => constant(first, value);
   const { code, emit } = codeBuilder();
+  emitConstants(emit, first);
   emit(op.loop());
   emit(op.localGet(gPtr), op.v128Load(0), op.localSet(first + G));
   emitSigmoid(emit, first);
   emit(op.localGet(dyPtr), op.v128Load(0), op.localGet(first + S), op.f32x4Mul(), op.localSet(ds));
   emit(op.localGet(duPtr), op.localGet(ds), op.localGet(first + G), op.f32x4Mul(), op.v128Store(0));
   emit(op.localGet(dgPtr), op.localGet(ds), op.localGet(uPtr), op.v128Load(0), op.f32x4Mul());
-  emit(op.f32x4Const(1), op.localGet(first + G), op.f32x4Const(1), op.localGet(first + S), op.f32x4Sub());
+  emit(k(1), op.localGet(first + G), k(1), op.localGet(first + S), op.f32x4Sub());
   emit(op.f32x4Mul(), op.f32x4Add(), op.f32x4Mul(), op.v128Store(0));
   emitAdvance(emit, 5, count);
   emit(op.end(), op.end());

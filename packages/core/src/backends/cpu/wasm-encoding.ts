@@ -1,6 +1,6 @@
 /**
  * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
- * sections, and the opcodes the SIMD kernels (GEMM, SiLU) use. Kept separate so the kernel
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE) use. Kept separate so the kernel
  * generators read as instructions rather than bytes.
  */
 
@@ -44,7 +44,7 @@ export function vector(items: number[][]): number[] {
 }
 
 export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-export const TYPE = { i32: 0x7f, v128: 0x7b, func: 0x60 } as const;
+export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
 /** Instruction encoders. Memory offsets and alignments are in bytes / log2 bytes. */
@@ -62,6 +62,8 @@ export const op = {
   i32Add: () => [0x6a],
   i32Sub: () => [0x6b],
   i32Mul: () => [0x6c],
+  f32Store: (offset: number) => [0x38, 2, ...unsignedLeb(offset)],
+  f32Add: () => [0x92],
   v128Load: (offset: number) => [0xfd, ...unsignedLeb(0x00), 4, ...unsignedLeb(offset)],
   v128Load32Splat: (offset: number) => [0xfd, ...unsignedLeb(0x09), 2, ...unsignedLeb(offset)],
   v128Store: (offset: number) => [0xfd, ...unsignedLeb(0x0b), 4, ...unsignedLeb(offset)],
@@ -76,6 +78,8 @@ export const op = {
     const lane = Array.from(new Uint8Array(Int32Array.of(value).buffer));
     return [0xfd, ...unsignedLeb(0x0c), ...lane, ...lane, ...lane, ...lane];
   },
+  f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
   v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
   f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
   f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
@@ -112,6 +116,14 @@ export function moduleBytes(functions: readonly ExportedFunction[], pages: numbe
     ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
     ...section(SECTION.export, vector([...exports, [...utf8Name('memory'), EXPORT_KIND.memory, 0]])),
     ...section(SECTION.code, vector(functions.map((f) => [...unsignedLeb(f.body.length), ...f.body]))),
+  ]);
+}
+
+/** A function body's local declarations: `i32s` i32 locals, then `v128s` v128 locals (after the parameters). */
+export function locals(i32s: number, v128s: number): number[] {
+  return vector([
+    [...unsignedLeb(i32s), TYPE.i32],
+    [...unsignedLeb(v128s), TYPE.v128],
   ]);
 }
 
