@@ -65,7 +65,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   crossEntropyBackward,
   layerNorm,
   layerNormBackward,
-  rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
 };
@@ -85,8 +84,9 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
     rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
     rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
+    rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
   };
-  /** Whether the SiLU-gate, RMSNorm and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, RMSNorm, RoPE and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {

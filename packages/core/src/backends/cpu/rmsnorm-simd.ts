@@ -4,7 +4,7 @@
  * summed in float32 within a chunk and across chunks in float64, as the JS loop sums it.
  */
 import { RMSNORM_CONSTANTS, rmsNormModuleBytes } from './rmsnorm-wasm-kernel.js';
-import { kernelLoader, reserveFloats } from './wasm-instance.js';
+import { kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
 
 /** Floats of x per chunk: with the other regions, a few hundred KiB, which stays in L2. */
 const CHUNK = 16384;
@@ -26,17 +26,6 @@ const loadKernel = kernelLoader(
   (exports) => ({ forward: exports.rmsNorm as Forward, backward: exports.rmsNormBackward as Backward }),
 );
 
-/** Float offsets of consecutive regions of the given sizes after the constants, each 16-byte aligned. */
-function regions(sizes: readonly number[]): { offsets: number[]; end: number } {
-  const offsets: number[] = [];
-  let at = RMSNORM_CONSTANTS;
-  for (const size of sizes) {
-    offsets.push(at);
-    at += Math.ceil(size / 4) * 4;
-  }
-  return { offsets, end: at };
-}
-
 /** Rows per chunk, or 0 where the SIMD kernels do not apply (rows not whole vectors, or no SIMD). */
 function chunkRows(rows: number, cols: number): number {
   if (cols === 0 || cols % 4 !== 0) return 0;
@@ -56,7 +45,7 @@ export function rmsNormSimd(
   const chunk = chunkRows(rows, cols);
   const simd = chunk > 0 ? loadKernel() : null;
   if (!simd) return false;
-  const { offsets, end } = regions([cols, chunk * cols, chunk * cols, chunk]);
+  const { offsets, end } = regionOffsets(RMSNORM_CONSTANTS, [cols, chunk * cols, chunk * cols, chunk]);
   const [W, X, Y, RSTD] = offsets as [number, number, number, number];
   const heap = reserveFloats(simd, end);
   heap[0] = 1 / cols;
@@ -86,7 +75,14 @@ export function rmsNormBackwardSimd(
   const chunk = chunkRows(rows, cols);
   const simd = chunk > 0 ? loadKernel() : null;
   if (!simd) return false;
-  const { offsets, end } = regions([cols, chunk * cols, chunk * cols, chunk * cols, chunk, cols]);
+  const { offsets, end } = regionOffsets(RMSNORM_CONSTANTS, [
+    cols,
+    chunk * cols,
+    chunk * cols,
+    chunk * cols,
+    chunk,
+    cols,
+  ]);
   const [W, X, G, DX, RSTD, DW] = offsets as [number, number, number, number, number, number];
   const heap = reserveFloats(simd, end);
   heap[0] = 1 / cols;
