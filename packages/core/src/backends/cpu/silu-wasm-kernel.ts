@@ -33,9 +33,12 @@ const ROUNDER = 12582912;
 const EXPONENT_BIAS = 127 << 23;
 const FACTORIALS = [5040, 720, 120, 24, 6, 2, 1, 1];
 
-/** The float32 constants of the sigmoid, each held in a v128 local; the exponent bias is the i32 one. */
+const SIGN_BIT = -0x80000000;
+
+/** The constants of the sigmoid, each held in a v128 local: float32 values, then 32-bit integers. */
 const FLOAT_CONSTANTS = [EXP_FLOOR, Math.LOG2E, ROUNDER, LN2_HI, LN2_LO, 0, ...FACTORIALS.map((f) => 1 / f)];
-const CONSTANTS = FLOAT_CONSTANTS.length + 1;
+const INT_CONSTANTS = [SIGN_BIT, EXPONENT_BIAS];
+const CONSTANTS = FLOAT_CONSTANTS.length + INT_CONSTANTS.length;
 
 // v128 locals, after the function's i32 parameters: the working values, then the constants.
 const G = 0;
@@ -46,26 +49,33 @@ const S = 4;
 const FIRST_CONSTANT = 5;
 const V128_LOCALS = FIRST_CONSTANT + CONSTANTS;
 
-/** The local holding float constant `value` (one of FLOAT_CONSTANTS), locals offset by `first`. */
+/** Gets the local holding float constant `value` (one of FLOAT_CONSTANTS), locals offset by `first`. */
 function constant(first: number, value: number): number[] {
   const index = FLOAT_CONSTANTS.indexOf(value);
   if (index < 0) throw new Error(`internal: ${value} is not a sigmoid constant`);
   return op.localGet(first + FIRST_CONSTANT + index);
 }
 
+/** Gets the local holding integer constant `value` (one of INT_CONSTANTS). */
+function intConstant(first: number, value: number): number[] {
+  return op.localGet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length + INT_CONSTANTS.indexOf(value));
+}
+
 /** Sets the constant locals (once per call, before the loop). */
 function emitConstants(emit: Emit, first: number): void {
   for (const [index, value] of FLOAT_CONSTANTS.entries())
     emit(op.f32x4Const(value), op.localSet(first + FIRST_CONSTANT + index));
-  emit(op.i32x4Const(EXPONENT_BIAS), op.localSet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length));
+  for (const [index, value] of INT_CONSTANTS.entries())
+    emit(op.i32x4Const(value), op.localSet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length + index));
 }
 
 /** Leaves sigmoid(g) in local s, reading g from local g (locals offset by `first`). */
 function emitSigmoid(emit: Emit, first: number): void {
   const [g, e, n, r, s] = [G, E, N, R, S].map((local) => first + local) as [number, number, number, number, number];
   const k = (value: number) => constant(first, value);
-  // x = max(-|g|, EXP_FLOOR), kept in r; e holds x log2 e + ROUNDER, n = nearest(x log2 e).
-  emit(op.localGet(g), op.f32x4Abs(), op.f32x4Neg(), k(EXP_FLOOR), op.f32x4Max(), op.localSet(r));
+  // x = max(-|g|, EXP_FLOOR), kept in r (-|g| by setting the sign bit; pmax keeps a NaN x, and is
+  // one instruction where max is several); e holds x log2 e + ROUNDER, n = nearest(x log2 e).
+  emit(op.localGet(g), intConstant(first, SIGN_BIT), op.v128Or(), k(EXP_FLOOR), op.f32x4Pmax(), op.localSet(r));
   emit(op.localGet(r), k(Math.LOG2E), op.f32x4Mul(), k(ROUNDER), op.f32x4Add(), op.localTee(e));
   emit(k(ROUNDER), op.f32x4Sub(), op.localSet(n));
   // r = x - n LN2_HI - n LN2_LO
@@ -76,7 +86,7 @@ function emitSigmoid(emit: Emit, first: number): void {
   for (const f of FACTORIALS.slice(1)) emit(op.localGet(r), op.f32x4Mul(), k(1 / f), op.f32x4Add());
   // times 2^n: the rounded sum's bits are ROUNDER's plus n, and shifted left by 23 they are n << 23
   // (ROUNDER's bits shift out); plus the exponent bias that is 2^n's bits.
-  emit(op.localGet(e), op.i32Const(23), op.i32x4Shl(), op.localGet(first + FIRST_CONSTANT + FLOAT_CONSTANTS.length));
+  emit(op.localGet(e), op.i32Const(23), op.i32x4Shl(), intConstant(first, EXPONENT_BIAS));
   emit(op.i32x4Add(), op.f32x4Mul(), op.localSet(e));
   // s = 1 / (1 + e), then e s where g < 0 (or NaN).
   emit(k(1), k(1), op.localGet(e), op.f32x4Add(), op.f32x4Div(), op.localSet(s));
