@@ -4,15 +4,17 @@
  *   siluMul(gPtr, uPtr, yPtr, vectors)                     y = silu(g) u
  *   siluMulBackward(gPtr, uPtr, dyPtr, dgPtr, duPtr, vectors)
  *
- * over `vectors` (>= 1) groups of four floats. sigmoid(g) is computed from e = exp(-|g|), which
- * never overflows: s = 1 / (1 + e) for g >= 0 and e / (1 + e) otherwise. exp(x) for x in
- * [-87, 0] is 2^n e^r with n = round(x log2 e), r = x - n ln 2 (ln 2 split in two for an exact
- * product) and e^r from a degree-6 polynomial fitted to it on |r| <= ln 2 / 2 (relative error
- * 2e-9, below float32 rounding; Taylor's needs degree 7 for that). n is rounded by adding 1.5 * 2^23, which leaves n in the low mantissa
- * bits of the sum, so 2^n is that sum shifted into the exponent bits plus the bias. Below -87, exp
- * is held at e^-87 (1.6e-38), which moves silu by less than 1e-36. NaN propagates through every
- * step. The constants are loaded into locals once, before the loop (a v128.const inside the loop
- * is rebuilt on every iteration by V8).
+ * over `vectors` (>= 1) groups of four floats. sigmoid(g) = 1 / (1 + e) with e = exp(x),
+ * x = -g clamped to [-87, 87] so that e stays a normal float32: out there sigmoid is within 1.6e-38
+ * of 0 or 1, which moves silu(g) by at most 1.6e-38 |g|. exp(x) is 2^n e^r with n = round(x log2 e),
+ * r = x - n ln 2 (ln 2 split in two for an exact product) and e^r from a degree-6 polynomial fitted
+ * on |r| <= ln 2 / 2 (relative error 2e-9, below float32 rounding; Taylor's needs degree 7). n is
+ * rounded by adding 1.5 * 2^23, which leaves n in the low mantissa bits of the sum, so 2^n is that
+ * sum shifted into the exponent bits plus the bias. NaN propagates through every step.
+ *
+ * Only ops V8 compiles to one or two x64 instructions are used in the loop (pmin/pmax, not
+ * min/max, which order NaN and -0 by hand; xor with a sign mask, not neg), and the constants are
+ * loaded into locals once, before the loop (a v128.const inside it is rebuilt every iteration).
  */
 import {
   codeBuilder,
@@ -27,7 +29,7 @@ import {
 
 const LN2_HI = 0.693359375; // exact in float32, and n * LN2_HI is exact for |n| <= 126
 const LN2_LO = -2.1219444e-4;
-const EXP_FLOOR = -87;
+const EXP_LIMIT = 87;
 /** 1.5 * 2^23: adding it rounds a float32 of magnitude < 2^22 to an integer held in the low mantissa bits. */
 const ROUNDER = 12582912;
 const EXPONENT_BIAS = 127 << 23;
@@ -40,7 +42,7 @@ const EXP_POLYNOMIAL = [
 const SIGN_BIT = -0x80000000;
 
 /** The constants of the sigmoid, each held in a v128 local: float32 values, then 32-bit integers. */
-const FLOAT_CONSTANTS = [EXP_FLOOR, Math.LOG2E, ROUNDER, LN2_HI, LN2_LO, 0, ...EXP_POLYNOMIAL];
+const FLOAT_CONSTANTS = [-EXP_LIMIT, EXP_LIMIT, Math.LOG2E, ROUNDER, LN2_HI, LN2_LO, ...EXP_POLYNOMIAL];
 const INT_CONSTANTS = [SIGN_BIT, EXPONENT_BIAS];
 const CONSTANTS = FLOAT_CONSTANTS.length + INT_CONSTANTS.length;
 
@@ -77,9 +79,10 @@ function emitConstants(emit: Emit, first: number): void {
 function emitSigmoid(emit: Emit, first: number): void {
   const [g, e, n, r, s] = [G, E, N, R, S].map((local) => first + local) as [number, number, number, number, number];
   const k = (value: number) => constant(first, value);
-  // x = max(-|g|, EXP_FLOOR), kept in r (-|g| by setting the sign bit; pmax keeps a NaN x, and is
-  // one instruction where max is several); e holds x log2 e + ROUNDER, n = nearest(x log2 e).
-  emit(op.localGet(g), intConstant(first, SIGN_BIT), op.v128Or(), k(EXP_FLOOR), op.f32x4Pmax(), op.localSet(r));
+  // x = -g clamped to [-EXP_LIMIT, EXP_LIMIT] (NaN stays NaN), kept in r; e holds x log2 e + ROUNDER,
+  // n = nearest(x log2 e).
+  emit(op.localGet(g), intConstant(first, SIGN_BIT), op.v128Xor(), k(-EXP_LIMIT), op.f32x4Pmax());
+  emit(k(EXP_LIMIT), op.f32x4Pmin(), op.localSet(r));
   emit(op.localGet(r), k(Math.LOG2E), op.f32x4Mul(), k(ROUNDER), op.f32x4Add(), op.localTee(e));
   emit(k(ROUNDER), op.f32x4Sub(), op.localSet(n));
   // r = x - n LN2_HI - n LN2_LO
@@ -92,10 +95,8 @@ function emitSigmoid(emit: Emit, first: number): void {
   // (ROUNDER's bits shift out); plus the exponent bias that is 2^n's bits.
   emit(op.localGet(e), op.i32Const(23), op.i32x4Shl(), intConstant(first, EXPONENT_BIAS));
   emit(op.i32x4Add(), op.f32x4Mul(), op.localSet(e));
-  // s = 1 / (1 + e), then e s where g < 0 (or NaN).
+  // s = 1 / (1 + e)
   emit(k(1), k(1), op.localGet(e), op.f32x4Add(), op.f32x4Div(), op.localSet(s));
-  emit(op.localGet(s), op.localGet(e), op.localGet(s), op.f32x4Mul());
-  emit(op.localGet(g), k(0), op.f32x4Ge(), op.v128Bitselect(), op.localSet(s));
 }
 
 /** Advances each pointer parameter by one vector, decrements the counter and loops while it is non-zero. */

@@ -80,7 +80,7 @@ export const op = {
   },
   f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
   f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
-  v128Or: () => [0xfd, ...unsignedLeb(0x50)],
+  v128Xor: () => [0xfd, ...unsignedLeb(0x51)],
   v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
   f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
   f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
@@ -94,7 +94,9 @@ export const op = {
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
   f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
-  /** b < a ? a : b lane-wise: one machine instruction, where f32x4Max orders NaN and -0 by hand. */
+  /** b < a ? b : a lane-wise: one machine instruction, where f32x4Min orders NaN and -0 by hand. */
+  f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
+  /** a < b ? b : a lane-wise: one machine instruction, where f32x4Max orders NaN and -0 by hand. */
   f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
   i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
 } as const;
