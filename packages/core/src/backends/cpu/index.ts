@@ -34,7 +34,7 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW) run on WebAssembly
+   * Whether the float32 kernels SiLU-gate, RMSNorm (forward and backward), RoPE and AdamW run on WebAssembly
    * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
    * both and compare). Matmuls follow `gemm` instead.
    */
