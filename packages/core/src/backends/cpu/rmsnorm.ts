@@ -1,9 +1,8 @@
 /**
  * RMSNorm over the last axis and its backward pass. With `simd`, all-float32 storages whose rows
  * are whole four-float vectors run on the WebAssembly SIMD kernels (rmsnorm-simd.ts: float32
- * arithmetic, within the conformance tolerances of these loops). The JS loops split their row
- * reductions over four accumulators: one accumulator is a chain of dependent additions, four let
- * the CPU overlap them. Their sums stay in float64 at every precision.
+ * arithmetic, within the conformance tolerances of these loops); the JS loops sum in float64 at
+ * every precision.
  */
 import type { KernelIO, KernelParams } from '../../backend.js';
 import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
@@ -27,27 +26,6 @@ export function rmsNorm(
   rstdTarget.commit();
 }
 
-/** sum_j x[base + j]^2 over j < cols. */
-function rowSumOfSquares(x: FloatValues, base: number, cols: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 3 < cols; j += 4) {
-    const a = x[base + j]!;
-    const b = x[base + j + 1]!;
-    const c = x[base + j + 2]!;
-    const d = x[base + j + 3]!;
-    s0 += a * a;
-    s1 += b * b;
-    s2 += c * c;
-    s3 += d * d;
-  }
-  for (; j < cols; j++) s0 += x[base + j]! * x[base + j]!;
-  return s0 + s1 + (s2 + s3);
-}
-
 function normalizeRows(
   x: FloatValues,
   w: FloatValues,
@@ -60,7 +38,9 @@ function normalizeRows(
 ): void {
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    const exact = 1 / Math.sqrt(rowSumOfSquares(x, base, cols) / cols + eps);
+    let sumSquares = 0;
+    for (let j = 0; j < cols; j++) sumSquares += x[base + j]! * x[base + j]!;
+    const exact = 1 / Math.sqrt(sumSquares / cols + eps);
     // The forward pass uses rstd as it will be stored, so backward sees the same factor.
     const factor = f32 ? Math.fround(exact) : exact;
     rstd[r] = factor;
@@ -110,23 +90,6 @@ function backwardOnFloat32(
   return rmsNormBackwardSimd(xv, w, r, g, out, dw, rows, cols);
 }
 
-/** sum_j g[base + j] w[j] x[base + j]. */
-function rowWeightedDot(g: FloatValues, w: FloatValues, x: FloatValues, base: number, cols: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 3 < cols; j += 4) {
-    s0 += g[base + j]! * w[j]! * x[base + j]!;
-    s1 += g[base + j + 1]! * w[j + 1]! * x[base + j + 1]!;
-    s2 += g[base + j + 2]! * w[j + 2]! * x[base + j + 2]!;
-    s3 += g[base + j + 3]! * w[j + 3]! * x[base + j + 3]!;
-  }
-  for (; j < cols; j++) s0 += g[base + j]! * w[j]! * x[base + j]!;
-  return s0 + s1 + (s2 + s3);
-}
-
 function normalizeRowsBackward(
   x: FloatValues,
   w: FloatValues,
@@ -140,7 +103,9 @@ function normalizeRowsBackward(
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     const factor = rstd[r]!;
-    const correction = (factor * factor * rowWeightedDot(g, w, x, base, cols)) / cols;
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += g[base + j]! * w[j]! * x[base + j]!;
+    const correction = (factor * factor * dot) / cols;
     for (let j = 0; j < cols; j++) {
       const xj = x[base + j]!;
       const gj = g[base + j]!;
