@@ -44,7 +44,7 @@ export function vector(items: number[][]): number[] {
 }
 
 export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
+export const TYPE = { i32: 0x7f, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
 /** Instruction encoders. Memory offsets and alignments are in bytes / log2 bytes. */
@@ -81,24 +81,17 @@ export const op = {
   f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
   f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
   v128Xor: () => [0xfd, ...unsignedLeb(0x51)],
-  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
-  f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
-  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
   i32x4Shl: () => [0xfd, ...unsignedLeb(0xab)],
   i32x4Add: () => [0xfd, ...unsignedLeb(0xae)],
-  f32x4Abs: () => [0xfd, ...unsignedLeb(0xe0)],
-  f32x4Neg: () => [0xfd, ...unsignedLeb(0xe1)],
   f32x4Sqrt: () => [0xfd, ...unsignedLeb(0xe3)],
   f32x4Add: () => [0xfd, ...unsignedLeb(0xe4)],
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
-  f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
-  /** b < a ? b : a lane-wise: one machine instruction, where f32x4Min orders NaN and -0 by hand. */
+  /** b < a ? b : a lane-wise: one x64 instruction in V8, where f32x4.min orders NaN and -0 by hand. */
   f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
-  /** a < b ? b : a lane-wise: one machine instruction, where f32x4Max orders NaN and -0 by hand. */
+  /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
   f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
-  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
