@@ -73,7 +73,7 @@ function softmaxBody(): number[] {
   emit(op.f32x4Const(Number.NEGATIVE_INFINITY), op.localSet(acc));
   loopOver(true, () => {
     emit(op.localGet(acc), op.localGet(ptr), op.v128Load(0), op.f32x4Const(Number.NEGATIVE_INFINITY), kept());
-    emit(op.v128Bitselect(), op.f32x4Max(), op.localSet(acc));
+    emit(op.v128Bitselect(), op.f32x4Pmax(), op.localSet(acc));
   });
   emitLanes(emit, acc, op.f32Max);
   emit(op.f32x4Splat(), op.localSet(value));

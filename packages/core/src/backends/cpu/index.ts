@@ -34,9 +34,9 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the float32 kernels with their own SIMD code (SiLU-gate, AdamW, attention rows) run on WebAssembly
-   * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
-   * both and compare). Matmuls follow `gemm` instead.
+   * Whether the float32 kernels SiLU-gate, RMSNorm (forward and backward), RoPE, AdamW and
+   * attention's row passes run on WebAssembly SIMD where the engine has it (true, the default) or
+   * stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm` instead.
    */
   simd?: boolean;
 }
@@ -63,11 +63,8 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
   crossEntropy,
   crossEntropyBackward,
-  rmsNorm,
-  rmsNormBackward,
   layerNorm,
   layerNormBackward,
-  rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
 };
@@ -85,8 +82,11 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
+    rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
+    rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
+    rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
   };
-  /** Whether the SiLU-gate, AdamW and attention kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, RMSNorm, RoPE, AdamW and attention kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   private get attentionOptions(): AttentionOptions {

@@ -13,7 +13,7 @@ const EXP_FLOOR = -87;
 
 /** Replaces the v128 on the stack, x <= 0, by exp(x); `n` and `r` are v128 scratch locals. */
 export function emitExp(emit: Emit, n: number, r: number): void {
-  emit(op.f32x4Const(EXP_FLOOR), op.f32x4Max(), op.localTee(r));
+  emit(op.f32x4Const(EXP_FLOOR), op.f32x4Pmax(), op.localTee(r));
   emit(op.f32x4Const(Math.LOG2E), op.f32x4Mul(), op.f32x4Nearest(), op.localSet(n));
   emit(op.localGet(r), op.localGet(n), op.f32x4Const(LN2_HI), op.f32x4Mul(), op.f32x4Sub());
   emit(op.localGet(n), op.f32x4Const(LN2_LO), op.f32x4Mul(), op.f32x4Sub(), op.localSet(r));
