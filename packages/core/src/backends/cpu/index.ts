@@ -10,7 +10,7 @@ import type { MemoryCategory } from '../../memory.js';
 import { normalizeOptions } from '../../optim/option-names.js';
 import { BackendBase, type BackendBaseOptions, type KernelTable } from '../base.js';
 import { adamw } from './adamw.js';
-import { causalAttention, causalAttentionBackward } from './attention.js';
+import { type AttentionOptions, causalAttention, causalAttentionBackward } from './attention.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
@@ -34,9 +34,9 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the float32 kernels SiLU-gate, RMSNorm (forward and backward), RoPE and AdamW run on WebAssembly
-   * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
-   * both and compare). Matmuls follow `gemm` instead.
+   * Whether the float32 kernels SiLU-gate, RMSNorm (forward and backward), RoPE, AdamW and
+   * attention's row passes run on WebAssembly SIMD where the engine has it (true, the default) or
+   * stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm` instead.
    */
   simd?: boolean;
 }
@@ -77,8 +77,8 @@ export class CpuBackend extends BackendBase<CpuStorage> {
   protected readonly kernels: KernelTable<CpuStorage> = {
     ...CPU_KERNELS,
     matmul: ({ a, b, out }, params) => matmul(a, b, out, params, this.gemm.library),
-    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.gemm.library),
-    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
+    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.attentionOptions),
+    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.attentionOptions),
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
@@ -86,8 +86,12 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
     rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
   };
-  /** Whether the SiLU-gate, RMSNorm, RoPE and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, RMSNorm, RoPE, AdamW and attention kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
+
+  private get attentionOptions(): AttentionOptions {
+    return { blas: this.gemm.library, simd: this.simd };
+  }
 
   constructor(options: CpuBackendOptions = {}) {
     // A misspelled option (`simdd`) is refused by name, not ignored.

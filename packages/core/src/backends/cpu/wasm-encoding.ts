@@ -1,7 +1,7 @@
 /**
  * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
- * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE) use. Kept separate so the kernel
- * generators read as instructions rather than bytes.
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE, attention) use.
+ * Kept separate so the kernel generators read as instructions rather than bytes.
  */
 
 export function unsignedLeb(value: number): number[] {
@@ -44,7 +44,7 @@ export function vector(items: number[][]): number[] {
 }
 
 export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-export const TYPE = { i32: 0x7f, v128: 0x7b, func: 0x60 } as const;
+export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
 /** Instruction encoders. Memory offsets and alignments are in bytes / log2 bytes. */
@@ -92,6 +92,19 @@ export const op = {
   f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
   /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
   f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
+  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
+  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
+  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
+  select: () => [0x1b],
+  i32Ne: () => [0x47],
+  i32GtS: () => [0x4a],
+  i32ShrU: () => [0x76],
+  f32Const: (value: number) => [0x43, ...Array.from(new Uint8Array(Float32Array.of(value).buffer))],
+  f32Gt: () => [0x5e],
+  f32Div: () => [0x95],
+  f32Max: () => [0x97],
+  i32x4Splat: () => [0xfd, ...unsignedLeb(0x11)],
+  i32x4LtS: () => [0xfd, ...unsignedLeb(0x39)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
