@@ -52,7 +52,6 @@ export const op = {
   block: () => [0x02, 0x40],
   loop: () => [0x03, 0x40],
   end: () => [0x0b],
-  br: (depth: number) => [0x0c, ...unsignedLeb(depth)],
   brIf: (depth: number) => [0x0d, ...unsignedLeb(depth)],
   localGet: (index: number) => [0x20, ...unsignedLeb(index)],
   localSet: (index: number) => [0x21, ...unsignedLeb(index)],
@@ -93,8 +92,6 @@ export const op = {
   /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
   f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
   v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
-  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
-  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
   select: () => [0x1b],
   i32Ne: () => [0x47],
   i32GtS: () => [0x4a],

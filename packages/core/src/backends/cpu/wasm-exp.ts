@@ -1,5 +1,6 @@
 /**
- * A four-lane float32 exp for the generated WebAssembly SIMD kernels, for x <= 0: exp(x) is 2^n e^r
+ * A four-lane float32 exp for the generated WebAssembly SIMD kernels, for x <= 87 (a caller whose x
+ * can be larger holds it there first: 2^n must stay a normal float32): exp(x) is 2^n e^r
  * with n = round(x log2 e), r = x - n ln 2 (ln 2 split in two for an exact product) and e^r from a
  * degree-6 polynomial fitted on |r| <= ln 2 / 2 (relative error 2e-9, below float32 rounding).
  * n is rounded by adding 1.5 * 2^23, which leaves n in the low mantissa bits of the sum, so 2^n is
@@ -31,7 +32,7 @@ export function emitExpConstants(emit: Emit, first: number): void {
   emit(op.i32x4Const(EXPONENT_BIAS), op.localSet(first + FLOATS.length));
 }
 
-/** Replaces the v128 on the stack, x <= 0, by exp(x); the exp's locals start at v128 local `first`. */
+/** Replaces the v128 on the stack, x <= 87, by exp(x); the exp's locals start at v128 local `first`. */
 export function emitExp(emit: Emit, first: number): void {
   const k = (value: number) => op.localGet(first + FLOATS.indexOf(value));
   const bias = op.localGet(first + FLOATS.length);
