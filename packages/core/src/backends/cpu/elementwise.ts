@@ -1,10 +1,10 @@
 /** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
 import { contiguousStrides } from '../../shape.js';
-import { binaryFlat } from './elementwise-fast.js';
+import { binaryArithmetic } from './elementwise-fast.js';
 import { openOutput, precisionOf, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-import { forEachRow } from './strided.js';
+import { StridedRows } from './strided.js';
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -67,52 +67,61 @@ function binaryFunction(op: BinaryOp, out: CpuStorage): Binary {
   return ARITHMETIC[op as keyof typeof ARITHMETIC] as Binary;
 }
 
-export function binary(op: BinaryOp, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
-  const f = binaryFunction(op, out);
-  const shape = layout.shape;
-  const aOperand = { strides: layout.aStrides, offset: 0 };
-  const bOperand = { strides: layout.bStrides, offset: 0 };
+/** `simd` lets float32 arithmetic run on WebAssembly SIMD (elementwise-fast.ts). */
+export function binary(
+  op: BinaryOp,
+  a: CpuStorage,
+  b: CpuStorage,
+  out: CpuStorage,
+  layout: BroadcastLayout,
+  simd = true,
+): void {
   const av = readValues(a);
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
-  if (binaryFlat(op, av, bv, ov, layout)) {
-    target.commit();
-    return;
-  }
-  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
-  forEachRow(shape, [outOperand, aOperand, bOperand], (starts, length, inner) => {
-    let [o, ia, ib] = starts as [number, number, number];
-    const [, sa, sb] = inner as [number, number, number];
-    for (let i = 0; i < length; i++) {
-      ov[o++] = f(av[ia] as number, bv[ib] as number);
-      ia += sa;
-      ib += sb;
+  if (!binaryArithmetic(op, av, bv, ov, layout, simd)) {
+    const f = binaryFunction(op, out);
+    const rows = new StridedRows(layout.shape, [
+      { strides: contiguousStrides(layout.shape), offset: 0 },
+      { strides: layout.aStrides, offset: 0 },
+      { strides: layout.bStrides, offset: 0 },
+    ]);
+    const { starts, inner, length } = rows;
+    const sa = inner[1] as number;
+    const sb = inner[2] as number;
+    for (let r = 0; r < rows.count; r++, rows.next()) {
+      const o = starts[0] as number;
+      let ia = starts[1] as number;
+      let ib = starts[2] as number;
+      for (let i = 0; i < length; i++, ia += sa, ib += sb) ov[o + i] = f(av[ia] as number, bv[ib] as number);
     }
-  });
+  }
   target.commit();
 }
 
 export function where(cond: CpuStorage, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
-  const shape = layout.shape;
-  const cOperand = { strides: layout.condStrides!, offset: 0 };
-  const aOperand = { strides: layout.aStrides, offset: 0 };
-  const bOperand = { strides: layout.bStrides, offset: 0 };
   const cv = readValues(cond);
   const av = readValues(a);
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
-  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
-  forEachRow(shape, [outOperand, cOperand, aOperand, bOperand], (starts, length, inner) => {
-    let [o, ic, ia, ib] = starts as [number, number, number, number];
-    const [, sc, sa, sb] = inner as [number, number, number, number];
-    for (let i = 0; i < length; i++) {
-      ov[o++] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
-      ic += sc;
-      ia += sa;
-      ib += sb;
+  const rows = new StridedRows(layout.shape, [
+    { strides: contiguousStrides(layout.shape), offset: 0 },
+    { strides: layout.condStrides!, offset: 0 },
+    { strides: layout.aStrides, offset: 0 },
+    { strides: layout.bStrides, offset: 0 },
+  ]);
+  const { starts, inner, length } = rows;
+  const [, sc, sa, sb] = inner as [number, number, number, number];
+  for (let r = 0; r < rows.count; r++, rows.next()) {
+    const o = starts[0] as number;
+    let ic = starts[1] as number;
+    let ia = starts[2] as number;
+    let ib = starts[3] as number;
+    for (let i = 0; i < length; i++, ic += sc, ia += sa, ib += sb) {
+      ov[o + i] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
     }
-  });
+  }
   target.commit();
 }

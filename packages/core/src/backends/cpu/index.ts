@@ -34,7 +34,7 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW) run on WebAssembly
+   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW, add/sub/mul/div) run on WebAssembly
    * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
    * both and compare). Matmuls follow `gemm` instead.
    */
@@ -49,7 +49,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   cast: ({ x, out }) => cast(x, out),
   copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView),
   unary: ({ x, out }, { op }) => unary(op, x, out),
-  binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout),
   where: ({ cond, a, b, out }, layout) => where(cond, a, b, out, layout),
   reduce: ({ x, out }, layout) => reduce(layout.op, x, out, layout),
   argmax: ({ x, out }, layout) => argmax(x, out, layout),
@@ -85,8 +84,9 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
+    binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
   };
-  /** Whether the SiLU-gate and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, AdamW and float32 arithmetic kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
