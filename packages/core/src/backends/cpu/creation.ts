@@ -2,6 +2,7 @@
 import type { RandomParams, View } from '../../backend.js';
 import type { HostArray } from '../../dtype.js';
 import { philoxFill } from '../../random.js';
+import { copySimd } from './copy-simd.js';
 import { encoderFor, is16Bit, openOutput, readValues } from './numeric.js';
 import type { CpuStorage } from './storage.js';
 import { StridedRows } from './strided.js';
@@ -36,11 +37,12 @@ export function cast(x: CpuStorage, out: CpuStorage): void {
   target.commit();
 }
 
-/** Copies raw elements between two strided views of the same shape and dtype. */
-export function copy(src: CpuStorage, srcView: View, dst: CpuStorage, dstView: View): void {
+/** Copies raw elements between two strided views of the same shape and dtype; `simd` allows copy-simd.ts. */
+export function copy(src: CpuStorage, srcView: View, dst: CpuStorage, dstView: View, simd = true): void {
   // An overlapping in-place copy would read elements it already overwrote.
   const from = bitsOf(src === dst ? src.data.slice() : src.data);
   const to = bitsOf(dst.data);
+  if (simd && from instanceof Int32Array && to instanceof Int32Array && copySimd(from, srcView, to, dstView)) return;
   const rows = new StridedRows(srcView.shape, [dstView, srcView]);
   const { starts, inner, length } = rows;
   const so = inner[0] as number;

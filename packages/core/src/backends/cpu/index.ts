@@ -34,9 +34,9 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW, add/sub/mul/div) run on WebAssembly
-   * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
-   * both and compare). Matmuls follow `gemm` instead.
+   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW, add/sub/mul/div,
+   * strided copies of 4-byte elements) run on WebAssembly SIMD where the engine has it (true, the
+   * default) or stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm`.
    */
   simd?: boolean;
 }
@@ -47,7 +47,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   fill: ({ out }, { value }) => fill(out, value),
   random: ({ out }, params) => random(out, params),
   cast: ({ x, out }) => cast(x, out),
-  copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView),
   unary: ({ x, out }, { op }) => unary(op, x, out),
   where: ({ cond, a, b, out }, layout) => where(cond, a, b, out, layout),
   reduce: ({ x, out }, layout) => reduce(layout.op, x, out, layout),
@@ -85,8 +84,9 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
     binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
+    copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
   };
-  /** Whether the SiLU-gate, AdamW and float32 arithmetic kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, AdamW, float32 arithmetic and strided-copy kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {

@@ -1,5 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { View } from '../../../src/backend.js';
+import { copySimd } from '../../../src/backends/cpu/copy-simd.js';
+import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from '../../../src/dtype.js';
 import { philoxFill } from '../../../src/random.js';
 import { backend, dotIndex, empty, randomValues, storage, stridesOf, unravel, values } from './helpers.js';
@@ -192,4 +195,66 @@ describe('copy', () => {
       ),
     ).toThrow(/use cast to convert/);
   });
+});
+
+describe('strided copy paths', () => {
+  const simd = new CpuBackend({ simd: true });
+  const js = new CpuBackend({ simd: false });
+  const view = (shape: number[], strides: number[], offset = 0): View => ({ shape, strides, offset });
+  /** A [b, t, h, d] tensor read as [b, h, t, d] (an attention head split), plus offsets. */
+  const headSplit = (d: number, offset: number) => view([2, 3, 5, d], [15 * d, d, 3 * d, 1], offset);
+
+  // Each case: source view, destination view (into a storage of `dstSize`), whether the SIMD kernel takes it.
+  const cases: [string, View, View, number, boolean][] = [
+    ['head split', headSplit(8, 3), view([2, 3, 5, 8], stridesOf([2, 3, 5, 8]), 2), 242, true],
+    ['expand a row', view([5, 12], [0, 1], 1), view([5, 12], [12, 1]), 60, true],
+    ['rows of 6 elements', headSplit(6, 0), view([2, 3, 5, 6], stridesOf([2, 3, 5, 6])), 180, false],
+    [
+      'five outer dimensions',
+      view([2, 2, 2, 2, 4], [4, 8, 16, 32, 1]),
+      view([2, 2, 2, 2, 4], stridesOf([2, 2, 2, 2, 4])),
+      64,
+      false,
+    ],
+    ['a strided destination', view([4, 8], [8, 1]), view([4, 8], [16, 1], 1), 70, false],
+    ['a transpose', view([6, 8], [1, 6]), view([6, 8], [8, 1]), 48, false],
+  ];
+
+  it('take the SIMD kernel for dense destinations with rows of whole vectors, and decline the rest', () => {
+    for (const [name, srcView, dstView, dstSize, takes] of cases) {
+      const from = new Int32Array(400).map((_, i) => i);
+      const to = new Int32Array(dstSize);
+      expect(copySimd(from, srcView, to, dstView), name).toBe(takes);
+    }
+  });
+
+  it('agree with the per-element reference on both backends, bit for bit (float32 NaN payloads too)', () => {
+    const bits = Int32Array.from(randomValues(400, 9, 2 ** 30).map(Math.round));
+    bits[3] = 0x7fa00001; // a signalling NaN, which a float conversion would quieten
+    bits[4] = -1; // a negative NaN with a full payload
+    for (const [name, srcView, dstView, dstSize] of cases) {
+      for (const dtype of ['float32', 'int32', 'float64'] as const) {
+        const want = new Int32Array(dstSize * (dtype === 'float64' ? 2 : 1));
+        const wantValues = dtype === 'float64' ? new Float64Array(want.buffer) : want;
+        const source = dtype === 'float64' ? Float64Array.from(bits) : bits;
+        const size = srcView.shape.reduce((p, e) => p * e, 1);
+        for (let i = 0; i < size; i++) {
+          const index = unravel(i, srcView.shape);
+          wantValues[dstView.offset + dotIndex(index, dstView.strides)] = source[
+            srcView.offset + dotIndex(index, srcView.strides)
+          ] as number;
+        }
+        for (const on of [simd, js]) {
+          const src = on.alloc(400, dtype, 'other');
+          new Int32Array(src.data.buffer).set(dtype === 'float64' ? new Int32Array(source.buffer) : bits);
+          const dst = on.alloc(dstSize, dtype, 'other');
+          on.run('copy', { src, dst }, { srcView, dstView });
+          expect(Array.from(new Int32Array(dst.data.buffer)), `${name} ${dtype} simd=${on.simd}`).toEqual(
+            Array.from(want),
+          );
+        }
+      }
+    }
+  });
+
 });
