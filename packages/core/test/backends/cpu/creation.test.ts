@@ -256,5 +256,4 @@ describe('strided copy paths', () => {
       }
     }
   });
-
 });
