@@ -1,28 +1,30 @@
 /**
- * float32 add, sub, mul and div on WebAssembly SIMD, four lanes at a time, for operands that are
- * each laid out like the output or one broadcast value (residual adds, gradient sums, scaling).
- * The arrays pass through the kernel's memory CHUNK elements at a time (simd-chunks.ts); those
- * copies run at memcpy speed, and the SIMD loop with them still takes a quarter of the time of a
- * JS loop, which converts every element to float64 and back. A float32 lane operation rounds
- * exactly like the JS loop's float64 operation rounded to float32, so results are identical.
+ * float32 and float64 add, sub, mul and div on WebAssembly SIMD (four float32 or two float64
+ * lanes), for operands that are each laid out like the output or one broadcast value (residual
+ * adds, gradient sums, scaling). The arrays pass through the kernel's memory a chunk at a time
+ * (simd-chunks.ts, float64 arrays as pairs of float32 bit patterns); those copies run at memcpy
+ * speed, and the SIMD loop with them takes a quarter to a half of the time of a JS loop, which
+ * converts every element to float64 and back. A lane operation rounds exactly like the JS
+ * loop's float64 operation rounded to the output, so results are identical.
  *
- *   <op>(outPtr, aPtr, aStep, bPtr, bStep, vectors)    out = a op b
+ *   <op><32|64>(outPtr, aPtr, aStep, bPtr, bStep, vectors)    out = a op b
  *
- * over `vectors` (>= 1) groups of four floats; a step is 16 bytes for an array operand and 0 for a
- * broadcast value, which then sits in the four floats at its pointer.
+ * over `vectors` (>= 1) 16-byte vectors; a step is 16 bytes for an array operand and 0 for a
+ * broadcast value, which then fills the vector at its pointer.
  */
 import type { ArithmeticOp } from './elementwise-fast.js';
 import { inChunks } from './simd-chunks.js';
 import { codeBuilder, type ExportedFunction, moduleBytes, op } from './wasm-encoding.js';
 import { kernelLoader } from './wasm-instance.js';
 
+/** Floats per region; three regions (out, a, b) fit in one 64 KiB page. */
 const CHUNK = 4096;
 
-const LANE_OP: Readonly<Record<ArithmeticOp, () => number[]>> = {
-  add: op.f32x4Add,
-  sub: op.f32x4Sub,
-  mul: op.f32x4Mul,
-  div: op.f32x4Div,
+const LANE_OPS: Readonly<Record<ArithmeticOp, readonly [() => number[], () => number[]]>> = {
+  add: [op.f32x4Add, op.f64x2Add],
+  sub: [op.f32x4Sub, op.f64x2Sub],
+  mul: [op.f32x4Mul, op.f64x2Mul],
+  div: [op.f32x4Div, op.f64x2Div],
 };
 
 function body(laneOp: () => number[]): number[] {
@@ -41,41 +43,49 @@ function body(laneOp: () => number[]): number[] {
 
 type LaneKernel = (outPtr: number, aPtr: number, aStep: number, bPtr: number, bStep: number, vectors: number) => void;
 
-/** Three regions of CHUNK floats (out, a, b) fit in one 64 KiB page. */
 const loadKernel = kernelLoader(
   () => {
-    const functions: ExportedFunction[] = Object.entries(LANE_OP).map(([name, laneOp]) => ({
-      name,
-      i32Params: 6,
-      body: body(laneOp),
-    }));
+    const functions: ExportedFunction[] = Object.entries(LANE_OPS).flatMap(([name, [f32, f64]]) => [
+      { name: `${name}32`, i32Params: 6, body: body(f32) },
+      { name: `${name}64`, i32Params: 6, body: body(f64) },
+    ]);
     return moduleBytes(functions, 1);
   },
-  (exports) => ({ lanes: exports as unknown as Record<ArithmeticOp, LaneKernel> }),
+  (exports) => ({ lanes: exports as unknown as Record<string, LaneKernel> }),
 );
+
+/** The elements' bytes as float32 words, so float64 arrays copy through the float32 heap bit for bit. */
+function words(values: Float32Array | Float64Array): Float32Array {
+  return values instanceof Float32Array
+    ? values
+    : new Float32Array(values.buffer, values.byteOffset, values.length * 2);
+}
 
 /**
  * out = a op b, where an operand whose `step` is 1 is read like `out` and one whose step is 0 is
- * its element 0; false (doing nothing) where WebAssembly SIMD is unavailable.
+ * its element 0; all three arrays of one type. False (doing nothing) where WebAssembly SIMD is
+ * unavailable.
  */
-export function binarySimd(
+export function binarySimd<T extends Float32Array | Float64Array>(
   op: ArithmeticOp,
-  a: Float32Array,
+  a: T,
   aStep: 0 | 1,
-  b: Float32Array,
+  b: T,
   bStep: 0 | 1,
-  out: Float32Array,
+  out: T,
 ): boolean {
   const simd = loadKernel();
   if (!simd) return false;
   const heap = simd.heap;
+  const wide = out instanceof Float64Array;
   const [aAt, bAt] = [CHUNK, 2 * CHUNK];
-  // A broadcast value is written once, in all four lanes, where its region starts.
-  if (aStep === 0) heap.fill(a[0] as number, aAt, aAt + 4);
-  if (bStep === 0) heap.fill(b[0] as number, bAt, bAt + 4);
+  // A broadcast value fills one vector where its region starts.
+  const lanesOf = (at: number) => (wide ? new Float64Array(heap.buffer, at * 4, 2) : heap.subarray(at, at + 4));
+  if (aStep === 0) lanesOf(aAt).fill(a[0] as number);
+  if (bStep === 0) lanesOf(bAt).fill(b[0] as number);
   const read = [...(aStep === 1 ? [1] : []), ...(bStep === 1 ? [2] : [])];
-  const lanes = simd.lanes[op];
-  const plan = { heap, base: 0, chunk: CHUNK, arrays: [out, a, b], read, written: [0] };
+  const lanes = simd.lanes[`${op}${wide ? 64 : 32}`] as LaneKernel;
+  const plan = { heap, base: 0, chunk: CHUNK, arrays: [words(out), words(a), words(b)], read, written: [0] };
   inChunks(plan, (vectors) => lanes(0, aAt * 4, aStep * 16, bAt * 4, bStep * 16, vectors));
   return true;
 }

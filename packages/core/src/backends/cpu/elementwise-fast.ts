@@ -3,7 +3,8 @@
  * and div (residual adds, gradient sums, scaling by a constant, bias rows). The generic strided
  * kernel calls the op through a function table, which V8 cannot inline; here each op has its own
  * loops, one per way the operands walk a row (both in order, one broadcast, both strided), and
- * float32 arrays laid out like the output or broadcast from one value go to WebAssembly SIMD.
+ * arrays of one float type laid out like the output or broadcast from one value go to
+ * WebAssembly SIMD (binary-simd.ts).
  * Results are identical: each element is the same operation, rounded once to the output array.
  */
 import type { BinaryOp, BroadcastLayout } from '../../backend.js';
@@ -50,7 +51,8 @@ export function binaryArithmetic(
   const sb = rows.inner[2] as number;
   if (simd && rows.count === 1 && length >= SIMD_MIN && (sa === 0 || sa === 1) && (sb === 0 || sb === 1)) {
     const all32 = a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array;
-    if (all32 && binarySimd(op, a, sa, b, sb, out)) return true;
+    const all64 = a instanceof Float64Array && b instanceof Float64Array && out instanceof Float64Array;
+    if ((all32 || all64) && binarySimd(op, a, sa, b, sb, out)) return true;
   }
   const starts = rows.starts;
   for (let r = 0; r < rows.count; r++, rows.next()) {

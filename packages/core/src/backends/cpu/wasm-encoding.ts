@@ -88,6 +88,10 @@ export const op = {
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
+  f64x2Add: () => [0xfd, ...unsignedLeb(0xf0)],
+  f64x2Sub: () => [0xfd, ...unsignedLeb(0xf1)],
+  f64x2Mul: () => [0xfd, ...unsignedLeb(0xf2)],
+  f64x2Div: () => [0xfd, ...unsignedLeb(0xf3)],
   f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
   i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
 } as const;
