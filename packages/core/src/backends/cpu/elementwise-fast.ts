@@ -8,10 +8,9 @@
  * Results are identical: each element is the same operation, rounded once to the output array.
  */
 import type { BinaryOp, BroadcastLayout } from '../../backend.js';
-import { contiguousStrides } from '../../shape.js';
 import { binarySimd } from './binary-simd.js';
 import type { Values } from './numeric.js';
-import { StridedRows } from './strided.js';
+import { broadcastRows } from './strided.js';
 
 export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div';
 type FloatArray = Float32Array | Float64Array;
@@ -41,11 +40,7 @@ export function binaryArithmetic(
 ): boolean {
   if (!isArithmetic(op) || !isFloatArray(a) || !isFloatArray(b) || !isFloatArray(out)) return false;
   const shape = layout.shape;
-  const rows = new StridedRows(shape, [
-    { strides: contiguousStrides(shape), offset: 0 },
-    { strides: layout.aStrides, offset: 0 },
-    { strides: layout.bStrides, offset: 0 },
-  ]);
+  const rows = broadcastRows(shape, [layout.aStrides, layout.bStrides]);
   const length = rows.length;
   const sa = rows.inner[1] as number;
   const sb = rows.inner[2] as number;

@@ -1,10 +1,9 @@
 /** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
-import { contiguousStrides } from '../../shape.js';
 import { binaryArithmetic } from './elementwise-fast.js';
 import { openOutput, precisionOf, readValues, type Values } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-import { StridedRows } from './strided.js';
+import { broadcastRows } from './strided.js';
 
 type Binary = (a: number, b: number) => number;
 
@@ -118,11 +117,7 @@ export function binary(
   const ov = target.values;
   if (!binaryArithmetic(op, av, bv, ov, layout, simd)) {
     const f = binaryFunction(op, out);
-    const rows = new StridedRows(layout.shape, [
-      { strides: contiguousStrides(layout.shape), offset: 0 },
-      { strides: layout.aStrides, offset: 0 },
-      { strides: layout.bStrides, offset: 0 },
-    ]);
+    const rows = broadcastRows(layout.shape, [layout.aStrides, layout.bStrides]);
     const { starts, inner, length } = rows;
     const sa = inner[1] as number;
     const sb = inner[2] as number;
@@ -142,12 +137,7 @@ export function where(cond: CpuStorage, a: CpuStorage, b: CpuStorage, out: CpuSt
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
-  const rows = new StridedRows(layout.shape, [
-    { strides: contiguousStrides(layout.shape), offset: 0 },
-    { strides: layout.condStrides!, offset: 0 },
-    { strides: layout.aStrides, offset: 0 },
-    { strides: layout.bStrides, offset: 0 },
-  ]);
+  const rows = broadcastRows(layout.shape, [layout.condStrides!, layout.aStrides, layout.bStrides]);
   const { starts, inner, length } = rows;
   const [, sc, sa, sb] = inner as [number, number, number, number];
   for (let r = 0; r < rows.count; r++, rows.next()) {

@@ -5,7 +5,7 @@
  * so its hot loop is a plain 1-D loop. The walk is a cursor the kernel advances itself rather than
  * a callback: a call per row through a closure costs as much as a short row's elements.
  */
-import { collapseDims, sizeOf } from '../../shape.js';
+import { collapseDims, contiguousStrides, sizeOf } from '../../shape.js';
 
 export interface StridedOperand {
   strides: readonly number[];
@@ -62,4 +62,10 @@ export class StridedRows {
       if (at < extent) return;
     }
   }
+}
+
+/** The rows of a broadcasting kernel: its contiguous output of `shape` first, then each input read with `strides`. */
+export function broadcastRows(shape: readonly number[], strides: readonly (readonly number[])[]): StridedRows {
+  const operands = [contiguousStrides(shape), ...strides].map((s) => ({ strides: s, offset: 0 }));
+  return new StridedRows(shape, operands);
 }
