@@ -79,14 +79,14 @@ function spanOf(view: View): [number, number] | null {
 
 /**
  * Copies `srcView` of `from` into `dstView` of `to` (4-byte elements as int32 bits); false, doing
- * nothing, unless the destination is dense, rows are contiguous on both sides and a multiple of
+ * nothing, unless there are elements, the destination is dense, rows are contiguous on both sides and a multiple of
  * four elements long, there are at most OUTER outer dimensions, and WebAssembly SIMD is available.
  */
 export function copySimd(from: Int32Array, srcView: View, to: Int32Array, dstView: View): boolean {
   const size = sizeOf(srcView.shape);
   const src = spanOf(srcView);
   const dst = spanOf(dstView);
-  if (!src || !dst || dst[1] - dst[0] !== size || size + src[1] - src[0] > MAX_ELEMENTS) return false;
+  if (size === 0 || !src || !dst || dst[1] - dst[0] !== size || size + src[1] - src[0] > MAX_ELEMENTS) return false;
   const { shape: dims, strides } = collapseDims(srcView.shape, [dstView.strides, srcView.strides]);
   const rank = dims.length;
   const length = dims[rank - 1] as number;

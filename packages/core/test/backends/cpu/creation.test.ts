@@ -218,6 +218,7 @@ describe('strided copy paths', () => {
     ],
     ['a strided destination', view([4, 8], [8, 1]), view([4, 8], [16, 1], 1), 70, false],
     ['a transpose', view([6, 8], [1, 6]), view([6, 8], [8, 1]), 48, false],
+    ['no elements', view([2, 0, 4], [4, 4, 1]), view([2, 0, 4], [0, 4, 1]), 8, false],
   ];
 
   it('take the SIMD kernel for dense destinations with rows of whole vectors, and decline the rest', () => {
