@@ -229,6 +229,27 @@ describe('strided copy paths', () => {
     }
   });
 
+  it('grow the kernel memory for a head split larger than its first page, matching the JS path', () => {
+    const [b, t, h, d] = [2, 64, 6, 64];
+    const size = b * t * h * d;
+    const srcView = view([b, h, t, d], [t * h * d, d, h * d, 1]);
+    const dstView = view([b, h, t, d], stridesOf([b, h, t, d]));
+    const results = [simd, js].map((on) => {
+      const src = storage('float32', randomValues(size, 13), on);
+      const dst = empty('float32', size, on);
+      on.run('copy', { src, dst }, { srcView, dstView });
+      return values(dst);
+    });
+    const from = new Int32Array(size).map((_, i) => i);
+    const to = new Int32Array(size);
+    expect(copySimd(from, srcView, to, dstView)).toBe(true);
+    // Element (b, h, t, d) of the destination is source element b t h d + t h d + h d + d.
+    expect(to[stridesOf([b, h, t, d]).reduce((at, s, k) => at + s * [1, 2, 3, 4][k]!, 0)]).toBe(
+      t * h * d + 3 * h * d + 2 * d + 4,
+    );
+    expect(results[0]).toEqual(results[1]);
+  });
+
   it('agree with the per-element reference on both backends, bit for bit (float32 NaN payloads too)', () => {
     const bits = Int32Array.from(randomValues(400, 9, 2 ** 30).map(Math.round));
     bits[3] = 0x7fa00001; // a signalling NaN, which a float conversion would quieten

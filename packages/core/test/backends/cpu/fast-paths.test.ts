@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { adamwFloat32 } from '../../../src/backends/cpu/adamw-f32.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
 import { binaryArithmetic } from '../../../src/backends/cpu/elementwise-fast.js';
+import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import { backend, dotIndex, empty, randomValues, storage, unravel, values } from './helpers.js';
 
 type Arithmetic = 'add' | 'sub' | 'mul' | 'div';
@@ -114,6 +115,24 @@ describe('arithmetic binary loops', () => {
         expect(values(out)).toEqual(values(want));
       }
     }
+  });
+
+  it('run through the backend alike with SIMD on and off (the option reaches the kernel)', () => {
+    const shape = [5, 999];
+    const layout = { op: 'div' as const, shape, aStrides: [999, 1], bStrides: [999, 1] };
+    const got = [new CpuBackend({ simd: true }), new CpuBackend({ simd: false })].map((on) => {
+      const out = empty('float32', 4995, on);
+      on.run(
+        'binary',
+        { a: storage('float32', randomValues(4995, 14), on), b: storage('float32', randomValues(4995, 15), on), out },
+        layout,
+      );
+      return values(out);
+    });
+    const a = Float32Array.from(randomValues(4995, 14));
+    const b = Float32Array.from(randomValues(4995, 15));
+    expect(got[0]).toEqual(arithmeticReference('div', a, b, shape, [999, 1], [999, 1], true));
+    expect(got[1]).toEqual(got[0]);
   });
 
   it('decline other ops and integer arrays', () => {
