@@ -1,7 +1,7 @@
 /**
  * float32 and float64 add, sub, mul and div on WebAssembly SIMD (four float32 or two float64
- * lanes), for operands that are each laid out like the output or one broadcast value (residual
- * adds, gradient sums, scaling). The arrays pass through the kernel's memory a chunk at a time
+ * lanes), for operands that are each laid out like the output, one broadcast value or one
+ * broadcast row (residual adds, gradient sums, scaling, biases). The arrays pass through the kernel's memory a chunk at a time
  * (simd-chunks.ts, float64 arrays as pairs of float32 bit patterns); those copies run at memcpy
  * speed, and the SIMD loop with them takes a quarter to a half of the time of a JS loop, which
  * converts every element to float64 and back. A lane operation rounds exactly like the JS
@@ -10,7 +10,8 @@
  *   <op><32|64>(outPtr, aPtr, aStep, bPtr, bStep, vectors)    out = a op b
  *
  * over `vectors` (>= 1) 16-byte vectors; a step is 16 bytes for an array operand and 0 for a
- * broadcast value, which then fills the vector at its pointer.
+ * broadcast value, which then fills the vector at its pointer. A broadcast row (a bias) is laid
+ * out repeated over its whole region once and read like an array.
  */
 import type { ArithmeticOp } from './elementwise-fast.js';
 import { inChunks } from './simd-chunks.js';
@@ -61,31 +62,60 @@ function words(values: Float32Array | Float64Array): Float32Array {
     : new Float32Array(values.buffer, values.byteOffset, values.length * 2);
 }
 
+/** Greatest common divisor, for the chunk length that holds whole broadcast rows. */
+function gcd(x: number, y: number): number {
+  return y === 0 ? x : gcd(y, x % y);
+}
+
 /**
- * out = a op b, where an operand whose `step` is 1 is read like `out` and one whose step is 0 is
- * its element 0; all three arrays of one type. False (doing nothing) where WebAssembly SIMD is
- * unavailable.
+ * out = a op b, each operand described by its period (elementwise-fast.ts `periodOf`): 0 read
+ * like `out`, 1 its element 0, p > 1 its first p elements repeated. All three arrays of one type.
+ * False (doing nothing) where WebAssembly SIMD is unavailable or a broadcast row is too long for
+ * the kernel's memory.
  */
 export function binarySimd<T extends Float32Array | Float64Array>(
   op: ArithmeticOp,
   a: T,
-  aStep: 0 | 1,
+  aPeriod: number,
   b: T,
-  bStep: 0 | 1,
+  bPeriod: number,
   out: T,
 ): boolean {
-  const simd = loadKernel();
+  const wordsPerElement = out instanceof Float64Array ? 2 : 1;
+  // A chunk holds whole vectors and, when an operand is a broadcast row, whole rows of it, so
+  // every chunk starts at the row's first element.
+  let unit = 4;
+  for (const period of [aPeriod, bPeriod]) {
+    if (period > 1) unit = (unit / gcd(unit, period * wordsPerElement)) * period * wordsPerElement;
+  }
+  const chunk = Math.floor(CHUNK / unit) * unit;
+  const simd = chunk > 0 ? loadKernel() : null;
   if (!simd) return false;
   const heap = simd.heap;
-  const wide = out instanceof Float64Array;
-  const [aAt, bAt] = [CHUNK, 2 * CHUNK];
-  // A broadcast value fills one vector where its region starts.
-  const lanesOf = (at: number) => (wide ? new Float64Array(heap.buffer, at * 4, 2) : heap.subarray(at, at + 4));
-  if (aStep === 0) lanesOf(aAt).fill(a[0] as number);
-  if (bStep === 0) lanesOf(bAt).fill(b[0] as number);
-  const read = [...(aStep === 1 ? [1] : []), ...(bStep === 1 ? [2] : [])];
-  const lanes = simd.lanes[`${op}${wide ? 64 : 32}`] as LaneKernel;
-  const plan = { heap, base: 0, chunk: CHUNK, arrays: [words(out), words(a), words(b)], read, written: [0] };
-  inChunks(plan, (vectors) => lanes(0, aAt * 4, aStep * 16, bAt * 4, bStep * 16, vectors));
+  const operands = [
+    { values: words(a), period: aPeriod, at: chunk },
+    { values: words(b), period: bPeriod, at: 2 * chunk },
+  ];
+  // Regions (simd-chunks.ts): out, a, b. A broadcast value fills the first vector of its region
+  // (read with step 0); a broadcast row fills the whole region (read like an array).
+  for (const { values, period, at } of operands) {
+    const span = period * wordsPerElement;
+    if (period === 1) {
+      for (let lane = 0; lane < 4; lane += wordsPerElement) heap.set(values.subarray(0, span), at + lane);
+    }
+    if (period > 1) for (let from = 0; from < chunk; from += span) heap.set(values.subarray(0, span), at + from);
+  }
+  const read = operands.flatMap(({ period }, k) => (period === 0 ? [k + 1] : []));
+  const steps = operands.map(({ period }) => (period === 1 ? 0 : 16));
+  const lanes = simd.lanes[`${op}${wordsPerElement === 2 ? 64 : 32}`] as LaneKernel;
+  const plan = {
+    heap,
+    base: 0,
+    chunk,
+    arrays: [words(out), operands[0]!.values, operands[1]!.values],
+    read,
+    written: [0],
+  };
+  inChunks(plan, (vectors) => lanes(0, chunk * 4, steps[0]!, 2 * chunk * 4, steps[1]!, vectors));
   return true;
 }

@@ -3,11 +3,12 @@
  * and div (residual adds, gradient sums, scaling by a constant, bias rows). The generic strided
  * kernel calls the op through a function table, which V8 cannot inline; here each op has its own
  * loops, one per way the operands walk a row (both in order, one broadcast, both strided), and
- * arrays of one float type laid out like the output or broadcast from one value go to
- * WebAssembly SIMD (binary-simd.ts).
+ * arrays of one float type laid out like the output, or broadcast from one value or one row, go
+ * to WebAssembly SIMD (binary-simd.ts).
  * Results are identical: each element is the same operation, rounded once to the output array.
  */
 import type { BinaryOp, BroadcastLayout } from '../../backend.js';
+import { sizeOf } from '../../shape.js';
 import { binarySimd } from './binary-simd.js';
 import type { Values } from './numeric.js';
 import { broadcastRows } from './strided.js';
@@ -20,6 +21,25 @@ const SIMD_MIN = 64;
 
 function isFloatArray(values: Values): values is FloatArray {
   return values instanceof Float32Array || values instanceof Float64Array;
+}
+
+/**
+ * How an operand read with `strides` repeats over a contiguous output of `shape`: 0 when it is
+ * laid out like the output, p when the output repeats its first p elements (1: one broadcast
+ * value; the row length: a broadcast row), null for any other layout.
+ */
+export function periodOf(strides: readonly number[], shape: readonly number[]): number | null {
+  let period = 1;
+  let d = shape.length - 1;
+  // Innermost dimensions read in order, then only broadcast ones.
+  for (; d >= 0; d--) {
+    const extent = shape[d] as number;
+    if (extent === 1) continue;
+    if (strides[d] !== period) break;
+    period *= extent;
+  }
+  for (; d >= 0; d--) if ((shape[d] as number) !== 1 && strides[d] !== 0) return null;
+  return period === sizeOf(shape) ? 0 : period;
 }
 
 function isArithmetic(op: BinaryOp): op is ArithmeticOp {
@@ -39,16 +59,20 @@ export function binaryArithmetic(
   simd: boolean,
 ): boolean {
   if (!isArithmetic(op) || !isFloatArray(a) || !isFloatArray(b) || !isFloatArray(out)) return false;
-  const shape = layout.shape;
-  const rows = broadcastRows(shape, [layout.aStrides, layout.bStrides]);
+  const size = sizeOf(layout.shape);
+  if (simd && size >= SIMD_MIN) {
+    const aPeriod = periodOf(layout.aStrides, layout.shape);
+    const bPeriod = periodOf(layout.bStrides, layout.shape);
+    const all32 = a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array;
+    const all64 = a instanceof Float64Array && b instanceof Float64Array && out instanceof Float64Array;
+    if ((all32 || all64) && aPeriod !== null && bPeriod !== null && binarySimd(op, a, aPeriod, b, bPeriod, out)) {
+      return true;
+    }
+  }
+  const rows = broadcastRows(layout.shape, [layout.aStrides, layout.bStrides]);
   const length = rows.length;
   const sa = rows.inner[1] as number;
   const sb = rows.inner[2] as number;
-  if (simd && rows.count === 1 && length >= SIMD_MIN && (sa === 0 || sa === 1) && (sb === 0 || sb === 1)) {
-    const all32 = a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array;
-    const all64 = a instanceof Float64Array && b instanceof Float64Array && out instanceof Float64Array;
-    if ((all32 || all64) && binarySimd(op, a, sa, b, sb, out)) return true;
-  }
   const starts = rows.starts;
   for (let r = 0; r < rows.count; r++, rows.next()) {
     const o = starts[0] as number;

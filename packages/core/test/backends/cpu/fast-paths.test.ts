@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { adamwFloat32 } from '../../../src/backends/cpu/adamw-f32.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
-import { binaryArithmetic } from '../../../src/backends/cpu/elementwise-fast.js';
+import { binaryArithmetic, periodOf } from '../../../src/backends/cpu/elementwise-fast.js';
 import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import { backend, dotIndex, empty, randomValues, storage, unravel, values } from './helpers.js';
 
@@ -43,11 +43,14 @@ describe('arithmetic binary loops', () => {
     const [rows, cols] = [shape[0] as number, shape[1] as number];
     return { full: [cols, 1], scalar: [0, 0], row: [0, 1], column: [1, 0], transposed: [1, rows] };
   }
-  // 1 x 5 stays below the SIMD threshold; 2 x 4099 crosses the SIMD chunk and ends in a partial vector.
+  // 1 x 5 stays below the SIMD threshold; 2 x 4099 crosses the SIMD chunk and ends in a partial
+  // vector, and its broadcast row is too long for a chunk; 12 x 384 has a broadcast row that
+  // spans chunks of whole rows.
   const shapes = [
     [1, 5],
     [7, 13],
     [2, 4099],
+    [12, 384],
   ];
 
   it('give the float64 reference, rounded once, for every op, layout, float array type and SIMD on or off', () => {
@@ -133,6 +136,17 @@ describe('arithmetic binary loops', () => {
     const b = Float32Array.from(randomValues(4995, 15));
     expect(got[0]).toEqual(arithmeticReference('div', a, b, shape, [999, 1], [999, 1], true));
     expect(got[1]).toEqual(got[0]);
+  });
+
+  it('classify an operand as laid out like the output, a repeated prefix, or neither', () => {
+    expect(periodOf([8192, 128, 1], [8, 64, 128])).toBe(0);
+    expect(periodOf([0, 0, 0], [8, 64, 128])).toBe(1);
+    expect(periodOf([0, 0, 1], [8, 64, 128])).toBe(128);
+    expect(periodOf([0, 128, 1], [8, 64, 128])).toBe(8192);
+    expect(periodOf([0, 5, 1], [3, 1, 128])).toBe(128);
+    expect(periodOf([1, 0], [64, 128])).toBeNull();
+    expect(periodOf([1, 64], [64, 128])).toBeNull();
+    expect(periodOf([128, 0, 1], [8, 64, 128])).toBeNull();
   });
 
   it('decline other ops and integer arrays', () => {
