@@ -40,9 +40,10 @@ export function cast(x: CpuStorage, out: CpuStorage): void {
 /** Copies raw elements between two strided views of the same shape and dtype; `simd` allows copy-simd.ts. */
 export function copy(src: CpuStorage, srcView: View, dst: CpuStorage, dstView: View, simd = true): void {
   // An overlapping in-place copy would read elements it already overwrote.
-  const from = bitsOf(src === dst ? src.data.slice() : src.data);
+  const raw = src === dst ? src.data.slice() : src.data;
+  if (simd && copySimd(raw, srcView, dst.data, dstView)) return;
+  const from = bitsOf(raw);
   const to = bitsOf(dst.data);
-  if (simd && from instanceof Int32Array && to instanceof Int32Array && copySimd(from, srcView, to, dstView)) return;
   const rows = new StridedRows(srcView.shape, [dstView, srcView]);
   const { starts, inner, length } = rows;
   const so = inner[0] as number;

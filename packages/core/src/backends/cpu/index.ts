@@ -34,8 +34,8 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW, add/sub/mul/div,
-   * strided copies of 4-byte elements) run on WebAssembly SIMD where the engine has it (true, the
+   * Whether the memory-bound kernels (float32 SiLU-gate forward and backward and AdamW, float
+   * add/sub/mul/div, strided copies) run on WebAssembly SIMD where the engine has it (true, the
    * default) or stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm`.
    */
   simd?: boolean;
@@ -86,7 +86,7 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
     copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
   };
-  /** Whether the SiLU-gate, AdamW, float32 arithmetic and strided-copy kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, AdamW, arithmetic and strided-copy kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { View } from '../../../src/backend.js';
 import { copySimd } from '../../../src/backends/cpu/copy-simd.js';
 import { CpuBackend } from '../../../src/backends/cpu/index.js';
-import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from '../../../src/dtype.js';
+import { bfloat16BitsToFloat32, DTYPE_BYTES, float32ToBfloat16Bits } from '../../../src/dtype.js';
 import { philoxFill } from '../../../src/random.js';
 import { backend, dotIndex, empty, randomValues, storage, stridesOf, unravel, values } from './helpers.js';
 
@@ -204,7 +204,8 @@ describe('strided copy paths', () => {
   /** A [b, t, h, d] tensor read as [b, h, t, d] (an attention head split), plus offsets. */
   const headSplit = (d: number, offset: number) => view([2, 3, 5, d], [15 * d, d, 3 * d, 1], offset);
 
-  // Each case: source view, destination view (into a storage of `dstSize`), whether the SIMD kernel takes it.
+  // Each case: source view, destination view (into a storage of `dstSize`), whether the SIMD kernel
+  // takes it for 4-byte elements.
   const cases: [string, View, View, number, boolean][] = [
     ['head split', headSplit(8, 3), view([2, 3, 5, 8], stridesOf([2, 3, 5, 8]), 2), 242, true],
     ['expand a row', view([5, 12], [0, 1], 1), view([5, 12], [12, 1]), 60, true],
@@ -221,12 +222,26 @@ describe('strided copy paths', () => {
     ['no elements', view([2, 0, 4], [4, 4, 1]), view([2, 0, 4], [0, 4, 1]), 8, false],
   ];
 
-  it('take the SIMD kernel for dense destinations with rows of whole vectors, and decline the rest', () => {
+  it('take the SIMD kernel for dense destinations with rows of whole 16-byte vectors, and decline the rest', () => {
     for (const [name, srcView, dstView, dstSize, takes] of cases) {
       const from = new Int32Array(400).map((_, i) => i);
       const to = new Int32Array(dstSize);
       expect(copySimd(from, srcView, to, dstView), name).toBe(takes);
     }
+    // Rows must be whole 16-byte vectors: six float64 are, six or four bfloat16 are not.
+    const rows6 = [headSplit(6, 0), view([2, 3, 5, 6], stridesOf([2, 3, 5, 6]))] as const;
+    expect(copySimd(new Float64Array(180), rows6[0], new Float64Array(180), rows6[1])).toBe(true);
+    expect(copySimd(new Uint16Array(180), rows6[0], new Uint16Array(180), rows6[1])).toBe(false);
+    const rows8 = [headSplit(8, 0), view([2, 3, 5, 8], stridesOf([2, 3, 5, 8]))] as const;
+    expect(copySimd(new Uint16Array(240), rows8[0], new Uint16Array(240), rows8[1])).toBe(true);
+    expect(
+      copySimd(
+        new Uint16Array(240),
+        headSplit(4, 0),
+        new Uint16Array(120),
+        view([2, 3, 5, 4], stridesOf([2, 3, 5, 4])),
+      ),
+    ).toBe(false);
   });
 
   it('grow the kernel memory for a head split larger than its first page, matching the JS path', () => {
@@ -250,30 +265,28 @@ describe('strided copy paths', () => {
     expect(results[0]).toEqual(results[1]);
   });
 
-  it('agree with the per-element reference on both backends, bit for bit (float32 NaN payloads too)', () => {
-    const bits = Int32Array.from(randomValues(400, 9, 2 ** 30).map(Math.round));
-    bits[3] = 0x7fa00001; // a signalling NaN, which a float conversion would quieten
-    bits[4] = -1; // a negative NaN with a full payload
+  it('agree with the per-element reference on both backends, bit for bit, for every element width', () => {
+    // Random bytes: among the float32 patterns are NaNs with payloads, which a float conversion
+    // could change, so every element is compared as its bytes.
+    const bytes = Uint8Array.from(randomValues(8 * 400, 9, 256), (x) => Math.floor(Math.abs(x)));
     for (const [name, srcView, dstView, dstSize] of cases) {
-      for (const dtype of ['float32', 'int32', 'float64'] as const) {
-        const want = new Int32Array(dstSize * (dtype === 'float64' ? 2 : 1));
-        const wantValues = dtype === 'float64' ? new Float64Array(want.buffer) : want;
-        const source = dtype === 'float64' ? Float64Array.from(bits) : bits;
+      for (const dtype of ['float32', 'int32', 'float64', 'bfloat16', 'uint8'] as const) {
+        const width = DTYPE_BYTES[dtype];
+        const want = new Uint8Array(dstSize * width);
         const size = srcView.shape.reduce((p, e) => p * e, 1);
         for (let i = 0; i < size; i++) {
           const index = unravel(i, srcView.shape);
-          wantValues[dstView.offset + dotIndex(index, dstView.strides)] = source[
-            srcView.offset + dotIndex(index, srcView.strides)
-          ] as number;
+          const to = (dstView.offset + dotIndex(index, dstView.strides)) * width;
+          const from = (srcView.offset + dotIndex(index, srcView.strides)) * width;
+          want.set(bytes.subarray(from, from + width), to);
         }
         for (const on of [simd, js]) {
           const src = on.alloc(400, dtype, 'other');
-          new Int32Array(src.data.buffer).set(dtype === 'float64' ? new Int32Array(source.buffer) : bits);
+          new Uint8Array(src.data.buffer).set(bytes.subarray(0, 400 * width));
           const dst = on.alloc(dstSize, dtype, 'other');
           on.run('copy', { src, dst }, { srcView, dstView });
-          expect(Array.from(new Int32Array(dst.data.buffer)), `${name} ${dtype} simd=${on.simd}`).toEqual(
-            Array.from(want),
-          );
+          const got = new Uint8Array(dst.data.buffer, dst.data.byteOffset, dstSize * width);
+          expect(Array.from(got), `${name} ${dtype} simd=${on.simd}`).toEqual(Array.from(want));
         }
       }
     }
