@@ -34,9 +34,10 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound kernels (float32 SiLU-gate forward and backward and AdamW, float
-   * add/sub/mul/div, strided copies) run on WebAssembly SIMD where the engine has it (true, the
-   * default) or stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm`.
+   * Whether the memory-bound kernels (float32 SiLU-gate, RMSNorm forward and backward, RoPE and
+   * AdamW; float add/sub/mul/div; strided copies) run on WebAssembly SIMD where the engine has it
+   * (true, the default) or stay on their JS loops (false; tests run both and compare). Matmuls
+   * follow `gemm` instead.
    */
   simd?: boolean;
 }
@@ -61,11 +62,8 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
   crossEntropy,
   crossEntropyBackward,
-  rmsNorm,
-  rmsNormBackward,
   layerNorm,
   layerNormBackward,
-  rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
 };
@@ -83,10 +81,13 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
+    rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
+    rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
+    rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
     binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
     copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
   };
-  /** Whether the SiLU-gate, AdamW, arithmetic and strided-copy kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the SiLU-gate, RMSNorm, RoPE, AdamW, arithmetic and copy kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   constructor(options: CpuBackendOptions = {}) {

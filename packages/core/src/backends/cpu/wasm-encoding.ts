@@ -1,6 +1,6 @@
 /**
  * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
- * sections, and the opcodes the SIMD kernels (GEMM, SiLU) use. Kept separate so the kernel
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE) use. Kept separate so the kernel
  * generators read as instructions rather than bytes.
  */
 
@@ -62,6 +62,8 @@ export const op = {
   i32Add: () => [0x6a],
   i32Sub: () => [0x6b],
   i32Mul: () => [0x6c],
+  f32Store: (offset: number) => [0x38, 2, ...unsignedLeb(offset)],
+  f32Add: () => [0x92],
   v128Load: (offset: number) => [0xfd, ...unsignedLeb(0x00), 4, ...unsignedLeb(offset)],
   v128Load32Splat: (offset: number) => [0xfd, ...unsignedLeb(0x09), 2, ...unsignedLeb(offset)],
   v128Store: (offset: number) => [0xfd, ...unsignedLeb(0x0b), 4, ...unsignedLeb(offset)],
@@ -76,13 +78,11 @@ export const op = {
     const lane = Array.from(new Uint8Array(Int32Array.of(value).buffer));
     return [0xfd, ...unsignedLeb(0x0c), ...lane, ...lane, ...lane, ...lane];
   },
-  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
-  f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
-  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
+  f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
+  v128Xor: () => [0xfd, ...unsignedLeb(0x51)],
   i32x4Shl: () => [0xfd, ...unsignedLeb(0xab)],
   i32x4Add: () => [0xfd, ...unsignedLeb(0xae)],
-  f32x4Abs: () => [0xfd, ...unsignedLeb(0xe0)],
-  f32x4Neg: () => [0xfd, ...unsignedLeb(0xe1)],
   f32x4Sqrt: () => [0xfd, ...unsignedLeb(0xe3)],
   f32x4Add: () => [0xfd, ...unsignedLeb(0xe4)],
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
@@ -92,8 +92,10 @@ export const op = {
   f64x2Sub: () => [0xfd, ...unsignedLeb(0xf1)],
   f64x2Mul: () => [0xfd, ...unsignedLeb(0xf2)],
   f64x2Div: () => [0xfd, ...unsignedLeb(0xf3)],
-  f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
-  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
+  /** b < a ? b : a lane-wise: one x64 instruction in V8, where f32x4.min orders NaN and -0 by hand. */
+  f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
+  /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
+  f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -116,6 +118,14 @@ export function moduleBytes(functions: readonly ExportedFunction[], pages: numbe
     ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
     ...section(SECTION.export, vector([...exports, [...utf8Name('memory'), EXPORT_KIND.memory, 0]])),
     ...section(SECTION.code, vector(functions.map((f) => [...unsignedLeb(f.body.length), ...f.body]))),
+  ]);
+}
+
+/** A function body's local declarations: `i32s` i32 locals, then `v128s` v128 locals (after the parameters). */
+export function locals(i32s: number, v128s: number): number[] {
+  return vector([
+    [...unsignedLeb(i32s), TYPE.i32],
+    [...unsignedLeb(v128s), TYPE.v128],
   ]);
 }
 
