@@ -91,6 +91,36 @@ const results: [string, number, number][] = [
   ],
   ['binary add', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'add', ...mlpLayout }))],
   ['binary mul', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'mul', ...mlpLayout }))],
+  [
+    'binary add row',
+    hiddenSize,
+    median(() =>
+      call(
+        'binary',
+        { a: x, b: weight, out: hout },
+        { op: 'add', shape: [TOKENS, HIDDEN], aStrides: [HIDDEN, 1], bStrides: [0, 1] },
+      ),
+    ),
+  ],
+  // The attention head split: [batch, seq, heads, headDim] read as [batch, heads, seq, headDim].
+  [
+    'copy head split',
+    hiddenSize,
+    median(() =>
+      call(
+        'copy',
+        { src: x, dst: hout },
+        {
+          srcView: { shape: [BATCH, HEADS, SEQ, HEAD_DIM], strides: [SEQ * HIDDEN, HEAD_DIM, HIDDEN, 1], offset: 0 },
+          dstView: {
+            shape: [BATCH, HEADS, SEQ, HEAD_DIM],
+            strides: [SEQ * HIDDEN, SEQ * HEAD_DIM, HEAD_DIM, 1],
+            offset: 0,
+          },
+        },
+      ),
+    ),
+  ],
   ['adamw', PARAMS, median(() => call('adamw', { param: p, grad: g, m, v }, adamParams))],
 ];
 console.log(`${MODEL}: kernel, elements, ms per call (median), ns per element`);

@@ -34,9 +34,10 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the float32 kernels SiLU-gate, RMSNorm (forward and backward), RoPE, AdamW and
-   * attention's row passes run on WebAssembly SIMD where the engine has it (true, the default) or
-   * stay on their JS loops (false; tests run both and compare). Matmuls follow `gemm` instead.
+   * Whether the memory-bound kernels (float32 SiLU-gate, RMSNorm forward and backward, RoPE, AdamW
+   * and attention's row passes; float add/sub/mul/div; strided copies) run on WebAssembly SIMD where
+   * the engine has it (true, the default) or stay on their JS loops (false; tests run both and
+   * compare). Matmuls follow `gemm` instead.
    */
   simd?: boolean;
 }
@@ -47,9 +48,7 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   fill: ({ out }, { value }) => fill(out, value),
   random: ({ out }, params) => random(out, params),
   cast: ({ x, out }) => cast(x, out),
-  copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView),
   unary: ({ x, out }, { op }) => unary(op, x, out),
-  binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout),
   where: ({ cond, a, b, out }, layout) => where(cond, a, b, out, layout),
   reduce: ({ x, out }, layout) => reduce(layout.op, x, out, layout),
   argmax: ({ x, out }, layout) => argmax(x, out, layout),
@@ -85,8 +84,10 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
     rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
     rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
+    binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
+    copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
   };
-  /** Whether the SiLU-gate, RMSNorm, RoPE, AdamW and attention kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the memory-bound kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
 
   private get attentionOptions(): AttentionOptions {

@@ -87,6 +87,10 @@ export const op = {
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
+  f64x2Add: () => [0xfd, ...unsignedLeb(0xf0)],
+  f64x2Sub: () => [0xfd, ...unsignedLeb(0xf1)],
+  f64x2Mul: () => [0xfd, ...unsignedLeb(0xf2)],
+  f64x2Div: () => [0xfd, ...unsignedLeb(0xf3)],
   /** b < a ? b : a lane-wise: one x64 instruction in V8, where f32x4.min orders NaN and -0 by hand. */
   f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
   /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
