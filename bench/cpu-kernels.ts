@@ -1,16 +1,23 @@
 /**
- * Milliseconds per call of the CPU backend's memory-bound float32 kernels at llama_small's shapes
- * (4 x 128 tokens, hidden 384, intermediate 1024, 6 heads; AdamW over 1.77M values, one layer's
- * weights). Median of REPS calls after warm-up. Run by hand: `npm run bench:cpu-kernels`;
- * SIMD=0 forces the JS loops where a kernel has a WebAssembly SIMD path.
+ * Milliseconds per call of the CPU backend's memory-bound float32 kernels at one model's shapes:
+ * MODEL=llama_small (the default: 4 x 128 tokens, hidden 384, intermediate 1024, 6 heads; AdamW
+ * over 1.77M values, one layer's weights) or MODEL=llama_tiny (8 x 64 tokens, hidden 128,
+ * intermediate 352, 2 heads). Median of REPS calls after warm-up. Run by hand:
+ * `npm run bench:cpu-kernels`; SIMD=0 forces the JS loops where a kernel has a WebAssembly SIMD path.
  */
 import { CpuBackend, type CpuStorage } from '../packages/core/src/backends/cpu/index.js';
 
 const REPS = Number(process.env.REPS ?? 30);
 // SIMD=0 runs the JS loops of the kernels that have a WebAssembly SIMD path.
 const backend = new CpuBackend({ simd: process.env.SIMD !== '0' });
-const TOKENS = 4 * 128;
-const [HIDDEN, INTER, HEADS] = [384, 1024, 6];
+const SHAPES = {
+  llama_small: { batch: 4, seq: 128, hidden: 384, inter: 1024, heads: 6 },
+  llama_tiny: { batch: 8, seq: 64, hidden: 128, inter: 352, heads: 2 },
+};
+const MODEL = process.env.MODEL ?? 'llama_small';
+if (!(MODEL in SHAPES)) throw new Error(`MODEL must be one of ${Object.keys(SHAPES).join(', ')}; got ${MODEL}`);
+const { batch: BATCH, seq: SEQ, hidden: HIDDEN, inter: INTER, heads: HEADS } = SHAPES[MODEL as keyof typeof SHAPES];
+const TOKENS = BATCH * SEQ;
 const HEAD_DIM = HIDDEN / HEADS;
 
 function filled(size: number, seed: number): CpuStorage {
@@ -45,7 +52,7 @@ const hiddenSize = TOKENS * HIDDEN;
 const [x, hdy, hout, hdx] = [7, 8, 9, 10].map((seed) => filled(hiddenSize, seed)) as CpuStorage[];
 const [weight, dweight] = [filled(HIDDEN, 11), filled(HIDDEN, 12)];
 const rstd = filled(TOKENS, 13);
-const [cos, sin] = [filled(128 * (HEAD_DIM / 2), 14), filled(128 * (HEAD_DIM / 2), 15)];
+const [cos, sin] = [filled(SEQ * (HEAD_DIM / 2), 14), filled(SEQ * (HEAD_DIM / 2), 15)];
 const PARAMS = 4 * HIDDEN * HIDDEN + 3 * HIDDEN * INTER;
 const [p, g, m, v] = [16, 17, 18, 19].map((seed) => filled(PARAMS, seed)) as [
   CpuStorage,
@@ -65,7 +72,7 @@ const adamParams = {
 };
 const mlpLayout = { shape: [TOKENS, INTER], aStrides: [INTER, 1], bStrides: [INTER, 1] };
 const rows = { rows: TOKENS, cols: HIDDEN, eps: 1e-6 };
-const ropeParams = { batch: 4, seq: 128, heads: HEADS, headDim: HEAD_DIM, inverse: false };
+const ropeParams = { batch: BATCH, seq: SEQ, heads: HEADS, headDim: HEAD_DIM, inverse: false };
 
 const results: [string, number, number][] = [
   ['siluMul', mlp, median(() => call('siluMul', { gate, up, out }, {}))],
@@ -77,11 +84,46 @@ const results: [string, number, number][] = [
     median(() => call('rmsNormBackward', { x, weight, rstd, dy: hdy, dx: hdx, dweight }, rows)),
   ],
   ['rope', hiddenSize, median(() => call('rope', { x, cos, sin, out: hout }, ropeParams))],
+  [
+    'rope inverse',
+    hiddenSize,
+    median(() => call('rope', { x, cos, sin, out: hout }, { ...ropeParams, inverse: true })),
+  ],
   ['binary add', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'add', ...mlpLayout }))],
   ['binary mul', mlp, median(() => call('binary', { a: gate, b: up, out }, { op: 'mul', ...mlpLayout }))],
+  [
+    'binary add row',
+    hiddenSize,
+    median(() =>
+      call(
+        'binary',
+        { a: x, b: weight, out: hout },
+        { op: 'add', shape: [TOKENS, HIDDEN], aStrides: [HIDDEN, 1], bStrides: [0, 1] },
+      ),
+    ),
+  ],
+  // The attention head split: [batch, seq, heads, headDim] read as [batch, heads, seq, headDim].
+  [
+    'copy head split',
+    hiddenSize,
+    median(() =>
+      call(
+        'copy',
+        { src: x, dst: hout },
+        {
+          srcView: { shape: [BATCH, HEADS, SEQ, HEAD_DIM], strides: [SEQ * HIDDEN, HEAD_DIM, HIDDEN, 1], offset: 0 },
+          dstView: {
+            shape: [BATCH, HEADS, SEQ, HEAD_DIM],
+            strides: [SEQ * HIDDEN, SEQ * HEAD_DIM, HEAD_DIM, 1],
+            offset: 0,
+          },
+        },
+      ),
+    ),
+  ],
   ['adamw', PARAMS, median(() => call('adamw', { param: p, grad: g, m, v }, adamParams))],
 ];
-console.log('kernel, elements, ms per call (median), ns per element');
+console.log(`${MODEL}: kernel, elements, ms per call (median), ns per element`);
 for (const [name, size, ms] of results)
   console.log(
     `${name.padEnd(18)} ${String(size).padStart(9)} ${ms.toFixed(3).padStart(8)} ${((ms * 1e6) / size).toFixed(2).padStart(6)}`,

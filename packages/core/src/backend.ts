@@ -136,14 +136,29 @@ export interface SoftmaxParams {
   causal?: { queryLen: number; offset: number };
 }
 
-/** Heads laid out [heads, queryLen, dim] (q, out) and [heads, keyLen, dim] (k, v), contiguous. */
+/**
+ * How contiguous attention tensors order their axes: 'sequence' is [batch, seq, heads, dim], the
+ * order of the q/k/v projections' outputs (a head's rows lie heads * dim apart); 'heads' is
+ * [batch, heads, seq, dim].
+ */
+export type AttentionLayout = 'sequence' | 'heads';
+
+/**
+ * Causal attention of `heads` query heads over `kvHeads` key/value heads (grouped-query attention:
+ * query head h reads kv head floor(h / (heads / kvHeads))). q, out (and dq, dout) hold
+ * batch * queryLen * heads * dim elements; k, v (and dk, dv) batch * keyLen * kvHeads * dim.
+ */
 export interface AttentionParams {
-  heads: number;
+  batch: number;
   queryLen: number;
   keyLen: number;
+  heads: number;
+  /** Divides heads. */
+  kvHeads: number;
   dim: number;
   /** Multiplies the scores before the softmax (1 / sqrt(dim) for standard attention); positive. */
   scale: number;
+  layout: AttentionLayout;
 }
 
 export interface RopeParams {

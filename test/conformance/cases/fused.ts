@@ -1,5 +1,6 @@
 /** Conformance cases for row gather / scatter-add and the fused kernels. */
 import fc from 'fast-check';
+import type { AttentionLayout, AttentionParams } from '../../../packages/core/src/backend.js';
 import type { DType } from '../../../packages/core/src/dtype.js';
 import { floatDType, kernelCase, seed } from '../case.js';
 import { type KernelIo, seededValues } from '../io.js';
@@ -442,30 +443,39 @@ export const dequantizeCase = kernelCase({
 
 interface AttentionDraw {
   dtype: DType;
-  heads: number;
+  batch: number;
+  kvHeads: number;
+  group: number;
   queryLen: number;
   extraKeys: number;
   dim: number;
   scale: number;
+  layout: AttentionLayout;
   seed: number;
 }
 
 const attentionShape = (c: Parameters<typeof floatDType>[0]): fc.Arbitrary<AttentionDraw> =>
   fc.record({
     dtype: floatDType(c),
-    heads: fc.integer({ min: 1, max: 3 }),
+    batch: fc.integer({ min: 1, max: 2 }),
+    kvHeads: fc.integer({ min: 1, max: 2 }),
+    // Query heads per kv head: grouped-query attention when over 1.
+    group: fc.integer({ min: 1, max: 3 }),
     queryLen: fc.integer({ min: 1, max: 40 }),
     // Keys before the queries (a cache) or fewer keys than queries (rows that see none).
     extraKeys: fc.integer({ min: -2, max: 4 }),
     dim: fc.integer({ min: 1, max: 16 }),
     scale: fc.constantFrom(0.25, 1),
+    layout: fc.constantFrom<AttentionLayout>('sequence', 'heads'),
     seed,
   });
 
 function attentionInputs(io: KernelIo, p: AttentionDraw) {
   const keyLen = Math.max(1, p.queryLen + p.extraKeys);
-  const params = { heads: p.heads, queryLen: p.queryLen, keyLen, dim: p.dim, scale: p.scale };
-  const [querySize, keySize] = [p.heads * p.queryLen * p.dim, p.heads * keyLen * p.dim];
+  const heads = p.kvHeads * p.group;
+  const { batch, kvHeads, queryLen, dim, scale, layout } = p;
+  const params: AttentionParams = { batch, queryLen, keyLen, heads, kvHeads, dim, scale, layout };
+  const [querySize, keySize] = [batch * heads * queryLen * dim, batch * kvHeads * keyLen * dim];
   const inputs = {
     q: io.upload(p.dtype, seededValues(querySize, p.seed, -2, 2)),
     k: io.upload(p.dtype, seededValues(keySize, p.seed + 1, -2, 2)),

@@ -2,7 +2,7 @@
  * Core's kernels, each declared once: the storages it reads and writes, and its argument check.
  * The contract each computes is documented on `CoreKernels` (../backend.ts).
  */
-import type { AttentionParams, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { AttentionLayout, AttentionParams, BinaryOp, ReduceOp, Storage, UnaryOp } from '../backend.js';
 import { composedAttention, composedAttentionBackward } from './attention-composed.js';
 import {
   expectAtLeast,
@@ -22,6 +22,7 @@ import {
   expectSize,
   expectWindow,
   isCount,
+  orList,
 } from './checks.js';
 import { defineKernel } from './registry.js';
 
@@ -459,7 +460,12 @@ export const layerNormBackward = defineKernel({
   },
 });
 
-/** Head counts and lengths, same floating dtype everywhere, sizes by role, outputs apart from inputs. */
+const ATTENTION_LAYOUTS: readonly AttentionLayout[] = ['sequence', 'heads'];
+
+/**
+ * Counts and lengths (kvHeads dividing heads), a known layout, same floating dtype everywhere,
+ * sizes by role, outputs apart from inputs.
+ */
 function checkAttention(
   kernel: string,
   params: AttentionParams,
@@ -467,22 +473,27 @@ function checkAttention(
   byKey: Record<string, Storage>,
   outputs: Record<string, Storage>,
 ): void {
-  const { heads, queryLen, keyLen, dim, scale } = params;
-  expectCount(kernel, 'heads', heads);
+  const { batch, queryLen, keyLen, heads, kvHeads, dim, scale, layout } = params;
+  expectCount(kernel, 'batch', batch);
   expectCount(kernel, 'queryLen', queryLen);
   expectCount(kernel, 'keyLen', keyLen);
+  expectPositive(kernel, 'heads', heads);
+  expectPositive(kernel, 'kvHeads', kvHeads);
+  if (heads % kvHeads !== 0) throw new RangeError(`${kernel}: kvHeads (${kvHeads}) must divide heads (${heads})`);
   expectCount(kernel, 'dim', dim);
   if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale))
     throw new RangeError(`${kernel}: scale must be a positive finite number; got ${String(scale)}`);
+  if (!ATTENTION_LAYOUTS.includes(layout))
+    throw new RangeError(`${kernel}: layout must be ${orList(ATTENTION_LAYOUTS)}; got ${String(layout)}`);
   const dtype = (Object.values(byQuery)[0] as Storage).dtype;
   for (const [role, s] of Object.entries({ ...byQuery, ...byKey })) {
     expectFloating(kernel, role, s);
     expectDType(kernel, role, s, [dtype]);
   }
   for (const [role, s] of Object.entries(byQuery))
-    expectSize(kernel, role, s, heads * queryLen * dim, 'heads * queryLen * dim');
+    expectSize(kernel, role, s, batch * queryLen * heads * dim, 'batch * queryLen * heads * dim');
   for (const [role, s] of Object.entries(byKey))
-    expectSize(kernel, role, s, heads * keyLen * dim, 'heads * keyLen * dim');
+    expectSize(kernel, role, s, batch * keyLen * kvHeads * dim, 'batch * keyLen * kvHeads * dim');
   const all = { ...byQuery, ...byKey };
   for (const [role, s] of Object.entries(outputs)) {
     for (const [other, t] of Object.entries(all)) if (other !== role) expectDistinct(kernel, { [role]: s, [other]: t });

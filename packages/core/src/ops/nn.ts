@@ -1,4 +1,5 @@
 /** Neural-network functions, most on fused backend kernels with their own backward kernels. */
+import type { AttentionParams } from '../backend.js';
 import { isFloating } from '../dtype.js';
 import { computeDTypeOf } from '../optim/update-helpers.js';
 import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
@@ -7,7 +8,7 @@ import { rand, zeros } from './creation.js';
 import { add, cast, div, maximum, mul, ne } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
-import { reshape, transpose } from './shape-ops.js';
+import { expand, permute, reshape, transpose } from './shape-ops.js';
 import { backendOf, empty, uninitialized } from './util.js';
 
 /** Runs a kernel that validates data (targets, ids); frees `out` if it throws. */
@@ -365,7 +366,11 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const sq = q.shape[q.rank - 2]!;
   const sk = k.shape[k.rank - 2]!;
   const scale = options.scale ?? 1 / Math.sqrt(d);
-  if (options.causal && !options.mask && fusable(q, k, v, scale)) return fusedCausalAttention(q, k, v, scale);
+  if (options.causal && !options.mask && headsAlike(q, k, v) && fusable(q, k, v, scale)) {
+    // Every leading index is one head: the kernel's 'heads' layout with one head per batch entry.
+    const params = { batch: q.size / (sq * d), queryLen: sq, keyLen: sk, heads: 1, kvHeads: 1, dim: d, scale };
+    return fusedCausalAttention(q, k, v, { ...params, layout: 'heads' });
+  }
   const kt = transpose(k);
   const scores = matmul(q, kt);
   kt.dispose();
@@ -384,23 +389,71 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 }
 
 /**
- * Whether the causalAttention kernel can run this call: a backend with its own implementation (on
- * the others the composed ops below keep their memory to one pass each way), one floating dtype,
- * q [..., Sq, D] and k, v [..., Sk, D] with the same leading shape, nothing empty.
+ * Causal self-attention on the projections' own layout: q [batch, Sq, heads, D], k and v
+ * [batch, Sk, kvHeads, D] with kvHeads dividing heads (grouped-query attention: query head h reads
+ * kv head floor(h / (heads / kvHeads))); returns [batch, Sq, heads, D]. Where the backend
+ * implements causalAttention this is one kernel that reads heads in place (no permute, no repeated
+ * keys); elsewhere it permutes to heads order, repeats the kv heads and composes
+ * scaledDotProductAttention.
+ */
+export function causalSelfAttention(q: Tensor, k: Tensor, v: Tensor, options: { scale?: number } = {}): Tensor {
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
+    throw new RangeError(
+      `causalSelfAttention: q, k and v must be [batch, seq, heads, dim]; got ranks ${q.rank}, ${k.rank}, ${v.rank}`,
+    );
+  const [batch, queryLen, heads, dim] = q.shape as [number, number, number, number];
+  const [, keyLen, kvHeads] = k.shape as [number, number, number, number];
+  if (
+    k.shape[0] !== batch ||
+    k.shape[3] !== dim ||
+    formatShape(k.shape) !== formatShape(v.shape) ||
+    heads % kvHeads !== 0
+  )
+    throw new RangeError(
+      `causalSelfAttention: k and v must be [${batch}, Sk, kvHeads, ${dim}] with kvHeads dividing ${heads}; got k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`,
+    );
+  const scale = options.scale ?? 1 / Math.sqrt(dim);
+  const params = { batch, queryLen, keyLen, heads, kvHeads, dim, scale };
+  if (fusable(q, k, v, scale)) return fusedCausalAttention(q, k, v, { ...params, layout: 'sequence' });
+  const [qh, kh, vh] = [q, k, v].map((t) => permute(t, [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+  const [kr, vr] = [repeatKvHeads(kh, heads / kvHeads), repeatKvHeads(vh, heads / kvHeads)];
+  const attended = scaledDotProductAttention(qh, kr, vr, { causal: true, scale });
+  for (const t of new Set([qh, kh, vh, kr, vr])) t.dispose();
+  const out = permute(attended, [0, 2, 1, 3]);
+  attended.dispose();
+  return out;
+}
+
+/** [batch, kvHeads, seq, d] -> [batch, kvHeads * group, seq, d], each kv head repeated for its query group. */
+export function repeatKvHeads(kv: Tensor, group: number): Tensor {
+  if (group === 1) return kv;
+  const [batch, kvHeads, seq, d] = kv.shape as [number, number, number, number];
+  const single = reshape(kv, [batch, kvHeads, 1, seq, d]);
+  const repeated = expand(single, [batch, kvHeads, group, seq, d]);
+  const out = reshape(repeated, [batch, kvHeads * group, seq, d]);
+  for (const t of [single, repeated]) t.dispose();
+  return out;
+}
+
+/**
+ * Whether the causalAttention kernel can run on these tensors: a backend with its own
+ * implementation (on the others the composed ops keep their memory to one pass each way), one
+ * floating dtype, nothing empty. The caller checks the shapes.
  */
 function fusable(q: Tensor, k: Tensor, v: Tensor, scale: number): boolean {
   if (!q.backend.implements('causalAttention') || k.backend !== q.backend || v.backend !== q.backend) return false;
   if (!isFloating(q.dtype) || k.dtype !== q.dtype || v.dtype !== q.dtype || !(scale > 0)) return false;
-  if (q.rank < 2 || k.rank !== q.rank || formatShape(k.shape) !== formatShape(v.shape) || q.size === 0 || k.size === 0)
-    return false;
+  return q.size > 0 && k.size > 0;
+}
+
+/** q [..., Sq, D] and k, v [..., Sk, D] with the same leading shape: heads the kernel can run. */
+function headsAlike(q: Tensor, k: Tensor, v: Tensor): boolean {
+  if (q.rank < 2 || k.rank !== q.rank || formatShape(k.shape) !== formatShape(v.shape)) return false;
   const last = q.rank - 1;
   return q.shape.every((extent, axis) => axis === last - 1 || extent === k.shape[axis]);
 }
 
-function fusedCausalAttention(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
-  const [queryLen, dim] = q.shape.slice(-2) as [number, number];
-  const keyLen = k.shape[k.rank - 2]!;
-  const params = { heads: q.size / (queryLen * dim), queryLen, keyLen, dim, scale };
+function fusedCausalAttention(q: Tensor, k: Tensor, v: Tensor, params: AttentionParams): Tensor {
   const out = empty(q.shape, q.dtype, q.backend);
   q.backend.run('causalAttention', { q: q.storage, k: k.storage, v: v.storage, out: out.storage }, params);
   recordOp('causalAttention', out, [q, k, v], [q, k, v], (g, [sq, sk, sv]) => {

@@ -9,6 +9,7 @@ import {
   add,
   cast,
   cat,
+  causalSelfAttention,
   clone,
   cos,
   crossEntropy,
@@ -645,12 +646,12 @@ describe('gradcheck: nn functions', () => {
     );
   });
 
-  it('causal scaledDotProductAttention across several 32-row blocks, keys before and after the queries', () => {
-    // The CPU runs causal attention fused in blocks of 32 query rows: cover block edges and
-    // queries that see no key (Sq > Sk).
+  it('causal scaledDotProductAttention across blocks of 64 query rows, keys before and after the queries', () => {
+    // The CPU runs causal attention fused, a head at a time up to 64 x 64 scores and in blocks
+    // of 64 query rows beyond: cover block edges and queries that see no key (Sq > Sk).
     fc.assert(
       fc.property(
-        fc.integer({ min: 31, max: 70 }),
+        fc.integer({ min: 60, max: 140 }),
         fc.integer({ min: -3, max: 3 }),
         fc.integer({ min: 1, max: 2 }),
         seedArb,
@@ -668,8 +669,45 @@ describe('gradcheck: nn functions', () => {
           );
         },
       ),
-      { numRuns: 4 },
+      { numRuns: 3 },
     );
+  });
+
+  it('causalSelfAttention on [batch, seq, heads, dim], grouped-query kv heads, odd sizes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        dim(3),
+        seedArb,
+        (batch, sq, extra, kvHeads, group, d, seed) => {
+          const sk = sq + extra;
+          const heads = kvHeads * group;
+          check(
+            `causalSelfAttention ${JSON.stringify({ batch, sq, sk, heads, kvHeads, d })}`,
+            (q, k, v) => causalSelfAttention(q, k, v, { scale: 0.8 }),
+            seed,
+            [
+              [batch, sq, heads, d],
+              [batch, sk, kvHeads, d],
+              [batch, sk, kvHeads, d],
+            ],
+          );
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it('causalSelfAttention across blocks of 64 query rows with grouped kv heads', () => {
+    check('causalSelfAttention blocks', (q, k, v) => causalSelfAttention(q, k, v), 7, [
+      [1, 131, 2, 1],
+      [1, 133, 1, 1],
+      [1, 133, 1, 1],
+    ]);
   });
 });
 

@@ -1,7 +1,9 @@
 /** matmul and the nn functions against hand-computed values and plain-JS float64 references. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/backends/cpu/index.js';
 import {
+  causalSelfAttention,
   crossEntropy,
   dropout,
   embedding,
@@ -19,6 +21,7 @@ import {
   type Tensor,
   tensor,
   tidy,
+  zeros,
 } from '../../src/index.js';
 import { erfcExact } from '../helpers/erf-reference.js';
 import { prng } from '../helpers/gradcheck.js';
@@ -523,6 +526,63 @@ describe('rmsNorm, rope, siluMul, linear, embedding, dropout, attention', () => 
       const V = tensor(v, { shape: [1, sk, d], dtype: 'float64' });
       close(scaledDotProductAttention(Q, K, V).dataSync(), ref(false), 1e-12);
       close(scaledDotProductAttention(Q, K, V, { causal: true }).dataSync(), ref(true), 1e-12);
+    });
+  });
+  it('causalSelfAttention on [batch, seq, heads, dim] with grouped kv heads, fused and composed, against plain JS', () => {
+    const [batch, sq, sk, heads, kvHeads, d] = [2, 3, 5, 4, 2, 3];
+    const rand = prng(7);
+    const draw = (n: number) => Array.from({ length: n }, () => rand() * 2 - 1);
+    const [q, k, v] = [draw(batch * sq * heads * d), draw(batch * sk * kvHeads * d), draw(batch * sk * kvHeads * d)];
+    const at = (b: number, s: number, count: number, h: number, len: number) => ((b * len + s) * count + h) * d;
+    const expected: number[] = new Array(q.length).fill(0);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        const g = Math.floor(h / (heads / kvHeads));
+        for (let i = 0; i < sq; i++) {
+          const seen = i + sk - sq + 1;
+          const scores = Array.from({ length: seen }, (_, j) => {
+            let s = 0;
+            for (let c = 0; c < d; c++) s += q[at(b, i, heads, h, sq) + c]! * k[at(b, j, kvHeads, g, sk) + c]!;
+            return s / Math.sqrt(d);
+          });
+          const mx = Math.max(...scores);
+          const e = scores.map((x) => Math.exp(x - mx));
+          const tot = e.reduce((x, y) => x + y, 0);
+          for (let c = 0; c < d; c++)
+            expected[at(b, i, heads, h, sq) + c] = e.reduce(
+              (acc, w, j) => acc + (w / tot) * v[at(b, j, kvHeads, g, sk) + c]!,
+              0,
+            );
+        }
+      }
+    }
+    // A CPU backend without the fused kernel takes the composed path (permute, repeat, softmax).
+    class ComposedAttention extends CpuBackend {
+      override implements(name: string): boolean {
+        return name !== 'causalAttention' && super.implements(name);
+      }
+    }
+    for (const backend of [new CpuBackend(), new ComposedAttention()]) {
+      tidy(() => {
+        const options = { dtype: 'float64', backend } as const;
+        const Q = tensor(q, { ...options, shape: [batch, sq, heads, d] });
+        const K = tensor(k, { ...options, shape: [batch, sk, kvHeads, d] });
+        const V = tensor(v, { ...options, shape: [batch, sk, kvHeads, d] });
+        const out = causalSelfAttention(Q, K, V);
+        expect(out.shape).toEqual([batch, sq, heads, d]);
+        close(out.dataSync(), expected, 1e-12);
+      });
+    }
+  });
+
+  it('causalSelfAttention refuses mismatched shapes by name', () => {
+    tidy(() => {
+      const q = zeros([1, 2, 4, 3]);
+      expect(() => causalSelfAttention(q, zeros([1, 2, 3, 3]), zeros([1, 2, 3, 3]))).toThrow(/kvHeads dividing 4/);
+      expect(() => causalSelfAttention(q, zeros([1, 2, 2, 2]), zeros([1, 2, 2, 2]))).toThrow(
+        /causalSelfAttention: k and v/,
+      );
+      expect(() => causalSelfAttention(zeros([2, 4, 3]), q, q)).toThrow(/causalSelfAttention: q, k and v must be/);
     });
   });
 });

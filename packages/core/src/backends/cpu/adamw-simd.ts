@@ -30,7 +30,16 @@ export function adamwSimd(
   const { lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2 } = params;
   const heap = simd.heap;
   // In ADAMW_CONSTANT_ORDER.
-  heap.set([beta1, 1 - beta1, beta2, 1 - beta2, 1 - lr * weightDecay, lr / biasCorrection1, biasCorrection2, eps]);
+  heap.set([
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    1 - lr * weightDecay,
+    lr / biasCorrection1,
+    1 / Math.sqrt(biasCorrection2),
+    eps,
+  ]);
   const region = (index: number) => (ADAMW_CONSTANTS + index * CHUNK) * 4;
   const plan = {
     heap,

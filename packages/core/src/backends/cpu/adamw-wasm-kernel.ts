@@ -7,9 +7,11 @@
  * constants read from the first ADAMW_CONSTANTS floats of memory (in ADAMW_CONSTANT_ORDER):
  *
  *   m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2,
- *   p = p decay - stepSize m / (sqrt(v / biasCorrection2) + eps)
+ *   p = p decay - stepSize m / (sqrt(v) / sqrt(biasCorrection2) + eps)
  *
- * the formula of adamw.ts, in float32 arithmetic instead of float64 rounded to float32.
+ * the formula of adamw.ts (and PyTorch's), in float32 arithmetic instead of float64 rounded to
+ * float32, with the division by sqrt(biasCorrection2) made a product by its inverse: divisions
+ * and square roots bound this loop's speed, and it keeps one of each.
  */
 import { codeBuilder, moduleBytes, op, TYPE, unsignedLeb, vector } from './wasm-encoding.js';
 
@@ -20,7 +22,7 @@ export const ADAMW_CONSTANT_ORDER = [
   'oneMinusBeta2',
   'decay',
   'stepSize',
-  'biasCorrection2',
+  'inverseSqrtBiasCorrection2',
   'eps',
 ] as const;
 /** Floats reserved for the constants at the start of memory (keeps the regions 16-byte aligned). */
@@ -48,10 +50,10 @@ function body(): number[] {
   emit(op.localGet(constant('oneMinusBeta2')), op.localGet(G), op.f32x4Mul(), op.localGet(G), op.f32x4Mul());
   emit(op.f32x4Add(), op.localSet(V));
   emit(op.localGet(V_PTR), op.localGet(V), op.v128Store(0));
-  // p = p decay - stepSize m / (sqrt(v / biasCorrection2) + eps)
+  // p = p decay - stepSize m / (sqrt(v) inverseSqrtBiasCorrection2 + eps)
   emit(op.localGet(P_PTR), op.localGet(P_PTR), op.v128Load(0), op.localGet(constant('decay')), op.f32x4Mul());
   emit(op.localGet(constant('stepSize')), op.localGet(M), op.f32x4Mul());
-  emit(op.localGet(V), op.localGet(constant('biasCorrection2')), op.f32x4Div(), op.f32x4Sqrt());
+  emit(op.localGet(V), op.f32x4Sqrt(), op.localGet(constant('inverseSqrtBiasCorrection2')), op.f32x4Mul());
   emit(op.localGet(constant('eps')), op.f32x4Add(), op.f32x4Div(), op.f32x4Sub(), op.v128Store(0));
   for (const pointer of [P_PTR, G_PTR, M_PTR, V_PTR])
     emit(op.localGet(pointer), op.i32Const(16), op.i32Add(), op.localSet(pointer));

@@ -5,7 +5,7 @@
  * built-in kernels, which convert as they pack.
  */
 import { type BlasLibrary, CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS } from './blas-loader.js';
-import type { GemmProblem } from './gemm.js';
+import { type GemmProblem, rowStride } from './gemm.js';
 import type { FloatValues, Precision } from './numeric.js';
 
 /** A view starting at `offset` (koffi passes a typed array as a pointer to its first element). */
@@ -20,16 +20,18 @@ export function gemmBlas(blas: BlasLibrary, p: GemmProblem, precision: Precision
   const ta = a.transposed ? CBLAS_TRANS : CBLAS_NO_TRANS;
   const tb = b.transposed ? CBLAS_TRANS : CBLAS_NO_TRANS;
   // Leading dimensions of the operands as stored: A is m x k (k x m transposed), B k x n (n x k).
-  const lda = a.transposed ? m : k;
-  const ldb = b.transposed ? k : n;
+  const lda = rowStride(a, a.transposed ? m : k);
+  const ldb = rowStride(b, b.transposed ? k : n);
+  const ldc = p.cStride ?? n;
   const { data: A, offset: aOffset } = a;
   const { data: B, offset: bOffset } = b;
+  const layout = [CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1] as const;
   if (precision === 'f32' && A instanceof Float32Array && B instanceof Float32Array && c instanceof Float32Array) {
-    blas.sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), n);
+    blas.sgemm(...layout, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), ldc);
     return true;
   }
   if (precision === 'f64' && A instanceof Float64Array && B instanceof Float64Array && c instanceof Float64Array) {
-    blas.dgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), n);
+    blas.dgemm(...layout, at(A, aOffset), lda, at(B, bOffset), ldb, beta, at(c, cOffset), ldc);
     return true;
   }
   return false;

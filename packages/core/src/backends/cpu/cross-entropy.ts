@@ -50,6 +50,10 @@ export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, t
   target.commit();
 };
 
+/**
+ * dx = dloss (softmax(x) - onehot(target)). Each row's exponentials are computed once, into dx,
+ * and scaled by dloss / their sum: one exp per element instead of two.
+ */
 export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage> = (io, p) => {
   const { logits, targets, dloss, dx } = io;
   const { rows, cols, ignoreIndex } = p;
@@ -58,17 +62,24 @@ export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage
   const exp = expFor(precisionOf(logits, dloss));
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
+    const end = base + cols;
     const label = t[r] as number;
     if (label === ignoreIndex) {
-      out.fill(0, base, base + cols);
+      out.fill(0, base, end);
       continue;
     }
-    const { max, logSum } = rowLogSumExp(x, base, cols, exp);
-    const scale = g[r] as number;
-    for (let j = 0; j < cols; j++) {
-      const p = exp((x[base + j] as number) - max - logSum);
-      out[base + j] = scale * (j === label ? p - 1 : p);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = base; j < end; j++) max = Math.max(max, x[j] as number);
+    let sum = 0;
+    for (let j = base; j < end; j++) {
+      const e = exp((x[j] as number) - max);
+      out[j] = e;
+      sum += e;
     }
+    const scale = (g[r] as number) / sum;
+    for (let j = base; j < end; j++) out[j] = scale * (out[j] as number);
+    // The target's probability minus one, from its exponential read back from x (out may be rounded).
+    out[base + label] = scale * exp((x[base + label] as number) - max) - (g[r] as number);
   }
   commit();
 };

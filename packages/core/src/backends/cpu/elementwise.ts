@@ -1,31 +1,11 @@
 /** Elementwise kernels: unary ops, broadcasting binary ops and `where`. */
 import type { BinaryOp, BroadcastLayout, UnaryOp } from '../../backend.js';
-import { contiguousStrides } from '../../shape.js';
-import { binaryFlat } from './elementwise-fast.js';
-import { openOutput, precisionOf, readValues } from './numeric.js';
+import { binaryArithmetic } from './elementwise-fast.js';
+import { openOutput, precisionOf, readValues, type Values } from './numeric.js';
 import type { CpuStorage } from './storage.js';
-import { forEachRow } from './strided.js';
+import { broadcastRows } from './strided.js';
 
-type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
-
-const UNARY: Readonly<Record<UnaryOp, Unary>> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  abs: Math.abs,
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  silu: (x) => x / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-  relu: (x) => Math.max(x, 0),
-  sign: Math.sign,
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
-  sin: Math.sin,
-  cos: Math.cos,
-};
 
 const ARITHMETIC: Readonly<Record<string, Binary>> = {
   add: (a, b) => a + b,
@@ -51,12 +31,67 @@ export function isComparison(op: BinaryOp): boolean {
 }
 
 export function unary(op: UnaryOp, x: CpuStorage, out: CpuStorage): void {
-  const f = UNARY[op];
   const input = readValues(x);
   const target = openOutput(out, precisionOf(x));
-  const values = target.values;
-  for (let i = 0; i < input.length; i++) values[i] = f(input[i] as number);
+  mapInto(op, input, target.values);
   target.commit();
+}
+
+/**
+ * out[i] = op(x[i]). Each op has its own loop, which V8 compiles with the operation inlined; one
+ * loop calling the op through a table of functions costs a call per element.
+ */
+function mapInto(op: UnaryOp, x: Values, out: Values): void {
+  const n = x.length;
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -x[i]!;
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]!);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i]!);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]!);
+      return;
+    case 'rsqrt':
+      for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(x[i]!);
+      return;
+    case 'abs':
+      for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]!);
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-x[i]!));
+      return;
+    case 'silu':
+      for (let i = 0; i < n; i++) out[i] = x[i]! / (1 + Math.exp(-x[i]!));
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]!);
+      return;
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = Math.max(x[i]!, 0);
+      return;
+    case 'sign':
+      for (let i = 0; i < n; i++) out[i] = Math.sign(x[i]!);
+      return;
+    case 'square':
+      for (let i = 0; i < n; i++) out[i] = x[i]! * x[i]!;
+      return;
+    case 'reciprocal':
+      for (let i = 0; i < n; i++) out[i] = 1 / x[i]!;
+      return;
+    case 'sin':
+      for (let i = 0; i < n; i++) out[i] = Math.sin(x[i]!);
+      return;
+    case 'cos':
+      for (let i = 0; i < n; i++) out[i] = Math.cos(x[i]!);
+      return;
+    default:
+      throw new Error(`internal: unary op ${String(op satisfies never)}`);
+  }
 }
 
 /** Integer outputs keep integer semantics: products wrap like int32 instead of losing low bits. */
@@ -67,52 +102,52 @@ function binaryFunction(op: BinaryOp, out: CpuStorage): Binary {
   return ARITHMETIC[op as keyof typeof ARITHMETIC] as Binary;
 }
 
-export function binary(op: BinaryOp, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
-  const f = binaryFunction(op, out);
-  const shape = layout.shape;
-  const aOperand = { strides: layout.aStrides, offset: 0 };
-  const bOperand = { strides: layout.bStrides, offset: 0 };
+/** `simd` lets float32 arithmetic run on WebAssembly SIMD (elementwise-fast.ts). */
+export function binary(
+  op: BinaryOp,
+  a: CpuStorage,
+  b: CpuStorage,
+  out: CpuStorage,
+  layout: BroadcastLayout,
+  simd = true,
+): void {
   const av = readValues(a);
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
-  if (binaryFlat(op, av, bv, ov, layout)) {
-    target.commit();
-    return;
-  }
-  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
-  forEachRow(shape, [outOperand, aOperand, bOperand], (starts, length, inner) => {
-    let [o, ia, ib] = starts as [number, number, number];
-    const [, sa, sb] = inner as [number, number, number];
-    for (let i = 0; i < length; i++) {
-      ov[o++] = f(av[ia] as number, bv[ib] as number);
-      ia += sa;
-      ib += sb;
+  if (!binaryArithmetic(op, av, bv, ov, layout, simd)) {
+    const f = binaryFunction(op, out);
+    const rows = broadcastRows(layout.shape, [layout.aStrides, layout.bStrides]);
+    const { starts, inner, length } = rows;
+    const sa = inner[1] as number;
+    const sb = inner[2] as number;
+    for (let r = 0; r < rows.count; r++, rows.next()) {
+      const o = starts[0] as number;
+      let ia = starts[1] as number;
+      let ib = starts[2] as number;
+      for (let i = 0; i < length; i++, ia += sa, ib += sb) ov[o + i] = f(av[ia] as number, bv[ib] as number);
     }
-  });
+  }
   target.commit();
 }
 
 export function where(cond: CpuStorage, a: CpuStorage, b: CpuStorage, out: CpuStorage, layout: BroadcastLayout): void {
-  const shape = layout.shape;
-  const cOperand = { strides: layout.condStrides!, offset: 0 };
-  const aOperand = { strides: layout.aStrides, offset: 0 };
-  const bOperand = { strides: layout.bStrides, offset: 0 };
   const cv = readValues(cond);
   const av = readValues(a);
   const bv = readValues(b);
   const target = openOutput(out, precisionOf(a, b));
   const ov = target.values;
-  const outOperand = { strides: contiguousStrides(shape), offset: 0 };
-  forEachRow(shape, [outOperand, cOperand, aOperand, bOperand], (starts, length, inner) => {
-    let [o, ic, ia, ib] = starts as [number, number, number, number];
-    const [, sc, sa, sb] = inner as [number, number, number, number];
-    for (let i = 0; i < length; i++) {
-      ov[o++] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
-      ic += sc;
-      ia += sa;
-      ib += sb;
+  const rows = broadcastRows(layout.shape, [layout.condStrides!, layout.aStrides, layout.bStrides]);
+  const { starts, inner, length } = rows;
+  const [, sc, sa, sb] = inner as [number, number, number, number];
+  for (let r = 0; r < rows.count; r++, rows.next()) {
+    const o = starts[0] as number;
+    let ic = starts[1] as number;
+    let ia = starts[2] as number;
+    let ib = starts[3] as number;
+    for (let i = 0; i < length; i++, ic += sc, ia += sa, ib += sb) {
+      ov[o + i] = (cv[ic] as number) !== 0 ? (av[ia] as number) : (bv[ib] as number);
     }
-  });
+  }
   target.commit();
 }

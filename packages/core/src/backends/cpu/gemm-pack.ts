@@ -3,7 +3,7 @@
  * block of "lanes" (rows of op(A), or columns of op(B)) is copied into panels `width` lanes wide,
  * depth-major and zero-padded to whole panels, so the micro-kernel reads both operands in order.
  */
-import type { GemmOperand } from './gemm.js';
+import { type GemmOperand, rowStride } from './gemm.js';
 import type { FloatValues } from './numeric.js';
 
 /** Where lane l at depth p of an operand is stored: data[offset + l * laneStride + p * depthStride]. */
@@ -22,8 +22,8 @@ export function laneLayout(operand: GemmOperand, role: 'a' | 'b', lanes: number,
   const laneMajor = (role === 'a') !== operand.transposed;
   const { data, offset } = operand;
   return laneMajor
-    ? { data, offset, laneStride: k, depthStride: 1 }
-    : { data, offset, laneStride: 1, depthStride: lanes };
+    ? { data, offset, laneStride: rowStride(operand, k), depthStride: 1 }
+    : { data, offset, laneStride: 1, depthStride: rowStride(operand, lanes) };
 }
 
 /**

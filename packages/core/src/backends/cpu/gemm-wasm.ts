@@ -65,7 +65,7 @@ function packChunks(
 }
 
 /** Runs the SIMD GEMM; returns false (doing nothing) where WebAssembly SIMD is unavailable. */
-export function gemmSimd({ a, b, c, cOffset, m, n, k }: GemmProblem): boolean {
+export function gemmSimd({ a, b, c, cOffset, cStride, m, n, k }: GemmProblem): boolean {
   const simd = loadKernel();
   if (!simd) return false;
   if (m === 0 || n === 0 || k === 0) return true;
@@ -93,7 +93,7 @@ export function gemmSimd({ a, b, c, cOffset, m, n, k }: GemmProblem): boolean {
       heap = simd.heap;
       for (let i = 0; i < mc; i++) {
         const from = cBase + i * ncPad;
-        const to = cOffset + (ic + i) * n + jc;
+        const to = cOffset + (ic + i) * (cStride ?? n) + jc;
         for (let j = 0; j < nc; j++) c[to + j] = (c[to + j] as number) + (heap[from + j] as number);
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Single-matrix GEMM on float arrays: C (m x n, row-major at cOffset) += op(A) op(B), or = when
- * the problem says `overwrite`.
+ * the problem says `overwrite`. Rows of A, B and C may lie apart (a leading dimension, as BLAS's),
+ * so one head of a [batch, seq, heads, dim] tensor is an operand without a copy.
  *
  * Four paths: an unpacked loop for small problems, the machine's BLAS when the backend found one
  * (blas.ts), the WebAssembly SIMD kernel (gemm-wasm.ts) for float32 precision, and the JS blocked
@@ -22,6 +23,13 @@ export interface GemmOperand {
   offset: number;
   /** Stored transposed: A as k x m, B as n x k. */
   transposed: boolean;
+  /** Distance between consecutive stored rows (BLAS's leading dimension); default: dense rows. */
+  stride?: number;
+}
+
+/** The stored row stride of operand `x` whose stored rows are `width` long when dense. */
+export function rowStride(x: GemmOperand, width: number): number {
+  return x.stride ?? width;
 }
 
 /** One product: C (m x n, row-major at cOffset) += op(A) op(B); `overwrite` ignores C's old values. */
@@ -30,6 +38,8 @@ export interface GemmProblem {
   b: GemmOperand;
   c: FloatValues;
   cOffset: number;
+  /** Distance between C's rows; default n. */
+  cStride?: number;
   m: number;
   n: number;
   k: number;
@@ -53,21 +63,28 @@ export function gemm(p: GemmProblem, precision: Precision, blas: BlasLibrary | n
   const { m, n, k } = p;
   if (m * n * k > SMALL_GEMM_VOLUME && blas && gemmBlas(blas, p, precision)) return;
   // The other paths accumulate: clear C first when it is to be overwritten.
-  if (p.overwrite) p.c.fill(0, p.cOffset, p.cOffset + m * n);
+  if (p.overwrite) clearRows(p);
   if (m === 0 || n === 0 || k === 0) return;
   if (m * n * k <= SMALL_GEMM_VOLUME) gemmDirect(p);
   else if (precision === 'f64' || !gemmSimd(p)) gemmBlocked(p);
 }
 
+function clearRows({ c, cOffset, cStride, m, n }: GemmProblem): void {
+  const ldc = cStride ?? n;
+  if (ldc === n) c.fill(0, cOffset, cOffset + m * n);
+  else for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
+}
+
 /** Unblocked i-p-j loop with contiguous inner rows; used for small problems (and as a second path in tests). */
-export function gemmDirect({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
+export function gemmDirect({ a, b, c, cOffset, cStride, m, n, k }: GemmProblem): void {
   const A = a.data;
   const B = b.data;
   // op(A)[i, p] = A[aRow * i + aCol * p]; op(B)[p, j] = B[bRow * p + bCol * j].
-  const aRow = a.transposed ? 1 : k;
-  const aCol = a.transposed ? m : 1;
-  const bRow = b.transposed ? 1 : n;
-  const bCol = b.transposed ? k : 1;
+  const aRow = a.transposed ? 1 : rowStride(a, k);
+  const aCol = a.transposed ? rowStride(a, m) : 1;
+  const bRow = b.transposed ? 1 : rowStride(b, n);
+  const bCol = b.transposed ? rowStride(b, k) : 1;
+  const ldc = cStride ?? n;
   const row = new Float64Array(n);
   for (let i = 0; i < m; i++) {
     row.fill(0);
@@ -80,7 +97,7 @@ export function gemmDirect({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
         at += bCol;
       }
     }
-    const base = cOffset + i * n;
+    const base = cOffset + i * ldc;
     for (let j = 0; j < n; j++) c[base + j] = (c[base + j] as number) + (row[j] as number);
   }
 }
@@ -90,7 +107,8 @@ let aPanel = new Float64Array(MC * KC);
 let bPanel = new Float64Array(KC * 64);
 const edgeTile = new Float64Array(MR * NR);
 
-export function gemmBlocked({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
+export function gemmBlocked({ a, b, c, cOffset, cStride, m, n, k }: GemmProblem): void {
+  const ldc = cStride ?? n;
   const nPanels = Math.ceil(n / NR);
   if (bPanel.length < KC * nPanels * NR) bPanel = new Float64Array(KC * nPanels * NR);
   if (aPanel.length < MC * KC) aPanel = new Float64Array(MC * KC);
@@ -109,15 +127,15 @@ export function gemmBlocked({ a, b, c, cOffset, m, n, k }: GemmProblem): void {
         const bAt = jp * kc * NR;
         for (let i0 = 0; i0 < mc; i0 += MR) {
           const mr = Math.min(MR, mc - i0);
-          const cAt = cOffset + (ic + i0) * n + j0;
+          const cAt = cOffset + (ic + i0) * ldc + j0;
           if (mr === MR && nr === NR) {
-            microKernel4x4(ap, i0 * kc, bp, bAt, kc, c, cAt, n);
+            microKernel4x4(ap, i0 * kc, bp, bAt, kc, c, cAt, ldc);
           } else {
             edgeTile.fill(0);
             microKernel4x4(ap, i0 * kc, bp, bAt, kc, edgeTile, 0, NR);
             for (let i = 0; i < mr; i++) {
               for (let j = 0; j < nr; j++) {
-                c[cAt + i * n + j] = (c[cAt + i * n + j] as number) + (edgeTile[i * NR + j] as number);
+                c[cAt + i * ldc + j] = (c[cAt + i * ldc + j] as number) + (edgeTile[i * NR + j] as number);
               }
             }
           }

@@ -10,7 +10,7 @@ import type { MemoryCategory } from '../../memory.js';
 import { normalizeOptions } from '../../optim/option-names.js';
 import { BackendBase, type BackendBaseOptions, type KernelTable } from '../base.js';
 import { adamw } from './adamw.js';
-import { causalAttention, causalAttentionBackward } from './attention.js';
+import { type AttentionOptions, causalAttention, causalAttentionBackward } from './attention.js';
 import { cast, copy, fill, random } from './creation.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, unary, where } from './elementwise.js';
@@ -34,9 +34,10 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound float32 kernels (SiLU-gate forward and backward, AdamW) run on WebAssembly
-   * SIMD where the engine has it (true, the default) or stay on their JS loops (false; tests run
-   * both and compare). Matmuls follow `gemm` instead.
+   * Whether the memory-bound kernels (float32 SiLU-gate, RMSNorm forward and backward, RoPE, AdamW
+   * and attention's row passes; float add/sub/mul/div; strided copies) run on WebAssembly SIMD where
+   * the engine has it (true, the default) or stay on their JS loops (false; tests run both and
+   * compare). Matmuls follow `gemm` instead.
    */
   simd?: boolean;
 }
@@ -47,9 +48,7 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   fill: ({ out }, { value }) => fill(out, value),
   random: ({ out }, params) => random(out, params),
   cast: ({ x, out }) => cast(x, out),
-  copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView),
   unary: ({ x, out }, { op }) => unary(op, x, out),
-  binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout),
   where: ({ cond, a, b, out }, layout) => where(cond, a, b, out, layout),
   reduce: ({ x, out }, layout) => reduce(layout.op, x, out, layout),
   argmax: ({ x, out }, layout) => argmax(x, out, layout),
@@ -63,11 +62,8 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
   crossEntropy,
   crossEntropyBackward,
-  rmsNorm,
-  rmsNormBackward,
   layerNorm,
   layerNormBackward,
-  rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params),
   gelu: ({ x, out }) => gelu(x, out),
   geluBackward: ({ x, dy, dx }) => geluBackward(x, dy, dx),
 };
@@ -80,14 +76,23 @@ export class CpuBackend extends BackendBase<CpuStorage> {
   protected readonly kernels: KernelTable<CpuStorage> = {
     ...CPU_KERNELS,
     matmul: ({ a, b, out }, params) => matmul(a, b, out, params, this.gemm.library),
-    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.gemm.library),
-    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.gemm.library),
+    causalAttention: ({ q, k, v, out }, params) => causalAttention(q, k, v, out, params, this.attentionOptions),
+    causalAttentionBackward: (io, params) => causalAttentionBackward(io, params, this.attentionOptions),
     siluMul: ({ gate, up, out }) => siluMul(gate, up, out, this.simd),
     siluMulBackward: ({ gate, up, dy, dgate, dup }) => siluMulBackward(gate, up, dy, dgate, dup, this.simd),
     adamw: ({ param, grad, m, v }, params) => adamw(param, grad, m, v, params, this.simd),
+    rmsNorm: (io, params) => rmsNorm(io, params, this.simd),
+    rmsNormBackward: (io, params) => rmsNormBackward(io, params, this.simd),
+    rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
+    binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
+    copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
   };
-  /** Whether the SiLU-gate and AdamW kernels may use WebAssembly SIMD (the `simd` option). */
+  /** Whether the memory-bound kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;
+
+  private get attentionOptions(): AttentionOptions {
+    return { blas: this.gemm.library, simd: this.simd };
+  }
 
   constructor(options: CpuBackendOptions = {}) {
     // A misspelled option (`simdd`) is refused by name, not ignored.

@@ -1,61 +1,116 @@
-/** RMSNorm over the last axis and its backward pass. */
-import type { KernelImpl } from '../base.js';
-import { openFloatOutput, precisionOf, readFloats, rounder } from './numeric.js';
+/**
+ * RMSNorm over the last axis and its backward pass. With `simd`, all-float32 storages whose rows
+ * are whole four-float vectors run on the WebAssembly SIMD kernels (rmsnorm-simd.ts: float32
+ * arithmetic, within the conformance tolerances of these loops); the JS loops sum in float64 at
+ * every precision.
+ */
+import type { KernelIO, KernelParams } from '../../backend.js';
+import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { rmsNormBackwardSimd, rmsNormSimd } from './rmsnorm-simd.js';
 import type { CpuStorage } from './storage.js';
 
-export const rmsNorm: KernelImpl<'rmsNorm', CpuStorage> = ({ x, weight, out, rstd }, { rows, cols, eps }) => {
+export function rmsNorm(
+  { x, weight, out, rstd }: KernelIO<'rmsNorm', CpuStorage>,
+  { rows, cols, eps }: KernelParams<'rmsNorm'>,
+  simd = false,
+): void {
+  const [xv, w, y, r] = [x.data, weight.data, out.data, rstd.data];
+  const f32 = xv instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array;
+  if (simd && f32 && r instanceof Float32Array && rmsNormSimd(xv, w, y, r, rows, cols, eps)) return;
   const precision = precisionOf(x, weight);
-  // The forward pass uses rstd as it will be stored, so backward sees the same factor.
-  const round = rounder(precision);
-  const xv = readFloats(x);
-  const w = readFloats(weight);
   const outTarget = openFloatOutput(out, precision);
   const rstdTarget = openFloatOutput(rstd, precision);
-  const y = outTarget.values;
+  const [xs, ws] = [readFloats(x), readFloats(weight)];
+  normalizeRows(xs, ws, outTarget.values, rstdTarget.values, rows, cols, eps, precision === 'f32');
+  outTarget.commit();
+  rstdTarget.commit();
+}
+
+function normalizeRows(
+  x: FloatValues,
+  w: FloatValues,
+  y: FloatValues,
+  rstd: FloatValues,
+  rows: number,
+  cols: number,
+  eps: number,
+  f32: boolean,
+): void {
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let sumSquares = 0;
-    for (let j = 0; j < cols; j++) {
-      const v = xv[base + j] as number;
-      sumSquares += v * v;
-    }
-    const factor = round(1 / Math.sqrt(sumSquares / cols + eps));
-    rstdTarget.values[r] = factor;
-    for (let j = 0; j < cols; j++) y[base + j] = (xv[base + j] as number) * factor * (w[j] as number);
+    for (let j = 0; j < cols; j++) sumSquares += x[base + j]! * x[base + j]!;
+    const exact = 1 / Math.sqrt(sumSquares / cols + eps);
+    // The forward pass uses rstd as it will be stored, so backward sees the same factor.
+    const factor = f32 ? Math.fround(exact) : exact;
+    rstd[r] = factor;
+    for (let j = 0; j < cols; j++) y[base + j] = x[base + j]! * factor * w[j]!;
   }
-  outTarget.commit();
-  rstdTarget.commit();
-};
+}
 
 /**
  * With y_j = x_j r w_j and r = (mean(x^2) + eps)^(-1/2):
  *   dx_j = r (w_j dy_j - x_j r^2 mean_i(dy_i w_i x_i)),  dweight_j = sum over rows of dy_j x_j r.
  */
-export const rmsNormBackward: KernelImpl<'rmsNormBackward', CpuStorage> = (io, { rows, cols }) => {
+export function rmsNormBackward(
+  io: KernelIO<'rmsNormBackward', CpuStorage>,
+  { rows, cols }: KernelParams<'rmsNormBackward'>,
+  simd = false,
+): void {
   const { x, weight, rstd, dy, dx, dweight } = io;
   const precision = precisionOf(x, weight, rstd, dy);
-  const xv = readFloats(x);
-  const w = readFloats(weight);
-  const rv = readFloats(rstd);
-  const g = readFloats(dy);
-  const dxTarget = openFloatOutput(dx, precision);
-  const out = dxTarget.values;
   const dw = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    const factor = rv[r] as number;
-    let dot = 0;
-    for (let j = 0; j < cols; j++) dot += (g[base + j] as number) * (w[j] as number) * (xv[base + j] as number);
-    const correction = (factor * factor * dot) / cols;
-    for (let j = 0; j < cols; j++) {
-      const xj = xv[base + j] as number;
-      const gj = g[base + j] as number;
-      out[base + j] = factor * ((w[j] as number) * gj - xj * correction);
-      dw[j] = (dw[j] as number) + gj * xj * factor;
-    }
+  if (!(simd && backwardOnFloat32(io, dw, rows, cols))) {
+    const dxTarget = openFloatOutput(dx, precision);
+    const [xv, w, rv, g] = [readFloats(x), readFloats(weight), readFloats(rstd), readFloats(dy)];
+    normalizeRowsBackward(xv, w, rv, g, dxTarget.values, dw, rows, cols);
+    dxTarget.commit();
   }
-  dxTarget.commit();
   const dwTarget = openFloatOutput(dweight, precision);
   dwTarget.values.set(dw);
   dwTarget.commit();
-};
+}
+
+/** The SIMD backward where every array but dweight's is float32; false where it does not apply. */
+function backwardOnFloat32(
+  { x, weight, rstd, dy, dx }: KernelIO<'rmsNormBackward', CpuStorage>,
+  dw: Float64Array,
+  rows: number,
+  cols: number,
+): boolean {
+  const arrays = [x.data, weight.data, rstd.data, dy.data, dx.data];
+  if (!arrays.every((a) => a instanceof Float32Array)) return false;
+  const [xv, w, r, g, out] = arrays as Float32Array[] as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  return rmsNormBackwardSimd(xv, w, r, g, out, dw, rows, cols);
+}
+
+function normalizeRowsBackward(
+  x: FloatValues,
+  w: FloatValues,
+  rstd: FloatValues,
+  g: FloatValues,
+  dx: FloatValues,
+  dw: Float64Array,
+  rows: number,
+  cols: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    const factor = rstd[r]!;
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += g[base + j]! * w[j]! * x[base + j]!;
+    const correction = (factor * factor * dot) / cols;
+    for (let j = 0; j < cols; j++) {
+      const xj = x[base + j]!;
+      const gj = g[base + j]!;
+      dx[base + j] = factor * (w[j]! * gj - xj * correction);
+      dw[j] = dw[j]! + gj * xj * factor;
+    }
+  }
+}

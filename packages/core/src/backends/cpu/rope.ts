@@ -1,9 +1,26 @@
-/** Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. */
+/**
+ * Rotary position embedding in the Hugging Face "rotate_half" layout, forward or inverse. With
+ * `simd`, all-float32 storages whose half heads are whole four-float vectors run on the
+ * WebAssembly SIMD kernel (rope-simd.ts: the same products, in float32 arithmetic).
+ */
 import type { RopeParams } from '../../backend.js';
 import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { ropeSimd } from './rope-simd.js';
 import type { CpuStorage } from './storage.js';
 
-export function rope(x: CpuStorage, cos: CpuStorage, sin: CpuStorage, out: CpuStorage, params: RopeParams): void {
+export function rope(
+  x: CpuStorage,
+  cos: CpuStorage,
+  sin: CpuStorage,
+  out: CpuStorage,
+  params: RopeParams,
+  simd = false,
+): void {
+  const arrays = [x.data, cos.data, sin.data, out.data];
+  if (simd && arrays.every((a) => a instanceof Float32Array)) {
+    const [xv, c, s, y] = arrays as Float32Array[] as [Float32Array, Float32Array, Float32Array, Float32Array];
+    if (ropeSimd(xv, c, s, y, params)) return;
+  }
   const { batch, seq, heads, headDim, inverse } = params;
   const half = headDim / 2;
   const xv = readFloats(x);

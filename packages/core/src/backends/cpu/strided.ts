@@ -1,10 +1,11 @@
 /**
  * Strided iteration for elementwise kernels and copies. Dimensions are first simplified (size-1
  * dimensions dropped, neighbours merged when every operand walks them as one), then the kernel
- * body runs once per innermost row with each operand's start offset and inner stride, so the hot
- * loop is a plain 1-D loop.
+ * walks the result one innermost row at a time with each operand's start offset and inner stride,
+ * so its hot loop is a plain 1-D loop. The walk is a cursor the kernel advances itself rather than
+ * a callback: a call per row through a closure costs as much as a short row's elements.
  */
-import { collapseDims, sizeOf } from '../../shape.js';
+import { collapseDims, contiguousStrides, sizeOf } from '../../shape.js';
 
 export interface StridedOperand {
   strides: readonly number[];
@@ -12,51 +13,59 @@ export interface StridedOperand {
 }
 
 /**
- * Calls `row(starts, length, innerStrides)` once per innermost row; `starts[k]` is operand k's
- * element offset at the row start. `starts` is reused between calls.
+ * The innermost rows of a strided walk. Usage:
+ * `for (let r = 0; r < rows.count; r++, rows.next()) kernel(rows.starts, rows.length, rows.inner)`.
  */
-export function forEachRow(
-  shape: readonly number[],
-  operands: readonly StridedOperand[],
-  row: (starts: number[], length: number, innerStrides: readonly number[]) => void,
-): void {
-  if (sizeOf(shape) === 0) return;
-  const { shape: dims, strides } = collapseDims(
-    shape,
-    operands.map((op) => op.strides),
-  );
-  const count = operands.length;
-  const starts = operands.map((op) => op.offset);
-  if (dims.length === 0) {
-    row(
-      starts,
-      1,
-      operands.map(() => 0),
+export class StridedRows {
+  /** Number of rows (0 for an empty shape). */
+  readonly count: number;
+  /** Elements per row. */
+  readonly length: number;
+  /** Each operand's element stride along a row. */
+  readonly inner: readonly number[];
+  /** Each operand's element offset at the current row's start. */
+  readonly starts: number[];
+  readonly #dims: number[];
+  readonly #strides: number[][];
+  readonly #index: number[];
+
+  constructor(shape: readonly number[], operands: readonly StridedOperand[]) {
+    const size = sizeOf(shape);
+    const { shape: dims, strides } = collapseDims(
+      shape,
+      operands.map((op) => op.strides),
     );
-    return;
+    const rank = dims.length;
+    this.length = rank === 0 ? 1 : (dims[rank - 1] as number);
+    this.count = size === 0 ? 0 : size / this.length;
+    this.inner = strides.map((s) => (rank === 0 ? 0 : (s[rank - 1] as number)));
+    this.starts = operands.map((op) => op.offset);
+    this.#dims = dims.slice(0, -1);
+    this.#strides = strides;
+    this.#index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
   }
-  const rank = dims.length;
-  const length = dims[rank - 1] as number;
-  const inner = strides.map((s) => s[rank - 1] as number);
-  const index = new Array<number>(rank - 1).fill(0);
-  const base = starts.slice();
-  for (;;) {
-    for (let k = 0; k < count; k++) starts[k] = base[k] as number;
-    row(starts, length, inner);
-    // Odometer increment over the outer dimensions.
-    let d = rank - 2;
-    for (; d >= 0; d--) {
-      const next = (index[d] as number) + 1;
-      if (next < (dims[d] as number)) {
-        index[d] = next;
-        for (let k = 0; k < count; k++) base[k] = (base[k] as number) + ((strides[k] as number[])[d] as number);
-        break;
+
+  /** Moves `starts` to the next row (an odometer over the outer dimensions). */
+  next(): void {
+    const dims = this.#dims;
+    const index = this.#index;
+    const starts = this.starts;
+    const strides = this.#strides;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      const extent = dims[d] as number;
+      const at = (index[d] as number) + 1;
+      const back = at < extent ? 1 : 1 - extent;
+      index[d] = at < extent ? at : 0;
+      for (let k = 0; k < starts.length; k++) {
+        starts[k] = (starts[k] as number) + back * ((strides[k] as number[])[d] as number);
       }
-      index[d] = 0;
-      for (let k = 0; k < count; k++) {
-        base[k] = (base[k] as number) - ((dims[d] as number) - 1) * ((strides[k] as number[])[d] as number);
-      }
+      if (at < extent) return;
     }
-    if (d < 0) return;
   }
+}
+
+/** The rows of a broadcasting kernel: its contiguous output of `shape` first, then each input read with `strides`. */
+export function broadcastRows(shape: readonly number[], strides: readonly (readonly number[])[]): StridedRows {
+  const operands = [contiguousStrides(shape), ...strides].map((s) => ({ strides: s, offset: 0 }));
+  return new StridedRows(shape, operands);
 }

@@ -1,7 +1,7 @@
 /**
  * Just enough of the WebAssembly binary format to emit small modules by hand: LEB128 integers,
- * sections, and the opcodes the SIMD kernels (GEMM, SiLU) use. Kept separate so the kernel
- * generators read as instructions rather than bytes.
+ * sections, and the opcodes the SIMD kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE, attention) use.
+ * Kept separate so the kernel generators read as instructions rather than bytes.
  */
 
 export function unsignedLeb(value: number): number[] {
@@ -44,7 +44,7 @@ export function vector(items: number[][]): number[] {
 }
 
 export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-export const TYPE = { i32: 0x7f, v128: 0x7b, func: 0x60 } as const;
+export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
 /** Instruction encoders. Memory offsets and alignments are in bytes / log2 bytes. */
@@ -52,7 +52,6 @@ export const op = {
   block: () => [0x02, 0x40],
   loop: () => [0x03, 0x40],
   end: () => [0x0b],
-  br: (depth: number) => [0x0c, ...unsignedLeb(depth)],
   brIf: (depth: number) => [0x0d, ...unsignedLeb(depth)],
   localGet: (index: number) => [0x20, ...unsignedLeb(index)],
   localSet: (index: number) => [0x21, ...unsignedLeb(index)],
@@ -62,6 +61,8 @@ export const op = {
   i32Add: () => [0x6a],
   i32Sub: () => [0x6b],
   i32Mul: () => [0x6c],
+  f32Store: (offset: number) => [0x38, 2, ...unsignedLeb(offset)],
+  f32Add: () => [0x92],
   v128Load: (offset: number) => [0xfd, ...unsignedLeb(0x00), 4, ...unsignedLeb(offset)],
   v128Load32Splat: (offset: number) => [0xfd, ...unsignedLeb(0x09), 2, ...unsignedLeb(offset)],
   v128Store: (offset: number) => [0xfd, ...unsignedLeb(0x0b), 4, ...unsignedLeb(offset)],
@@ -76,20 +77,35 @@ export const op = {
     const lane = Array.from(new Uint8Array(Int32Array.of(value).buffer));
     return [0xfd, ...unsignedLeb(0x0c), ...lane, ...lane, ...lane, ...lane];
   },
-  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
-  f32x4Ge: () => [0xfd, ...unsignedLeb(0x46)],
-  f32x4Nearest: () => [0xfd, ...unsignedLeb(0x6a)],
+  f32x4Splat: () => [0xfd, ...unsignedLeb(0x13)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...unsignedLeb(0x1f), lane],
+  v128Xor: () => [0xfd, ...unsignedLeb(0x51)],
   i32x4Shl: () => [0xfd, ...unsignedLeb(0xab)],
   i32x4Add: () => [0xfd, ...unsignedLeb(0xae)],
-  f32x4Abs: () => [0xfd, ...unsignedLeb(0xe0)],
-  f32x4Neg: () => [0xfd, ...unsignedLeb(0xe1)],
   f32x4Sqrt: () => [0xfd, ...unsignedLeb(0xe3)],
   f32x4Add: () => [0xfd, ...unsignedLeb(0xe4)],
   f32x4Sub: () => [0xfd, ...unsignedLeb(0xe5)],
   f32x4Mul: () => [0xfd, ...unsignedLeb(0xe6)],
   f32x4Div: () => [0xfd, ...unsignedLeb(0xe7)],
-  f32x4Max: () => [0xfd, ...unsignedLeb(0xe9)],
-  i32x4TruncSatF32x4S: () => [0xfd, ...unsignedLeb(0xf8)],
+  f64x2Add: () => [0xfd, ...unsignedLeb(0xf0)],
+  f64x2Sub: () => [0xfd, ...unsignedLeb(0xf1)],
+  f64x2Mul: () => [0xfd, ...unsignedLeb(0xf2)],
+  f64x2Div: () => [0xfd, ...unsignedLeb(0xf3)],
+  /** b < a ? b : a lane-wise: one x64 instruction in V8, where f32x4.min orders NaN and -0 by hand. */
+  f32x4Pmin: () => [0xfd, ...unsignedLeb(0xea)],
+  /** a < b ? b : a lane-wise: one x64 instruction in V8, where f32x4.max orders NaN and -0 by hand. */
+  f32x4Pmax: () => [0xfd, ...unsignedLeb(0xeb)],
+  v128Bitselect: () => [0xfd, ...unsignedLeb(0x52)],
+  select: () => [0x1b],
+  i32Ne: () => [0x47],
+  i32GtS: () => [0x4a],
+  i32ShrU: () => [0x76],
+  f32Const: (value: number) => [0x43, ...Array.from(new Uint8Array(Float32Array.of(value).buffer))],
+  f32Gt: () => [0x5e],
+  f32Div: () => [0x95],
+  f32Max: () => [0x97],
+  i32x4Splat: () => [0xfd, ...unsignedLeb(0x11)],
+  i32x4LtS: () => [0xfd, ...unsignedLeb(0x39)],
 } as const;
 
 export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -112,6 +128,14 @@ export function moduleBytes(functions: readonly ExportedFunction[], pages: numbe
     ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
     ...section(SECTION.export, vector([...exports, [...utf8Name('memory'), EXPORT_KIND.memory, 0]])),
     ...section(SECTION.code, vector(functions.map((f) => [...unsignedLeb(f.body.length), ...f.body]))),
+  ]);
+}
+
+/** A function body's local declarations: `i32s` i32 locals, then `v128s` v128 locals (after the parameters). */
+export function locals(i32s: number, v128s: number): number[] {
+  return vector([
+    [...unsignedLeb(i32s), TYPE.i32],
+    [...unsignedLeb(v128s), TYPE.v128],
   ]);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Instantiates a generated WebAssembly module and manages its one linear memory, for the SIMD
- * kernels (GEMM, SiLU). Engines without WebAssembly SIMD reject the module at compile time; the
+ * kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE). Engines without WebAssembly SIMD reject the module at compile time; the
  * callers then keep their JS kernels.
  */
 
@@ -45,6 +45,21 @@ export function reserveFloats(kernel: WasmKernelInstance, floats: number): Float
     kernel.heap = new Float32Array(kernel.memory.buffer);
   }
   return kernel.heap;
+}
+
+/**
+ * Float offsets of consecutive regions of the given sizes (in floats) starting at float `first`,
+ * each rounded up to whole 16-byte vectors so every region stays aligned; `end` is where the last
+ * one ends.
+ */
+export function regionOffsets(first: number, sizes: readonly number[]): { offsets: number[]; end: number } {
+  const offsets: number[] = [];
+  let at = first;
+  for (const size of sizes) {
+    offsets.push(at);
+    at += Math.ceil(size / 4) * 4;
+  }
+  return { offsets, end: at };
 }
 
 /**

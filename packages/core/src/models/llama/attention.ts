@@ -1,9 +1,10 @@
 /**
  * Decoder self-attention as transformers' LlamaAttention (and Mistral's, Qwen2's): q/k/v projections
  * (with biases where the family has them), RoPE (rotate_half) on queries and keys, grouped-query
- * attention by repeating each key/value head for its group of query heads (query head h reads kv
- * head floor(h / group), as repeat_kv), causal softmax(q k^T / sqrt(head_dim) + bias) v, and the
- * output projection. The bias carries key padding and the sliding window (attention-mask.ts).
+ * attention (query head h reads kv head floor(h / group), as repeat_kv), causal
+ * softmax(q k^T / sqrt(head_dim) + bias) v, and the output projection. The bias carries key padding
+ * and the sliding window (attention-mask.ts). Without cache or bias, heads stay in the
+ * projections' [batch, seq, heads, dim] order for the fused kernel (causalSelfAttention).
  */
 
 import { tidy } from '../../engine.js';
@@ -11,8 +12,8 @@ import type { ParameterOptions } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { pipe } from '../../nn/pipe.js';
-import { type RopeTables, rope, scaledDotProductAttention } from '../../ops/nn.js';
-import { expand, permute, reshape } from '../../ops/shape-ops.js';
+import { causalSelfAttention, type RopeTables, repeatKvHeads, rope, scaledDotProductAttention } from '../../ops/nn.js';
+import { permute, reshape } from '../../ops/shape-ops.js';
 import type { Tensor } from '../../tensor.js';
 import { headDim, type LlamaConfig, projectionBiases } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -59,44 +60,37 @@ export class LlamaAttention extends Module {
   forward(x: Tensor, context: AttentionContext): Tensor {
     return tidy(() => {
       const [batch, seq] = x.shape as [number, number, number];
-      const q = this.headsFirst(this.qProj.forward(x), this.numHeads, context.tables);
-      let k = this.headsFirst(this.kProj.forward(x), this.numKeyValueHeads, context.tables);
-      let v = this.headsFirst(this.vProj.forward(x), this.numKeyValueHeads);
-      if (context.cache) ({ keys: k, values: v } = context.cache.append(this.layerIndex, k, v));
-      k = this.repeatKv(k);
-      v = this.repeatKv(v);
-      const attended = scaledDotProductAttention(q, k, v, { causal: true, mask: context.bias });
+      const q = this.heads(this.qProj.forward(x), this.numHeads, context.tables);
+      const k = this.heads(this.kProj.forward(x), this.numKeyValueHeads, context.tables);
+      const v = this.heads(this.vProj.forward(x), this.numKeyValueHeads);
+      // Training (no cache, no bias): one fused kernel on the projections' own [batch, seq, heads,
+      // dim] layout. A cache or a bias (padding, sliding window) takes the heads-first path.
+      const attended =
+        context.cache || context.bias ? this.attendHeadsFirst(q, k, v, context) : causalSelfAttention(q, k, v);
       for (const t of [q, k, v]) t.dispose();
-      const merged = pipe(
+      return pipe(
         attended,
-        (t) => permute(t, [0, 2, 1, 3]),
         (t) => reshape(t, [batch, seq, this.numHeads * this.headDim]),
+        (t) => this.oProj.forward(t),
       );
-      return pipe(merged, (t) => this.oProj.forward(t));
     });
   }
 
-  /** [batch, seq, heads * headDim] -> [batch, heads, seq, headDim], with RoPE when tables are given. */
-  private headsFirst(projected: Tensor, heads: number, tables?: RopeTables): Tensor {
+  /** [batch, seq, heads * headDim] -> [batch, seq, heads, headDim], with RoPE when tables are given. */
+  private heads(projected: Tensor, heads: number, tables?: RopeTables): Tensor {
     const [batch, seq] = projected.shape as [number, number, number];
-    return pipe(
-      projected,
-      (t) => reshape(t, [batch, seq, heads, this.headDim]),
-      (t) => (tables ? rope(t, tables) : t),
-      (t) => permute(t, [0, 2, 1, 3]),
-    );
+    const split = reshape(projected, [batch, seq, heads, this.headDim]);
+    return tables ? rope(split, tables) : split;
   }
 
-  /** [batch, kvHeads, seq, d] -> [batch, heads, seq, d], each kv head repeated for its query group. */
-  private repeatKv(kv: Tensor): Tensor {
+  /** Attention through the KV cache and the additive bias, on [batch, heads, seq, headDim]; returns [batch, seq, heads, headDim]. */
+  private attendHeadsFirst(q: Tensor, k: Tensor, v: Tensor, context: AttentionContext): Tensor {
+    const [qh, kh, vh] = [q, k, v].map((t) => permute(t, [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+    const { keys, values } = context.cache ? context.cache.append(this.layerIndex, kh, vh) : { keys: kh, values: vh };
     const group = this.numHeads / this.numKeyValueHeads;
-    if (group === 1) return kv;
-    const [batch, kvHeads, seq, d] = kv.shape as [number, number, number, number];
-    return pipe(
-      kv,
-      (t) => reshape(t, [batch, kvHeads, 1, seq, d]),
-      (t) => expand(t, [batch, kvHeads, group, seq, d]),
-      (t) => reshape(t, [batch, kvHeads * group, seq, d]),
-    );
+    const [kr, vr] = [repeatKvHeads(keys, group), repeatKvHeads(values, group)];
+    const attended = scaledDotProductAttention(qh, kr, vr, { causal: true, mask: context.bias });
+    for (const t of new Set([qh, kh, vh, keys, values, kr, vr])) t.dispose();
+    return permute(attended, [0, 2, 1, 3]);
   }
 }

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bfloat16BitsToFloat32, float32ToBfloat16Bits } from '../../../src/dtype.js';
+import type { View } from '../../../src/backend.js';
+import { copySimd } from '../../../src/backends/cpu/copy-simd.js';
+import { CpuBackend } from '../../../src/backends/cpu/index.js';
+import { bfloat16BitsToFloat32, DTYPE_BYTES, float32ToBfloat16Bits } from '../../../src/dtype.js';
 import { philoxFill } from '../../../src/random.js';
 import { backend, dotIndex, empty, randomValues, storage, stridesOf, unravel, values } from './helpers.js';
 
@@ -191,5 +194,101 @@ describe('copy', () => {
         },
       ),
     ).toThrow(/use cast to convert/);
+  });
+});
+
+describe('strided copy paths', () => {
+  const simd = new CpuBackend({ simd: true });
+  const js = new CpuBackend({ simd: false });
+  const view = (shape: number[], strides: number[], offset = 0): View => ({ shape, strides, offset });
+  /** A [b, t, h, d] tensor read as [b, h, t, d] (an attention head split), plus offsets. */
+  const headSplit = (d: number, offset: number) => view([2, 3, 5, d], [15 * d, d, 3 * d, 1], offset);
+
+  // Each case: source view, destination view (into a storage of `dstSize`), whether the SIMD kernel
+  // takes it for 4-byte elements.
+  const cases: [string, View, View, number, boolean][] = [
+    ['head split', headSplit(8, 3), view([2, 3, 5, 8], stridesOf([2, 3, 5, 8]), 2), 242, true],
+    ['expand a row', view([5, 12], [0, 1], 1), view([5, 12], [12, 1]), 60, true],
+    ['rows of 6 elements', headSplit(6, 0), view([2, 3, 5, 6], stridesOf([2, 3, 5, 6])), 180, false],
+    [
+      'five outer dimensions',
+      view([2, 2, 2, 2, 4], [4, 8, 16, 32, 1]),
+      view([2, 2, 2, 2, 4], stridesOf([2, 2, 2, 2, 4])),
+      64,
+      false,
+    ],
+    ['a strided destination', view([4, 8], [8, 1]), view([4, 8], [16, 1], 1), 70, false],
+    ['a transpose', view([6, 8], [1, 6]), view([6, 8], [8, 1]), 48, false],
+    ['no elements', view([2, 0, 4], [4, 4, 1]), view([2, 0, 4], [0, 4, 1]), 8, false],
+  ];
+
+  it('take the SIMD kernel for dense destinations with rows of whole 16-byte vectors, and decline the rest', () => {
+    for (const [name, srcView, dstView, dstSize, takes] of cases) {
+      const from = new Int32Array(400).map((_, i) => i);
+      const to = new Int32Array(dstSize);
+      expect(copySimd(from, srcView, to, dstView), name).toBe(takes);
+    }
+    // Rows must be whole 16-byte vectors: six float64 are, six or four bfloat16 are not.
+    const rows6 = [headSplit(6, 0), view([2, 3, 5, 6], stridesOf([2, 3, 5, 6]))] as const;
+    expect(copySimd(new Float64Array(180), rows6[0], new Float64Array(180), rows6[1])).toBe(true);
+    expect(copySimd(new Uint16Array(180), rows6[0], new Uint16Array(180), rows6[1])).toBe(false);
+    const rows8 = [headSplit(8, 0), view([2, 3, 5, 8], stridesOf([2, 3, 5, 8]))] as const;
+    expect(copySimd(new Uint16Array(240), rows8[0], new Uint16Array(240), rows8[1])).toBe(true);
+    expect(
+      copySimd(
+        new Uint16Array(240),
+        headSplit(4, 0),
+        new Uint16Array(120),
+        view([2, 3, 5, 4], stridesOf([2, 3, 5, 4])),
+      ),
+    ).toBe(false);
+  });
+
+  it('grow the kernel memory for a head split larger than its first page, matching the JS path', () => {
+    const [b, t, h, d] = [2, 64, 6, 64];
+    const size = b * t * h * d;
+    const srcView = view([b, h, t, d], [t * h * d, d, h * d, 1]);
+    const dstView = view([b, h, t, d], stridesOf([b, h, t, d]));
+    const results = [simd, js].map((on) => {
+      const src = storage('float32', randomValues(size, 13), on);
+      const dst = empty('float32', size, on);
+      on.run('copy', { src, dst }, { srcView, dstView });
+      return values(dst);
+    });
+    const from = new Int32Array(size).map((_, i) => i);
+    const to = new Int32Array(size);
+    expect(copySimd(from, srcView, to, dstView)).toBe(true);
+    // Element (b, h, t, d) of the destination is source element b t h d + t h d + h d + d.
+    expect(to[stridesOf([b, h, t, d]).reduce((at, s, k) => at + s * [1, 2, 3, 4][k]!, 0)]).toBe(
+      t * h * d + 3 * h * d + 2 * d + 4,
+    );
+    expect(results[0]).toEqual(results[1]);
+  });
+
+  it('agree with the per-element reference on both backends, bit for bit, for every element width', () => {
+    // Random bytes: among the float32 patterns are NaNs with payloads, which a float conversion
+    // could change, so every element is compared as its bytes.
+    const bytes = Uint8Array.from(randomValues(8 * 400, 9, 256), (x) => Math.floor(Math.abs(x)));
+    for (const [name, srcView, dstView, dstSize] of cases) {
+      for (const dtype of ['float32', 'int32', 'float64', 'bfloat16', 'uint8'] as const) {
+        const width = DTYPE_BYTES[dtype];
+        const want = new Uint8Array(dstSize * width);
+        const size = srcView.shape.reduce((p, e) => p * e, 1);
+        for (let i = 0; i < size; i++) {
+          const index = unravel(i, srcView.shape);
+          const to = (dstView.offset + dotIndex(index, dstView.strides)) * width;
+          const from = (srcView.offset + dotIndex(index, srcView.strides)) * width;
+          want.set(bytes.subarray(from, from + width), to);
+        }
+        for (const on of [simd, js]) {
+          const src = on.alloc(400, dtype, 'other');
+          new Uint8Array(src.data.buffer).set(bytes.subarray(0, 400 * width));
+          const dst = on.alloc(dstSize, dtype, 'other');
+          on.run('copy', { src, dst }, { srcView, dstView });
+          const got = new Uint8Array(dst.data.buffer, dst.data.byteOffset, dstSize * width);
+          expect(Array.from(got), `${name} ${dtype} simd=${on.simd}`).toEqual(Array.from(want));
+        }
+      }
+    }
   });
 });

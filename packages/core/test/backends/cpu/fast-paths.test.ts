@@ -1,62 +1,161 @@
 /**
- * The CPU backend's specialised loops (elementwise-fast.ts, adamw-f32.ts) against the generic
- * kernels they shortcut, which must give bit-identical results, and the buffer pool's contract.
+ * The CPU backend's specialised loops (elementwise-fast.ts with its SIMD path, adamw-f32.ts) against
+ * float64 references and the generic kernels they shortcut, which must give bit-identical results,
+ * and the buffer pool's contract.
  */
 import { describe, expect, it } from 'vitest';
 import { adamwFloat32 } from '../../../src/backends/cpu/adamw-f32.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
-import { binaryFlat } from '../../../src/backends/cpu/elementwise-fast.js';
+import { binaryArithmetic, periodOf } from '../../../src/backends/cpu/elementwise-fast.js';
+import { CpuBackend } from '../../../src/backends/cpu/index.js';
 import { add, manualSeed, matmul, mul, permute, randn, reshape, rmsNorm, tidy, transpose } from '../../../src/index.js';
-import { backend, randomValues, storage, values } from './helpers.js';
+import { backend, dotIndex, empty, randomValues, storage, unravel, values } from './helpers.js';
 
-describe('flat binary loops', () => {
-  const shape = [3, 4];
-  const full = [4, 1];
-  const scalar = [0, 0];
+type Arithmetic = 'add' | 'sub' | 'mul' | 'div';
+const ARITHMETIC: Record<Arithmetic, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+};
 
-  it('handle contiguous and broadcast-scalar operands and give the generic kernel results', () => {
-    const a = randomValues(12, 1);
-    const b = randomValues(12, 2);
-    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
-      const layouts: [number[], number[]][] = [
-        [full, full],
-        [full, scalar],
-        [scalar, full],
-      ];
-      for (const [aStrides, bStrides] of layouts) {
-        const out = new Float32Array(12);
-        expect(binaryFlat(op, Float32Array.from(a), Float32Array.from(b), out, { shape, aStrides, bStrides })).toBe(
-          true,
-        );
-        const ref = storage('float32', new Array(12).fill(0));
-        // A row-broadcast layout with the same elements runs the generic strided kernel.
-        const expand = (v: number[], strides: number[]) =>
-          storage('float32', strides === scalar ? new Array(12).fill(v[0]) : v);
-        backend.run(
-          'binary',
-          { a: expand(a, aStrides), b: expand(b, bStrides), out: ref },
-          {
-            op,
-            shape: [3, 2, 2],
-            aStrides: [4, 2, 1],
-            bStrides: [4, 2, 1],
-          },
-        );
-        expect(Array.from(out)).toEqual(values(ref));
+/** out[i] = a[at_a(i)] op b[at_b(i)] in float64, rounded once to float32 where `f32`. */
+function arithmeticReference(
+  op: Arithmetic,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  shape: number[],
+  aStrides: number[],
+  bStrides: number[],
+  f32: boolean,
+): number[] {
+  const size = shape.reduce((p, e) => p * e, 1);
+  return Array.from({ length: size }, (_, i) => {
+    const index = unravel(i, shape);
+    const r = ARITHMETIC[op](a[dotIndex(index, aStrides)] as number, b[dotIndex(index, bStrides)] as number);
+    return f32 ? Math.fround(r) : r;
+  });
+}
+
+describe('arithmetic binary loops', () => {
+  // Operand layouts over an output of `shape`: in order, one broadcast value, a broadcast row or
+  // column, and a transposed (non-contiguous) read.
+  function layouts(shape: number[]): Record<string, number[]> {
+    const [rows, cols] = [shape[0] as number, shape[1] as number];
+    return { full: [cols, 1], scalar: [0, 0], row: [0, 1], column: [1, 0], transposed: [1, rows] };
+  }
+  // 1 x 5 stays below the SIMD threshold; 2 x 4099 crosses the SIMD chunk and ends in a partial
+  // vector, and its broadcast row is too long for a chunk; 12 x 384 has a broadcast row that
+  // spans chunks of whole rows.
+  const shapes = [
+    [1, 5],
+    [7, 13],
+    [2, 4099],
+    [12, 384],
+  ];
+
+  it('give the float64 reference, rounded once, for every op, layout, float array type and SIMD on or off', () => {
+    for (const shape of shapes) {
+      const size = (shape[0] as number) * (shape[1] as number);
+      const a = randomValues(size, 1);
+      const b = randomValues(size, 2).map((x) => x || 0.5);
+      for (const [Array32or64, f32] of [
+        [Float32Array, true],
+        [Float64Array, false],
+      ] as const) {
+        for (const op of Object.keys(ARITHMETIC) as Arithmetic[]) {
+          for (const aStrides of Object.values(layouts(shape))) {
+            for (const bStrides of Object.values(layouts(shape))) {
+              const [av, bv] = [Array32or64.from(a), Array32or64.from(b)];
+              const want = arithmeticReference(op, av, bv, shape, aStrides, bStrides, f32);
+              for (const simd of [true, false]) {
+                const out = new Array32or64(size);
+                expect(binaryArithmetic(op, av, bv, out, { shape, aStrides, bStrides }, simd)).toBe(true);
+                expect(Array.from(out)).toEqual(want);
+              }
+            }
+          }
+        }
       }
     }
   });
 
-  it('decline other ops, integer arrays and strided layouts', () => {
+  it('run in place (out the same array as an operand) and keep float64 outputs of float32 math rounded', () => {
+    const shape = [4, 1000];
+    const a = Float32Array.from(randomValues(4000, 3));
+    const b = Float32Array.from(randomValues(4000, 4));
+    const want = arithmeticReference('add', a, b, shape, [1000, 1], [1000, 1], true);
+    expect(binaryArithmetic('add', a, b, a, { shape, aStrides: [1000, 1], bStrides: [1000, 1] }, true)).toBe(true);
+    expect(Array.from(a)).toEqual(want);
+    // float32 a, float64 b into a float64 output: the kernel rounds it on commit.
+    const sa = storage('float32', randomValues(4000, 5));
+    const sb = storage('float64', randomValues(4000, 6));
+    const out = empty('float64', 4000);
+    backend.run('binary', { a: sa, b: sb, out }, { op: 'mul', shape, aStrides: [1000, 1], bStrides: [1000, 1] });
+    expect(values(out)).toEqual(arithmeticReference('mul', values(sa), values(sb), shape, [1000, 1], [1000, 1], true));
+  });
+
+  it('match the reference through the backend for 16-bit floats, whose results are rounded once on encode', () => {
+    const shape = [3, 300];
+    for (const dtype of ['bfloat16', 'float16'] as const) {
+      const sa = storage(dtype, randomValues(900, 7));
+      const sb = storage(dtype, randomValues(900, 8));
+      for (const [aStrides, bStrides] of [
+        [
+          [300, 1],
+          [300, 1],
+        ],
+        [
+          [300, 1],
+          [0, 0],
+        ],
+      ]) {
+        const out = empty(dtype, 900);
+        backend.run('binary', { a: sa, b: sb, out }, { op: 'sub', shape, aStrides, bStrides } as never);
+        const want = storage(
+          dtype,
+          arithmeticReference('sub', values(sa), values(sb), shape, aStrides!, bStrides!, true),
+        );
+        expect(values(out)).toEqual(values(want));
+      }
+    }
+  });
+
+  it('run through the backend alike with SIMD on and off (the option reaches the kernel)', () => {
+    const shape = [5, 999];
+    const layout = { op: 'div' as const, shape, aStrides: [999, 1], bStrides: [999, 1] };
+    const got = [new CpuBackend({ simd: true }), new CpuBackend({ simd: false })].map((on) => {
+      const out = empty('float32', 4995, on);
+      on.run(
+        'binary',
+        { a: storage('float32', randomValues(4995, 14), on), b: storage('float32', randomValues(4995, 15), on), out },
+        layout,
+      );
+      return values(out);
+    });
+    const a = Float32Array.from(randomValues(4995, 14));
+    const b = Float32Array.from(randomValues(4995, 15));
+    expect(got[0]).toEqual(arithmeticReference('div', a, b, shape, [999, 1], [999, 1], true));
+    expect(got[1]).toEqual(got[0]);
+  });
+
+  it('classify an operand as laid out like the output, a repeated prefix, or neither', () => {
+    expect(periodOf([8192, 128, 1], [8, 64, 128])).toBe(0);
+    expect(periodOf([0, 0, 0], [8, 64, 128])).toBe(1);
+    expect(periodOf([0, 0, 1], [8, 64, 128])).toBe(128);
+    expect(periodOf([0, 128, 1], [8, 64, 128])).toBe(8192);
+    expect(periodOf([0, 5, 1], [3, 1, 128])).toBe(128);
+    expect(periodOf([1, 0], [64, 128])).toBeNull();
+    expect(periodOf([1, 64], [64, 128])).toBeNull();
+    expect(periodOf([128, 0, 1], [8, 64, 128])).toBeNull();
+  });
+
+  it('decline other ops and integer arrays', () => {
     const f = new Float32Array(12);
-    expect(binaryFlat('maximum', f, f, new Float32Array(12), { shape, aStrides: full, bStrides: full })).toBe(false);
-    expect(
-      binaryFlat('add', new Int32Array(12), f, new Float32Array(12), { shape, aStrides: full, bStrides: full }),
-    ).toBe(false);
-    expect(binaryFlat('add', f, f, new Float32Array(12), { shape, aStrides: [1, 3], bStrides: full })).toBe(false);
-    expect(
-      binaryFlat('add', f, new Float32Array(4), new Float32Array(12), { shape, aStrides: full, bStrides: [0, 1] }),
-    ).toBe(false);
+    const layout = { shape: [3, 4], aStrides: [4, 1], bStrides: [4, 1] };
+    expect(binaryArithmetic('maximum', f, f, new Float32Array(12), layout, true)).toBe(false);
+    expect(binaryArithmetic('add', new Int32Array(12), f, new Float32Array(12), layout, true)).toBe(false);
+    expect(binaryArithmetic('mul', f, f, new Int32Array(12), layout, true)).toBe(false);
   });
 });
 

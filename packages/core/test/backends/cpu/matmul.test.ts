@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { MatmulParams } from '../../../src/backend.js';
 import { gemmBlas } from '../../../src/backends/cpu/blas.js';
 import { blasStatus } from '../../../src/backends/cpu/blas-loader.js';
-import { gemmBlocked, gemmDirect } from '../../../src/backends/cpu/gemm.js';
+import { gemm, gemmBlocked, gemmDirect } from '../../../src/backends/cpu/gemm.js';
 import { gemmSimd, simdGemmAvailable } from '../../../src/backends/cpu/gemm-wasm.js';
 import type { CpuBackend } from '../../../src/backends/cpu/index.js';
 import { GEMM_PATH_CASES } from './gemm-paths.js';
@@ -287,6 +287,84 @@ describe('GEMM kernels', () => {
         },
       ),
       { numRuns: 20 },
+    );
+  });
+
+  it('every GEMM path honours row strides of A, B and C (leading dimensions), and gemm clears strided rows', () => {
+    const blas = blasStatus().library;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.tuple(fc.boolean(), fc.boolean()),
+        fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })),
+        fc.integer(),
+        (m, n, k, [transA, transB], [padA, padB, padC], seed) => {
+          const c: Case = {
+            batch: 1,
+            m,
+            n,
+            k,
+            transA,
+            transB,
+            broadcastA: false,
+            broadcastB: false,
+            accumulate: false,
+          };
+          const [a, b] = [randomValues(m * k, seed), randomValues(k * n, seed + 1)];
+          const expected = referenceMatmul(a, b, c, new Array(m * n).fill(0));
+          // Stored rows (of the stored, possibly transposed, matrix) `pad` apart beyond their width; the gaps hold
+          // NaN, so a path that read them would say so, and C's gaps must keep their 7.
+          const spread = (dense: number[], rows: number, width: number, pad: number, gap: number) => {
+            const out = new Float64Array(rows * (width + pad)).fill(gap);
+            for (let r = 0; r < rows; r++) out.set(dense.slice(r * width, (r + 1) * width), r * (width + pad));
+            return out;
+          };
+          const [aRows, aWidth] = transA ? [k, m] : [m, k];
+          const [bRows, bWidth] = transB ? [n, k] : [k, n];
+          const A = spread(a, aRows, aWidth, padA, Number.NaN);
+          const B = spread(b, bRows, bWidth, padB, Number.NaN);
+          const problem = <T extends Float32Array | Float64Array>(as: (x: Float64Array) => T, out: T) => ({
+            a: { data: as(A), offset: 0, transposed: transA, stride: aWidth + padA },
+            b: { data: as(B), offset: 0, transposed: transB, stride: bWidth + padB },
+            c: out,
+            cOffset: 0,
+            cStride: n + padC,
+            m,
+            n,
+            k,
+          });
+          const gathered = (out: Float32Array | Float64Array) => {
+            const rows: number[] = [];
+            for (let r = 0; r < m; r++) rows.push(...out.subarray(r * (n + padC), r * (n + padC) + n));
+            for (let r = 0; r < m; r++)
+              for (let j = n; j < n + padC; j++) expect(out[r * (n + padC) + j], `C gap at row ${r}`).toBe(7);
+            return rows;
+          };
+          const fresh64 = () => spread(new Array(m * n).fill(0), m, n, padC, 7);
+          const fresh32 = () => Float32Array.from(fresh64());
+          const same = (x: Float64Array) => x;
+          for (const path of [gemmBlocked, gemmDirect]) {
+            const out = fresh64();
+            path(problem(same, out));
+            expectClose(gathered(out), expected, 1e-12, 1e-12);
+          }
+          const out32 = fresh32();
+          expect(gemmSimd(problem((x) => Float32Array.from(x), out32))).toBe(true);
+          expectClose(gathered(out32), expected, 1e-4, 1e-4);
+          if (blas) {
+            const out = fresh64();
+            expect(gemmBlas(blas, problem(same, out), 'f64')).toBe(true);
+            expectClose(gathered(out), expected, 1e-12, 1e-12);
+          }
+          // overwrite: the dispatcher clears only C's rows, whichever path runs.
+          const over = spread(new Array(m * n).fill(3), m, n, padC, 7);
+          gemm({ ...problem(same, over), overwrite: true }, 'f64', blas);
+          expectClose(gathered(over), expected, 1e-12, 1e-12);
+        },
+      ),
+      { numRuns: 25 },
     );
   });
 
