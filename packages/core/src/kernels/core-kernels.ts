@@ -485,18 +485,38 @@ function checkAttention(
     throw new RangeError(`${kernel}: scale must be a positive finite number; got ${String(scale)}`);
   if (!ATTENTION_LAYOUTS.includes(layout))
     throw new RangeError(`${kernel}: layout must be ${orList(ATTENTION_LAYOUTS)}; got ${String(layout)}`);
-  const dtype = (Object.values(byQuery)[0] as Storage).dtype;
-  for (const [role, s] of Object.entries({ ...byQuery, ...byKey })) {
-    expectFloating(kernel, role, s);
-    expectDType(kernel, role, s, [dtype]);
+  // Loops over the roles without entry arrays or merged objects: this runs on every attention call.
+  let dtype: Storage['dtype'] | undefined;
+  for (const role in byQuery) dtype ??= byQuery[role]!.dtype;
+  checkAttentionGroup(kernel, byQuery, dtype!, batch * queryLen * heads * dim, 'batch * queryLen * heads * dim');
+  checkAttentionGroup(kernel, byKey, dtype!, batch * keyLen * kvHeads * dim, 'batch * keyLen * kvHeads * dim');
+  for (const role in outputs) {
+    expectNotIn(kernel, role, outputs[role]!, byQuery);
+    expectNotIn(kernel, role, outputs[role]!, byKey);
   }
-  for (const [role, s] of Object.entries(byQuery))
-    expectSize(kernel, role, s, batch * queryLen * heads * dim, 'batch * queryLen * heads * dim');
-  for (const [role, s] of Object.entries(byKey))
-    expectSize(kernel, role, s, batch * keyLen * kvHeads * dim, 'batch * keyLen * kvHeads * dim');
-  const all = { ...byQuery, ...byKey };
-  for (const [role, s] of Object.entries(outputs)) {
-    for (const [other, t] of Object.entries(all)) if (other !== role) expectDistinct(kernel, { [role]: s, [other]: t });
+}
+
+/** Each storage of `group` holds floats of `dtype`, `size` of them. */
+function checkAttentionGroup(
+  kernel: string,
+  group: Record<string, Storage>,
+  dtype: Storage['dtype'],
+  size: number,
+  formula: string,
+): void {
+  for (const role in group) {
+    const s = group[role]!;
+    expectFloating(kernel, role, s);
+    if (s.dtype !== dtype) expectDType(kernel, role, s, [dtype]);
+    expectSize(kernel, role, s, size, formula);
+  }
+}
+
+/** The output `role` is none of the other storages of `group`. */
+function expectNotIn(kernel: string, role: string, s: Storage, group: Record<string, Storage>): void {
+  for (const other in group) {
+    if (other !== role && group[other] === s)
+      throw new Error(`${kernel}: ${role} and ${other} must be different storages (the kernel cannot run in place)`);
   }
 }
 
