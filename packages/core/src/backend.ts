@@ -303,7 +303,12 @@ export interface Backend {
   supportsDType(dtype: DType): boolean;
 
   // --- storage ---
-  alloc(size: number, dtype: DType, category: MemoryCategory): Storage;
+  /**
+   * A storage of `size` elements. Its elements read as zeros unless `uninitialized` is true: then
+   * they may hold anything (a recycled buffer's old values), for an output that the kernel about
+   * to run writes in full; a backend may skip clearing the memory.
+   */
+  alloc(size: number, dtype: DType, category: MemoryCategory, uninitialized?: boolean): Storage;
   free(storage: Storage): void;
   retag(storage: Storage, category: MemoryCategory): void;
   /** Uploads raw host elements (length must equal storage.size). */

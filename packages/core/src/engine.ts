@@ -88,20 +88,39 @@ export async function disposeBackends(): Promise<void> {
 
 // --- tidy scopes ---
 
+/**
+ * The tensors a tidy scope made. A tensor is tracked by at most one scope, the one it names in
+ * `trackedBy`; `keep` only clears that field, so an entry here whose tensor names another scope
+ * (or none) is no longer this scope's (an array and a field: no Set work per tensor).
+ */
 interface Scope {
-  tensors: Set<Tensor>;
+  tensors: Tensor[];
+}
+
+interface Tracked {
+  trackedBy?: Scope | undefined;
 }
 
 const scopes: Scope[] = [];
 
+function track(t: Tensor, scope: Scope): void {
+  scope.tensors.push(t);
+  (t as Tracked).trackedBy = scope;
+}
+
+function owns(scope: Scope, t: Tensor): boolean {
+  return (t as Tracked).trackedBy === scope;
+}
+
 /** Called by every Tensor constructor. */
 export function trackTensor(t: Tensor): void {
-  scopes[scopes.length - 1]?.tensors.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) track(t, scope);
 }
 
 /** Removes a tensor from every open scope: it outlives them and is the caller's to dispose. */
 export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.tensors.delete(t);
+  (t as Tracked).trackedBy = undefined;
   return t;
 }
 
@@ -131,14 +150,14 @@ export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
  * move to the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { tensors: new Set() };
+  const scope: Scope = { tensors: [] };
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (err) {
     scopes.pop();
-    for (const t of scope.tensors) t.dispose();
+    release(scope, undefined);
     throw err;
   }
   scopes.pop();
@@ -147,11 +166,25 @@ export function tidy<T>(fn: () => T): T {
   }
   const survivors = new Set<Tensor>();
   if (tensorCheck) collectTensors(result, survivors, tensorCheck);
-  for (const t of scope.tensors) if (!survivors.has(t)) t.dispose();
+  release(scope, survivors);
   const parent = scopes[scopes.length - 1];
   // Only tensors this scope owned move up; kept ones stay untracked.
-  if (parent) for (const t of survivors) if (scope.tensors.has(t) && !t.isDisposed) parent.tensors.add(t);
+  for (const t of survivors) {
+    if (!owns(scope, t)) continue;
+    if (parent && !t.isDisposed) track(t, parent);
+    else (t as Tracked).trackedBy = undefined;
+  }
   return result;
+}
+
+/** Disposes the tensors `scope` still owns except `survivors`, and lets go of the rest. */
+function release(scope: Scope, survivors: Set<Tensor> | undefined): void {
+  for (const t of scope.tensors) {
+    if (!owns(scope, t) || survivors?.has(t)) continue;
+    (t as Tracked).trackedBy = undefined;
+    t.dispose();
+  }
+  scope.tensors.length = 0;
 }
 
 // --- grad mode and memory category: settings that scoped helpers change and put back ---

@@ -10,7 +10,7 @@ import { type DType, isFloating, toNumberArray } from './dtype.js';
 import { currentCategory, isGradEnabled, keep, setTensorCheck, trackTensor } from './engine.js';
 import { formatTensor } from './format.js';
 import * as ops from './ops/index.js';
-import { contiguousStrides, formatShape, type Shape, sizeOf } from './shape.js';
+import { contiguousStrides, formatShape, type Shape, shapesEqual, sizeOf } from './shape.js';
 
 export type NumberArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -26,6 +26,8 @@ export class Tensor {
   readonly id = nextTensorId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
+  /** Number of elements (the product of the shape). */
+  readonly size: number;
   /** Set on leaves whose gradient should be accumulated in `grad`. */
   requiresGrad = false;
   /** Accumulated gradient of a leaf after `backward()`. */
@@ -42,11 +44,13 @@ export class Tensor {
   private lazySource: Tensor | null = null;
   private gradReadyHooks: ((t: Tensor) => void)[] | undefined;
 
-  private constructor(ref: StorageRef | null, shape: Shape, dtype: DType) {
+  /** `tracked`: whether the innermost tidy scope disposes it (handles autograd keeps are not). */
+  private constructor(ref: StorageRef | null, shape: Shape, dtype: DType, tracked = true) {
     this.ref = ref;
     this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(this.shape);
     this.dtype = dtype;
-    trackTensor(this);
+    if (tracked) trackTensor(this);
   }
 
   /** A tensor that reads as `source` with its last two axes swapped, copied only when needed. */
@@ -119,10 +123,6 @@ export class Tensor {
     return this.storage.backend;
   }
 
-  get size(): number {
-    return sizeOf(this.shape);
-  }
-
   get rank(): number {
     return this.shape.length;
   }
@@ -135,19 +135,33 @@ export class Tensor {
     return this.gradFn === null;
   }
 
+  /**
+   * @internal True when this handle is the only one on its storage (no reshape, detach or saved
+   * copy shares it, and it is no lazy transpose): writing the storage in place changes no other
+   * tensor. Autograd uses it to accumulate gradients it alone holds without a new tensor.
+   */
+  get ownsStorageAlone(): boolean {
+    return this.ref !== null && this.ref.refs === 1 && this.lazySource === null;
+  }
+
   /** A new tensor sharing this storage with another shape (no copy, no autograd). */
   shareAs(shape: Shape): Tensor {
+    return this.share(shape, true);
+  }
+
+  private share(shape: Shape, tracked: boolean): Tensor {
     if (this.lazySource && !this.ref) this.materialize();
     const ref = this.ref;
     if (!ref) throw new Error(`Tensor ${formatShape(this.shape)} was used after dispose()`);
     ref.refs++;
-    return new Tensor(ref, shape, this.dtype);
+    return new Tensor(ref, shape, this.dtype, tracked);
   }
 
   /** Another handle on the same storage, kept alive until it is disposed (used by autograd). */
   retain(): Tensor {
     if (this.lazySource && !this.ref) return keep(Tensor.lazyTranspose(this.lazySource));
-    return keep(this.shareAs(this.shape));
+    // Untracked from the start: no tidy scope adds it only for keep to take it out again.
+    return this.share(this.shape, false);
   }
 
   /** Frees this handle; the storage is freed when its last handle goes. Idempotent. */
@@ -223,7 +237,7 @@ export class Tensor {
     }
     let seed: Tensor;
     if (grad) {
-      if (formatShape(grad.shape) !== formatShape(this.shape)) {
+      if (!shapesEqual(grad.shape, this.shape)) {
         throw new Error(`backward: grad has shape ${formatShape(grad.shape)}, expected ${formatShape(this.shape)}`);
       }
       seed = grad.retain();

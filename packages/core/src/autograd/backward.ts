@@ -4,9 +4,9 @@
  * that frees activations soonest. Saved tensors are released right after each node ran.
  */
 import { keep, noGrad, tidy, withCategory } from '../engine.js';
-import { formatShape, shapesEqual } from '../shape.js';
+import { contiguousStrides, formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import type { GradNode } from './node.js';
+import type { AccumulationTarget, GradNode } from './node.js';
 
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again. */
@@ -79,12 +79,32 @@ function countEdges(root: GradNode): { consumers: Map<GradNode, number>; leafEdg
   return { consumers, leafEdges };
 }
 
+/**
+ * into + grad, consuming both (`into` is a pending gradient or a leaf's .grad, which the sum
+ * replaces). When no other tensor shares `into`'s storage the sum is written into it in place: no
+ * new tensor, no allocation. Otherwise a new tensor, as `into.add(grad)`.
+ */
 function accumulate(into: Tensor | undefined, grad: Tensor): Tensor {
   if (!into) return grad;
+  if (into.ownsStorageAlone && into.dtype === grad.dtype && into.backend === grad.backend) {
+    addInPlace(into, grad);
+    grad.dispose();
+    return into;
+  }
   const sum = into.add(grad);
   into.dispose();
   grad.dispose();
   return sum;
+}
+
+/** into += grad (same shape and dtype), with the binary kernel writing its first operand. */
+function addInPlace(into: Tensor, grad: Tensor): void {
+  const strides = contiguousStrides(into.shape);
+  into.backend.run(
+    'binary',
+    { a: into.storage, b: grad.storage, out: into.storage },
+    { op: 'add', shape: into.shape, aStrides: strides, bStrides: strides },
+  );
 }
 
 function checkGradShape(node: GradNode, input: Tensor, grad: Tensor): void {
@@ -95,10 +115,16 @@ function checkGradShape(node: GradNode, input: Tensor, grad: Tensor): void {
   }
 }
 
+/**
+ * Adds `grad` to the leaf's gradient, in place when no other tensor shares its storage (as
+ * PyTorch accumulates into .grad; the out-of-place sum disposed the previous .grad anyway).
+ */
 function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
   const cast = grad.dtype === leaf.dtype ? grad : grad.to(leaf.dtype);
   if (cast !== grad) grad.dispose();
-  const next = accumulate(leaf.grad ?? undefined, cast);
+  const previous = leaf.grad ?? undefined;
+  const next = accumulate(previous, cast);
+  if (next === previous) return;
   next.backend.retag(next.storage, 'gradient');
   leaf.grad = keep(next);
 }
@@ -123,6 +149,15 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
   const ready = new NodeHeap();
   ready.push(rootNode);
 
+  /** The pending gradient a rule of `current` may add into (see AccumulationTarget). */
+  let current: GradNode = rootNode;
+  const into: AccumulationTarget = (i) => {
+    const input = current.inputs[i];
+    const fn = input?.requiresGrad ? input.gradFn : null;
+    const target = fn ? pending.get(fn) : undefined;
+    return target?.ownsStorageAlone && target.dtype === input!.dtype ? target : undefined;
+  };
+
   noGrad(() =>
     withCategory('activation', () => {
       try {
@@ -139,44 +174,50 @@ export function runBackward(root: Tensor, seed: Tensor, options: BackwardOptions
   function drain(): void {
     while (ready.size > 0) {
       const node = ready.pop();
+      current = node;
       const grad = pending.get(node);
       pending.delete(node);
       // tidy frees the temporaries of the rule; the gradients it returns survive.
       let inputGrads: (Tensor | null)[];
       try {
-        inputGrads = grad ? [...tidy(() => node.apply(grad))] : node.inputs.map(() => null);
+        inputGrads = grad ? [...tidy(() => node.apply(grad, into))] : node.inputs.map(() => null);
       } finally {
         grad?.dispose();
       }
       if (!options.retainGraph) node.release();
       try {
-        node.inputs.forEach(route);
+        for (let i = 0; i < node.inputs.length; i++) {
+          const g = inputGrads[i] ?? null;
+          inputGrads[i] = null;
+          route(node, node.inputs[i]!, g);
+        }
       } catch (err) {
         for (const g of inputGrads) g?.dispose();
         throw err;
       }
+    }
+  }
 
-      function route(input: Tensor, i: number): void {
-        const g = inputGrads[i] ?? null;
-        inputGrads[i] = null;
-        if (!input.requiresGrad) {
-          g?.dispose();
-          return;
-        }
-        if (g) checkGradShape(node, input, g);
-        const fn = input.gradFn;
-        if (fn) {
-          if (g) pending.set(fn, accumulate(pending.get(fn), g));
-          const left = consumers.get(fn)! - 1;
-          consumers.set(fn, left);
-          if (left === 0) ready.push(fn);
-        } else {
-          if (g) accumulateLeaf(input, g);
-          const left = leafEdges.get(input)! - 1;
-          leafEdges.set(input, left);
-          if (left === 0) input.fireGradReady();
-        }
-      }
+  /** Hands input's gradient `g` (from `node`'s rule) to its producer's pending sum or to the leaf. */
+  function route(node: GradNode, input: Tensor, g: Tensor | null): void {
+    if (!input.requiresGrad) {
+      g?.dispose();
+      return;
+    }
+    if (g) checkGradShape(node, input, g);
+    const fn = input.gradFn;
+    if (fn) {
+      // A rule that added into the pending gradient in place hands it back (see AccumulationTarget).
+      const sum = pending.get(fn);
+      if (g && g !== sum) pending.set(fn, accumulate(sum, g));
+      const left = consumers.get(fn)! - 1;
+      consumers.set(fn, left);
+      if (left === 0) ready.push(fn);
+    } else {
+      if (g) accumulateLeaf(input, g);
+      const left = leafEdges.get(input)! - 1;
+      leafEdges.set(input, left);
+      if (left === 0) input.fireGradReady();
     }
   }
 }

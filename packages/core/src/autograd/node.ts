@@ -4,7 +4,19 @@
  */
 import type { Tensor } from '../tensor.js';
 
-export type BackwardFn = (grad: Tensor, saved: readonly Tensor[]) => readonly (Tensor | null)[];
+/**
+ * The gradient already collected for input `i` from other paths, when a rule may add its own
+ * contribution into it in place (the engine alone holds it, with the input's shape and dtype).
+ * A rule that does returns that very tensor as input i's gradient; any other return is added to
+ * it by the engine. Rules may ignore it.
+ */
+export type AccumulationTarget = (i: number) => Tensor | undefined;
+
+export type BackwardFn = (
+  grad: Tensor,
+  saved: readonly Tensor[],
+  into?: AccumulationTarget,
+) => readonly (Tensor | null)[];
 
 let nextNodeId = 0;
 
@@ -64,9 +76,9 @@ export class GradNode {
   }
 
   /** Computes the gradient of each input from the gradient of the output. */
-  apply(grad: Tensor): readonly (Tensor | null)[] {
+  apply(grad: Tensor, into?: AccumulationTarget): readonly (Tensor | null)[] {
     this.assertNotReleased();
-    const grads = this.backwardFn(grad, this.saved!);
+    const grads = this.backwardFn(grad, this.saved!, into);
     if (grads.length !== this.inputs.length) {
       throw new Error(
         `internal: '${this.name}' backward returned ${grads.length} gradients for ${this.inputs.length} inputs`,

@@ -8,7 +8,7 @@
 import type { Backend, KernelIO, KernelParams, Storage } from '../backend.js';
 import { assertDType, DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../dtype.js';
 import { expectCount } from '../kernels/checks.js';
-import { addedImplementation, kernelDeclaration } from '../kernels/registry.js';
+import { addedImplementation, type KernelDeclaration, kernelDeclaration } from '../kernels/registry.js';
 import { MEMORY_CATEGORIES, type MemoryCategory, MemoryTracker } from '../memory.js';
 import '../kernels/core-kernels.js';
 
@@ -82,6 +82,16 @@ function describe(storage: unknown): string {
   return `storage #${s.id} (${s.dtype}[${s.size}]) of the ${s.backend?.name ?? 'unknown'} backend`;
 }
 
+/** Throws naming the first storage role `declaration` does not take. */
+function rejectUnknownRole(name: string, declaration: KernelDeclaration, storages: Record<string, Storage>): void {
+  const roles = [...declaration.inputs, ...declaration.outputs];
+  for (const role of Object.keys(storages)) {
+    if (!roles.includes(role)) {
+      throw new TypeError(`${name}: unknown storage "${role}"; the kernel takes ${roles.join(', ')}`);
+    }
+  }
+}
+
 export interface BackendBaseOptions {
   /** Tracker to report allocations to; a fresh one by default. */
   tracker?: MemoryTracker;
@@ -107,8 +117,11 @@ export abstract class BackendBase<S extends StorageBase> implements Backend {
 
   // --- the device side, supplied by each backend ---
 
-  /** Allocates device memory for a checked request. */
-  protected abstract createStorage(size: number, dtype: DType, category: MemoryCategory): S;
+  /**
+   * Allocates device memory for a checked request; with `uninitialized` the elements need not be
+   * zeroed (see Backend.alloc).
+   */
+  protected abstract createStorage(size: number, dtype: DType, category: MemoryCategory, uninitialized: boolean): S;
   /** Returns a storage's memory (after it is marked freed and the tracker told). */
   protected releaseStorage(_storage: S): void {}
   /** Copies checked host data (right type and length) into the storage. */
@@ -123,15 +136,17 @@ export abstract class BackendBase<S extends StorageBase> implements Backend {
 
   // --- storage ---
 
-  alloc(size: number, dtype: DType, category: MemoryCategory): S {
+  alloc(size: number, dtype: DType, category: MemoryCategory, uninitialized = false): S {
     const where = `${this.name}.alloc`;
     this.assertUsable(where);
     expectCount(where, 'size', size);
     assertDType(dtype, where);
     checkCategory(where, category);
+    if (typeof uninitialized !== 'boolean')
+      throw new TypeError(`${where}: uninitialized must be true or false; got ${String(uninitialized)}`);
     if (!this.supportsDType(dtype))
       throw new TypeError(`${where}: ${dtype} is not supported on the ${this.name} backend`);
-    const storage = this.createStorage(size, dtype, category);
+    const storage = this.createStorage(size, dtype, category, uninitialized);
     this.tracker.allocated(storage.byteLength, category);
     return storage;
   }
@@ -209,14 +224,14 @@ export abstract class BackendBase<S extends StorageBase> implements Backend {
     if (io === null || typeof io !== 'object') throw new TypeError(`${name}: expected an object of storages`);
     if (params === null || typeof params !== 'object') throw new TypeError(`${name}: expected a params object`);
     const storages = io as Record<string, Storage>;
-    for (const role of [...declaration.inputs, ...declaration.outputs]) this.own(storages[role], name, role);
-    for (const role of Object.keys(storages)) {
-      if (!declaration.inputs.includes(role) && !declaration.outputs.includes(role)) {
-        throw new TypeError(
-          `${name}: unknown storage "${role}"; the kernel takes ${[...declaration.inputs, ...declaration.outputs].join(', ')}`,
-        );
-      }
-    }
+    // Hot path (every kernel call): no arrays or strings unless an argument is wrong.
+    for (const role of declaration.inputs) this.ownLive(storages[role], name, role);
+    for (const role of declaration.outputs) this.ownLive(storages[role], name, role);
+    let given = 0;
+    for (const _ in storages) given++;
+    // Every declared role is present, so a count above theirs means an unknown one.
+    if (given !== declaration.inputs.length + declaration.outputs.length)
+      rejectUnknownRole(name, declaration, storages);
     declaration.check(io as never, params as never);
     if (!this.computes) return;
     const impl = this.implementation(name);
@@ -235,6 +250,11 @@ export abstract class BackendBase<S extends StorageBase> implements Backend {
   /** A live storage of this backend, or an error naming the call and the argument. */
   protected own(storage: unknown, where: string, role: string): S {
     this.assertUsable(where);
+    return this.ownLive(storage, where, role);
+  }
+
+  /** `own` for a caller that has just checked the backend is usable. */
+  private ownLive(storage: unknown, where: string, role: string): S {
     if (!(storage instanceof StorageBase) || storage.backend !== this) {
       const owner = (storage as Partial<Storage> | undefined)?.backend;
       const whose =

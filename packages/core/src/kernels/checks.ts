@@ -16,6 +16,15 @@ export function orList(items: readonly string[]): string {
   return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
+/** Whether `value` passes expectCount (for hot paths that build the argument's name only on failure). */
+export function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
 /** A non-negative safe integer (a count, a dimension, an offset). */
 export function expectCount(kernel: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -61,10 +70,13 @@ export function expectAtLeast(kernel: string, role: string, s: Storage, size: nu
 
 /** Storages read and written element by element: all the size of the first. */
 export function expectSameSize(kernel: string, storages: Record<string, Storage>): void {
-  const entries = Object.entries(storages);
-  const [firstRole, first] = entries[0] ?? [];
-  if (!first) return;
-  for (const [role, s] of entries.slice(1)) expectSize(kernel, role, s, first.size, `${firstRole}.size`);
+  let firstRole: string | undefined;
+  for (const role in storages) {
+    if (firstRole === undefined) firstRole = role;
+    else if (storages[role]!.size !== storages[firstRole]!.size) {
+      expectSize(kernel, role, storages[role]!, storages[firstRole]!.size, `${firstRole}.size`);
+    }
+  }
 }
 
 export function expectFloating(kernel: string, role: string, s: Storage): void {
@@ -78,17 +90,34 @@ export function expectDType(kernel: string, role: string, s: Storage, dtypes: re
 
 /** Every storage of `storages` holds floats. */
 export function expectFloats(kernel: string, storages: Record<string, Storage>): void {
-  for (const [role, s] of Object.entries(storages)) expectFloating(kernel, role, s);
+  for (const role in storages) expectFloating(kernel, role, storages[role]!);
 }
 
 /** Kernels that read an input after writing part of the output cannot take the same storage for both. */
 export function expectDistinct(kernel: string, storages: Record<string, Storage>): void {
-  const seen = new Map<Storage, string>();
-  for (const [role, s] of Object.entries(storages)) {
-    const other = seen.get(s);
-    if (other)
-      throw new Error(`${kernel}: ${other} and ${role} must be different storages (the kernel cannot run in place)`);
-    seen.set(s, role);
+  // Pairwise over a handful of roles: no Map or entry arrays on this per-call path.
+  for (const role in storages) {
+    for (const other in storages) {
+      if (other === role) break;
+      if (storages[other] === storages[role])
+        throw new Error(`${kernel}: ${other} and ${role} must be different storages (the kernel cannot run in place)`);
+    }
+  }
+}
+
+/** Kernels that read every input while writing outputs: no output may be one of the inputs (inputs may repeat). */
+export function expectOutputsApart(
+  kernel: string,
+  inputs: Record<string, Storage>,
+  outputs: Record<string, Storage>,
+): void {
+  for (const input in inputs) {
+    for (const output in outputs) {
+      if (inputs[input] === outputs[output])
+        throw new Error(
+          `${kernel}: ${input} and ${output} must be different storages (the kernel cannot run in place)`,
+        );
+    }
   }
 }
 
@@ -120,12 +149,15 @@ export function expectWindow(
       `${kernel}: ${role} has ${strides.length} strides; expected one entry per dimension (${shape.length})`,
     );
   }
-  expectCount(kernel, `${role} offset`, offset);
+  // Argument names are built only when a check fails: this runs on every strided kernel call.
+  if (!isCount(offset)) expectCount(kernel, `${role} offset`, offset);
   let low = offset;
   let high = offset;
   for (let d = 0; d < shape.length; d++) {
-    const extent = expectCount(kernel, `${role} shape[${d}]`, shape[d]);
-    const stride = expectInteger(kernel, `${role} strides[${d}]`, strides[d]);
+    const extent = shape[d];
+    const stride = strides[d];
+    if (!isCount(extent)) expectCount(kernel, `${role} shape[${d}]`, extent);
+    if (!isInteger(stride)) expectInteger(kernel, `${role} strides[${d}]`, stride);
     if (extent === 0) return; // an empty window touches nothing
     const span = (extent - 1) * stride;
     if (span < 0) low += span;
@@ -157,7 +189,8 @@ export function expectSameShape(
 export function expectRows(kernel: string, rows: number, cols: number, matrices: Record<string, Storage>): void {
   expectCount(kernel, 'rows', rows);
   expectCount(kernel, 'cols', cols);
-  for (const [role, s] of Object.entries(matrices)) {
+  for (const role in matrices) {
+    const s = matrices[role]!;
     expectFloating(kernel, role, s);
     expectSize(kernel, role, s, rows * cols, 'rows * cols');
   }

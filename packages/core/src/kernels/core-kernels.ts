@@ -14,12 +14,14 @@ import {
   expectFloats,
   expectInteger,
   expectOp,
+  expectOutputsApart,
   expectPositive,
   expectRows,
   expectSameShape,
   expectSameSize,
   expectSize,
   expectWindow,
+  isCount,
   orList,
 } from './checks.js';
 import { defineKernel } from './registry.js';
@@ -64,7 +66,10 @@ export const REDUCE_OPS: Record<ReduceOp, true> = { sum: true, max: true, min: t
 function product(shape: readonly number[], kernel: string): number {
   if (!Array.isArray(shape)) throw new TypeError(`${kernel}: shape must be an array of integers; got ${typeof shape}`);
   let n = 1;
-  for (let d = 0; d < shape.length; d++) n *= expectCount(kernel, `shape[${d}]`, shape[d]);
+  for (let d = 0; d < shape.length; d++) {
+    const extent = shape[d];
+    n *= isCount(extent) ? extent : expectCount(kernel, `shape[${d}]`, extent);
+  }
   return n;
 }
 
@@ -75,12 +80,15 @@ function checkBroadcast(
   out: Storage,
   operands: [string, Storage, readonly number[]][],
 ) {
-  expectSize(kernel, 'out', out, product(shape, kernel), `product of shape [${shape.join(', ')}]`);
+  const size = product(shape, kernel);
+  if (out.size !== size) expectSize(kernel, 'out', out, size, `product of shape [${shape.join(', ')}]`);
   for (const [role, s, strides] of operands) {
     expectWindow(kernel, role, s, shape, strides, 0);
     // Broadcast strides read forwards (0 along broadcast axes); an operand that is the output is
     // read where it is written.
-    for (const [d, stride] of strides.entries()) expectCount(kernel, `${role} strides[${d}]`, stride);
+    for (let d = 0; d < strides.length; d++) {
+      if (!isCount(strides[d])) expectCount(kernel, `${role} strides[${d}]`, strides[d]);
+    }
     if (s === out && strides.some((stride, d) => stride === 0 && (shape[d] as number) > 1)) {
       throw new Error(`${kernel}: ${role} is broadcast and also the output; it cannot run in place`);
     }
@@ -246,9 +254,12 @@ export const matmul = defineKernel({
   check({ a, b, out }, params) {
     const k = 'matmul';
     const { batch, m, n, aBatchStride, bBatchStride } = params;
-    for (const [name, value] of Object.entries({ batch, m, n, k: params.k, aBatchStride, bBatchStride })) {
-      expectCount(k, name, value);
-    }
+    expectCount(k, 'batch', batch);
+    expectCount(k, 'm', m);
+    expectCount(k, 'n', n);
+    expectCount(k, 'k', params.k);
+    expectCount(k, 'aBatchStride', aBatchStride);
+    expectCount(k, 'bBatchStride', bBatchStride);
     if (typeof params.transA !== 'boolean' || typeof params.transB !== 'boolean') {
       throw new TypeError(`${k}: transA and transB must be booleans; got ${params.transA} and ${params.transB}`);
     }
@@ -408,10 +419,7 @@ export const rmsNormBackward = defineKernel({
     expectSize('rmsNormBackward', 'weight', weight, cols, 'cols');
     expectSize('rmsNormBackward', 'dweight', dweight, cols, 'cols');
     expectSize('rmsNormBackward', 'rstd', rstd, rows, 'rows');
-    for (const [role, s] of Object.entries({ x, weight, rstd, dy })) {
-      expectDistinct('rmsNormBackward', { [role]: s, dx });
-      expectDistinct('rmsNormBackward', { [role]: s, dweight });
-    }
+    expectOutputsApart('rmsNormBackward', { x, weight, rstd, dy }, { dx, dweight });
   },
 });
 
@@ -477,18 +485,38 @@ function checkAttention(
     throw new RangeError(`${kernel}: scale must be a positive finite number; got ${String(scale)}`);
   if (!ATTENTION_LAYOUTS.includes(layout))
     throw new RangeError(`${kernel}: layout must be ${orList(ATTENTION_LAYOUTS)}; got ${String(layout)}`);
-  const dtype = (Object.values(byQuery)[0] as Storage).dtype;
-  for (const [role, s] of Object.entries({ ...byQuery, ...byKey })) {
-    expectFloating(kernel, role, s);
-    expectDType(kernel, role, s, [dtype]);
+  // Loops over the roles without entry arrays or merged objects: this runs on every attention call.
+  let dtype: Storage['dtype'] | undefined;
+  for (const role in byQuery) dtype ??= byQuery[role]!.dtype;
+  checkAttentionGroup(kernel, byQuery, dtype!, batch * queryLen * heads * dim, 'batch * queryLen * heads * dim');
+  checkAttentionGroup(kernel, byKey, dtype!, batch * keyLen * kvHeads * dim, 'batch * keyLen * kvHeads * dim');
+  for (const role in outputs) {
+    expectNotIn(kernel, role, outputs[role]!, byQuery);
+    expectNotIn(kernel, role, outputs[role]!, byKey);
   }
-  for (const [role, s] of Object.entries(byQuery))
-    expectSize(kernel, role, s, batch * queryLen * heads * dim, 'batch * queryLen * heads * dim');
-  for (const [role, s] of Object.entries(byKey))
-    expectSize(kernel, role, s, batch * keyLen * kvHeads * dim, 'batch * keyLen * kvHeads * dim');
-  const all = { ...byQuery, ...byKey };
-  for (const [role, s] of Object.entries(outputs)) {
-    for (const [other, t] of Object.entries(all)) if (other !== role) expectDistinct(kernel, { [role]: s, [other]: t });
+}
+
+/** Each storage of `group` holds floats of `dtype`, `size` of them. */
+function checkAttentionGroup(
+  kernel: string,
+  group: Record<string, Storage>,
+  dtype: Storage['dtype'],
+  size: number,
+  formula: string,
+): void {
+  for (const role in group) {
+    const s = group[role]!;
+    expectFloating(kernel, role, s);
+    if (s.dtype !== dtype) expectDType(kernel, role, s, [dtype]);
+    expectSize(kernel, role, s, size, formula);
+  }
+}
+
+/** The output `role` is none of the other storages of `group`. */
+function expectNotIn(kernel: string, role: string, s: Storage, group: Record<string, Storage>): void {
+  for (const other in group) {
+    if (other !== role && group[other] === s)
+      throw new Error(`${kernel}: ${role} and ${other} must be different storages (the kernel cannot run in place)`);
   }
 }
 
@@ -583,7 +611,7 @@ export const adamw = defineKernel({
     const io = { param, grad, m, v };
     expectFloats('adamw', io);
     expectSameSize('adamw', io);
-    if (new Set([param, grad, m, v]).size !== 4)
+    if (param === grad || param === m || param === v || grad === m || grad === v || m === v)
       throw new Error('adamw: param, grad, m and v must be four different storages');
   },
 });

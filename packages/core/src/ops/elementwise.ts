@@ -6,7 +6,7 @@ import { broadcastShapes, broadcastStrides, contiguousStrides } from '../shape.j
 import { recordOp, type Tensor } from '../tensor.js';
 import { full } from './creation.js';
 import { sum } from './reduce.js';
-import { backendOf, empty, reduceToShape } from './util.js';
+import { backendOf, empty, reduceToShape, uninitialized } from './util.js';
 
 const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
@@ -53,7 +53,7 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (op === 'pow' && !isFloating(dtype)) dtype = 'float32';
   const ca = toComputeType(a, dtype);
   const cb = toComputeType(b, dtype);
-  const out = empty(shape, COMPARISONS.has(op) ? 'uint8' : dtype, backend);
+  const out = uninitialized(shape, COMPARISONS.has(op) ? 'uint8' : dtype, backend);
   backend.run(
     'binary',
     { a: ca.storage, b: cb.storage, out: out.storage },
@@ -211,7 +211,7 @@ export const ge = (a: Tensor | number, b: Tensor | number): Tensor => binary('ge
 function unaryKernel(op: UnaryOp, x: Tensor): Tensor {
   const floating = isFloating(x.dtype);
   const input = floating || op === 'neg' || op === 'abs' || op === 'sign' || op === 'square' ? x : cast(x, 'float32');
-  const out = empty(input.shape, input.dtype, input.backend);
+  const out = uninitialized(input.shape, input.dtype, input.backend);
   input.backend.run('unary', { x: input.storage, out: out.storage }, { op });
   if (input !== x) input.dispose();
   return out;
@@ -313,7 +313,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (!backend.supportsDType(dtype)) {
     throw new Error(`to(${dtype}): the ${backend.name} backend does not support ${dtype}`);
   }
-  const out = empty(x.shape, dtype, backend);
+  const out = uninitialized(x.shape, dtype, backend);
   backend.run('cast', { x: x.storage, out: out.storage }, {});
   if (isFloating(dtype) && isFloating(x.dtype)) {
     recordOp('cast', out, [x], [], (g) => [cast(g, x.dtype)]);
@@ -324,7 +324,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 /** A contiguous copy (gradient passes through). */
 export function clone(x: Tensor): Tensor {
   const backend = x.backend;
-  const out = empty(x.shape, x.dtype, backend);
+  const out = uninitialized(x.shape, x.dtype, backend);
   const view = { shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
   backend.run('copy', { src: x.storage, dst: out.storage }, { srcView: view, dstView: view });
   recordOp('clone', out, [x], [], (g) => [g.retain()]);

@@ -8,7 +8,7 @@ import { recordOp, type Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
 import { sum } from './reduce.js';
 import { expand, reshape, transpose } from './shape-ops.js';
-import { backendOf, empty, reduceToShape } from './util.js';
+import { backendOf, reduceToShape, uninitialized } from './util.js';
 
 /** Reads `t` (logical shape [...batch, rows, cols]) as a kernel operand broadcast to `batch`. */
 function operand(t: Tensor, batch: readonly number[]): { t: Tensor; stride: number; trans: boolean; owned: boolean } {
@@ -27,15 +27,22 @@ function operand(t: Tensor, batch: readonly number[]): { t: Tensor; stride: numb
   return { t: full, stride: matrix, trans: false, owned: true };
 }
 
-function matmulKernel(a: Tensor, b: Tensor): Tensor {
+/**
+ * a @ b in a new tensor; or, when `into` is given and has the product's shape and dtype, a @ b
+ * added to `into` in place (the kernel's accumulate flag), returning `into`.
+ */
+function matmulKernel(a: Tensor, b: Tensor, into?: Tensor): Tensor {
   const backend = backendOf('matmul', a, b);
   const m = a.shape[a.rank - 2]!;
   const k = a.shape[a.rank - 1]!;
   const n = b.shape[b.rank - 1]!;
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul (batch dimensions)');
   const dtype = promoteTypes(a.dtype, b.dtype);
-  const out = empty([...batch, m, n], dtype, backend);
-  if (out.size === 0) return out;
+  const shape = [...batch, m, n];
+  const accumulate = into !== undefined && into.dtype === dtype && shapesEqual(into.shape, shape);
+  // Every element is written: the product, or the fill below when k is 0.
+  const out = accumulate ? into : uninitialized(shape, dtype, backend);
+  if (out.size === 0 || (k === 0 && accumulate)) return out;
   if (k === 0) {
     backend.run('fill', { out: out.storage }, { value: 0 });
     return out;
@@ -61,6 +68,7 @@ function matmulKernel(a: Tensor, b: Tensor): Tensor {
       transB: pb.trans,
       aBatchStride: batchCount === 1 ? 0 : pa.stride,
       bBatchStride: batchCount === 1 ? 0 : pb.stride,
+      accumulate,
     },
   );
   if (pa.owned) pa.t.dispose();
@@ -89,7 +97,7 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   const ca = mixed64 && a.dtype !== 'float64' ? cast(a, 'float64') : a;
   const cb = mixed64 && b.dtype !== 'float64' ? cast(b, 'float64') : b;
   const out = matmulKernel(ca, cb);
-  recordOp('matmul', out, [a, b], [ca, cb], (g, [sa, sb]) => {
+  recordOp('matmul', out, [a, b], [ca, cb], (g, [sa, sb], into) => {
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (a.requiresGrad) {
@@ -102,8 +110,10 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
         ga = transpose(gaT);
         gaT.dispose();
       } else {
+        // When other paths already gave a its gradient (x feeding q, k and v projections), the
+        // product is added into that gradient by the GEMM itself: no temporary, no add kernel.
         const bt = transpose(sb!);
-        ga = reduceBatch(matmulKernel(g, bt), a.shape);
+        ga = reduceBatch(matmulKernel(g, bt, into?.(0)), a.shape);
         bt.dispose();
       }
       if (ga.dtype !== a.dtype) ga = castOwned(ga, a.dtype);

@@ -2,14 +2,14 @@
 import type { AttentionParams } from '../backend.js';
 import { isFloating } from '../dtype.js';
 import { computeDTypeOf } from '../optim/update-helpers.js';
-import { formatShape, normalizeAxis } from '../shape.js';
+import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
 import { rand, zeros } from './creation.js';
 import { add, cast, div, maximum, mul, ne } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
 import { expand, permute, reshape, transpose } from './shape-ops.js';
-import { backendOf, empty } from './util.js';
+import { backendOf, empty, uninitialized } from './util.js';
 
 /** Runs a kernel that validates data (targets, ids); frees `out` if it throws. */
 function runOrFree(out: Tensor, kernel: () => void): void {
@@ -41,11 +41,11 @@ function softmaxLike(kind: 'softmax' | 'logSoftmax', x: Tensor, causal?: { query
   assertFloating(kind, x);
   const cols = x.shape[x.rank - 1] ?? 1;
   const rows = x.size / Math.max(cols, 1);
-  const out = empty(x.shape, x.dtype, x.backend);
+  const out = uninitialized(x.shape, x.dtype, x.backend);
   const params = causal ? { rows, cols, causal } : { rows, cols };
   x.backend.run(kind, { x: x.storage, out: out.storage }, params);
   recordOp(kind, out, [x], [out], (g, [y]) => {
-    const dx = empty(x.shape, g.dtype, g.backend);
+    const dx = uninitialized(x.shape, g.dtype, g.backend);
     g.backend.run(`${kind}Backward`, { y: y!.storage, dy: g.storage, dx: dx.storage }, { rows, cols });
     return [dx];
   });
@@ -84,7 +84,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   const backend = backendOf('crossEntropy', logits, targets);
   // float64 logits keep float64 losses (gradient checks); every other dtype gives float32.
   const lossType = computeDTypeOf(logits);
-  const perRow = empty(targets.shape, lossType, backend);
+  const perRow = uninitialized(targets.shape, lossType, backend);
   runOrFree(perRow, () =>
     backend.run(
       'crossEntropy',
@@ -93,7 +93,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     ),
   );
   recordOp('crossEntropy', perRow, [logits], [logits, targets], (g, [x, t]) => {
-    const dx = empty(logits.shape, logits.dtype, g.backend);
+    const dx = uninitialized(logits.shape, logits.dtype, g.backend);
     const g32 = g.dtype === lossType ? g : cast(g, lossType);
     g.backend.run(
       'crossEntropyBackward',
@@ -129,17 +129,21 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   }
   const backend = backendOf('rmsNorm', x, weight);
   const rows = x.size / cols;
-  const out = empty(x.shape, x.dtype, backend);
+  const out = uninitialized(x.shape, x.dtype, backend);
   // float32 unless everything is float64 (then the saved factor keeps float64 precision).
-  const rstd = empty([rows], x.dtype === 'float64' && weight.dtype === 'float64' ? 'float64' : 'float32', backend);
+  const rstd = uninitialized(
+    [rows],
+    x.dtype === 'float64' && weight.dtype === 'float64' ? 'float64' : 'float32',
+    backend,
+  );
   backend.run(
     'rmsNorm',
     { x: x.storage, weight: weight.storage, out: out.storage, rstd: rstd.storage },
     { rows, cols, eps },
   );
   recordOp('rmsNorm', out, [x, weight], [x, weight, rstd], (g, [sx, sw, sr]) => {
-    const dx = empty(x.shape, x.dtype, g.backend);
-    const dw = empty(weight.shape, weight.dtype, g.backend);
+    const dx = uninitialized(x.shape, x.dtype, g.backend);
+    const dw = uninitialized(weight.shape, weight.dtype, g.backend);
     g.backend.run(
       'rmsNormBackward',
       { x: sx!.storage, weight: sw!.storage, rstd: sr!.storage, dy: g.storage, dx: dx.storage, dweight: dw.storage },
@@ -217,10 +221,10 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 /** GELU in its exact erf form, x/2 (1 + erf(x / sqrt 2)) (PyTorch's default, transformers' "gelu"). */
 export function gelu(x: Tensor): Tensor {
   assertFloating('gelu', x);
-  const out = empty(x.shape, x.dtype, x.backend);
+  const out = uninitialized(x.shape, x.dtype, x.backend);
   x.backend.run('gelu', { x: x.storage, out: out.storage }, {});
   recordOp('gelu', out, [x], [x], (g, [sx]) => {
-    const dx = empty(x.shape, x.dtype, g.backend);
+    const dx = uninitialized(x.shape, x.dtype, g.backend);
     g.backend.run('geluBackward', { x: sx!.storage, dy: g.storage, dx: dx.storage }, {});
     return [dx];
   });
@@ -243,15 +247,15 @@ export function rope(x: Tensor, tables: RopeTables): Tensor {
     throw new RangeError(`rope: expected x of shape [batch, seq, heads, headDim], got ${formatShape(x.shape)}`);
   const [batch, seq, heads, headDim] = x.shape as [number, number, number, number];
   if (headDim % 2 !== 0) throw new RangeError(`rope: headDim must be even, got ${headDim}`);
-  const want = formatShape([seq, headDim / 2]);
-  if (formatShape(tables.cos.shape) !== want || formatShape(tables.sin.shape) !== want) {
+  const want = [seq, headDim / 2];
+  if (!shapesEqual(tables.cos.shape, want) || !shapesEqual(tables.sin.shape, want)) {
     throw new RangeError(
-      `rope: tables must have shape ${want}, got ${formatShape(tables.cos.shape)} and ${formatShape(tables.sin.shape)}`,
+      `rope: tables must have shape ${formatShape(want)}, got ${formatShape(tables.cos.shape)} and ${formatShape(tables.sin.shape)}`,
     );
   }
   const backend = backendOf('rope', x, tables.cos, tables.sin);
   const apply = (input: Tensor, inverse: boolean): Tensor => {
-    const out = empty(input.shape, input.dtype, backend);
+    const out = uninitialized(input.shape, input.dtype, backend);
     backend.run(
       'rope',
       { x: input.storage, cos: tables.cos.storage, sin: tables.sin.storage, out: out.storage },
@@ -272,17 +276,17 @@ export function rope(x: Tensor, tables: RopeTables): Tensor {
 
 /** silu(gate) * up, the SwiGLU activation, on one fused kernel. */
 export function siluMul(gate: Tensor, up: Tensor): Tensor {
-  if (formatShape(gate.shape) !== formatShape(up.shape)) {
+  if (!shapesEqual(gate.shape, up.shape)) {
     throw new RangeError(
       `siluMul: gate ${formatShape(gate.shape)} and up ${formatShape(up.shape)} must have the same shape`,
     );
   }
   const backend = backendOf('siluMul', gate, up);
-  const out = empty(gate.shape, gate.dtype, backend);
+  const out = uninitialized(gate.shape, gate.dtype, backend);
   backend.run('siluMul', { gate: gate.storage, up: up.storage, out: out.storage }, {});
   recordOp('siluMul', out, [gate, up], [gate, up], (g, [sg, su]) => {
-    const dg = empty(gate.shape, gate.dtype, g.backend);
-    const du = empty(up.shape, up.dtype, g.backend);
+    const dg = uninitialized(gate.shape, gate.dtype, g.backend);
+    const du = uninitialized(up.shape, up.dtype, g.backend);
     g.backend.run(
       'siluMulBackward',
       { gate: sg!.storage, up: su!.storage, dy: g.storage, dgate: dg.storage, dup: du.storage },
@@ -317,7 +321,7 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
     throw new RangeError(`embedding: table must be 2-D [vocab, dim], got ${formatShape(table.shape)}`);
   const dim = table.shape[1]!;
   const backend = backendOf('embedding', ids, table);
-  const out = empty([...ids.shape, dim], table.dtype, backend);
+  const out = uninitialized([...ids.shape, dim], table.dtype, backend);
   runOrFree(out, () =>
     backend.run('gatherRows', { table: table.storage, ids: ids.storage, out: out.storage }, { dim }),
   );

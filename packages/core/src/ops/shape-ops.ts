@@ -12,7 +12,7 @@ import {
 import { recordOp, Tensor } from '../tensor.js';
 import { zeros } from './creation.js';
 import { sum } from './reduce.js';
-import { backendOf, empty } from './util.js';
+import { backendOf, empty, uninitialized } from './util.js';
 
 function contiguousView(shape: Shape, offset = 0): View {
   return { shape, strides: contiguousStrides(shape), offset };
@@ -61,7 +61,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   }
   const shape = order.map((a) => x.shape[a]!);
   const strides = contiguousStrides(x.shape);
-  const out = empty(shape, x.dtype, x.backend);
+  const out = uninitialized(shape, x.dtype, x.backend);
   x.backend.run(
     'copy',
     { src: x.storage, dst: out.storage },
@@ -103,7 +103,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const shape = [...x.shape];
   shape[a] = length;
   const strides = contiguousStrides(x.shape);
-  const out = empty(shape, x.dtype, x.backend);
+  const out = uninitialized(shape, x.dtype, x.backend);
   x.backend.run(
     'copy',
     { src: x.storage, dst: out.storage },
@@ -210,7 +210,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(x.shape, target)) return reshape(x, target);
   const own = contiguousStrides(x.shape);
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : own[i - lead]!));
-  const out = empty(target, x.dtype, x.backend);
+  const out = uninitialized(target, x.dtype, x.backend);
   x.backend.run(
     'copy',
     { src: x.storage, dst: out.storage },

@@ -5,10 +5,23 @@ import { currentCategory } from '../engine.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
-/** Allocates an uninitialised output tensor on `backend` under the current memory category. */
+/** Allocates an output tensor on `backend` under the current memory category; it reads as zeros. */
 export function empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
+  return allocate(shape, dtype, backend, false);
+}
+
+/**
+ * Allocates the output of a kernel that writes every one of its elements (backend.ts says which
+ * do): its memory is not cleared first, so a recycled CPU array holds old values until the kernel
+ * runs. Never for an output a kernel accumulates into or writes only in part.
+ */
+export function uninitialized(shape: Shape, dtype: DType, backend: Backend): Tensor {
+  return allocate(shape, dtype, backend, true);
+}
+
+function allocate(shape: Shape, dtype: DType, backend: Backend, uninit: boolean): Tensor {
   if (!backend.supportsDType(dtype)) throw new Error(`the ${backend.name} backend does not support dtype ${dtype}`);
-  return Tensor.fromStorage(backend.alloc(sizeOf(shape), dtype, currentCategory()), shape);
+  return Tensor.fromStorage(backend.alloc(sizeOf(shape), dtype, currentCategory(), uninit), shape);
 }
 
 /** The backend all inputs live on; throws naming both when they differ. */

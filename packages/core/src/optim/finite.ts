@@ -28,14 +28,27 @@ export function allFiniteNow(tensors: readonly Tensor[]): boolean | 'unknown' {
   return true;
 }
 
-function everyFinite(values: ArrayLike<number>): boolean {
-  const n = values.length;
-  // x - x is 0 for finite x and NaN for NaN and +-Inf.
-  for (let i = 0; i < n; i++) {
-    const v = values[i] as number;
-    if (v - v !== 0) return false;
+/**
+ * x * 0 is 0 for finite x and NaN for NaN and +-Inf, so the sum of x * 0 is 0 exactly when every
+ * x is finite. Four independent sums and no branch per element: about twice as fast as testing
+ * each element, and every gradient is read each step. Integers are always finite.
+ */
+function everyFinite(v: Float32Array | Float64Array | Int32Array | Uint8Array): boolean {
+  if (!(v instanceof Float32Array || v instanceof Float64Array)) return true;
+  const n = v.length;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    a += (v[i] as number) * 0;
+    b += (v[i + 1] as number) * 0;
+    c += (v[i + 2] as number) * 0;
+    d += (v[i + 3] as number) * 0;
   }
-  return true;
+  for (; i < n; i++) a += (v[i] as number) * 0;
+  return a + b + c + d === 0;
 }
 
 /**

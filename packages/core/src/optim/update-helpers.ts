@@ -4,7 +4,7 @@
  * objects, so an update must change their storage, not replace them).
  */
 import type { DType } from '../dtype.js';
-import { formatShape } from '../shape.js';
+import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -37,7 +37,7 @@ export function writeInto(target: Tensor, value: Tensor, where: string): void {
 
 /** Throws unless `grad` matches `param` in shape and both live on one backend. */
 export function checkGrad(where: string, param: Tensor, grad: Tensor): void {
-  if (formatShape(grad.shape) !== formatShape(param.shape)) {
+  if (!shapesEqual(grad.shape, param.shape)) {
     throw new RangeError(
       `${where}: the gradient has shape ${formatShape(grad.shape)}, expected the parameter's ${formatShape(param.shape)}`,
     );

@@ -74,6 +74,28 @@ describe('tidy', () => {
     expect(live()).toBe(before);
   });
 
+  it('keep works on a tensor of an outer scope and on an inner result that moved up', () => {
+    const before = live();
+    let outerKept: Tensor | undefined;
+    let movedKept: Tensor | undefined;
+    tidy(() => {
+      const outer = zeros([3]);
+      const moved = tidy(() => {
+        // Kept from an inner scope: the outer scope that tracks it must let it go too.
+        outerKept = keep(outer);
+        return zeros([4]);
+      });
+      movedKept = keep(moved);
+      zeros([6]);
+    });
+    expect(outerKept!.isDisposed).toBe(false);
+    expect(movedKept!.isDisposed).toBe(false);
+    expect(live() - before).toBe(28);
+    outerKept!.dispose();
+    movedKept!.dispose();
+    expect(live()).toBe(before);
+  });
+
   it('returning a tensor made outside every scope does not hand it to the outer scope', () => {
     const x = tensor([1, 2]);
     const before = live();

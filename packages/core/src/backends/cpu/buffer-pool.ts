@@ -2,7 +2,8 @@
  * Recycles the typed arrays of freed CPU storages. A training step allocates and frees the same
  * sizes every step; fresh arrays cost the garbage collector (large ArrayBuffers are external
  * memory that triggers collections) and page faults on first touch. A recycled array is zeroed
- * before reuse, so a new storage reads as zeros exactly as a fresh one does.
+ * before reuse, so a new storage reads as zeros exactly as a fresh one does, unless the caller
+ * says it will overwrite every element (an uninitialized allocation, see Backend.alloc).
  *
  * The pool holds at most MAX_POOLED_BYTES (memory the tracker no longer counts) and only arrays
  * of at least MIN_POOLED_BYTES (small ones are cheap to make).
@@ -12,20 +13,19 @@ import { DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../../dty
 const MAX_POOLED_BYTES = 256 * 2 ** 20;
 const MIN_POOLED_BYTES = 4096;
 
-const pooled = new Map<string, HostArray[]>();
+/** Arrays by dtype, then by length (numeric keys: no key string built per allocation). */
+const pooled = new Map<DType, Map<number, HostArray[]>>();
 let pooledBytes = 0;
 
-function keyOf(dtype: DType, size: number): string {
-  return `${dtype}:${size}`;
-}
-
-/** A zeroed array for `size` elements of `dtype`, recycled when one of that exact size is pooled. */
-export function takeArray(dtype: DType, size: number): HostArray {
-  const stack = pooled.get(keyOf(dtype, size));
-  const recycled = stack?.pop();
+/**
+ * An array for `size` elements of `dtype`, recycled when one of that exact size is pooled; zeroed
+ * unless `zeroed` is false (fresh arrays are zero anyway).
+ */
+export function takeArray(dtype: DType, size: number, zeroed = true): HostArray {
+  const recycled = pooled.get(dtype)?.get(size)?.pop();
   if (!recycled) return hostArrayFor(dtype, size);
   pooledBytes -= recycled.byteLength;
-  recycled.fill(0);
+  if (zeroed) recycled.fill(0);
   return recycled;
 }
 
@@ -33,10 +33,14 @@ export function takeArray(dtype: DType, size: number): HostArray {
 export function giveArray(dtype: DType, array: HostArray): void {
   const bytes = array.length * DTYPE_BYTES[dtype];
   if (bytes < MIN_POOLED_BYTES || pooledBytes + bytes > MAX_POOLED_BYTES) return;
-  const key = keyOf(dtype, array.length);
-  const stack = pooled.get(key);
+  let bySize = pooled.get(dtype);
+  if (!bySize) {
+    bySize = new Map();
+    pooled.set(dtype, bySize);
+  }
+  const stack = bySize.get(array.length);
   if (stack) stack.push(array);
-  else pooled.set(key, [array]);
+  else bySize.set(array.length, [array]);
   pooledBytes += bytes;
 }
 

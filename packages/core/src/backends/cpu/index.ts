@@ -113,8 +113,8 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     return this.resolvedGemm;
   }
 
-  protected createStorage(size: number, dtype: DType, category: MemoryCategory): CpuStorage {
-    return new CpuStorage(this, size, dtype, category);
+  protected createStorage(size: number, dtype: DType, category: MemoryCategory, uninitialized: boolean): CpuStorage {
+    return new CpuStorage(this, size, dtype, category, uninitialized);
   }
 
   protected upload(storage: CpuStorage, data: HostArray): void {

@@ -8,12 +8,16 @@ import type { MemoryCategory } from '../../memory.js';
 import { StorageBase } from '../base.js';
 import { giveArray, takeArray } from './buffer-pool.js';
 
+/** The zero-length array a freed storage keeps, one per dtype (it holds nothing to share). */
+const EMPTY: { [D in DType]?: HostArray } = {};
+
 export class CpuStorage extends StorageBase {
   #raw: HostArray;
 
-  constructor(backend: Backend, size: number, dtype: DType, category: MemoryCategory) {
+  /** With `uninitialized`, a recycled array keeps its old values (for outputs a kernel overwrites). */
+  constructor(backend: Backend, size: number, dtype: DType, category: MemoryCategory, uninitialized = false) {
     super(backend, size, dtype, category);
-    this.#raw = takeArray(dtype, size);
+    this.#raw = takeArray(dtype, size, !uninitialized);
   }
 
   /** The raw elements; kernels read and write them in place. Throws once the storage is freed. */
@@ -26,6 +30,6 @@ export class CpuStorage extends StorageBase {
   override markFreed(): void {
     super.markFreed();
     giveArray(this.dtype, this.#raw);
-    this.#raw = hostArrayFor(this.dtype, 0);
+    this.#raw = EMPTY[this.dtype] ??= hostArrayFor(this.dtype, 0);
   }
 }

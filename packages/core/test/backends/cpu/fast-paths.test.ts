@@ -8,6 +8,7 @@ import { adamwFloat32 } from '../../../src/backends/cpu/adamw-f32.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
 import { binaryArithmetic, periodOf } from '../../../src/backends/cpu/elementwise-fast.js';
 import { CpuBackend } from '../../../src/backends/cpu/index.js';
+import { add, manualSeed, matmul, mul, permute, randn, reshape, rmsNorm, tidy, transpose } from '../../../src/index.js';
 import { backend, dotIndex, empty, randomValues, storage, unravel, values } from './helpers.js';
 
 type Arithmetic = 'add' | 'sub' | 'mul' | 'div';
@@ -209,5 +210,49 @@ describe('buffer pool', () => {
     expect(values(t).every((x) => x === 0)).toBe(true);
     expect(backend.tracker.snapshot().live.activation).toBe(5000 * 4);
     backend.free(t);
+  });
+
+  it('leaves a recycled array as it was for an uninitialized allocation only', () => {
+    const size = 6000;
+    const first = takeArray('float32', size);
+    first.fill(7);
+    giveArray('float32', first);
+    const kept = takeArray('float32', size, false);
+    expect(kept).toBe(first);
+    expect(kept.every((x) => x === 7)).toBe(true);
+    // Through the backend: the uninitialized storage gets the old array, and the kernel that
+    // overwrites it leaves no old value behind; the next default allocation reads zeros again.
+    const s = backend.alloc(size, 'float32', 'activation');
+    backend.run('fill', { out: s }, { value: 3 });
+    backend.free(s);
+    const u = backend.alloc(size, 'float32', 'activation', true);
+    expect(values(u).every((x) => x === 3)).toBe(true);
+    backend.run('fill', { out: u }, { value: 5 });
+    expect(values(u).every((x) => x === 5)).toBe(true);
+    backend.free(u);
+    const z = backend.alloc(size, 'float32', 'activation');
+    expect(values(z).every((x) => x === 0)).toBe(true);
+    backend.free(z);
+    expect(() => backend.alloc(4, 'float32', 'other', 'yes' as never)).toThrow(/uninitialized must be true or false/);
+  });
+
+  it('ops whose kernels overwrite their outputs give the same values on recycled memory', () => {
+    manualSeed(3);
+    const x = randn([16, 300]);
+    const w = randn([300]);
+    const run = () =>
+      tidy(() => {
+        const y = rmsNorm(add(mul(x, 2), x), w, 1e-5);
+        const z = matmul(transpose(y), y);
+        return [...permute(reshape(z, [3, 100, 300]), [2, 0, 1]).dataSync()];
+      });
+    const clean = run();
+    // Fill the pool with NaN arrays of every size the ops allocate, then run again.
+    for (const size of [4800, 90000]) {
+      for (let i = 0; i < 4; i++) giveArray('float32', new Float32Array(size).fill(Number.NaN));
+    }
+    expect(run()).toEqual(clean);
+    x.dispose();
+    w.dispose();
   });
 });

@@ -395,3 +395,49 @@ describe('meta backend: kernels reject inconsistent arguments clearly', () => {
     expect(meta.tracker.snapshot().totalLive).toBe(2 * (tokens * 4096 + 11008 * 4096 + tokens * 11008));
   });
 });
+
+describe('attention kernel checks (shared by every backend)', () => {
+  const p = { batch: 1, heads: 2, kvHeads: 1, queryLen: 3, keyLen: 3, dim: 2, scale: 1, layout: 'heads' as const };
+  const storages = (t: (size: number, dtype?: DType) => Storage) => ({
+    q: t(12),
+    k: t(6),
+    v: t(6),
+    dout: t(12),
+    dq: t(12),
+    dk: t(6),
+    dv: t(6),
+  });
+
+  it('accepts distinct storages, and an input passed twice (k as v)', () => {
+    const { meta, t } = setup();
+    const s = storages(t);
+    expect(() => meta.run('causalAttentionBackward', s, p)).not.toThrow();
+    expect(() => meta.run('causalAttentionBackward', { ...s, v: s.k }, p)).not.toThrow();
+    expect(() => meta.run('causalAttention', { q: s.q, k: s.k, v: s.v, out: s.dq }, p)).not.toThrow();
+  });
+
+  it('refuses an output that is an input or another output, naming both', () => {
+    const { meta, t } = setup();
+    const s = storages(t);
+    expect(() => meta.run('causalAttentionBackward', { ...s, dq: s.q }, p)).toThrow(
+      'causalAttentionBackward: dq and q must be different storages (the kernel cannot run in place)',
+    );
+    expect(() => meta.run('causalAttentionBackward', { ...s, dv: s.dk }, p)).toThrow(
+      'causalAttentionBackward: dk and dv must be different storages',
+    );
+    expect(() => meta.run('causalAttention', { q: s.q, k: s.k, v: s.v, out: s.q }, p)).toThrow(
+      'causalAttention: out and q must be different storages',
+    );
+  });
+
+  it('refuses mixed dtypes and wrong sizes by role', () => {
+    const { meta, t } = setup();
+    const s = storages(t);
+    expect(() => meta.run('causalAttentionBackward', { ...s, dk: t(6, 'float64') }, p)).toThrow(
+      'causalAttentionBackward: dk must be float32; got float64',
+    );
+    expect(() => meta.run('causalAttentionBackward', { ...s, dout: t(10) }, p)).toThrow(
+      'causalAttentionBackward: dout has 10 elements; expected batch * queryLen * heads * dim = 12',
+    );
+  });
+});
