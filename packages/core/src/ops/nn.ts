@@ -454,11 +454,12 @@ function headsAlike(q: Tensor, k: Tensor, v: Tensor): boolean {
 }
 
 function fusedCausalAttention(q: Tensor, k: Tensor, v: Tensor, params: AttentionParams): Tensor {
-  const out = empty(q.shape, q.dtype, q.backend);
+  // The kernels write every element of their outputs (rows that see no key as zeros).
+  const out = uninitialized(q.shape, q.dtype, q.backend);
   q.backend.run('causalAttention', { q: q.storage, k: k.storage, v: v.storage, out: out.storage }, params);
   recordOp('causalAttention', out, [q, k, v], [q, k, v], (g, [sq, sk, sv]) => {
     const dout = g.dtype === q.dtype ? g : cast(g, q.dtype);
-    const [dq, dk, dv] = [q, k, v].map((t) => empty(t.shape, t.dtype, g.backend)) as [Tensor, Tensor, Tensor];
+    const [dq, dk, dv] = [q, k, v].map((t) => uninitialized(t.shape, t.dtype, g.backend)) as [Tensor, Tensor, Tensor];
     const io = { q: sq!.storage, k: sk!.storage, v: sv!.storage, dout: dout.storage };
     g.backend.run('causalAttentionBackward', { ...io, dq: dq.storage, dk: dk.storage, dv: dv.storage }, params);
     if (dout !== g) dout.dispose();

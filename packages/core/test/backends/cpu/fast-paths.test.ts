@@ -8,7 +8,20 @@ import { adamwFloat32 } from '../../../src/backends/cpu/adamw-f32.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
 import { binaryArithmetic, periodOf } from '../../../src/backends/cpu/elementwise-fast.js';
 import { CpuBackend } from '../../../src/backends/cpu/index.js';
-import { add, manualSeed, matmul, mul, permute, randn, reshape, rmsNorm, tidy, transpose } from '../../../src/index.js';
+import {
+  add,
+  causalSelfAttention,
+  manualSeed,
+  matmul,
+  mul,
+  permute,
+  randn,
+  reshape,
+  rmsNorm,
+  sum,
+  tidy,
+  transpose,
+} from '../../../src/index.js';
 import { backend, dotIndex, empty, randomValues, storage, unravel, values } from './helpers.js';
 
 type Arithmetic = 'add' | 'sub' | 'mul' | 'div';
@@ -254,5 +267,27 @@ describe('buffer pool', () => {
     expect(run()).toEqual(clean);
     x.dispose();
     w.dispose();
+  });
+
+  it('fused attention and its gradients are the same on recycled memory (no output read before written)', () => {
+    manualSeed(4);
+    // Grouped kv heads: q [2, 20, 4, 16], k and v [2, 20, 2, 16]; the sizes the pool serves.
+    const q = randn([2, 20, 4, 16], { requiresGrad: true });
+    const k = randn([2, 20, 2, 16], { requiresGrad: true });
+    const v = randn([2, 20, 2, 16], { requiresGrad: true });
+    const run = () => {
+      for (const t of [q, k, v]) t.grad = null;
+      const out = causalSelfAttention(q, k, v);
+      const loss = sum(mul(out, out));
+      loss.backward();
+      const values = [...out.dataSync(), ...[q, k, v].flatMap((t) => [...t.grad!.dataSync()])];
+      for (const t of [out, loss]) t.dispose();
+      return values;
+    };
+    const clean = run();
+    for (const size of [2560, 1280]) {
+      for (let i = 0; i < 6; i++) giveArray('float32', new Float32Array(size).fill(Number.NaN));
+    }
+    expect(run()).toEqual(clean);
   });
 });
