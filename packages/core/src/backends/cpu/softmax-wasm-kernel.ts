@@ -116,15 +116,7 @@ function rowFrame(plan: ReturnType<typeof localPlan>, emit: Emit, rows: number, 
   const keep = (fill: number, masked: boolean) => {
     if (masked) emit(op.localGet(fill), op.localGet(mask), op.v128Bitselect());
   };
-  return {
-    setup,
-    pass,
-    eachRow,
-    store,
-    keep,
-    zero: zero,
-    negativeInfinity: negativeInfinity,
-  };
+  return { setup, pass, eachRow, store, keep, zero, negativeInfinity };
 }
 
 /** Folds the four lanes of v128 local `from` with `combine` into an f32 on the stack. */
