@@ -73,6 +73,25 @@ const adamParams = {
 const mlpLayout = { shape: [TOKENS, INTER], aStrides: [INTER, 1], bStrides: [INTER, 1] };
 const rows = { rows: TOKENS, cols: HIDDEN, eps: 1e-6 };
 const ropeParams = { batch: BATCH, seq: SEQ, heads: HEADS, headDim: HEAD_DIM, inverse: false };
+// The LM head's logits over the byte vocabulary (258 classes), one row per token, every 8th ignored.
+const VOCAB = 258;
+const logits = filled(TOKENS * VOCAB, 20);
+const dlogits = filled(TOKENS * VOCAB, 21);
+const [loss, dloss] = [filled(TOKENS, 22), filled(TOKENS, 23)];
+const targets = backend.alloc(TOKENS, 'int32', 'other');
+(targets.data as Int32Array).forEach((_, r, t) => {
+  t[r] = r % 8 === 7 ? -100 : (r * 97) % VOCAB;
+});
+const ceParams = { rows: TOKENS, cols: VOCAB, ignoreIndex: -100 };
+// Causal attention scores of one layer, [batch, heads, seq, seq] as rows of seq.
+const scores = filled(BATCH * HEADS * SEQ * SEQ, 24);
+const [probs, dprobs, dscores] = [25, 26, 27].map((seed) => filled(scores.size, seed)) as CpuStorage[];
+const scoreRows = { rows: BATCH * HEADS * SEQ, cols: SEQ };
+const ids = backend.alloc(TOKENS, 'int32', 'other');
+(ids.data as Int32Array).forEach((_, i, d) => {
+  d[i] = (i * 131) % VOCAB;
+});
+const embeddings = filled(VOCAB * HIDDEN, 28);
 
 const results: [string, number, number][] = [
   ['siluMul', mlp, median(() => call('siluMul', { gate, up, out }, {}))],
@@ -122,9 +141,37 @@ const results: [string, number, number][] = [
     ),
   ],
   ['adamw', PARAMS, median(() => call('adamw', { param: p, grad: g, m, v }, adamParams))],
+  ['crossEntropy', TOKENS * VOCAB, median(() => call('crossEntropy', { logits, targets, loss }, ceParams))],
+  [
+    'crossEntropyBackward',
+    TOKENS * VOCAB,
+    median(() => call('crossEntropyBackward', { logits, targets, dloss, dx: dlogits }, ceParams)),
+  ],
+  [
+    'softmax causal',
+    scores.size,
+    median(() => call('softmax', { x: scores, out: probs }, { ...scoreRows, causal: { queryLen: SEQ, offset: 0 } })),
+  ],
+  ['logSoftmax', scores.size, median(() => call('logSoftmax', { x: scores, out: probs }, scoreRows))],
+  [
+    'softmaxBackward',
+    scores.size,
+    median(() => call('softmaxBackward', { y: probs, dy: dprobs, dx: dscores }, scoreRows)),
+  ],
+  [
+    'logSoftmaxBackward',
+    scores.size,
+    median(() => call('logSoftmaxBackward', { y: scores, dy: dprobs, dx: dscores }, scoreRows)),
+  ],
+  ['gatherRows', hiddenSize, median(() => call('gatherRows', { table: embeddings, ids, out: hout }, { dim: HIDDEN }))],
+  [
+    'scatterAddRows',
+    hiddenSize,
+    median(() => call('scatterAddRows', { src: hdy, ids, out: embeddings }, { dim: HIDDEN })),
+  ],
 ];
 console.log(`${MODEL}: kernel, elements, ms per call (median), ns per element`);
 for (const [name, size, ms] of results)
   console.log(
-    `${name.padEnd(18)} ${String(size).padStart(9)} ${ms.toFixed(3).padStart(8)} ${((ms * 1e6) / size).toFixed(2).padStart(6)}`,
+    `${name.padEnd(20)} ${String(size).padStart(9)} ${ms.toFixed(3).padStart(8)} ${((ms * 1e6) / size).toFixed(2).padStart(6)}`,
   );

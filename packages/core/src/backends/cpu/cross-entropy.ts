@@ -1,8 +1,14 @@
-/** Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient. */
+/**
+ * Per-row cross-entropy of logits against int32 targets, with an ignore index, and its gradient.
+ * With `simd`, float32 logits and outputs run on the WebAssembly SIMD row kernels (softmax-simd.ts);
+ * float64 (exact float64 maths), 16-bit floats and `simd: false` keep the JS loops.
+ */
+
+import type { KernelIO, KernelParams } from '../../backend.js';
 import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
-import type { KernelImpl } from '../base.js';
 import { expFor } from './fast-exp.js';
 import { type FloatValues, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
+import { crossEntropyBackwardSimd, crossEntropySimd, float32Data } from './softmax-simd.js';
 import type { CpuStorage } from './storage.js';
 
 /** The targets, each a class or the ignore index (a data error otherwise). */
@@ -29,9 +35,15 @@ function rowLogSumExp(
   return { max, logSum: Math.log(sum) };
 }
 
-export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, targets, loss }, p) => {
+export const crossEntropy = (
+  { logits, targets, loss }: KernelIO<'crossEntropy', CpuStorage>,
+  p: KernelParams<'crossEntropy'>,
+  simd = false,
+): void => {
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
+  const f32 = simd ? float32Data(logits, loss) : null;
+  if (f32 && crossEntropySimd(f32[0] as Float32Array, t, f32[1] as Float32Array, rows, cols, ignoreIndex)) return;
   const x = readFloats(logits);
   const precision = precisionOf(logits);
   const exp = expFor(precision);
@@ -54,10 +66,21 @@ export const crossEntropy: KernelImpl<'crossEntropy', CpuStorage> = ({ logits, t
  * dx = dloss (softmax(x) - onehot(target)). Each row's exponentials are computed once, into dx,
  * and scaled by dloss / their sum: one exp per element instead of two.
  */
-export const crossEntropyBackward: KernelImpl<'crossEntropyBackward', CpuStorage> = (io, p) => {
+export const crossEntropyBackward = (
+  io: KernelIO<'crossEntropyBackward', CpuStorage>,
+  p: KernelParams<'crossEntropyBackward'>,
+  simd = false,
+): void => {
   const { logits, targets, dloss, dx } = io;
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
+  const f32 = simd ? float32Data(logits, dloss, dx) : null;
+  if (
+    f32 &&
+    crossEntropyBackwardSimd(...(f32 as [Float32Array, Float32Array, Float32Array]), t, rows, cols, ignoreIndex)
+  ) {
+    return;
+  }
   const { a: x, b: g, out, commit } = openFloatPair(logits, dloss, dx);
   const exp = expFor(precisionOf(logits, dloss));
   for (let r = 0; r < rows; r++) {

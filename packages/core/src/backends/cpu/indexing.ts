@@ -24,8 +24,24 @@ export function gatherRows(table: CpuStorage, ids: CpuStorage, out: CpuStorage, 
   }
 }
 
+/**
+ * acc[ids[i]] += src[i] on float32 arrays: one monomorphic loop (the general one below reads
+ * through the Values union). Each float32 store rounds the float64 sum once, as Math.fround does.
+ */
+function addRowsFloat32(src: Float32Array, ids: Int32Array, acc: Float32Array, dim: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const to = (ids[i] as number) * dim;
+    const from = i * dim;
+    for (let j = 0; j < dim; j++) acc[to + j] = (acc[to + j] as number) + (src[from + j] as number);
+  }
+}
+
 export function scatterAddRows(src: CpuStorage, ids: CpuStorage, out: CpuStorage, dim: number): void {
   const idValues = checkIds(ids, out.size / dim, DATA_ERROR.scatterId);
+  if (src.data instanceof Float32Array && out.data instanceof Float32Array) {
+    addRowsFloat32(src.data, idValues, out.data, dim);
+    return;
+  }
   const values = readValues(src);
   const precision = precisionOf(src, out);
   const target = openOutput(out, precision, true);

@@ -1,13 +1,23 @@
-/** Row softmax and log-softmax (optionally causal) and their backward passes. */
+/**
+ * Row softmax and log-softmax (optionally causal) and their backward passes. With `simd`, float32
+ * storages run on the WebAssembly SIMD row kernels (softmax-simd.ts); float64 (exact float64
+ * maths), 16-bit floats and `simd: false` keep the JS loops.
+ */
 import type { SoftmaxParams } from '../../backend.js';
 import { expFor } from './fast-exp.js';
 import { openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
+import { float32Data, softmaxBackwardSimd, softmaxSimd } from './softmax-simd.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
 function visibleColumns(params: SoftmaxParams): (row: number) => number {
-  const { cols, causal } = params;
-  if (!causal) return () => cols;
+  const { cols } = params;
+  return causalColumns(params) ?? (() => cols);
+}
+
+/** visibleColumns under the causal mask; null without it. */
+function causalColumns({ cols, causal }: SoftmaxParams): ((row: number) => number) | null {
+  if (!causal) return null;
   const { queryLen, offset } = causal;
   return (row) => Math.max(0, Math.min(cols, (row % queryLen) + offset + 1));
 }
@@ -19,8 +29,11 @@ let exps = new Float64Array(1024);
  * Shared forward pass. Masked columns get probability 0 and log-probability -Infinity; a row with
  * no visible column (possible only with a negative causal offset) is all 0 / all -Infinity.
  */
-function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean): void {
+function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean, simd: boolean): void {
   const { rows, cols } = params;
+  const f32 = simd ? float32Data(x, out) : null;
+  if (f32 && softmaxSimd(f32[0] as Float32Array, f32[1] as Float32Array, rows, cols, causalColumns(params), log))
+    return;
   const visible = visibleColumns(params);
   const input = readFloats(x);
   const precision = precisionOf(x);
@@ -59,19 +72,29 @@ function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log:
   target.commit();
 }
 
-export function softmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams): void {
-  softmaxRows(x, out, params, false);
+export function softmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, simd = false): void {
+  softmaxRows(x, out, params, false, simd);
 }
 
-export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams): void {
-  softmaxRows(x, out, params, true);
+export function logSoftmax(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, simd = false): void {
+  softmaxRows(x, out, params, true, simd);
 }
 
 /**
  * softmax: dx = y * (dy - sum(dy * y)) per row; log-softmax (y is its output):
  * dx = dy - exp(y) * sum(dy) per row.
  */
-function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number, log: boolean): void {
+function backwardRows(
+  y: CpuStorage,
+  dy: CpuStorage,
+  dx: CpuStorage,
+  rows: number,
+  cols: number,
+  log: boolean,
+  simd: boolean,
+): void {
+  const f32 = simd ? float32Data(y, dy, dx) : null;
+  if (f32 && softmaxBackwardSimd(...(f32 as [Float32Array, Float32Array, Float32Array]), rows, cols, log)) return;
   const { a: yv, b: dyv, out, commit } = openFloatPair(y, dy, dx);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -86,10 +109,24 @@ function backwardRows(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: numbe
   commit();
 }
 
-export function softmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  backwardRows(y, dy, dx, rows, cols, false);
+export function softmaxBackward(
+  y: CpuStorage,
+  dy: CpuStorage,
+  dx: CpuStorage,
+  rows: number,
+  cols: number,
+  simd = false,
+): void {
+  backwardRows(y, dy, dx, rows, cols, false, simd);
 }
 
-export function logSoftmaxBackward(y: CpuStorage, dy: CpuStorage, dx: CpuStorage, rows: number, cols: number): void {
-  backwardRows(y, dy, dx, rows, cols, true);
+export function logSoftmaxBackward(
+  y: CpuStorage,
+  dy: CpuStorage,
+  dx: CpuStorage,
+  rows: number,
+  cols: number,
+  simd = false,
+): void {
+  backwardRows(y, dy, dx, rows, cols, true, simd);
 }
