@@ -17,6 +17,7 @@ import {
   codeBuilder,
   type Emit,
   type ExportedFunction,
+  emitLanes,
   moduleBytes,
   op,
   TYPE,
@@ -24,12 +25,6 @@ import {
   vector,
 } from './wasm-encoding.js';
 import { EXP_LOCALS, emitExp, emitExpConstants } from './wasm-exp.js';
-
-/** Folds the four lanes of the v128 local `from` with the scalar `combine` into an f32 on the stack. */
-function emitLanes(emit: Emit, from: number, combine: () => number[]): void {
-  emit(op.localGet(from), op.f32x4ExtractLane(0));
-  for (let lane = 1; lane < 4; lane++) emit(op.localGet(from), op.f32x4ExtractLane(lane), combine());
-}
 
 /**
  * The v128 constants both kernels use, in locals from `first`: zero, each lane's own index

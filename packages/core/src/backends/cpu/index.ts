@@ -34,8 +34,9 @@ export interface CpuBackendOptions extends BackendBaseOptions {
   /** Where matmuls run (gemm-path.ts): the machine's BLAS when found (`auto`, the default), or forced. */
   gemm?: GemmChoice;
   /**
-   * Whether the memory-bound kernels (float32 SiLU-gate, RMSNorm forward and backward, RoPE, AdamW
-   * and attention's row passes; float add/sub/mul/div; strided copies) run on WebAssembly SIMD where
+   * Whether the memory-bound kernels (float32 SiLU-gate, RMSNorm forward and backward, RoPE, AdamW,
+   * softmax, log-softmax, cross-entropy and attention's row passes; float add/sub/mul/div; strided
+   * copies) run on WebAssembly SIMD where
    * the engine has it (true, the default) or stay on their JS loops (false; tests run both and
    * compare). Matmuls follow `gemm` instead.
    */
@@ -56,12 +57,6 @@ const CPU_KERNELS: KernelTable<CpuStorage> = {
   qr: ({ a, q, r }, { m, n }) => qr(a, m, n, q, r),
   gatherRows: ({ table, ids, out }, { dim }) => gatherRows(table, ids, out, dim),
   scatterAddRows: ({ src, ids, out }, { dim }) => scatterAddRows(src, ids, out, dim),
-  softmax: ({ x, out }, params) => softmax(x, out, params),
-  logSoftmax: ({ x, out }, params) => logSoftmax(x, out, params),
-  softmaxBackward: ({ y, dy, dx }, { rows, cols }) => softmaxBackward(y, dy, dx, rows, cols),
-  logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols),
-  crossEntropy,
-  crossEntropyBackward,
   layerNorm,
   layerNormBackward,
   gelu: ({ x, out }) => gelu(x, out),
@@ -86,6 +81,12 @@ export class CpuBackend extends BackendBase<CpuStorage> {
     rope: ({ x, cos, sin, out }, params) => rope(x, cos, sin, out, params, this.simd),
     binary: ({ a, b, out }, layout) => binary(layout.op, a, b, out, layout, this.simd),
     copy: ({ src, dst }, { srcView, dstView }) => copy(src, srcView, dst, dstView, this.simd),
+    softmax: ({ x, out }, params) => softmax(x, out, params, this.simd),
+    logSoftmax: ({ x, out }, params) => logSoftmax(x, out, params, this.simd),
+    softmaxBackward: ({ y, dy, dx }, { rows, cols }) => softmaxBackward(y, dy, dx, rows, cols, this.simd),
+    logSoftmaxBackward: ({ y, dy, dx }, { rows, cols }) => logSoftmaxBackward(y, dy, dx, rows, cols, this.simd),
+    crossEntropy: (io, params) => crossEntropy(io, params, this.simd),
+    crossEntropyBackward: (io, params) => crossEntropyBackward(io, params, this.simd),
   };
   /** Whether the memory-bound kernels may use WebAssembly SIMD (the `simd` option). */
   readonly simd: boolean;

@@ -21,6 +21,7 @@ import {
   codeBuilder,
   type Emit,
   type ExportedFunction,
+  emitLanes,
   moduleBytes,
   op,
   TYPE,
@@ -117,12 +118,6 @@ function rowFrame(plan: ReturnType<typeof localPlan>, emit: Emit, rows: number, 
     if (masked) emit(op.localGet(fill), op.localGet(mask), op.v128Bitselect());
   };
   return { setup, pass, eachRow, store, keep, zero, negativeInfinity };
-}
-
-/** Folds the four lanes of v128 local `from` with `combine` into an f32 on the stack. */
-function emitLanes(emit: Emit, from: number, combine: () => number[]): void {
-  emit(op.localGet(from), op.f32x4ExtractLane(0));
-  for (let lane = 1; lane < 4; lane++) emit(op.localGet(from), op.f32x4ExtractLane(lane), combine());
 }
 
 /** Leaves the row's maximum, splat, in v128 local `max` (acc is scratch). */

@@ -149,3 +149,9 @@ export function codeBuilder(): { code: number[]; emit: Emit } {
   };
   return { code, emit };
 }
+
+/** Folds the four lanes of the v128 local `from` with the scalar `combine` into an f32 on the stack. */
+export function emitLanes(emit: Emit, from: number, combine: () => number[]): void {
+  emit(op.localGet(from), op.f32x4ExtractLane(0));
+  for (let lane = 1; lane < 4; lane++) emit(op.localGet(from), op.f32x4ExtractLane(lane), combine());
+}
