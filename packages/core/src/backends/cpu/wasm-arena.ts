@@ -70,7 +70,8 @@ export class WasmArena {
       this.#freeBytes -= size;
       return { offset, recycled: true };
     }
-    if (this.#top + size > this.buffer.byteLength) return null;
+    // One vector short of the end: row kernels read a row's last partial vector whole.
+    if (this.#top + size > this.buffer.byteLength - ALIGN) return null;
     const fresh = this.#top;
     this.#top += size;
     return { offset: fresh, recycled: false };
@@ -92,7 +93,7 @@ export class WasmArena {
 
   /** Bytes never handed out yet. */
   get untouchedBytes(): number {
-    return this.buffer.byteLength - this.#top;
+    return this.buffer.byteLength - ALIGN - this.#top;
   }
 }
 

@@ -11,6 +11,12 @@ import { rmsNormBackwardSimd, rmsNormSimd } from '../../../src/backends/cpu/rmsn
 import { ropeSimd } from '../../../src/backends/cpu/rope-simd.js';
 import { siluMulBackwardSimd, siluMulSimd } from '../../../src/backends/cpu/silu-simd.js';
 import { inArena, inChunks } from '../../../src/backends/cpu/simd-chunks.js';
+import {
+  crossEntropyBackwardSimd,
+  crossEntropySimd,
+  softmaxBackwardSimd,
+  softmaxSimd,
+} from '../../../src/backends/cpu/softmax-simd.js';
 import { ARENA_SCRATCH_BYTES, arenaBytesFromEnv, cpuArena, WasmArena } from '../../../src/backends/cpu/wasm-arena.js';
 import { backend, randomValues } from './helpers.js';
 
@@ -54,7 +60,7 @@ describe('WasmArena', () => {
     expect(small!.take(104)).toEqual({ offset: a.offset, recycled: true }); // same 16-byte block size
     expect(small!.freeBytes).toBe(0);
     expect(small!.take(ARENA_SCRATCH_BYTES)).toBeNull(); // past the end: the caller falls back to ordinary arrays
-    expect(small!.take(ARENA_SCRATCH_BYTES - 128)).not.toBeNull();
+    expect(small!.take(ARENA_SCRATCH_BYTES - 128 - 16)).not.toBeNull();
     expect(small!.untouchedBytes).toBe(0);
   });
 
@@ -212,4 +218,34 @@ describe('in-place kernels on arena arrays', () => {
       expectSameBits(placed, plain);
     }
   });
+
+  for (const [rows, cols] of [
+    [70, 37],
+    [6000, 4],
+  ] as const) {
+    it(`softmax, log-softmax, their backwards and cross-entropy give the same bits in place and chunked (${rows} x ${cols})`, () => {
+      const size = rows * cols;
+      const [placed, plain] = pairOfSets(4, size, 90); // x, y, dy, dx
+      const [placedRows, plainRows] = pairOfSets(2, rows, 95); // loss, dloss
+      const targets = Int32Array.from({ length: rows }, (_, r) => (r % 5 === 0 ? -100 : (r * 7) % cols));
+      const causal = (row: number) => Math.min(cols, row % (cols + 1));
+      for (const log of [false, true]) {
+        for (const visible of [null, causal]) {
+          for (const [[x, y, dy, dx]] of [[placed], [plain]] as const) {
+            expect(softmaxSimd(x!, y!, rows, cols, visible, log)).toBe(true);
+            expect(softmaxBackwardSimd(y!, dy!, dx!, rows, cols, log)).toBe(true);
+          }
+          expectSameBits(placed, plain);
+        }
+      }
+      for (const [[x, , , dx], [loss, dloss]] of [
+        [placed, placedRows],
+        [plain, plainRows],
+      ] as const) {
+        expect(crossEntropySimd(x!, targets, loss!, rows, cols, -100)).toBe(true);
+        expect(crossEntropyBackwardSimd(x!, dloss!, dx!, targets, rows, cols, -100)).toBe(true);
+      }
+      expectSameBits([...placed, ...placedRows], [...plain, ...plainRows]);
+    });
+  }
 });
