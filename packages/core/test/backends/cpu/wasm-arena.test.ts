@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { adamwSimd } from '../../../src/backends/cpu/adamw-simd.js';
 import { binarySimd } from '../../../src/backends/cpu/binary-simd.js';
 import { giveArray, pooledArrayBytes, takeArray } from '../../../src/backends/cpu/buffer-pool.js';
+import { copySimd } from '../../../src/backends/cpu/copy-simd.js';
 import { rmsNormBackwardSimd, rmsNormSimd } from '../../../src/backends/cpu/rmsnorm-simd.js';
 import { ropeSimd } from '../../../src/backends/cpu/rope-simd.js';
 import { siluMulBackwardSimd, siluMulSimd } from '../../../src/backends/cpu/silu-simd.js';
@@ -248,4 +249,23 @@ describe('in-place kernels on arena arrays', () => {
       expectSameBits([...placed, ...placedRows], [...plain, ...plainRows]);
     });
   }
+
+  it('a head split copies the same bits in place and through the kernel memory, and declines an overlap', () => {
+    const [b, t, h, d] = [2, 9, 3, 8];
+    const size = b * t * h * d;
+    const srcView = { shape: [b, h, t, d], strides: [t * h * d, d, h * d, 1], offset: 0 };
+    const dstView = { shape: [b, h, t, d], strides: [h * t * d, t * d, d, 1], offset: 0 };
+    const [placed, plain] = pairOfSets(2, size, 100);
+    for (const [from, to] of [placed, plain] as Float32Array[][])
+      expect(copySimd(from!, srcView, to!, dstView)).toBe(true);
+    expectSameBits(placed, plain);
+    // Destination over the source's span: the kernel memory path (which copies the span first).
+    const both = takeArray('float32', 2 * size) as Float32Array;
+    both.set(plain[0]!);
+    const shifted = both.subarray(d);
+    expect(copySimd(both, srcView, shifted, dstView)).toBe(true);
+    const want = Float32Array.from(plain[1]!);
+    expect(bits(shifted.subarray(0, size))).toEqual(bits(want));
+    giveArray('float32', both);
+  });
 });
