@@ -99,7 +99,7 @@ export function rmsNormBackwardSimd(
 ): boolean {
   const chunk = chunkRows(rows, cols);
   if (chunk === 0) return false;
-  if (backwardInArena(x, w, rstd, dy, dx, dw, rows, cols, chunk)) return true;
+  if (backwardInArena(chunk, x, w, rstd, dy, dx, dw, rows, cols)) return true;
   const simd = loadKernel();
   if (!simd) return false;
   const { offsets, end } = regionOffsets(RMSNORM_CONSTANTS, [
@@ -129,15 +129,8 @@ export function rmsNormBackwardSimd(
 
 /** rmsNormBackwardSimd in place, with the same chunks of rows; false where the arrays are not all in the arena. */
 function backwardInArena(
-  x: Float32Array,
-  w: Float32Array,
-  rstd: Float32Array,
-  dy: Float32Array,
-  dx: Float32Array,
-  dw: Float64Array,
-  rows: number,
-  cols: number,
   chunk: number,
+  ...[x, w, rstd, dy, dx, dw, rows, cols]: Parameters<typeof rmsNormBackwardSimd>
 ): boolean {
   const n = rows * cols;
   // The chunk's float32 weight gradient goes to the scratch after the constants.
