@@ -11,9 +11,11 @@
  * Buffer, structuredClone and transfer lists treat differently.) The OS commits pages only when
  * they are first touched, so an arena mostly unused costs address space, not memory.
  *
- * Size: GALORE_CPU_ARENA_MB (default 1024, 0 turns the arena off, at most 4095: wasm32 addresses
- * below 4 GiB). The first 64 KiB are scratch for the in-place kernel calls (their constants and
- * broadcast values); kernels run one at a time, so they share it.
+ * Size: GALORE_CPU_ARENA_MB (default 1024, 0 turns the arena off, at most 2048, so every
+ * pointer stays below 2^31 and reads as a non-negative i32 in the kernels). The first 64 KiB are
+ * scratch for the in-place kernel calls (their constants, broadcast values and per-row scalars);
+ * kernels run one at a time, so they share it. The last 16 bytes stay unused: row kernels read an
+ * array's last partial vector whole.
  *
  * Allocation: exact-size free lists (a training step allocates the same sizes every step) over a
  * bump pointer, every block 16-byte aligned; freed blocks stay resident for reuse.
@@ -23,7 +25,7 @@ const PAGE_BYTES = 65536;
 const ALIGN = 16;
 export const ARENA_SCRATCH_BYTES = PAGE_BYTES;
 const DEFAULT_MB = 1024;
-const MAX_MB = 4095;
+const MAX_MB = 2048;
 
 interface WasmMemoryApi {
   Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };

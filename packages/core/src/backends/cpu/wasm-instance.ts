@@ -1,7 +1,8 @@
 /**
- * Instantiates a generated WebAssembly module and manages its one linear memory, for the SIMD
- * kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE). Engines without WebAssembly SIMD reject the module at compile time; the
- * callers then keep their JS kernels.
+ * Instantiates the generated WebAssembly SIMD kernel modules: with their own linear memory, which
+ * the drivers grow and copy chunks through (`kernelLoader`), or importing the CPU storages' arena
+ * to run in place (`arenaKernelLoader`, wasm-arena.ts). Engines without WebAssembly SIMD reject
+ * the module at compile time; the callers then keep their JS kernels.
  */
 
 import { cpuArena, type WasmArena } from './wasm-arena.js';

@@ -69,7 +69,8 @@ describe('WasmArena', () => {
     expect(arenaBytesFromEnv(undefined)).toBe(1024 * 2 ** 20);
     expect(arenaBytesFromEnv('0')).toBe(0);
     expect(arenaBytesFromEnv('64')).toBe(64 * 2 ** 20);
-    for (const bad of ['-1', '1.5', 'lots', '4096']) {
+    expect(arenaBytesFromEnv('2048')).toBe(2 ** 31);
+    for (const bad of ['-1', '1.5', 'lots', '2049']) {
       expect(() => arenaBytesFromEnv(bad)).toThrow(/GALORE_CPU_ARENA_MB/);
     }
   });
