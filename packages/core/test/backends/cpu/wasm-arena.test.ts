@@ -3,6 +3,8 @@
  * kernels' in-place path on arrays that live in it, which must give the same bits as the chunked
  * path on ordinary arrays.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { adamwSimd } from '../../../src/backends/cpu/adamw-simd.js';
 import { binarySimd } from '../../../src/backends/cpu/binary-simd.js';
@@ -20,6 +22,23 @@ import {
 } from '../../../src/backends/cpu/softmax-simd.js';
 import { ARENA_SCRATCH_BYTES, arenaBytesFromEnv, cpuArena, WasmArena } from '../../../src/backends/cpu/wasm-arena.js';
 import { backend, randomValues } from './helpers.js';
+
+const backendModule = fileURLToPath(new URL('../../../src/backends/cpu/index.ts', import.meta.url));
+
+/** SiLU-gate of fixed inputs on a CpuBackend in a fresh process under GALORE_CPU_ARENA_MB=`setting`. */
+function siluInSubprocess(setting: string) {
+  const script = `const { CpuBackend } = await import(${JSON.stringify(backendModule)});
+    const b = new CpuBackend();
+    const [gate, up, out] = [0, 1, 2].map(() => b.alloc(1030, 'float32', 'other'));
+    gate.data.forEach((_, i) => { gate.data[i] = Math.sin(i); up.data[i] = Math.cos(i); });
+    b.run('siluMul', { gate, up, out }, {});
+    const own = out.data.buffer.byteLength === out.data.byteLength;
+    console.log(JSON.stringify({ own, out: Array.from(out.data) }));`;
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, GALORE_CPU_ARENA_MB: setting },
+    encoding: 'utf8',
+  });
+}
 
 const arena = cpuArena();
 
@@ -73,6 +92,25 @@ describe('WasmArena', () => {
     for (const bad of ['-1', '1.5', 'lots', '2049']) {
       expect(() => arenaBytesFromEnv(bad)).toThrow(/GALORE_CPU_ARENA_MB/);
     }
+  });
+
+  it('GALORE_CPU_ARENA_MB=0 keeps storages in their own arrays with the same results; a bad value stops the first allocation', () => {
+    const off = siluInSubprocess('0');
+    expect(off.status, off.stderr).toBe(0);
+    const { own, out } = JSON.parse(off.stdout) as { own: boolean; out: number[] };
+    expect(own).toBe(true);
+    const [gate, up, here] = [0, 1, 2].map(() => backend.alloc(1030, 'float32', 'other'));
+    gate!.data.forEach((_, i) => {
+      gate!.data[i] = Math.sin(i);
+      up!.data[i] = Math.cos(i);
+    });
+    backend.run('siluMul', { gate: gate!, up: up!, out: here! }, {});
+    expect(here!.data.buffer).toBe(arena?.buffer);
+    expect(Array.from(here!.data)).toEqual(out);
+    for (const s of [gate, up, here]) backend.free(s!);
+    const bad = siluInSubprocess('lots');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/GALORE_CPU_ARENA_MB must be a whole number of MiB/);
   });
 
   it('holds float32 and float64 storages; a freed one comes back zeroed unless uninitialized', () => {
