@@ -13,7 +13,7 @@
  * float32, with the division by sqrt(biasCorrection2) made a product by its inverse: divisions
  * and square roots bound this loop's speed, and it keeps one of each.
  */
-import { codeBuilder, moduleBytes, op, TYPE, unsignedLeb, vector } from './wasm-encoding.js';
+import { codeBuilder, type ModuleMemory, moduleBytes, op, TYPE, unsignedLeb, vector } from './wasm-encoding.js';
 
 export const ADAMW_CONSTANT_ORDER = [
   'beta1',
@@ -62,7 +62,7 @@ function body(): number[] {
   return [...vector([[...unsignedLeb(ADAMW_CONSTANTS + 3), TYPE.v128]]), ...code];
 }
 
-/** The module: exports `adamw` and its `memory` (initially `pages` of 64 KiB). */
-export function adamwModuleBytes(pages: number): Uint8Array {
-  return moduleBytes([{ name: 'adamw', i32Params: 5, body: body() }], pages);
+/** The module: exports `adamw` and its `memory` (initially `pages` of 64 KiB, or the imported arena). */
+export function adamwModuleBytes(pages: number, memory: ModuleMemory = 'own'): Uint8Array {
+  return moduleBytes([{ name: 'adamw', i32Params: 5, body: body() }], pages, memory);
 }

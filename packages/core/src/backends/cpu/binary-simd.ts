@@ -12,11 +12,15 @@
  * over `vectors` (>= 1) 16-byte vectors; a step is 16 bytes for an array operand and 0 for a
  * broadcast value, which then fills the vector at its pointer. A broadcast row (a bias) is laid
  * out repeated over its whole region once and read like an array.
+ *
+ * Where the output and the array operands live in the storages' arena (wasm-arena.ts) and no
+ * operand is a broadcast row, the kernel runs in place over their whole vectors instead (a
+ * broadcast value in the arena's scratch); the chunks then cover only the last partial vector.
  */
 import type { ArithmeticOp } from './elementwise-fast.js';
-import { inChunks } from './simd-chunks.js';
-import { codeBuilder, type ExportedFunction, moduleBytes, op } from './wasm-encoding.js';
-import { kernelLoader } from './wasm-instance.js';
+import { inArena, inChunks } from './simd-chunks.js';
+import { codeBuilder, type ExportedFunction, type ModuleMemory, moduleBytes, op } from './wasm-encoding.js';
+import { arenaKernelLoader, kernelLoader } from './wasm-instance.js';
 
 /** Floats per region; three regions (out, a, b) fit in one 64 KiB page. */
 const CHUNK = 4096;
@@ -44,16 +48,17 @@ function body(laneOp: () => number[]): number[] {
 
 type LaneKernel = (outPtr: number, aPtr: number, aStep: number, bPtr: number, bStep: number, vectors: number) => void;
 
-const loadKernel = kernelLoader(
-  () => {
-    const functions: ExportedFunction[] = Object.entries(LANE_OPS).flatMap(([name, [f32, f64]]) => [
-      { name: `${name}32`, i32Params: 6, body: body(f32) },
-      { name: `${name}64`, i32Params: 6, body: body(f64) },
-    ]);
-    return moduleBytes(functions, 1);
-  },
-  (exports) => ({ lanes: exports as unknown as Record<string, LaneKernel> }),
-);
+function laneModuleBytes(memory: ModuleMemory): Uint8Array {
+  const functions: ExportedFunction[] = Object.entries(LANE_OPS).flatMap(([name, [f32, f64]]) => [
+    { name: `${name}32`, i32Params: 6, body: body(f32) },
+    { name: `${name}64`, i32Params: 6, body: body(f64) },
+  ]);
+  return moduleBytes(functions, 1, memory);
+}
+
+const bind = (exports: Record<string, unknown>) => ({ lanes: exports as unknown as Record<string, LaneKernel> });
+const loadKernel = kernelLoader(() => laneModuleBytes('own'), bind);
+const loadArenaKernel = arenaKernelLoader(() => laneModuleBytes('imported'), bind);
 
 /** The elements' bytes as float32 words, so float64 arrays copy through the float32 heap bit for bit. */
 function words(values: Float32Array | Float64Array): Float32Array {
@@ -91,10 +96,14 @@ export function binarySimd<T extends Float32Array | Float64Array>(
   const chunk = Math.floor(CHUNK / unit) * unit;
   const simd = chunk > 0 ? loadKernel() : null;
   if (!simd) return false;
+  const name = `${op}${wordsPerElement === 2 ? 64 : 32}`;
+  const done =
+    aPeriod <= 1 && bPeriod <= 1 ? inPlace(name, wordsPerElement, words(a), aPeriod, words(b), bPeriod, words(out)) : 0;
   const heap = simd.heap;
+  const rest = (values: Float32Array, period: number) => (period === 0 ? values.subarray(done) : values);
   const operands = [
-    { values: words(a), period: aPeriod, at: chunk },
-    { values: words(b), period: bPeriod, at: 2 * chunk },
+    { values: rest(words(a), aPeriod), period: aPeriod, at: chunk },
+    { values: rest(words(b), bPeriod), period: bPeriod, at: 2 * chunk },
   ];
   // Regions (simd-chunks.ts): out, a, b. A broadcast value fills the first vector of its region
   // (read with step 0); a broadcast row fills the whole region (read like an array).
@@ -107,15 +116,50 @@ export function binarySimd<T extends Float32Array | Float64Array>(
   }
   const read = operands.flatMap(({ period }, k) => (period === 0 ? [k + 1] : []));
   const steps = operands.map(({ period }) => (period === 1 ? 0 : 16));
-  const lanes = simd.lanes[`${op}${wordsPerElement === 2 ? 64 : 32}`] as LaneKernel;
+  const lanes = simd.lanes[name] as LaneKernel;
   const plan = {
     heap,
     base: 0,
     chunk,
-    arrays: [words(out), operands[0]!.values, operands[1]!.values],
+    arrays: [words(out).subarray(done), operands[0]!.values, operands[1]!.values],
     read,
     written: [0],
   };
   inChunks(plan, (vectors) => lanes(0, chunk * 4, steps[0]!, 2 * chunk * 4, steps[1]!, vectors));
   return true;
+}
+
+/**
+ * Runs the lane kernel `name` in place over the whole vectors of `out` (as float32 words) where it
+ * and the array operands (period 0) live in the arena, a broadcast value (period 1) read from the
+ * arena's scratch; returns the words covered (0 where it does not apply).
+ */
+function inPlace(
+  name: string,
+  wordsPerElement: number,
+  a: Float32Array,
+  aPeriod: number,
+  b: Float32Array,
+  bPeriod: number,
+  out: Float32Array,
+): number {
+  const simd = loadArenaKernel();
+  const vectors = Math.floor(out.length / 4);
+  if (!simd || vectors === 0) return 0;
+  const operands = [
+    { values: a, period: aPeriod },
+    { values: b, period: bPeriod },
+  ];
+  const arrays = [out, ...operands.flatMap(({ values, period }) => (period === 0 ? [values] : []))];
+  if (!inArena(simd.arena.buffer, arrays, [0], true)) return 0;
+  // Operand k's broadcast value fills scratch vector k.
+  const pointers = operands.map(({ values, period }, k) => {
+    if (period === 0) return values.byteOffset;
+    const value = values.subarray(0, wordsPerElement);
+    for (let lane = 0; lane < 4; lane += wordsPerElement) simd.arena.heap.set(value, 4 * k + lane);
+    return 16 * k;
+  });
+  const steps = operands.map(({ period }) => (period === 1 ? 0 : 16));
+  (simd.lanes[name] as LaneKernel)(out.byteOffset, pointers[0]!, steps[0]!, pointers[1]!, steps[1]!, vectors);
+  return vectors * 4;
 }

@@ -7,8 +7,12 @@
  *
  * The pool holds at most MAX_POOLED_BYTES (memory the tracker no longer counts) and only arrays
  * of at least MIN_POOLED_BYTES (small ones are cheap to make).
+ *
+ * float32 and float64 arrays of any size come from the WebAssembly arena (wasm-arena.ts) while it
+ * has room, so the SIMD kernels run on them in place; its freed blocks are its own free lists.
  */
 import { DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../../dtype.js';
+import { cpuArena } from './wasm-arena.js';
 
 const MAX_POOLED_BYTES = 256 * 2 ** 20;
 const MIN_POOLED_BYTES = 4096;
@@ -22,6 +26,10 @@ let pooledBytes = 0;
  * unless `zeroed` is false (fresh arrays are zero anyway).
  */
 export function takeArray(dtype: DType, size: number, zeroed = true): HostArray {
+  if ((dtype === 'float32' || dtype === 'float64') && size > 0) {
+    const inArena = takeArenaArray(dtype, size, zeroed);
+    if (inArena) return inArena;
+  }
   const recycled = pooled.get(dtype)?.get(size)?.pop();
   if (!recycled) return hostArrayFor(dtype, size);
   pooledBytes -= recycled.byteLength;
@@ -31,6 +39,11 @@ export function takeArray(dtype: DType, size: number, zeroed = true): HostArray 
 
 /** Hands back the array of a freed storage; nothing may use it afterwards. */
 export function giveArray(dtype: DType, array: HostArray): void {
+  const arena = cpuArena();
+  if (arena && array.buffer === arena.buffer) {
+    arena.give(array.byteOffset, array.byteLength);
+    return;
+  }
   const bytes = array.length * DTYPE_BYTES[dtype];
   if (bytes < MIN_POOLED_BYTES || pooledBytes + bytes > MAX_POOLED_BYTES) return;
   let bySize = pooled.get(dtype);
@@ -44,7 +57,21 @@ export function giveArray(dtype: DType, array: HostArray): void {
   pooledBytes += bytes;
 }
 
-/** Bytes held for reuse (not counted by any memory tracker). */
+/** Bytes held for reuse, in the pool and the arena's free lists (not counted by any memory tracker). */
 export function pooledArrayBytes(): number {
-  return pooledBytes;
+  return pooledBytes + (cpuArena()?.freeBytes ?? 0);
+}
+
+/** A view of an arena block, or null where there is no arena or it is full. */
+function takeArenaArray(dtype: 'float32' | 'float64', size: number, zeroed: boolean): HostArray | null {
+  const arena = cpuArena();
+  const block = arena?.take(size * DTYPE_BYTES[dtype]);
+  if (!arena || !block) return null;
+  const array =
+    dtype === 'float32'
+      ? new Float32Array(arena.buffer, block.offset, size)
+      : new Float64Array(arena.buffer, block.offset, size);
+  // A fresh block is zeros already (never handed out before).
+  if (zeroed && block.recycled) array.fill(0);
+  return array;
 }

@@ -4,6 +4,8 @@
  * into the kernel's memory, the kernel moves every row there with 16-byte loads and stores, and
  * the destination comes back in one block. A JS loop moves one element per load and store and
  * pays a call or a subarray per row; the two memcpys and the wasm loops take a fraction of that.
+ * Where both arrays live in the storages' arena (wasm-arena.ts) and the destination span does not
+ * overlap the source span, the kernel moves the rows in place, without the memcpys.
  *
  *   copyRows(dst, src, n0, n1, n2, t0, t1, t2, s0, s1, s2, vectors)
  *
@@ -13,8 +15,8 @@
 import type { View } from '../../backend.js';
 import type { HostArray } from '../../dtype.js';
 import { collapseDims, sizeOf } from '../../shape.js';
-import { codeBuilder, moduleBytes, op, TYPE } from './wasm-encoding.js';
-import { kernelLoader, reserveFloats } from './wasm-instance.js';
+import { codeBuilder, type ModuleMemory, moduleBytes, op, TYPE } from './wasm-encoding.js';
+import { arenaKernelLoader, kernelLoader, reserveFloats } from './wasm-instance.js';
 
 /** The outer dimensions the kernel's loops walk, after the contiguous row. */
 const OUTER = 3;
@@ -61,10 +63,11 @@ function copyRowsBody(): number[] {
 
 type CopyRows = (...args: number[]) => void;
 
-const loadKernel = kernelLoader(
-  () => moduleBytes([{ name: 'copyRows', i32Params: 12, body: copyRowsBody() }], 1),
-  (exports) => ({ copyRows: exports.copyRows as CopyRows }),
-);
+const copyModuleBytes = (memory: ModuleMemory) =>
+  moduleBytes([{ name: 'copyRows', i32Params: 12, body: copyRowsBody() }], 1, memory);
+const bind = (exports: Record<string, unknown>) => ({ copyRows: exports.copyRows as CopyRows });
+const loadKernel = kernelLoader(() => copyModuleBytes('own'), bind);
+const loadArenaKernel = arenaKernelLoader(() => copyModuleBytes('imported'), bind);
 
 /** First and one-past-last element a view with non-negative strides touches; null for a negative stride. */
 function spanOf(view: View): [number, number] | null {
@@ -104,20 +107,29 @@ export function copySimd(from: HostArray, srcView: View, to: HostArray, dstView:
   if (rank < 2 || rank > OUTER + 1 || dstStrides[rank - 1] !== 1 || srcStrides[rank - 1] !== 1 || rowBytes % 16 !== 0) {
     return false;
   }
-  const kernel = loadKernel();
-  if (!kernel) return false;
-  const srcBytes = (src[1] - src[0]) * width;
-  reserveFloats(kernel, (srcBytes + size * width) / 4);
-  const heap = new Uint8Array(kernel.memory.buffer);
-  heap.set(bytesOf(from, src[0], src[1]));
   // Outer dimensions padded in front with extent 1 (stride 0), so the kernel always runs OUTER loops.
   const padded = (values: readonly number[], fill: number) => [
     ...new Array<number>(OUTER + 1 - rank).fill(fill),
     ...values.slice(0, rank - 1),
   ];
   const bytes = (elements: number[]) => elements.map((e) => e * width);
-  const args = [srcBytes, 0, ...padded(dims, 1), ...bytes(padded(dstStrides, 0)), ...bytes(padded(srcStrides, 0))];
-  kernel.copyRows(...args, rowBytes / 16);
+  const walk = [...padded(dims, 1), ...bytes(padded(dstStrides, 0)), ...bytes(padded(srcStrides, 0))];
+  const inArena = loadArenaKernel();
+  if (inArena && from.buffer === inArena.arena.buffer && to.buffer === inArena.arena.buffer) {
+    const [srcAt, dstAt] = [from.byteOffset + src[0] * width, to.byteOffset + dst[0] * width];
+    const [srcEnd, dstEnd] = [from.byteOffset + src[1] * width, to.byteOffset + dst[1] * width];
+    if (dstEnd <= srcAt || srcEnd <= dstAt) {
+      inArena.copyRows(dstAt, srcAt, ...walk, rowBytes / 16);
+      return true;
+    }
+  }
+  const kernel = loadKernel();
+  if (!kernel) return false;
+  const srcBytes = (src[1] - src[0]) * width;
+  reserveFloats(kernel, (srcBytes + size * width) / 4);
+  const heap = new Uint8Array(kernel.memory.buffer);
+  heap.set(bytesOf(from, src[0], src[1]));
+  kernel.copyRows(srcBytes, 0, ...walk, rowBytes / 16);
   bytesOf(to, dst[0], dst[1]).set(heap.subarray(srcBytes, srcBytes + size * width));
   return true;
 }

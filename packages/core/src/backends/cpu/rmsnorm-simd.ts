@@ -1,10 +1,13 @@
 /**
- * Runs the RMSNorm kernels of rmsnorm-wasm-kernel.ts on float32 arrays, a chunk of whole rows at
- * a time through the wasm memory (the weight copied in once per call). The weight gradient is
- * summed in float32 within a chunk and across chunks in float64, as the JS loop sums it.
+ * Runs the RMSNorm kernels of rmsnorm-wasm-kernel.ts on float32 arrays: in place where they all
+ * live in the storages' arena (wasm-arena.ts), else a chunk of whole rows at a time through the
+ * wasm memory (the weight copied in once per call). The weight gradient is summed in float32
+ * within a chunk and across chunks in float64, as the JS loop sums it, on either path.
  */
 import { RMSNORM_CONSTANTS, rmsNormModuleBytes } from './rmsnorm-wasm-kernel.js';
-import { kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
+import { inArena } from './simd-chunks.js';
+import { ARENA_SCRATCH_BYTES } from './wasm-arena.js';
+import { arenaKernelLoader, kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
 
 /** Floats of x per chunk: with the other regions, a few hundred KiB, which stays in L2. */
 const CHUNK = 16384;
@@ -21,10 +24,21 @@ type Backward = (
   vectors: number,
 ) => void;
 
-const loadKernel = kernelLoader(
-  () => rmsNormModuleBytes(1),
-  (exports) => ({ forward: exports.rmsNorm as Forward, backward: exports.rmsNormBackward as Backward }),
-);
+const bind = (exports: Record<string, unknown>) => ({
+  forward: exports.rmsNorm as Forward,
+  backward: exports.rmsNormBackward as Backward,
+});
+const loadKernel = kernelLoader(() => rmsNormModuleBytes(1), bind);
+const loadArenaKernel = arenaKernelLoader(() => rmsNormModuleBytes(1, 'imported'), bind);
+
+/**
+ * The arena's kernels where every array lives in the arena and the written ones (indices
+ * `written`) overlap no other; else null.
+ */
+function arenaKernelFor(arrays: readonly Float32Array[], written: readonly number[]) {
+  const kernel = loadArenaKernel();
+  return kernel && inArena(kernel.arena.buffer, arrays, written, false) ? kernel : null;
+}
 
 /** Rows per chunk, or 0 where the SIMD kernels do not apply (rows not whole vectors, or no SIMD). */
 function chunkRows(rows: number, cols: number): number {
@@ -43,7 +57,18 @@ export function rmsNormSimd(
   eps: number,
 ): boolean {
   const chunk = chunkRows(rows, cols);
-  const simd = chunk > 0 ? loadKernel() : null;
+  if (chunk === 0) return false;
+  const n = rows * cols;
+  const arena =
+    rows > 0 &&
+    arenaKernelFor([x.subarray(0, n), w.subarray(0, cols), y.subarray(0, n), rstd.subarray(0, rows)], [2, 3]);
+  if (arena) {
+    arena.arena.heap[0] = 1 / cols;
+    arena.arena.heap[1] = eps;
+    arena.forward(x.byteOffset, w.byteOffset, y.byteOffset, rstd.byteOffset, rows, cols / 4);
+    return true;
+  }
+  const simd = loadKernel();
   if (!simd) return false;
   const { offsets, end } = regionOffsets(RMSNORM_CONSTANTS, [cols, chunk * cols, chunk * cols, chunk]);
   const [W, X, Y, RSTD] = offsets as [number, number, number, number];
@@ -73,7 +98,9 @@ export function rmsNormBackwardSimd(
   cols: number,
 ): boolean {
   const chunk = chunkRows(rows, cols);
-  const simd = chunk > 0 ? loadKernel() : null;
+  if (chunk === 0) return false;
+  if (backwardInArena(chunk, x, w, rstd, dy, dx, dw, rows, cols)) return true;
+  const simd = loadKernel();
   if (!simd) return false;
   const { offsets, end } = regionOffsets(RMSNORM_CONSTANTS, [
     cols,
@@ -95,6 +122,39 @@ export function rmsNormBackwardSimd(
     heap.fill(0, DW, DW + cols);
     simd.backward(X * 4, W * 4, RSTD * 4, G * 4, DX * 4, DW * 4, n, cols / 4);
     dx.set(heap.subarray(DX, DX + n * cols), first * cols);
+    for (let j = 0; j < cols; j++) dw[j] = dw[j]! + heap[DW + j]!;
+  }
+  return true;
+}
+
+/** rmsNormBackwardSimd in place, with the same chunks of rows; false where the arrays are not all in the arena. */
+function backwardInArena(
+  chunk: number,
+  ...[x, w, rstd, dy, dx, dw, rows, cols]: Parameters<typeof rmsNormBackwardSimd>
+): boolean {
+  const n = rows * cols;
+  // The chunk's float32 weight gradient goes to the scratch after the constants.
+  const DW = RMSNORM_CONSTANTS;
+  if (rows === 0 || DW + cols > ARENA_SCRATCH_BYTES / 4) return false;
+  const arrays = [x.subarray(0, n), w.subarray(0, cols), rstd.subarray(0, rows), dy.subarray(0, n), dx.subarray(0, n)];
+  const simd = arenaKernelFor(arrays, [4]);
+  if (!simd) return false;
+  const heap = simd.arena.heap;
+  heap[0] = 1 / cols;
+  for (let first = 0; first < rows; first += chunk) {
+    const count = Math.min(chunk, rows - first);
+    const at = first * cols * 4;
+    heap.fill(0, DW, DW + cols);
+    simd.backward(
+      x.byteOffset + at,
+      w.byteOffset,
+      rstd.byteOffset + first * 4,
+      dy.byteOffset + at,
+      dx.byteOffset + at,
+      DW * 4,
+      count,
+      cols / 4,
+    );
     for (let j = 0; j < cols; j++) dw[j] = dw[j]! + heap[DW + j]!;
   }
   return true;

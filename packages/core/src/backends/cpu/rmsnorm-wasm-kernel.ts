@@ -11,7 +11,7 @@
  * the formulas of rmsnorm.ts in float32 arithmetic; a row's sums run over four lanes, added
  * together at the end of the row.
  */
-import { codeBuilder, type Emit, locals, moduleBytes, op } from './wasm-encoding.js';
+import { codeBuilder, type Emit, locals, type ModuleMemory, moduleBytes, op } from './wasm-encoding.js';
 
 /** Floats reserved at the start of memory: 1/cols, eps (then padding to keep 16-byte alignment). */
 export const RMSNORM_CONSTANTS = 4;
@@ -111,13 +111,14 @@ function backwardBody(): number[] {
   return [...locals(5, 6), ...code];
 }
 
-/** The module: exports `rmsNorm`, `rmsNormBackward` and its `memory` (initially `pages` of 64 KiB). */
-export function rmsNormModuleBytes(pages: number): Uint8Array {
+/** The module: exports `rmsNorm`, `rmsNormBackward` and its `memory` (initially `pages` of 64 KiB, or the imported arena). */
+export function rmsNormModuleBytes(pages: number, memory: ModuleMemory = 'own'): Uint8Array {
   return moduleBytes(
     [
       { name: 'rmsNorm', i32Params: 6, body: forwardBody() },
       { name: 'rmsNormBackward', i32Params: 8, body: backwardBody() },
     ],
     pages,
+    memory,
   );
 }

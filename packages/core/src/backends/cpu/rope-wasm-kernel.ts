@@ -10,7 +10,7 @@
  *
  *   y_lo = lo cos - hi sin,  y_hi = hi cos + lo sin.
  */
-import { codeBuilder, locals, moduleBytes, op } from './wasm-encoding.js';
+import { codeBuilder, locals, type ModuleMemory, moduleBytes, op } from './wasm-encoding.js';
 
 /** Floats reserved at the start of memory: the sign of sin (then padding to keep 16-byte alignment). */
 export const ROPE_CONSTANTS = 4;
@@ -49,7 +49,7 @@ function body(): number[] {
   return [...locals(5, 5), ...code];
 }
 
-/** The module: exports `rope` and its `memory` (initially `pages` of 64 KiB). */
-export function ropeModuleBytes(pages: number): Uint8Array {
-  return moduleBytes([{ name: 'rope', i32Params: 7, body: body() }], pages);
+/** The module: exports `rope` and its `memory` (initially `pages` of 64 KiB, or the imported arena). */
+export function ropeModuleBytes(pages: number, memory: ModuleMemory = 'own'): Uint8Array {
+  return moduleBytes([{ name: 'rope', i32Params: 7, body: body() }], pages, memory);
 }

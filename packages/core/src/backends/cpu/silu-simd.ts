@@ -1,11 +1,12 @@
 /**
- * Runs the SwiGLU kernels of silu-wasm-kernel.ts on float32 arrays, CHUNK elements at a time
- * through the wasm memory (simd-chunks.ts); the copies are small next to the exp they replace.
+ * Runs the SwiGLU kernels of silu-wasm-kernel.ts on float32 arrays: in place where all of them
+ * live in the storages' arena, else CHUNK elements at a time through the wasm memory
+ * (simd-chunks.ts).
  */
 
 import { siluModuleBytes } from './silu-wasm-kernel.js';
 import { inChunks } from './simd-chunks.js';
-import { kernelLoader } from './wasm-instance.js';
+import { arenaKernelLoader, kernelLoader } from './wasm-instance.js';
 
 const CHUNK = 4096;
 const CHUNK_BYTES = CHUNK * 4;
@@ -13,11 +14,14 @@ const CHUNK_BYTES = CHUNK * 4;
 type SiluMul = (g: number, u: number, y: number, vectors: number) => void;
 type SiluMulBackward = (g: number, u: number, dy: number, dg: number, du: number, vectors: number) => void;
 
+const bind = (exports: Record<string, unknown>) => ({
+  siluMul: exports.siluMul as SiluMul,
+  siluMulBackward: exports.siluMulBackward as SiluMulBackward,
+});
 /** Compiles the kernels on first use (five regions of CHUNK floats fit in two 64 KiB pages). */
-const loadKernel = kernelLoader(
-  () => siluModuleBytes(2),
-  (exports) => ({ siluMul: exports.siluMul as SiluMul, siluMulBackward: exports.siluMulBackward as SiluMulBackward }),
-);
+const loadKernel = kernelLoader(() => siluModuleBytes(2), bind);
+/** The same kernels on the arena. */
+const loadArenaKernel = arenaKernelLoader(() => siluModuleBytes(1, 'imported'), bind);
 
 export function simdSiluAvailable(): boolean {
   return loadKernel() !== null;
@@ -28,7 +32,12 @@ export function siluMulSimd(g: Float32Array, u: Float32Array, y: Float32Array): 
   const simd = loadKernel();
   if (!simd) return false;
   const plan = { heap: simd.heap, base: 0, chunk: CHUNK, arrays: [g, u, y], read: [0, 1], written: [2] };
-  inChunks(plan, (vectors) => simd.siluMul(0, CHUNK_BYTES, 2 * CHUNK_BYTES, vectors));
+  const inArena = loadArenaKernel();
+  const inPlace = inArena && {
+    buffer: inArena.arena.buffer,
+    compute: ([g, u, y]: readonly number[], vectors: number) => inArena.siluMul(g!, u!, y!, vectors),
+  };
+  inChunks(plan, (vectors) => simd.siluMul(0, CHUNK_BYTES, 2 * CHUNK_BYTES, vectors), inPlace);
   return true;
 }
 
@@ -43,8 +52,16 @@ export function siluMulBackwardSimd(
   const simd = loadKernel();
   if (!simd) return false;
   const plan = { heap: simd.heap, base: 0, chunk: CHUNK, arrays: [g, u, dy, dg, du], read: [0, 1, 2], written: [3, 4] };
-  inChunks(plan, (vectors) =>
-    simd.siluMulBackward(0, CHUNK_BYTES, 2 * CHUNK_BYTES, 3 * CHUNK_BYTES, 4 * CHUNK_BYTES, vectors),
+  const inArena = loadArenaKernel();
+  const inPlace = inArena && {
+    buffer: inArena.arena.buffer,
+    compute: ([g, u, dy, dg, du]: readonly number[], vectors: number) =>
+      inArena.siluMulBackward(g!, u!, dy!, dg!, du!, vectors),
+  };
+  inChunks(
+    plan,
+    (vectors) => simd.siluMulBackward(0, CHUNK_BYTES, 2 * CHUNK_BYTES, 3 * CHUNK_BYTES, 4 * CHUNK_BYTES, vectors),
+    inPlace,
   );
   return true;
 }

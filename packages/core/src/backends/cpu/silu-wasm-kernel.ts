@@ -16,6 +16,7 @@ import {
   codeBuilder,
   type Emit,
   type ExportedFunction,
+  type ModuleMemory,
   moduleBytes,
   op,
   TYPE,
@@ -101,11 +102,11 @@ function backwardBody(): number[] {
   return [...v128Locals(), ...code];
 }
 
-/** The module: exports `siluMul`, `siluMulBackward` and its `memory` (initially `pages` of 64 KiB). */
-export function siluModuleBytes(pages: number): Uint8Array {
+/** The module: exports `siluMul`, `siluMulBackward` and its `memory` (initially `pages` of 64 KiB, or the imported arena). */
+export function siluModuleBytes(pages: number, memory: ModuleMemory = 'own'): Uint8Array {
   const functions: ExportedFunction[] = [
     { name: 'siluMul', i32Params: 4, body: forwardBody() },
     { name: 'siluMulBackward', i32Params: 6, body: backwardBody() },
   ];
-  return moduleBytes(functions, pages);
+  return moduleBytes(functions, pages, memory);
 }

@@ -1,15 +1,18 @@
 /**
  * Runs the row kernels of softmax-wasm-kernel.ts on float32 arrays, a chunk of whole rows at a
- * time through the wasm memory: softmax and log-softmax (causal rows one visible prefix at a
+ * time, in place where the arrays live in the storages' arena (wasm-arena.ts; the per-row scalars
+ * in its scratch), else through the kernel's own memory: softmax and log-softmax (causal rows one visible prefix at a
  * time), their backward passes, and cross-entropy. What needs a log (log-sum-exp) or a row's
  * target is finished in JS from the kernels' per-row max, sum and scale, in float64 like the JS
  * loops. Each function returns false (doing nothing) where WebAssembly SIMD is unavailable.
  */
 
 import { fastExp } from './fast-exp.js';
+import { inArena } from './simd-chunks.js';
 import { softmaxModuleBytes } from './softmax-wasm-kernel.js';
 import type { CpuStorage } from './storage.js';
-import { kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
+import { ARENA_SCRATCH_BYTES } from './wasm-arena.js';
+import { arenaKernelLoader, kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
 
 /** Floats of x per chunk: with the other regions, a few hundred KiB, which stays in L2. */
 const CHUNK = 16384;
@@ -20,16 +23,15 @@ type RowStats = (x: number, max: number, sum: number, rows: number, cols: number
 type ExpScaled = (x: number, g: number, out: number, max: number, scale: number, rows: number, cols: number) => void;
 type RowPair = (a: number, b: number, out: number, rows: number, cols: number) => void;
 
-const loadKernel = kernelLoader(
-  () => softmaxModuleBytes(1),
-  (exports) => ({
-    maxSumExp: exports.maxSumExp as RowStats,
-    expScaled: exports.expScaled as ExpScaled,
-    subtractRow: exports.subtractRow as RowPair,
-    softmaxBackward: exports.softmaxBackward as RowPair,
-    logSoftmaxBackward: exports.logSoftmaxBackward as RowPair,
-  }),
-);
+const bind = (exports: Record<string, unknown>) => ({
+  maxSumExp: exports.maxSumExp as RowStats,
+  expScaled: exports.expScaled as ExpScaled,
+  subtractRow: exports.subtractRow as RowPair,
+  softmaxBackward: exports.softmaxBackward as RowPair,
+  logSoftmaxBackward: exports.logSoftmaxBackward as RowPair,
+});
+const loadKernel = kernelLoader(() => softmaxModuleBytes(1), bind);
+const loadArenaKernel = arenaKernelLoader(() => softmaxModuleBytes(1, 'imported'), bind);
 
 /** Each storage's float32 array when all of them hold float32 (the SIMD kernels' inputs), else null. */
 export function float32Data(...storages: CpuStorage[]): Float32Array[] | null {
@@ -38,21 +40,44 @@ export function float32Data(...storages: CpuStorage[]): Float32Array[] | null {
 }
 
 /**
- * The kernel with its memory laid out for chunks of whole rows: `rowRegions` regions of a chunk
- * of rows and `scalarRegions` of one float per row, as float offsets (byte pointers are 4x).
+ * The kernel and where a chunk of whole rows lies, as float offsets into `heap` (byte pointers are
+ * 4x): `row(k, first)` is row `first` of `arrays[k]`, and `scalars` are regions of one float per
+ * row of a chunk. In place (`inPlace`), where every array lives in the arena and the written ones
+ * (indices `written`) overlap no other, the rows are the arrays' own and the scalars lie in the
+ * arena's scratch; else `arrays[k]` has region k of the kernel's memory, which the caller fills
+ * and empties.
  */
-function layout(rows: number, cols: number, rowRegions: number, scalarRegions: number) {
+function layout(
+  arrays: readonly Float32Array[],
+  written: readonly number[],
+  rows: number,
+  cols: number,
+  scalarRegions: number,
+) {
+  if (cols === 0) return null;
+  const arena = rows > 0 ? loadArenaKernel() : null;
+  const used = arrays.map((array) => array.subarray(0, rows * cols));
+  if (arena && inArena(arena.arena.buffer, used, written, false)) {
+    const perRegion = Math.floor(ARENA_SCRATCH_BYTES / 4 / Math.max(1, scalarRegions) / 4) * 4;
+    const chunk = Math.min(rows, perRegion);
+    const scalars = regionOffsets(0, new Array<number>(scalarRegions).fill(chunk)).offsets;
+    const row = (k: number, first: number) => (arrays[k] as Float32Array).byteOffset / 4 + first * cols;
+    return { kernel: arena as Kernel, heap: arena.arena.heap, chunk, inPlace: true, row, scalars };
+  }
   const kernel = loadKernel();
-  if (!kernel || cols === 0) return null;
+  if (!kernel) return null;
   const chunk = Math.max(1, Math.min(rows, Math.floor(CHUNK / cols)));
   const sizes = [
-    ...new Array<number>(rowRegions).fill(chunk * cols + SLACK),
+    ...new Array<number>(arrays.length).fill(chunk * cols + SLACK),
     ...new Array<number>(scalarRegions).fill(chunk),
   ];
   const { offsets, end } = regionOffsets(0, sizes);
   const heap = reserveFloats(kernel, end);
-  return { kernel, heap, chunk, rows: offsets.slice(0, rowRegions), scalars: offsets.slice(rowRegions) };
+  const row = (k: number) => offsets[k] as number;
+  return { kernel: kernel as Kernel, heap, chunk, inPlace: false, row, scalars: offsets.slice(arrays.length) };
 }
+
+type Kernel = ReturnType<typeof bind>;
 
 /** Calls `body(first, n)` for each chunk of n rows starting at row `first`. */
 function eachChunk(rows: number, chunk: number, body: (first: number, n: number) => void): void {
@@ -68,13 +93,13 @@ export function crossEntropySimd(
   cols: number,
   ignoreIndex: number,
 ): boolean {
-  const plan = layout(rows, cols, 1, 2);
+  const plan = layout([x], [], rows, cols, 2);
   if (!plan) return false;
   const { kernel, heap } = plan;
-  const [X] = plan.rows as [number];
   const [MAX, SUM] = plan.scalars as [number, number];
   eachChunk(rows, plan.chunk, (first, n) => {
-    heap.set(x.subarray(first * cols, (first + n) * cols), X);
+    const X = plan.row(0, first);
+    if (!plan.inPlace) heap.set(x.subarray(first * cols, (first + n) * cols), X);
     kernel.maxSumExp(X * 4, MAX * 4, SUM * 4, n, cols);
     for (let i = 0; i < n; i++) {
       const r = first + i;
@@ -98,16 +123,16 @@ export function crossEntropyBackwardSimd(
   cols: number,
   ignoreIndex: number,
 ): boolean {
-  const plan = layout(rows, cols, 2, 3);
+  const plan = layout([x, dx], [1], rows, cols, 3);
   if (!plan) return false;
   const { kernel, heap } = plan;
-  const [X, OUT] = plan.rows as [number, number];
   const [G, MAX, SCALE] = plan.scalars as [number, number, number];
   eachChunk(rows, plan.chunk, (first, n) => {
-    heap.set(x.subarray(first * cols, (first + n) * cols), X);
+    const [X, OUT] = [plan.row(0, first), plan.row(1, first)];
+    if (!plan.inPlace) heap.set(x.subarray(first * cols, (first + n) * cols), X);
     for (let i = 0; i < n; i++) heap[G + i] = dloss[first + i] as number;
     kernel.expScaled(X * 4, G * 4, OUT * 4, MAX * 4, SCALE * 4, n, cols);
-    dx.set(heap.subarray(OUT, OUT + n * cols), first * cols);
+    if (!plan.inPlace) dx.set(heap.subarray(OUT, OUT + n * cols), first * cols);
     for (let i = 0; i < n; i++) {
       const r = first + i;
       const base = r * cols;
@@ -137,13 +162,13 @@ export function softmaxSimd(
   visible: ((row: number) => number) | null,
   log: boolean,
 ): boolean {
-  const plan = layout(rows, cols, 2, 3);
+  const plan = layout([x, y], [1], rows, cols, 3);
   if (!plan) return false;
   const { kernel, heap } = plan;
-  const [X, Y] = plan.rows as [number, number];
   const [G, MAX, SUM] = plan.scalars as [number, number, number];
   const masked = log ? Number.NEGATIVE_INFINITY : 0;
   heap.fill(1, G, G + plan.chunk);
+  let [X, Y] = [0, 0];
   // Rows [from, from + n) of the chunk, `seen` columns each (one row at a time when causal).
   const compute = (from: number, n: number, seen: number) => {
     const [x0, y0] = [(X + from * cols) * 4, (Y + from * cols) * 4];
@@ -158,7 +183,8 @@ export function softmaxSimd(
     kernel.subtractRow(x0, sum, y0, n, seen);
   };
   eachChunk(rows, plan.chunk, (first, n) => {
-    heap.set(x.subarray(first * cols, (first + n) * cols), X);
+    [X, Y] = [plan.row(0, first), plan.row(1, first)];
+    if (!plan.inPlace) heap.set(x.subarray(first * cols, (first + n) * cols), X);
     if (!visible) compute(0, n, cols);
     for (let i = 0; visible && i < n; i++) {
       const seen = visible(first + i);
@@ -166,7 +192,7 @@ export function softmaxSimd(
       if (seen > 0) compute(i, 1, seen);
       heap.fill(masked, Y + i * cols + seen, Y + (i + 1) * cols);
     }
-    y.set(heap.subarray(Y, Y + n * cols), first * cols);
+    if (!plan.inPlace) y.set(heap.subarray(Y, Y + n * cols), first * cols);
     // An all -Infinity row (or one with no visible column) is a fully masked row, as in the JS loop.
     for (let i = 0; i < n; i++) {
       if (heap[MAX + i] === Number.NEGATIVE_INFINITY) y.fill(masked, (first + i) * cols, (first + i + 1) * cols);
@@ -184,16 +210,18 @@ export function softmaxBackwardSimd(
   cols: number,
   log: boolean,
 ): boolean {
-  const plan = layout(rows, cols, 3, 0);
+  const plan = layout([y, dy, dx], [2], rows, cols, 0);
   if (!plan) return false;
   const { kernel, heap } = plan;
-  const [Y, G, DX] = plan.rows as [number, number, number];
   const run = log ? kernel.logSoftmaxBackward : kernel.softmaxBackward;
   eachChunk(rows, plan.chunk, (first, n) => {
-    heap.set(y.subarray(first * cols, (first + n) * cols), Y);
-    heap.set(dy.subarray(first * cols, (first + n) * cols), G);
+    const [Y, G, DX] = [plan.row(0, first), plan.row(1, first), plan.row(2, first)];
+    if (!plan.inPlace) {
+      heap.set(y.subarray(first * cols, (first + n) * cols), Y);
+      heap.set(dy.subarray(first * cols, (first + n) * cols), G);
+    }
     run(Y * 4, G * 4, DX * 4, n, cols);
-    dx.set(heap.subarray(DX, DX + n * cols), first * cols);
+    if (!plan.inPlace) dx.set(heap.subarray(DX, DX + n * cols), first * cols);
   });
   return true;
 }

@@ -22,6 +22,7 @@ import {
   type Emit,
   type ExportedFunction,
   emitLanes,
+  type ModuleMemory,
   moduleBytes,
   op,
   TYPE,
@@ -249,8 +250,8 @@ function backwardBody(log: boolean): number[] {
   return [...plan.declarations(), ...code, ...op.end()];
 }
 
-/** The module: the kernels of the header and its `memory` (initially `pages` of 64 KiB). */
-export function softmaxModuleBytes(pages: number): Uint8Array {
+/** The module: the kernels of the header and its `memory` (initially `pages` of 64 KiB, or the imported arena). */
+export function softmaxModuleBytes(pages: number, memory: ModuleMemory = 'own'): Uint8Array {
   const functions: ExportedFunction[] = [
     { name: 'maxSumExp', i32Params: 5, body: maxSumExpBody() },
     { name: 'expScaled', i32Params: 7, body: expScaledBody() },
@@ -258,5 +259,5 @@ export function softmaxModuleBytes(pages: number): Uint8Array {
     { name: 'softmaxBackward', i32Params: 5, body: backwardBody(false) },
     { name: 'logSoftmaxBackward', i32Params: 5, body: backwardBody(true) },
   ];
-  return moduleBytes(functions, pages);
+  return moduleBytes(functions, pages, memory);
 }

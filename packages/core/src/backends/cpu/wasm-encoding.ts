@@ -43,7 +43,7 @@ export function vector(items: number[][]): number[] {
   return [...unsignedLeb(items.length), ...items.flat()];
 }
 
-export const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
+export const SECTION = { type: 1, import: 2, function: 3, memory: 5, export: 7, code: 10 } as const;
 export const TYPE = { i32: 0x7f, f32: 0x7d, v128: 0x7b, func: 0x60 } as const;
 export const EXPORT_KIND = { func: 0, memory: 2 } as const;
 
@@ -117,15 +117,28 @@ export interface ExportedFunction {
   body: number[];
 }
 
+/**
+ * Where a module's memory comes from: its own (`pages` of 64 KiB, grown by the driver as needed)
+ * or `imported` as env.memory (the CPU storages' arena, wasm-arena.ts; at least `pages`).
+ */
+export type ModuleMemory = 'own' | 'imported';
+
 /** A module of `functions` that also exports its `memory` (initially `pages` of 64 KiB). */
-export function moduleBytes(functions: readonly ExportedFunction[], pages: number): Uint8Array {
+export function moduleBytes(
+  functions: readonly ExportedFunction[],
+  pages: number,
+  memory: ModuleMemory = 'own',
+): Uint8Array {
   const types = functions.map((f) => [TYPE.func, ...vector(new Array(f.i32Params).fill([TYPE.i32])), 0]);
   const exports = functions.map((f, index) => [...utf8Name(f.name), EXPORT_KIND.func, ...unsignedLeb(index)]);
+  const limits = [0x00, ...unsignedLeb(pages)]; // a minimum, no maximum
+  const memoryImport = [...utf8Name('env'), ...utf8Name('memory'), EXPORT_KIND.memory, ...limits];
   return Uint8Array.from([
     ...WASM_HEADER,
     ...section(SECTION.type, vector(types)),
+    ...(memory === 'imported' ? section(SECTION.import, vector([memoryImport])) : []),
     ...section(SECTION.function, vector(functions.map((_, index) => unsignedLeb(index)))),
-    ...section(SECTION.memory, vector([[0x00, ...unsignedLeb(pages)]])),
+    ...(memory === 'own' ? section(SECTION.memory, vector([limits])) : []),
     ...section(SECTION.export, vector([...exports, [...utf8Name('memory'), EXPORT_KIND.memory, 0]])),
     ...section(SECTION.code, vector(functions.map((f) => [...unsignedLeb(f.body.length), ...f.body]))),
   ]);

@@ -1,8 +1,11 @@
 /**
- * Instantiates a generated WebAssembly module and manages its one linear memory, for the SIMD
- * kernels (GEMM, SiLU, AdamW, RMSNorm, RoPE). Engines without WebAssembly SIMD reject the module at compile time; the
- * callers then keep their JS kernels.
+ * Instantiates the generated WebAssembly SIMD kernel modules: with their own linear memory, which
+ * the drivers grow and copy chunks through (`kernelLoader`), or importing the CPU storages' arena
+ * to run in place (`arenaKernelLoader`, wasm-arena.ts). Engines without WebAssembly SIMD reject
+ * the module at compile time; the callers then keep their JS kernels.
  */
+
+import { cpuArena, type WasmArena } from './wasm-arena.js';
 
 const PAGE_BYTES = 65536;
 
@@ -13,7 +16,7 @@ interface WasmMemory {
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
+  Instance: new (module: object, imports?: object) => { exports: Record<string, unknown> };
 }
 
 export interface WasmKernelInstance {
@@ -24,11 +27,11 @@ export interface WasmKernelInstance {
 }
 
 /** The instance of `bytes`, or null where WebAssembly (or its SIMD) is unavailable. */
-function instantiateKernel(bytes: Uint8Array): WasmKernelInstance | null {
+function instantiateKernel(bytes: Uint8Array, imports?: object): WasmKernelInstance | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
-    const instance = new wasm.Instance(new wasm.Module(bytes));
+    const instance = new wasm.Instance(new wasm.Module(bytes), imports);
     const memory = instance.exports.memory as WasmMemory;
     return { exports: instance.exports, memory, heap: new Float32Array(memory.buffer) };
   } catch {
@@ -75,6 +78,27 @@ export function kernelLoader<T extends object>(
     if (kernel === undefined) {
       const instance = instantiateKernel(bytes());
       kernel = instance && Object.assign(instance, bind(instance.exports));
+    }
+    return kernel;
+  };
+}
+
+/**
+ * Like kernelLoader, for a module that imports the CPU storages' arena (wasm-arena.ts) as its
+ * memory, so it runs in place on arrays that live there; null where there is no arena or no
+ * WebAssembly SIMD. The arena never grows (do not call reserveFloats on it); its first
+ * ARENA_SCRATCH_BYTES are the scratch these calls share.
+ */
+export function arenaKernelLoader<T extends object>(
+  bytes: () => Uint8Array,
+  bind: (exports: Record<string, unknown>) => T,
+): () => (WasmKernelInstance & T & { arena: WasmArena }) | null {
+  let kernel: (WasmKernelInstance & T & { arena: WasmArena }) | null | undefined;
+  return () => {
+    if (kernel === undefined) {
+      const arena = cpuArena();
+      const instance = arena && instantiateKernel(bytes(), { env: { memory: arena.memory } });
+      kernel = instance && arena && Object.assign(instance, bind(instance.exports), { arena });
     }
     return kernel;
   };

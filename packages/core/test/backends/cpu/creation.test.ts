@@ -282,7 +282,7 @@ describe('strided copy paths', () => {
         }
         for (const on of [simd, js]) {
           const src = on.alloc(400, dtype, 'other');
-          new Uint8Array(src.data.buffer).set(bytes.subarray(0, 400 * width));
+          new Uint8Array(src.data.buffer, src.data.byteOffset, 400 * width).set(bytes.subarray(0, 400 * width));
           const dst = on.alloc(dstSize, dtype, 'other');
           on.run('copy', { src, dst }, { srcView, dstView });
           const got = new Uint8Array(dst.data.buffer, dst.data.byteOffset, dstSize * width);
