@@ -9,7 +9,9 @@
  * of at least MIN_POOLED_BYTES (small ones are cheap to make).
  *
  * float32 and float64 arrays of any size come from the WebAssembly arena (wasm-arena.ts) while it
- * has room, so the SIMD kernels run on them in place; its freed blocks are its own free lists.
+ * has room, so the SIMD kernels run on them in place; its freed blocks are its own free lists. A
+ * block whose storage is never freed goes back to the arena once the garbage collector has taken
+ * its array (nothing can reach the block then), as an ordinary array's memory would.
  */
 import { DTYPE_BYTES, type DType, type HostArray, hostArrayFor } from '../../dtype.js';
 import { cpuArena } from './wasm-arena.js';
@@ -41,7 +43,7 @@ export function takeArray(dtype: DType, size: number, zeroed = true): HostArray 
 export function giveArray(dtype: DType, array: HostArray): void {
   const arena = cpuArena();
   if (arena && array.buffer === arena.buffer) {
-    arena.give(array.byteOffset, array.byteLength);
+    if (unreachableBlocks.unregister(array)) arena.give(array.byteOffset, array.byteLength);
     return;
   }
   const bytes = array.length * DTYPE_BYTES[dtype];
@@ -62,6 +64,11 @@ export function pooledArrayBytes(): number {
   return pooledBytes + (cpuArena()?.freeBytes ?? 0);
 }
 
+/** Blocks handed out as arena views: returned to the arena when their view is collected unfreed. */
+const unreachableBlocks = new FinalizationRegistry<{ offset: number; bytes: number }>(({ offset, bytes }) =>
+  cpuArena()?.give(offset, bytes),
+);
+
 /** A view of an arena block, or null where there is no arena or it is full. */
 function takeArenaArray(dtype: 'float32' | 'float64', size: number, zeroed: boolean): HostArray | null {
   const arena = cpuArena();
@@ -73,5 +80,6 @@ function takeArenaArray(dtype: 'float32' | 'float64', size: number, zeroed: bool
       : new Float64Array(arena.buffer, block.offset, size);
   // A fresh block is zeros already (never handed out before).
   if (zeroed && block.recycled) array.fill(0);
+  unreachableBlocks.register(array, { offset: block.offset, bytes: array.byteLength }, array);
   return array;
 }

@@ -266,10 +266,8 @@ describe('buffer pool', () => {
         return [...permute(reshape(z, [3, 100, 300]), [2, 0, 1]).dataSync()];
       });
     const clean = run();
-    // Fill the pool with NaN arrays of every size the ops allocate, then run again.
-    for (const size of [4800, 90000]) {
-      for (let i = 0; i < 4; i++) giveArray('float32', new Float32Array(size).fill(Number.NaN));
-    }
+    // Leave NaN in the recycled memory of every size the ops allocate, then run again.
+    poisonRecycled([4800, 90000], 4);
     expect(run()).toEqual(clean);
     x.dispose();
     w.dispose();
@@ -291,9 +289,19 @@ describe('buffer pool', () => {
       return values;
     };
     const clean = run();
-    for (const size of [2560, 1280]) {
-      for (let i = 0; i < 6; i++) giveArray('float32', new Float32Array(size).fill(Number.NaN));
-    }
+    poisonRecycled([2560, 1280], 6);
     expect(run()).toEqual(clean);
   });
 });
+
+/**
+ * Leaves `count` blocks of each size, filled with NaN, where the next float32 allocations of that
+ * size come from (the WebAssembly arena's free lists, or the pool without an arena).
+ */
+function poisonRecycled(sizes: readonly number[], count: number): void {
+  for (const size of sizes) {
+    const arrays = Array.from({ length: count }, () => takeArray('float32', size));
+    for (const array of arrays) array.fill(Number.NaN);
+    for (const array of arrays) giveArray('float32', array);
+  }
+}

@@ -113,6 +113,35 @@ describe('WasmArena', () => {
     expect(bad.stderr).toMatch(/GALORE_CPU_ARENA_MB must be a whole number of MiB/);
   });
 
+  it('takes back the block of a storage that is never freed once its array is collected; a double give is ignored', () => {
+    const poolModule = fileURLToPath(new URL('../../../src/backends/cpu/buffer-pool.ts', import.meta.url));
+    const arenaModule = fileURLToPath(new URL('../../../src/backends/cpu/wasm-arena.ts', import.meta.url));
+    const script = `const { takeArray, giveArray } = await import(${JSON.stringify(poolModule)});
+      const { cpuArena } = await import(${JSON.stringify(arenaModule)});
+      const arena = cpuArena();
+      const freed = takeArray('float32', 1000);
+      giveArray('float32', freed);
+      giveArray('float32', freed);
+      const afterGive = arena.freeBytes;
+      (() => { for (let i = 0; i < 50; i++) takeArray('float32', 2000 + i); })();
+      for (let i = 0; i < 20 && arena.freeBytes === afterGive; i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      console.log(JSON.stringify({ afterGive, afterGc: arena.freeBytes }));`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, GALORE_CPU_ARENA_MB: '64' },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const { afterGive, afterGc } = JSON.parse(run.stdout) as { afterGive: number; afterGc: number };
+    // Given twice, held once: the block of 1000 floats.
+    expect(afterGive).toBe(4000);
+    // The 50 dropped arrays' blocks (2000 + i floats each) came back without a free.
+    const dropped = Array.from({ length: 50 }, (_, i) => Math.ceil(((2000 + i) * 4) / 16) * 16).reduce((a, b) => a + b);
+    expect(afterGc).toBe(afterGive + dropped);
+  });
+
   it('holds float32 and float64 storages; a freed one comes back zeroed unless uninitialized', () => {
     expect(arena).not.toBeNull();
     const s = backend.alloc(1000, 'float32', 'activation');
