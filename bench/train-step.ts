@@ -4,7 +4,9 @@
  * is found) and in TensorFlow.js on @tensorflow/tfjs-backend-wasm (bench/train-step-tfjs.ts),
  * same shapes, for llama_tiny (8 x 64 tokens) and llama_small (4 x 128).
  * Run by hand: `npm run bench:train-step`.
- * Options: STEPS=5 (timed steps per library, after 2 warm-up steps; the median is reported)
+ * Options: STEPS=5 (timed steps per library; the median is reported)
+ *          WARMUP=10 (untimed steps per library first: V8 compiles our hot functions in the
+ *          background over the first few steps, so two warm-up steps still time the compiler)
  *          WORKLOADS=llama_tiny:8x64,llama_small:4x128 (preset:batch x seq)
  *          TFJS=0 (leave tfjs out: it takes ~20 s a step on llama_small), TORCH=0 (leave PyTorch out)
  *          PYTHON=/usr/bin/python3 (the Python with torch; python3 and /usr/bin/python3 are tried)
@@ -30,15 +32,24 @@ import {
 import { describeTorch, findTorchPython, PythonWorker, type TorchInfo } from './python-worker.js';
 import { type Step, startTfjsWasm, tfjsStep } from './train-step-tfjs.js';
 
-const STEPS = Number(process.env.STEPS ?? 5);
-const WARMUP = 2;
+/** A whole-number setting from the environment; anything else is refused by name. */
+function countFromEnv(name: string, fallback: number | undefined, least: number): number | undefined {
+  const setting = process.env[name];
+  if (setting === undefined || setting === '') return fallback;
+  if (!/^\d+$/.test(setting) || Number(setting) < least)
+    throw new Error(`${name} must be a whole number of at least ${least}; got '${setting}'`);
+  return Number(setting);
+}
+
+const STEPS = countFromEnv('STEPS', 5, 1) as number;
+const WARMUP = countFromEnv('WARMUP', 10, 0) as number;
 const WORKLOADS = (process.env.WORKLOADS ?? 'llama_tiny:8x64,llama_small:4x128').split(',').map((spec) => {
   const [model, shape] = spec.split(':') as [string, string];
   const [batch, seq] = shape.split('x').map(Number) as [number, number];
   return { model, batch, seq };
 });
 const WITH_TFJS = process.env.TFJS !== '0';
-const THREADS = process.env.THREADS ? Number(process.env.THREADS) : undefined;
+const THREADS = countFromEnv('THREADS', undefined, 1);
 // OpenBLAS reads this when it is loaded (our first matmul; PyTorch's start), so set it first.
 if (THREADS) process.env.OPENBLAS_NUM_THREADS = String(THREADS);
 
