@@ -1,6 +1,7 @@
 /** Neural-network functions, most on fused backend kernels with their own backward kernels. */
 import type { AttentionParams } from '../backend.js';
 import { isFloating } from '../dtype.js';
+import { normalizeOptions } from '../optim/option-names.js';
 import { computeDTypeOf } from '../optim/update-helpers.js';
 import { formatShape, normalizeAxis, shapesEqual } from '../shape.js';
 import { recordOp, type Tensor } from '../tensor.js';
@@ -355,6 +356,8 @@ export interface AttentionOptions {
   mask?: Tensor | undefined;
 }
 
+const ATTENTION_OPTIONS = ['causal', 'scale', 'mask'] as const satisfies readonly (keyof AttentionOptions)[];
+
 /**
  * softmax(q k^T * scale [+ mask] [+ causal mask]) v for q [..., Sq, D], k and v [..., Sk, D]; the
  * causal mask is applied inside the softmax kernel (query i sees keys j <= i + Sk - Sq). Causal
@@ -362,6 +365,7 @@ export interface AttentionOptions {
  * (the CPU): no probability matrix is kept for the backward pass, which recomputes it.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  normalizeOptions('scaledDotProductAttention', options, ATTENTION_OPTIONS);
   const d = q.shape[q.rank - 1]!;
   const sq = q.shape[q.rank - 2]!;
   const sk = k.shape[k.rank - 2]!;
@@ -397,6 +401,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
  * scaledDotProductAttention.
  */
 export function causalSelfAttention(q: Tensor, k: Tensor, v: Tensor, options: { scale?: number } = {}): Tensor {
+  normalizeOptions('causalSelfAttention', options, ['scale']);
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
     throw new RangeError(
       `causalSelfAttention: q, k and v must be [batch, seq, heads, dim]; got ranks ${q.rank}, ${k.rank}, ${v.rank}`,

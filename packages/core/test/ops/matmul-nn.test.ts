@@ -585,4 +585,17 @@ describe('rmsNorm, rope, siluMul, linear, embedding, dropout, attention', () => 
       expect(() => causalSelfAttention(zeros([2, 4, 3]), q, q)).toThrow(/causalSelfAttention: q, k and v must be/);
     });
   });
+
+  it('the attention ops refuse an option they do not know, by name', () => {
+    tidy(() => {
+      const q = zeros([1, 2, 4, 3]);
+      expect(() => causalSelfAttention(q, q, q, { scael: 0.5 } as never)).toThrow(
+        /causalSelfAttention: unknown option 'scael'/,
+      );
+      const h = zeros([1, 4, 2, 3]);
+      expect(() => scaledDotProductAttention(h, h, h, { casual: true } as never)).toThrow(
+        /scaledDotProductAttention: unknown option 'casual'/,
+      );
+    });
+  });
 });
