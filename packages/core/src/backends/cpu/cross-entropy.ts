@@ -7,8 +7,8 @@
 import type { KernelIO, KernelParams } from '../../backend.js';
 import { DATA_ERROR, dataError } from '../../kernels/data-errors.js';
 import { expFor } from './fast-exp.js';
-import { type FloatValues, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
-import { crossEntropyBackwardSimd, crossEntropySimd, float32Data } from './softmax-simd.js';
+import { type FloatValues, float32Arrays, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
+import { crossEntropyBackwardSimd, crossEntropySimd } from './softmax-simd.js';
 import type { CpuStorage } from './storage.js';
 
 /** The targets, each a class or the ignore index (a data error otherwise). */
@@ -42,8 +42,8 @@ export const crossEntropy = (
 ): void => {
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
-  const f32 = simd ? float32Data(logits, loss) : null;
-  if (f32 && crossEntropySimd(f32[0] as Float32Array, t, f32[1] as Float32Array, rows, cols, ignoreIndex)) return;
+  const f32 = simd ? float32Arrays(logits, loss) : null;
+  if (f32 && crossEntropySimd(f32[0], t, f32[1], rows, cols, ignoreIndex)) return;
   const x = readFloats(logits);
   const precision = precisionOf(logits);
   const exp = expFor(precision);
@@ -74,13 +74,8 @@ export const crossEntropyBackward = (
   const { logits, targets, dloss, dx } = io;
   const { rows, cols, ignoreIndex } = p;
   const t = checkTargets(targets, rows, cols, ignoreIndex);
-  const f32 = simd ? float32Data(logits, dloss, dx) : null;
-  if (
-    f32 &&
-    crossEntropyBackwardSimd(...(f32 as [Float32Array, Float32Array, Float32Array]), t, rows, cols, ignoreIndex)
-  ) {
-    return;
-  }
+  const f32 = simd ? float32Arrays(logits, dloss, dx) : null;
+  if (f32 && crossEntropyBackwardSimd(...f32, t, rows, cols, ignoreIndex)) return;
   const { a: x, b: g, out, commit } = openFloatPair(logits, dloss, dx);
   const exp = expFor(precisionOf(logits, dloss));
   for (let r = 0; r < rows; r++) {

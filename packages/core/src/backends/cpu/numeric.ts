@@ -54,6 +54,17 @@ export function readValues(s: CpuStorage): Values {
 }
 
 /** Like `readValues` for floating storages, as a float array (what matmul and the fused kernels need). */
+/**
+ * Each storage's array when every one of them holds float32 (what the SIMD kernels take), else
+ * null.
+ */
+export function float32Arrays<T extends readonly CpuStorage[]>(
+  ...storages: T
+): { [K in keyof T]: Float32Array } | null {
+  for (const s of storages) if (!(s.data instanceof Float32Array)) return null;
+  return storages.map((s) => s.data) as { [K in keyof T]: Float32Array };
+}
+
 export function readFloats(s: CpuStorage): FloatValues {
   const values = readValues(s);
   if (values instanceof Float32Array || values instanceof Float64Array) return values;

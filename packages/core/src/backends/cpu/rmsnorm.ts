@@ -5,7 +5,7 @@
  * every precision.
  */
 import type { KernelIO, KernelParams } from '../../backend.js';
-import { type FloatValues, openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { type FloatValues, float32Arrays, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import { rmsNormBackwardSimd, rmsNormSimd } from './rmsnorm-simd.js';
 import type { CpuStorage } from './storage.js';
 
@@ -14,9 +14,8 @@ export function rmsNorm(
   { rows, cols, eps }: KernelParams<'rmsNorm'>,
   simd = false,
 ): void {
-  const [xv, w, y, r] = [x.data, weight.data, out.data, rstd.data];
-  const f32 = xv instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array;
-  if (simd && f32 && r instanceof Float32Array && rmsNormSimd(xv, w, y, r, rows, cols, eps)) return;
+  const f32 = simd ? float32Arrays(x, weight, out, rstd) : null;
+  if (f32 && rmsNormSimd(...f32, rows, cols, eps)) return;
   const precision = precisionOf(x, weight);
   const outTarget = openFloatOutput(out, precision);
   const rstdTarget = openFloatOutput(rstd, precision);
@@ -60,7 +59,8 @@ export function rmsNormBackward(
   const { x, weight, rstd, dy, dx, dweight } = io;
   const precision = precisionOf(x, weight, rstd, dy);
   const dw = new Float64Array(cols);
-  if (!(simd && backwardOnFloat32(io, dw, rows, cols))) {
+  const f32 = simd ? float32Arrays(x, weight, rstd, dy, dx) : null;
+  if (!(f32 && rmsNormBackwardSimd(...f32, dw, rows, cols))) {
     const dxTarget = openFloatOutput(dx, precision);
     const [xv, w, rv, g] = [readFloats(x), readFloats(weight), readFloats(rstd), readFloats(dy)];
     normalizeRowsBackward(xv, w, rv, g, dxTarget.values, dw, rows, cols);
@@ -69,25 +69,6 @@ export function rmsNormBackward(
   const dwTarget = openFloatOutput(dweight, precision);
   dwTarget.values.set(dw);
   dwTarget.commit();
-}
-
-/** The SIMD backward where every array but dweight's is float32; false where it does not apply. */
-function backwardOnFloat32(
-  { x, weight, rstd, dy, dx }: KernelIO<'rmsNormBackward', CpuStorage>,
-  dw: Float64Array,
-  rows: number,
-  cols: number,
-): boolean {
-  const arrays = [x.data, weight.data, rstd.data, dy.data, dx.data];
-  if (!arrays.every((a) => a instanceof Float32Array)) return false;
-  const [xv, w, r, g, out] = arrays as Float32Array[] as [
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-  ];
-  return rmsNormBackwardSimd(xv, w, r, g, out, dw, rows, cols);
 }
 
 function normalizeRowsBackward(

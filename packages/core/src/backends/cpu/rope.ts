@@ -4,7 +4,7 @@
  * WebAssembly SIMD kernel (rope-simd.ts: the same products, in float32 arithmetic).
  */
 import type { RopeParams } from '../../backend.js';
-import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { float32Arrays, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import { ropeSimd } from './rope-simd.js';
 import type { CpuStorage } from './storage.js';
 
@@ -16,11 +16,8 @@ export function rope(
   params: RopeParams,
   simd = false,
 ): void {
-  const arrays = [x.data, cos.data, sin.data, out.data];
-  if (simd && arrays.every((a) => a instanceof Float32Array)) {
-    const [xv, c, s, y] = arrays as Float32Array[] as [Float32Array, Float32Array, Float32Array, Float32Array];
-    if (ropeSimd(xv, c, s, y, params)) return;
-  }
+  const f32 = simd ? float32Arrays(x, cos, sin, out) : null;
+  if (f32 && ropeSimd(...f32, params)) return;
   const { batch, seq, heads, headDim, inverse } = params;
   const half = headDim / 2;
   const xv = readFloats(x);

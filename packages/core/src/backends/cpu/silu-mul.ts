@@ -4,19 +4,13 @@
  * tolerances of this JS loop); everything else, and engines without SIMD, run the loops here.
  */
 import { expFor } from './fast-exp.js';
-import { openFloatOutput, precisionOf, readFloats } from './numeric.js';
+import { float32Arrays, openFloatOutput, precisionOf, readFloats } from './numeric.js';
 import { siluMulBackwardSimd, siluMulSimd } from './silu-simd.js';
 import type { CpuStorage } from './storage.js';
 
-/** Each storage's float32 array when all of them hold float32, else null. */
-function float32Arrays(storages: readonly CpuStorage[]): Float32Array[] | null {
-  const arrays = storages.map((s) => s.data);
-  return arrays.every((a) => a instanceof Float32Array) ? (arrays as Float32Array[]) : null;
-}
-
 export function siluMul(gate: CpuStorage, up: CpuStorage, out: CpuStorage, simd = false): void {
-  const f32 = simd ? float32Arrays([gate, up, out]) : null;
-  if (f32 && siluMulSimd(...(f32 as [Float32Array, Float32Array, Float32Array]))) return;
+  const f32 = simd ? float32Arrays(gate, up, out) : null;
+  if (f32 && siluMulSimd(...f32)) return;
   const g = readFloats(gate);
   const u = readFloats(up);
   const precision = precisionOf(gate, up);
@@ -39,9 +33,8 @@ export function siluMulBackward(
   dup: CpuStorage,
   simd = false,
 ): void {
-  const f32 = simd ? float32Arrays([gate, up, dy, dgate, dup]) : null;
-  if (f32 && siluMulBackwardSimd(...(f32 as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array])))
-    return;
+  const f32 = simd ? float32Arrays(gate, up, dy, dgate, dup) : null;
+  if (f32 && siluMulBackwardSimd(...f32)) return;
   const g = readFloats(gate);
   const u = readFloats(up);
   const d = readFloats(dy);

@@ -10,7 +10,6 @@
 import { fastExp } from './fast-exp.js';
 import { inArena } from './simd-chunks.js';
 import { softmaxModuleBytes } from './softmax-wasm-kernel.js';
-import type { CpuStorage } from './storage.js';
 import { ARENA_SCRATCH_BYTES } from './wasm-arena.js';
 import { arenaKernelLoader, kernelLoader, regionOffsets, reserveFloats } from './wasm-instance.js';
 
@@ -32,12 +31,6 @@ const bind = (exports: Record<string, unknown>) => ({
 });
 const loadKernel = kernelLoader(() => softmaxModuleBytes(1), bind);
 const loadArenaKernel = arenaKernelLoader(() => softmaxModuleBytes(1, 'imported'), bind);
-
-/** Each storage's float32 array when all of them hold float32 (the SIMD kernels' inputs), else null. */
-export function float32Data(...storages: CpuStorage[]): Float32Array[] | null {
-  const arrays = storages.map((s) => s.data);
-  return arrays.every((a) => a instanceof Float32Array) ? (arrays as Float32Array[]) : null;
-}
 
 /**
  * The kernel and where a chunk of whole rows lies, as float offsets into `heap` (byte pointers are

@@ -5,8 +5,8 @@
  */
 import type { SoftmaxParams } from '../../backend.js';
 import { expFor } from './fast-exp.js';
-import { openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
-import { float32Data, softmaxBackwardSimd, softmaxSimd } from './softmax-simd.js';
+import { float32Arrays, openFloatOutput, openFloatPair, precisionOf, readFloats } from './numeric.js';
+import { softmaxBackwardSimd, softmaxSimd } from './softmax-simd.js';
 import type { CpuStorage } from './storage.js';
 
 /** Number of visible columns of each row: all of them, or q + offset + 1 under the causal mask. */
@@ -31,9 +31,8 @@ let exps = new Float64Array(1024);
  */
 function softmaxRows(x: CpuStorage, out: CpuStorage, params: SoftmaxParams, log: boolean, simd: boolean): void {
   const { rows, cols } = params;
-  const f32 = simd ? float32Data(x, out) : null;
-  if (f32 && softmaxSimd(f32[0] as Float32Array, f32[1] as Float32Array, rows, cols, causalColumns(params), log))
-    return;
+  const f32 = simd ? float32Arrays(x, out) : null;
+  if (f32 && softmaxSimd(...f32, rows, cols, causalColumns(params), log)) return;
   const visible = visibleColumns(params);
   const input = readFloats(x);
   const precision = precisionOf(x);
@@ -93,8 +92,8 @@ function backwardRows(
   log: boolean,
   simd: boolean,
 ): void {
-  const f32 = simd ? float32Data(y, dy, dx) : null;
-  if (f32 && softmaxBackwardSimd(...(f32 as [Float32Array, Float32Array, Float32Array]), rows, cols, log)) return;
+  const f32 = simd ? float32Arrays(y, dy, dx) : null;
+  if (f32 && softmaxBackwardSimd(...f32, rows, cols, log)) return;
   const { a: yv, b: dyv, out, commit } = openFloatPair(y, dy, dx);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
